@@ -1,0 +1,87 @@
+//! The storage error type.
+
+use crate::model::CorruptRow;
+
+/// An error from a storage backend. Every variant says which operation
+/// failed; database errors keep their source.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// An inserted execution id already exists.
+    #[error("duplicate execution id {execution_id}")]
+    DuplicateExecutionId {
+        /// The duplicate id (or `unknown` when the database did not say).
+        execution_id: String,
+    },
+    /// A PostgreSQL statement failed.
+    #[cfg(feature = "postgres")]
+    #[error("postgres query `{query}` failed: {source}")]
+    Postgres {
+        /// The spec name of the query.
+        query: &'static str,
+        /// The driver error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// No PostgreSQL connection could be taken from the pool.
+    #[cfg(feature = "postgres")]
+    #[error("postgres connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A SQLite statement failed.
+    #[cfg(feature = "sqlite")]
+    #[error("sqlite query `{query}` failed: {source}")]
+    Sqlite {
+        /// The spec name of the query.
+        query: &'static str,
+        /// The driver error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A stored row could not be read.
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRow),
+    /// A value could not be encoded for storage.
+    #[error("cannot encode {what}: {message}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why it failed.
+        message: String,
+    },
+    /// The task executions table does not exist: the migrations have not
+    /// been applied.
+    #[error("table `{table}` does not exist; run the migrations first (`durable migrate`)")]
+    MissingTable {
+        /// The table name from the spec.
+        table: String,
+    },
+    /// A blocking storage job panicked or was cancelled.
+    #[error("storage worker failed: {0}")]
+    Worker(String),
+}
+
+impl StorageError {
+    /// Whether retrying the same operation later may succeed (connection
+    /// problems, lock timeouts, serialization failures).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres { source, .. } => {
+                source.is_closed()
+                    || source.code().is_some_and(|code| {
+                        code.code().starts_with("40") || code.code().starts_with("08")
+                    })
+                    || source.code().is_none()
+            }
+            #[cfg(feature = "postgres")]
+            Self::Pool(_) => true,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            Self::Worker(_) => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,752 @@
+//! An in-process storage with the same semantics as the SQL backends.
+//!
+//! One mutex guards the whole state, so every operation is atomic. Secondary
+//! indexes (ready queue, unclosed finished rows, leases, cancellations,
+//! children) keep every operation proportional to the rows it touches rather
+//! than to the table size.
+
+use super::{
+    Advance, AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
+    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+};
+use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+type Key = (Millis, u64, String);
+
+#[derive(Debug, Default)]
+struct State {
+    next_seq: u64,
+    rows: HashMap<String, (u64, TaskExecution)>,
+    ready: BTreeSet<Key>,
+    leases: BTreeSet<Key>,
+    unclosed: BTreeSet<Key>,
+    waiting_parents_done: BTreeSet<Key>,
+    cancellations: BTreeSet<(String, u64, String)>,
+    children: HashMap<String, Vec<String>>,
+}
+
+impl State {
+    fn unindex(&mut self, seq: u64, row: &TaskExecution) {
+        let id = row.execution_id.clone();
+        self.ready.remove(&(row.start_at, seq, id.clone()));
+        if let Some(expires_at) = row.expires_at {
+            self.leases.remove(&(expires_at, seq, id.clone()));
+        }
+        self.unclosed
+            .remove(&(row.finished_at.unwrap_or(0), seq, id.clone()));
+        self.waiting_parents_done
+            .remove(&(row.updated_at, seq, id.clone()));
+        if let Some(owner) = &row.executor_id {
+            self.cancellations.remove(&(owner.clone(), seq, id));
+        }
+    }
+
+    fn index(&mut self, seq: u64, row: &TaskExecution) {
+        let id = row.execution_id.clone();
+        match row.status {
+            ExecutionStatus::Ready => {
+                self.ready.insert((row.start_at, seq, id.clone()));
+            }
+            ExecutionStatus::Running => {
+                if let Some(expires_at) = row.expires_at {
+                    self.leases.insert((expires_at, seq, id.clone()));
+                }
+            }
+            ExecutionStatus::WaitingForChildrenTasks if row.active_children_count == 0 => {
+                self.waiting_parents_done
+                    .insert((row.updated_at, seq, id.clone()));
+            }
+            _ => {}
+        }
+        if row.status.is_finished() && !row.is_closed {
+            self.unclosed
+                .insert((row.finished_at.unwrap_or(0), seq, id.clone()));
+        }
+        if row.needs_cancel {
+            if let Some(owner) = &row.executor_id {
+                self.cancellations.insert((owner.clone(), seq, id));
+            }
+        }
+    }
+
+    /// Applies `change` to a row and keeps the indexes in step.
+    fn update(&mut self, id: &str, change: impl FnOnce(&mut TaskExecution)) {
+        let Some((seq, mut row)) = self.rows.remove(id) else {
+            return;
+        };
+        self.unindex(seq, &row);
+        change(&mut row);
+        self.index(seq, &row);
+        self.rows.insert(id.to_owned(), (seq, row));
+    }
+
+    fn get(&self, id: &str) -> Option<&TaskExecution> {
+        self.rows.get(id).map(|(_, row)| row)
+    }
+
+    fn insert_all(&mut self, executions: &[NewExecution]) -> StorageResult<()> {
+        let mut seen = HashSet::new();
+        for execution in executions {
+            if self.rows.contains_key(&execution.execution_id)
+                || !seen.insert(execution.execution_id.as_str())
+            {
+                return Err(StorageError::DuplicateExecutionId {
+                    execution_id: execution.execution_id.clone(),
+                });
+            }
+        }
+        for execution in executions {
+            let row = new_row(execution);
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            if let Some(parent) = &execution.parent {
+                self.children
+                    .entry(parent.execution_id.clone())
+                    .or_default()
+                    .push(execution.execution_id.clone());
+            }
+            self.index(seq, &row);
+            self.rows.insert(execution.execution_id.clone(), (seq, row));
+        }
+        Ok(())
+    }
+
+    fn is_running_owned(&self, id: &str, executor_id: &str) -> bool {
+        self.get(id).is_some_and(|row| {
+            row.status == ExecutionStatus::Running
+                && row.executor_id.as_deref() == Some(executor_id)
+        })
+    }
+
+    /// Every descendant of `id`, depth first.
+    fn descendants(&self, id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![id.to_owned()];
+        while let Some(current) = stack.pop() {
+            if let Some(children) = self.children.get(&current) {
+                for child in children {
+                    out.push(child.clone());
+                    stack.push(child.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn cancel_one(&mut self, id: &str, error: &ExecutionError, now: Millis) -> bool {
+        let active = self.get(id).is_some_and(|row| row.status.is_active());
+        if active {
+            self.update(id, |row| {
+                row.needs_cancel = row.status == ExecutionStatus::Running;
+                if row.status != ExecutionStatus::Running {
+                    row.executor_id = None;
+                }
+                row.status = ExecutionStatus::Cancelled;
+                row.error = Some(error.clone());
+                row.finished_at = Some(now);
+                row.is_closed = false;
+                row.updated_at = now;
+            });
+        }
+        active
+    }
+
+    fn cancel(&mut self, now: Millis, items: &[CancelItem]) -> Vec<String> {
+        let mut cancelled = Vec::new();
+        for item in items {
+            let mut targets = self.descendants(&item.execution_id);
+            if item.include_self {
+                targets.insert(0, item.execution_id.clone());
+            }
+            for id in targets {
+                if self.cancel_one(&id, &item.error, now) {
+                    cancelled.push(id);
+                }
+            }
+        }
+        cancelled
+    }
+}
+
+fn new_row(execution: &NewExecution) -> TaskExecution {
+    TaskExecution {
+        execution_id: execution.execution_id.clone(),
+        task_id: execution.task_id.clone(),
+        root: execution.root.clone(),
+        parent: execution.parent.clone(),
+        retry_options: execution.retry_options.clone(),
+        sleep_ms_before_run: execution.sleep_ms_before_run,
+        timeout_ms: execution.timeout_ms,
+        input: execution.input.clone(),
+        run_output: None,
+        output: None,
+        children_count: 0,
+        active_children_count: 0,
+        finalize_execution_id: None,
+        children_errors: Vec::new(),
+        finalize_error: None,
+        error: None,
+        status: ExecutionStatus::Ready,
+        is_closed: false,
+        needs_cancel: false,
+        executor_id: None,
+        attempt: 0,
+        start_at: execution.start_at(),
+        started_at: None,
+        finished_at: None,
+        expires_at: None,
+        created_at: execution.created_at,
+        updated_at: execution.created_at,
+    }
+}
+
+/// In-process storage. Cheap to clone: clones share the same state.
+///
+/// ```
+/// use durable_execution::storage::{MemoryStorage, Storage};
+/// # tokio_test_block_on(async {
+/// let storage = MemoryStorage::new();
+/// assert_eq!(storage.backend_name(), "memory");
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemoryStorage {
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<StorageEvent>,
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            state: Arc::new(Mutex::new(State::default())),
+            events,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change
+        // visible: every operation validates before it mutates.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn emit(&self, event: StorageEvent) {
+        // No receiver is not an error: nobody is waiting.
+        let _ = self.events.send(event);
+    }
+}
+
+#[async_trait]
+impl Storage for MemoryStorage {
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        if executions.is_empty() {
+            return Ok(());
+        }
+        self.lock().insert_all(executions)?;
+        self.emit(StorageEvent::ReadyWork);
+        Ok(())
+    }
+
+    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
+        let state = self.lock();
+        Ok(execution_ids
+            .iter()
+            .filter_map(|id| state.get(id).cloned().map(Ok))
+            .collect())
+    }
+
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
+        let state = self.lock();
+        let mut children: Vec<TaskExecution> = state
+            .children
+            .get(parent_execution_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.get(id).cloned())
+            .collect();
+        children.sort_by_key(|c| {
+            let parent = c.parent.as_ref();
+            (
+                parent.is_some_and(|p| p.is_finalize),
+                parent.map_or(0, |p| p.index),
+            )
+        });
+        Ok(children.into_iter().map(Ok).collect())
+    }
+
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        let mut state = self.lock();
+        let ids: Vec<String> = state
+            .ready
+            .iter()
+            .take_while(|(start_at, _, _)| *start_at <= now)
+            .take(limit as usize)
+            .map(|(_, _, id)| id.clone())
+            .collect();
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            state.update(&id, |row| {
+                let lease = row.timeout_ms.saturating_add(lease_slack_ms);
+                row.status = ExecutionStatus::Running;
+                row.executor_id = Some(executor_id.to_owned());
+                row.started_at = Some(now);
+                row.expires_at = Some(now.saturating_add(i64::try_from(lease).unwrap_or(i64::MAX)));
+                row.updated_at = now;
+            });
+            if let Some(row) = state.get(&id) {
+                claimed.push(Ok(row.clone()));
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[FinishItem],
+    ) -> StorageResult<Vec<String>> {
+        let mut matched = Vec::new();
+        {
+            let mut state = self.lock();
+            for item in items {
+                if !state.is_running_owned(&item.execution_id, executor_id) {
+                    continue;
+                }
+                state.update(&item.execution_id, |row| {
+                    row.status = item.status;
+                    row.run_output.clone_from(&item.run_output);
+                    row.output.clone_from(&item.output);
+                    row.error.clone_from(&item.error);
+                    row.finished_at = Some(now);
+                    row.is_closed = false;
+                    if item.status != ExecutionStatus::Cancelled {
+                        row.executor_id = None;
+                    }
+                    row.updated_at = now;
+                });
+                matched.push(item.execution_id.clone());
+            }
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(matched)
+    }
+
+    async fn retry(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[RetryItem],
+    ) -> StorageResult<Vec<String>> {
+        let mut matched = Vec::new();
+        {
+            let mut state = self.lock();
+            for item in items {
+                if !state.is_running_owned(&item.execution_id, executor_id) {
+                    continue;
+                }
+                state.update(&item.execution_id, |row| {
+                    row.status = ExecutionStatus::Ready;
+                    row.error = Some(item.error.clone());
+                    row.attempt += 1;
+                    row.start_at = item.start_at;
+                    row.executor_id = None;
+                    row.expires_at = None;
+                    row.updated_at = now;
+                });
+                matched.push(item.execution_id.clone());
+            }
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        Ok(matched)
+    }
+
+    async fn wait_for_children(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[WaitItem],
+    ) -> StorageResult<Vec<String>> {
+        let mut matched = Vec::new();
+        {
+            let mut state = self.lock();
+            // Validate every insert first so that a duplicate id changes nothing.
+            let mut inserts: Vec<NewExecution> = Vec::new();
+            let mut applicable = Vec::new();
+            for item in items {
+                if state.is_running_owned(&item.execution_id, executor_id) {
+                    applicable.push(item);
+                    if item.children.is_empty() {
+                        inserts.extend(item.finalize.iter().cloned());
+                    } else {
+                        inserts.extend(item.children.iter().cloned());
+                    }
+                }
+            }
+            let mut probe = HashSet::new();
+            for execution in &inserts {
+                if state.rows.contains_key(&execution.execution_id)
+                    || !probe.insert(execution.execution_id.as_str())
+                {
+                    return Err(StorageError::DuplicateExecutionId {
+                        execution_id: execution.execution_id.clone(),
+                    });
+                }
+            }
+            for item in applicable {
+                let children = u32::try_from(item.children.len()).unwrap_or(u32::MAX);
+                state.update(&item.execution_id, |row| {
+                    row.run_output = Some(item.run_output.clone());
+                    row.error = None;
+                    row.executor_id = None;
+                    row.expires_at = None;
+                    row.updated_at = now;
+                    if children > 0 {
+                        row.status = ExecutionStatus::WaitingForChildrenTasks;
+                        row.children_count = children;
+                        row.active_children_count = children;
+                    } else {
+                        row.status = ExecutionStatus::WaitingForFinalizeTask;
+                        row.finalize_execution_id =
+                            item.finalize.as_ref().map(|f| f.execution_id.clone());
+                    }
+                });
+                matched.push(item.execution_id.clone());
+            }
+            state.insert_all(&inserts)?;
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        Ok(matched)
+    }
+
+    async fn release(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        execution_ids: &[String],
+    ) -> StorageResult<Vec<String>> {
+        let mut matched = Vec::new();
+        {
+            let mut state = self.lock();
+            for id in execution_ids {
+                if !state.is_running_owned(id, executor_id) {
+                    continue;
+                }
+                state.update(id, |row| {
+                    row.status = ExecutionStatus::Ready;
+                    row.start_at = now;
+                    row.executor_id = None;
+                    row.expires_at = None;
+                    row.updated_at = now;
+                });
+                matched.push(id.clone());
+            }
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        Ok(matched)
+    }
+
+    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
+        let mut outcome = CloseOutcome::default();
+        {
+            let mut state = self.lock();
+            let ids: Vec<String> = state
+                .unclosed
+                .iter()
+                .take(limit as usize)
+                .map(|(_, _, id)| id.clone())
+                .collect();
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in &ids {
+                state.update(id, |row| row.is_closed = true);
+                if let Some(row) = state.get(id) {
+                    rows.push(row.clone());
+                }
+            }
+            outcome.closed = ids;
+            let plan = ClosePlan::new(&rows);
+            for (parent, n) in &plan.decrements {
+                let waiting = state
+                    .get(parent)
+                    .is_some_and(|p| p.status == ExecutionStatus::WaitingForChildrenTasks);
+                if waiting {
+                    state.update(parent, |p| {
+                        p.active_children_count = p.active_children_count.saturating_sub(*n);
+                        p.updated_at = now;
+                    });
+                    if state
+                        .get(parent)
+                        .is_some_and(|p| p.active_children_count == 0)
+                    {
+                        outcome.parents_ready.push(parent.clone());
+                    }
+                }
+            }
+            for (parent, errors) in &plan.child_failures {
+                let Some(current) = state.get(parent) else {
+                    continue;
+                };
+                let fails = current.status == ExecutionStatus::WaitingForChildrenTasks;
+                state.update(parent, |p| {
+                    p.children_errors.extend(errors.iter().cloned());
+                    if fails {
+                        p.status = ExecutionStatus::ChildrenTasksFailed;
+                        p.finished_at = Some(now);
+                        p.is_closed = false;
+                    }
+                    p.updated_at = now;
+                });
+                if fails {
+                    outcome.newly_finished.push(parent.clone());
+                }
+            }
+            for (parent, output) in &plan.finalize_completions {
+                let waiting = state
+                    .get(parent)
+                    .is_some_and(|p| p.status == ExecutionStatus::WaitingForFinalizeTask);
+                if waiting {
+                    state.update(parent, |p| {
+                        p.status = ExecutionStatus::Completed;
+                        p.output = Some(output.clone());
+                        p.finished_at = Some(now);
+                        p.is_closed = false;
+                        p.updated_at = now;
+                    });
+                    outcome.newly_finished.push(parent.clone());
+                }
+            }
+            for (parent, error) in &plan.finalize_failures {
+                let waiting = state
+                    .get(parent)
+                    .is_some_and(|p| p.status == ExecutionStatus::WaitingForFinalizeTask);
+                if waiting {
+                    state.update(parent, |p| {
+                        p.status = ExecutionStatus::FinalizeTaskFailed;
+                        p.finalize_error = Some(error.clone());
+                        p.finished_at = Some(now);
+                        p.is_closed = false;
+                        p.updated_at = now;
+                    });
+                    outcome.newly_finished.push(parent.clone());
+                }
+            }
+            let cancelled = state.cancel(now, &plan.cancel_subtrees);
+            outcome.newly_finished.extend(cancelled);
+        }
+        if !outcome.closed.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(outcome)
+    }
+
+    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
+        let state = self.lock();
+        Ok(state
+            .waiting_parents_done
+            .iter()
+            .take(limit as usize)
+            .filter_map(|(_, _, id)| state.get(id).cloned().map(Ok))
+            .collect())
+    }
+
+    async fn advance_parents(
+        &self,
+        now: Millis,
+        items: &[AdvanceItem],
+    ) -> StorageResult<Vec<String>> {
+        let mut matched = Vec::new();
+        let mut ready_work = false;
+        {
+            let mut state = self.lock();
+            for item in items {
+                let eligible = state.get(&item.execution_id).is_some_and(|p| {
+                    p.status == ExecutionStatus::WaitingForChildrenTasks
+                        && p.active_children_count == 0
+                });
+                if !eligible {
+                    continue;
+                }
+                let insert = match &item.action {
+                    Advance::Finalize { finalize } => Some(finalize),
+                    Advance::SpawnNext { child } => Some(child),
+                    Advance::Complete { .. } | Advance::Fail { .. } => None,
+                };
+                if let Some(execution) = insert {
+                    state.insert_all(std::slice::from_ref(execution))?;
+                    ready_work = true;
+                }
+                state.update(&item.execution_id, |p| {
+                    p.updated_at = now;
+                    match &item.action {
+                        Advance::Complete { output } => {
+                            p.status = ExecutionStatus::Completed;
+                            p.output = Some(output.clone());
+                            p.finished_at = Some(now);
+                            p.is_closed = false;
+                        }
+                        Advance::Finalize { finalize } => {
+                            p.status = ExecutionStatus::WaitingForFinalizeTask;
+                            p.finalize_execution_id = Some(finalize.execution_id.clone());
+                        }
+                        Advance::SpawnNext { .. } => {
+                            p.children_count += 1;
+                            p.active_children_count = 1;
+                        }
+                        Advance::Fail { status, error } => {
+                            p.status = *status;
+                            p.error = Some(error.clone());
+                            p.finished_at = Some(now);
+                            p.is_closed = false;
+                        }
+                    }
+                });
+                matched.push(item.execution_id.clone());
+            }
+        }
+        if ready_work {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(matched)
+    }
+
+    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
+        let cancelled = self.lock().cancel(now, items);
+        if !cancelled.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(cancelled)
+    }
+
+    async fn claim_cancellations(
+        &self,
+        executor_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        let mut state = self.lock();
+        let ids: Vec<String> = state
+            .cancellations
+            .range((executor_id.to_owned(), 0, String::new())..)
+            .take_while(|(owner, _, _)| owner == executor_id)
+            .take(limit as usize)
+            .map(|(_, _, id)| id.clone())
+            .collect();
+        for id in &ids {
+            state.update(id, |row| row.needs_cancel = false);
+        }
+        Ok(ids)
+    }
+
+    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
+        let mut outcome = ExpireOutcome::default();
+        {
+            let mut state = self.lock();
+            let ids: Vec<String> = state
+                .leases
+                .iter()
+                .take_while(|(expires_at, _, _)| *expires_at < now)
+                .take(limit as usize)
+                .map(|(_, _, id)| id.clone())
+                .collect();
+            let error = ExecutionError::generic("Task expired", false);
+            for id in ids {
+                let Some(row) = state.get(&id) else { continue };
+                let requeue = row.attempt < row.retry_options.max_attempts;
+                state.update(&id, |row| {
+                    row.error = Some(error.clone());
+                    row.executor_id = None;
+                    row.expires_at = None;
+                    row.updated_at = now;
+                    if requeue {
+                        row.status = ExecutionStatus::Ready;
+                        row.attempt += 1;
+                        row.start_at = now;
+                    } else {
+                        row.status = ExecutionStatus::Failed;
+                        row.finished_at = Some(now);
+                        row.is_closed = false;
+                    }
+                });
+                if requeue {
+                    outcome.requeued.push(id);
+                } else {
+                    outcome.failed.push(id);
+                }
+            }
+        }
+        if !outcome.requeued.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        if !outcome.failed.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(outcome)
+    }
+
+    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
+        let state = self.lock();
+        let mut counts: BTreeMap<(String, ExecutionStatus), u64> = BTreeMap::new();
+        for (_, row) in state.rows.values() {
+            *counts.entry((row.task_id.clone(), row.status)).or_default() += 1;
+        }
+        Ok(StorageStats {
+            counts: counts
+                .into_iter()
+                .map(|((task, status), n)| (task, status, n))
+                .collect(),
+            oldest_ready_start_at: state.ready.iter().next().map(|(start_at, _, _)| *start_at),
+            expired_leases: state
+                .leases
+                .iter()
+                .take_while(|(expires_at, _, _)| *expires_at < now)
+                .count() as u64,
+        })
+    }
+
+    async fn delete_all(&self) -> StorageResult<u64> {
+        let mut state = self.lock();
+        let n = state.rows.len() as u64;
+        *state = State::default();
+        Ok(n)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
+        self.events.subscribe()
+    }
+}

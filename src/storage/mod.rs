@@ -1,0 +1,289 @@
+//! The storage layer: one [`Storage`] trait, one module per backend.
+//!
+//! Every method of [`Storage`] is one atomic step of the executor's state
+//! machine: one statement or one transaction. Guarded transitions only apply
+//! when the execution is still in the state the caller saw (for a running
+//! execution: still `running` **and** still owned by the calling executor),
+//! so a late result can never overwrite a cancellation or a re-queue.
+//!
+//! Backends:
+//! - [`MemoryStorage`]: in-process, for tests and examples;
+//! - `SqliteStorage` (module `sqlite`): an embedded SQLite file;
+//! - `PostgresStorage` (module `postgres`): PostgreSQL through a connection pool.
+//!
+//! All of them pass the same conformance suite (`tests/conformance`).
+
+mod close;
+mod error;
+mod memory;
+
+pub use close::ClosePlan;
+pub use error::StorageError;
+pub use memory::MemoryStorage;
+
+use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
+use async_trait::async_trait;
+
+/// Result type of every storage operation.
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A running execution that ends (`completed`, `failed`, `timed_out` or
+/// `cancelled`). Applied only if the execution is still `running` and owned
+/// by the calling executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishItem {
+    /// The execution to finish.
+    pub execution_id: String,
+    /// The finished status (must satisfy [`ExecutionStatus::is_finished`]).
+    pub status: ExecutionStatus,
+    /// The task's own serialized output, when the run succeeded.
+    pub run_output: Option<String>,
+    /// The final serialized output (only with `completed`).
+    pub output: Option<String>,
+    /// The error (with every status but `completed`).
+    pub error: Option<ExecutionError>,
+}
+
+/// A running execution that failed with a retryable error and goes back to
+/// `ready`: `attempt + 1`, `start_at` as given, lease and owner cleared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryItem {
+    /// The execution to re-queue.
+    pub execution_id: String,
+    /// The error of the attempt that just failed.
+    pub error: ExecutionError,
+    /// When the next attempt may start.
+    pub start_at: Millis,
+}
+
+/// A running parent whose run succeeded and that now waits: for its
+/// `children` (status `waiting_for_children_tasks`) or, with no children,
+/// for its `finalize` (status `waiting_for_finalize_task`). The children or
+/// the finalize are inserted in the same transaction, and only if the guarded
+/// update matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitItem {
+    /// The parent execution.
+    pub execution_id: String,
+    /// The parent's own serialized output.
+    pub run_output: String,
+    /// Children to spawn, in order (their `parent.index` is their position).
+    pub children: Vec<NewExecution>,
+    /// The finalize execution, used only when `children` is empty.
+    pub finalize: Option<NewExecution>,
+}
+
+/// What happens to a parent whose children have all completed (status
+/// `waiting_for_children_tasks` with `active_children_count = 0`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Advance {
+    /// The parent completes with this serialized output.
+    Complete {
+        /// The final output.
+        output: String,
+    },
+    /// The finalize execution is inserted; the parent moves to
+    /// `waiting_for_finalize_task`.
+    Finalize {
+        /// The finalize execution.
+        finalize: NewExecution,
+    },
+    /// A sequential parent spawns its next step; it stays
+    /// `waiting_for_children_tasks` with one active child.
+    SpawnNext {
+        /// The next child.
+        child: NewExecution,
+    },
+    /// The parent cannot proceed and finishes with this status and error.
+    Fail {
+        /// A finished status.
+        status: ExecutionStatus,
+        /// Why.
+        error: ExecutionError,
+    },
+}
+
+/// A guarded step for a parent whose children have all completed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvanceItem {
+    /// The parent execution.
+    pub execution_id: String,
+    /// What to do.
+    pub action: Advance,
+}
+
+/// Cancel an execution and its whole subtree (every active descendant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelItem {
+    /// Root of the subtree.
+    pub execution_id: String,
+    /// The error stored on the root; descendants get it too.
+    pub error: ExecutionError,
+    /// Whether the root itself is cancelled (false: only its descendants).
+    pub include_self: bool,
+}
+
+/// What one [`Storage::close_finished`] call did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CloseOutcome {
+    /// Finished executions that were closed.
+    pub closed: Vec<String>,
+    /// Parents whose last active child completed in this step: they are now
+    /// `waiting_for_children_tasks` with `active_children_count = 0` and
+    /// should be advanced ([`Storage::advance_parents`]).
+    pub parents_ready: Vec<String>,
+    /// Executions that reached a finished status in this step (parents that
+    /// failed or completed through their finalize, cancelled descendants).
+    pub newly_finished: Vec<String>,
+}
+
+/// What one [`Storage::expire_leases`] call did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExpireOutcome {
+    /// Executions put back to `ready` (retry budget left).
+    pub requeued: Vec<String>,
+    /// Executions failed with `Task expired` (retry budget exhausted).
+    pub failed: Vec<String>,
+}
+
+/// Counts for operators.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageStats {
+    /// `(task_id, status, count)`, sorted by task id then status.
+    pub counts: Vec<(String, ExecutionStatus, u64)>,
+    /// The earliest `start_at` among `ready` executions.
+    pub oldest_ready_start_at: Option<Millis>,
+    /// Running executions whose lease has expired.
+    pub expired_leases: u64,
+}
+
+/// A wake-up sent by a storage when something worth looking at happened.
+///
+/// Delivered in-process for every backend and across processes by
+/// PostgreSQL (`LISTEN/NOTIFY`); SQLite processes that share a file fall back
+/// to polling for each other's changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageEvent {
+    /// New `ready` executions were inserted or re-queued.
+    ReadyWork,
+    /// Some execution changed status (finished, cancelled, closed).
+    Changed,
+}
+
+/// The storage behind an executor.
+///
+/// Every method is atomic. Methods that take a list apply one guarded
+/// statement per list (batched), and return the ids for which the guard
+/// matched.
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
+    /// A short name for logs and benchmarks: `memory`, `sqlite` or `postgres`.
+    fn backend_name(&self) -> &'static str;
+
+    /// Inserts new `ready` executions. A duplicate execution id fails the
+    /// whole call with [`StorageError::DuplicateExecutionId`] and inserts
+    /// nothing. An empty list is a no-op.
+    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()>;
+
+    /// Reads executions by id, in the order of `execution_ids`; ids that do
+    /// not exist are left out.
+    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>>;
+
+    /// Reads the children of a parent, ordered by index, its finalize (if
+    /// any) last.
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>>;
+
+    /// Claims up to `limit` `ready` executions whose `start_at <= now`,
+    /// oldest `start_at` first: sets `running`, the owner, `started_at = now`
+    /// and the lease `expires_at = now + timeout_ms + lease_slack_ms`.
+    /// Concurrent claimers never receive the same execution.
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+    ) -> StorageResult<Vec<Loaded>>;
+
+    /// Finishes running executions owned by `executor_id`.
+    async fn finish(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[FinishItem],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Re-queues running executions owned by `executor_id` for a retry.
+    async fn retry(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[RetryItem],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Moves running parents owned by `executor_id` to a waiting status and
+    /// inserts their children or finalize, only for those that matched.
+    async fn wait_for_children(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[WaitItem],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Gives running executions back (`ready`, `start_at = now`, owner and
+    /// lease cleared, attempt unchanged), used at shutdown for runs that did
+    /// not finish in time.
+    async fn release(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        execution_ids: &[String],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Closes up to `limit` finished, unclosed executions in one transaction
+    /// and applies their effects (see [`ClosePlan`]): the atomic countdown of
+    /// each parent's active children, failing parents of failed children,
+    /// completing or failing parents of finalize executions, and cancelling
+    /// the subtrees of executions that did not complete.
+    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome>;
+
+    /// Parents in `waiting_for_children_tasks` with no active child left,
+    /// least recently updated first.
+    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>>;
+
+    /// Applies [`Advance`] steps, each guarded by `waiting_for_children_tasks`
+    /// and `active_children_count = 0`; inserts the finalize or next child
+    /// only when the guard matched.
+    async fn advance_parents(
+        &self,
+        now: Millis,
+        items: &[AdvanceItem],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Cancels each active execution of each subtree. Running executions get
+    /// `needs_cancel` so that their owner fires the run's token. Returns the
+    /// ids that were cancelled.
+    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>>;
+
+    /// Clears `needs_cancel` on up to `limit` executions owned by
+    /// `executor_id` and returns their ids.
+    async fn claim_cancellations(
+        &self,
+        executor_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>>;
+
+    /// Recovers up to `limit` running executions whose lease expired before
+    /// `now`: back to `ready` with `attempt + 1` and error `Task expired`
+    /// while the retry budget allows, otherwise `failed`.
+    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
+
+    /// Counts by task and status, oldest ready, expired leases.
+    async fn stats(&self, now: Millis) -> StorageResult<StorageStats>;
+
+    /// Deletes every execution (tests and benchmarks).
+    async fn delete_all(&self) -> StorageResult<u64>;
+
+    /// Subscribes to wake-ups.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent>;
+}
