@@ -66,10 +66,8 @@ impl State {
             self.unclosed
                 .insert((row.finished_at.unwrap_or(0), seq, id.clone()));
         }
-        if row.needs_cancel {
-            if let Some(owner) = &row.executor_id {
-                self.cancellations.insert((owner.clone(), seq, id));
-            }
+        if let (true, Some(owner)) = (row.needs_cancel, &row.executor_id) {
+            self.cancellations.insert((owner.clone(), seq, id));
         }
     }
 

@@ -1,0 +1,26 @@
+//! The executor: typed task definitions, enqueueing, handles and the
+//! background loops that run executions from a [`Storage`](crate::storage::Storage).
+
+mod backoff;
+mod context;
+mod error;
+mod handle;
+mod ids;
+mod options;
+mod runtime;
+mod sequential;
+mod task;
+mod view;
+
+pub use backoff::{retry_delay_ms, retry_delay_with_jitter_ms};
+pub use context::TaskContext;
+pub use error::{ExecutorError, TaskError};
+pub use handle::{ExecutionHandle, WaitOptions};
+pub use ids::generate_execution_id;
+pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
+pub use runtime::{Executor, ExecutorBuilder, ExecutorStats};
+pub use sequential::Sequence;
+pub use task::{
+    ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput, ParentResult, ParentTask,
+    Task, TaskSpec,
+};

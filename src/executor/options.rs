@@ -1,0 +1,498 @@
+//! Executor options, enqueue options and the validation rules shared by
+//! task definitions, enqueue overrides and child overrides.
+
+use super::error::ExecutorError;
+use crate::model::RetryOptions;
+use std::time::Duration;
+
+/// Options of an [`Executor`](super::Executor). Build them with
+/// [`ExecutorOptions::builder`]; [`ExecutorOptions::default`] gives the
+/// defaults listed on each builder method.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ExecutorOptions {
+    /// Lease slack added to an execution's timeout when it is claimed.
+    pub lease_slack: Duration,
+    /// Idle sleep of the background loops (jittered ±25 %).
+    pub poll_interval: Duration,
+    /// Maximum number of executions running in this executor at once.
+    pub max_concurrent_executions: usize,
+    /// Maximum number of executions claimed per storage call.
+    pub max_batch: u32,
+    /// Maximum number of finished executions closed per storage call.
+    pub close_batch: u32,
+    /// Maximum number of runner results written per storage call.
+    pub write_batch: usize,
+    /// Maximum serialized size (UTF-8 bytes) of an input or output.
+    pub max_payload_bytes: usize,
+    /// Maximum number of children one parent run may spawn.
+    pub max_children: usize,
+    /// First delay of the error backoff of the background loops.
+    pub error_backoff_base: Duration,
+    /// Largest delay of the error backoff of the background loops.
+    pub error_backoff_cap: Duration,
+    /// Fallback polling interval of [`ExecutionHandle::wait`](super::ExecutionHandle::wait)
+    /// when no storage event arrives.
+    pub wait_poll_interval: Duration,
+}
+
+impl Default for ExecutorOptions {
+    fn default() -> Self {
+        Self {
+            lease_slack: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(500),
+            max_concurrent_executions: 1000,
+            max_batch: 256,
+            close_batch: 512,
+            write_batch: 2048,
+            max_payload_bytes: 1024 * 1024,
+            max_children: 1000,
+            error_backoff_base: Duration::from_millis(100),
+            error_backoff_cap: Duration::from_secs(10),
+            wait_poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ExecutorOptions {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ExecutorOptionsBuilder {
+        ExecutorOptionsBuilder {
+            options: Self::default(),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ExecutorError> {
+        fn check(ok: bool, option: &'static str, message: &str) -> Result<(), ExecutorError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(ExecutorError::InvalidExecutorOption {
+                    option,
+                    message: message.to_owned(),
+                })
+            }
+        }
+        check(
+            !self.poll_interval.is_zero(),
+            "poll_interval",
+            "must be positive",
+        )?;
+        check(
+            !self.wait_poll_interval.is_zero(),
+            "wait_poll_interval",
+            "must be positive",
+        )?;
+        check(
+            (1..=1_000_000).contains(&self.max_concurrent_executions),
+            "max_concurrent_executions",
+            "must be between 1 and 1000000",
+        )?;
+        check(
+            (1..=100_000).contains(&self.max_batch),
+            "max_batch",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            (1..=100_000).contains(&self.close_batch),
+            "close_batch",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            (1..=100_000).contains(&self.write_batch),
+            "write_batch",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            (1024..=64 * 1024 * 1024).contains(&self.max_payload_bytes),
+            "max_payload_bytes",
+            "must be between 1 KiB and 64 MiB",
+        )?;
+        check(
+            (1..=100_000).contains(&self.max_children),
+            "max_children",
+            "must be between 1 and 100000",
+        )?;
+        check(
+            !self.error_backoff_base.is_zero() && self.error_backoff_cap >= self.error_backoff_base,
+            "error_backoff",
+            "base must be positive and not above the cap",
+        )
+    }
+}
+
+/// Builder of [`ExecutorOptions`].
+#[derive(Debug, Clone)]
+pub struct ExecutorOptionsBuilder {
+    options: ExecutorOptions,
+}
+
+impl ExecutorOptionsBuilder {
+    /// Lease slack added to the timeout of a claimed execution (default
+    /// 5 min): a crashed executor's executions are recovered after
+    /// `timeout + lease_slack`.
+    pub fn lease_slack(mut self, value: Duration) -> Self {
+        self.options.lease_slack = value;
+        self
+    }
+
+    /// Idle sleep of the background loops (default 500 ms). Storage events
+    /// wake the loops earlier; this is the fallback.
+    pub fn poll_interval(mut self, value: Duration) -> Self {
+        self.options.poll_interval = value;
+        self
+    }
+
+    /// Maximum concurrently running executions (default 1000).
+    pub fn max_concurrent_executions(mut self, value: usize) -> Self {
+        self.options.max_concurrent_executions = value;
+        self
+    }
+
+    /// Maximum executions claimed per storage call (default 256).
+    pub fn max_batch(mut self, value: u32) -> Self {
+        self.options.max_batch = value;
+        self
+    }
+
+    /// Maximum finished executions closed per storage call (default 512).
+    pub fn close_batch(mut self, value: u32) -> Self {
+        self.options.close_batch = value;
+        self
+    }
+
+    /// Maximum runner results written per storage call (default 2048).
+    pub fn write_batch(mut self, value: usize) -> Self {
+        self.options.write_batch = value;
+        self
+    }
+
+    /// Maximum serialized size of inputs and outputs (default 1 MiB).
+    pub fn max_payload_bytes(mut self, value: usize) -> Self {
+        self.options.max_payload_bytes = value;
+        self
+    }
+
+    /// Maximum children per parent run (default 1000).
+    pub fn max_children(mut self, value: usize) -> Self {
+        self.options.max_children = value;
+        self
+    }
+
+    /// Error backoff of the background loops (default 100 ms doubling up to 10 s).
+    pub fn error_backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.options.error_backoff_base = base;
+        self.options.error_backoff_cap = cap;
+        self
+    }
+
+    /// Fallback polling interval of handle waits (default 1 s).
+    pub fn wait_poll_interval(mut self, value: Duration) -> Self {
+        self.options.wait_poll_interval = value;
+        self
+    }
+
+    /// Validates and returns the options.
+    pub fn build(self) -> Result<ExecutorOptions, ExecutorError> {
+        self.options.validate()?;
+        Ok(self.options)
+    }
+}
+
+/// Per-execution overrides of a task's defaults, used by
+/// [`Executor::enqueue_with`](super::Executor::enqueue_with),
+/// [`Executor::prepare`](super::Executor::prepare) and child tasks. Every
+/// override is validated like the task definition.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EnqueueOptions {
+    /// Replaces the task's timeout.
+    pub timeout: Option<Duration>,
+    /// Replaces the task's retry options.
+    pub retry: Option<RetryOptions>,
+    /// Replaces the task's delay before the first run.
+    pub sleep_before_run: Option<Duration>,
+}
+
+impl EnqueueOptions {
+    /// No override.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Overrides the timeout.
+    pub fn timeout(mut self, value: Duration) -> Self {
+        self.timeout = Some(value);
+        self
+    }
+
+    /// Overrides the retry options.
+    pub fn retry(mut self, value: RetryOptions) -> Self {
+        self.retry = Some(value);
+        self
+    }
+
+    /// Overrides the delay before the first run.
+    pub fn sleep_before_run(mut self, value: Duration) -> Self {
+        self.sleep_before_run = Some(value);
+        self
+    }
+}
+
+/// Longest accepted timeout or sleep (about 24 days, so that timestamps never
+/// overflow).
+const MAX_DURATION_MS: u128 = 2_147_483_647;
+
+/// Checks the task id rules of §1.5.
+pub(crate) fn validate_task_id(task_id: &str) -> Result<(), ExecutorError> {
+    let message = if task_id.is_empty() {
+        Some("Task id cannot be empty")
+    } else if task_id.len() > 255 {
+        Some("Task id cannot be longer than 255 characters")
+    } else if !task_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        Some("Task id can only contain alphanumeric characters and underscores")
+    } else {
+        None
+    };
+    match message {
+        Some(message) => Err(ExecutorError::InvalidTaskId {
+            task_id: task_id.to_owned(),
+            message,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks retry options: at most 1000 retries, multiplier ≥ 0.1 (and ≤ 1000),
+/// jitter within `0..=1`, `max_delay_ms ≥ base_delay_ms`.
+pub(crate) fn validate_retry_options(
+    task_id: &str,
+    options: &RetryOptions,
+) -> Result<(), ExecutorError> {
+    let problem = if options.max_attempts > 1000 {
+        Some(format!(
+            "max_attempts must be at most 1000, got {}",
+            options.max_attempts
+        ))
+    } else if let Some(m) = options
+        .delay_multiplier
+        .filter(|m| !(m.is_finite() && (0.1..=1000.0).contains(m)))
+    {
+        Some(format!(
+            "delay_multiplier must be between 0.1 and 1000, got {m}"
+        ))
+    } else if let Some(j) = options
+        .jitter
+        .filter(|j| !(j.is_finite() && (0.0..=1.0).contains(j)))
+    {
+        Some(format!("jitter must be between 0 and 1, got {j}"))
+    } else if let (Some(base), Some(max)) = (options.base_delay_ms, options.max_delay_ms) {
+        (max < base).then(|| {
+            format!("max_delay_ms ({max}) must not be smaller than base_delay_ms ({base})")
+        })
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => Err(ExecutorError::InvalidOptions {
+            task_id: task_id.to_owned(),
+            what: "retry options",
+            message,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a timeout: at least 1 ms, at most ≈ 24 days. Returns milliseconds.
+pub(crate) fn validate_timeout(task_id: &str, timeout: Duration) -> Result<u64, ExecutorError> {
+    let ms = timeout.as_millis();
+    if ms == 0 || ms > MAX_DURATION_MS {
+        return Err(ExecutorError::InvalidOptions {
+            task_id: task_id.to_owned(),
+            what: "timeout value",
+            message: format!("must be between 1 ms and {MAX_DURATION_MS} ms, got {ms} ms"),
+        });
+    }
+    Ok(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// Checks a sleep before the first run: at most ≈ 24 days. Returns milliseconds.
+pub(crate) fn validate_sleep(task_id: &str, sleep: Duration) -> Result<u64, ExecutorError> {
+    let ms = sleep.as_millis();
+    if ms > MAX_DURATION_MS {
+        return Err(ExecutorError::InvalidOptions {
+            task_id: task_id.to_owned(),
+            what: "sleep before run",
+            message: format!("must be at most {MAX_DURATION_MS} ms, got {ms} ms"),
+        });
+    }
+    Ok(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+/// The effective options of one execution, in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Effective {
+    pub(crate) timeout_ms: u64,
+    pub(crate) retry: RetryOptions,
+    pub(crate) sleep_ms: u64,
+}
+
+/// Applies validated overrides to a task's defaults.
+pub(crate) fn effective_options(
+    task_id: &str,
+    timeout: Duration,
+    retry: &RetryOptions,
+    sleep: Duration,
+    overrides: &EnqueueOptions,
+) -> Result<Effective, ExecutorError> {
+    let timeout_ms = validate_timeout(task_id, overrides.timeout.unwrap_or(timeout))?;
+    let retry = overrides.retry.clone().unwrap_or_else(|| retry.clone());
+    validate_retry_options(task_id, &retry)?;
+    let sleep_ms = validate_sleep(task_id, overrides.sleep_before_run.unwrap_or(sleep))?;
+    Ok(Effective {
+        timeout_ms,
+        retry,
+        sleep_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<(), ExecutorError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn task_ids_follow_the_rules() {
+        assert!(validate_task_id("valid_id").is_ok());
+        assert!(validate_task_id("A1_b2").is_ok());
+        assert_eq!(message(validate_task_id("")), "Task id cannot be empty");
+        assert_eq!(
+            message(validate_task_id(&"a".repeat(256))),
+            "Task id cannot be longer than 255 characters"
+        );
+        assert!(validate_task_id(&"a".repeat(255)).is_ok());
+        for bad in [
+            "invalid-id",
+            "invalid id",
+            "$invalid_id",
+            "invalid_id ",
+            "é",
+        ] {
+            assert_eq!(
+                message(validate_task_id(bad)),
+                "Task id can only contain alphanumeric characters and underscores"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_options_are_bounded() {
+        let ok = RetryOptions {
+            max_attempts: 1000,
+            base_delay_ms: Some(10),
+            delay_multiplier: Some(0.1),
+            max_delay_ms: Some(10),
+            jitter: Some(1.0),
+        };
+        assert!(validate_retry_options("t", &ok).is_ok());
+        let cases = [
+            RetryOptions {
+                max_attempts: 1001,
+                ..Default::default()
+            },
+            RetryOptions {
+                delay_multiplier: Some(0.05),
+                ..Default::default()
+            },
+            RetryOptions {
+                delay_multiplier: Some(f64::NAN),
+                ..Default::default()
+            },
+            RetryOptions {
+                jitter: Some(1.5),
+                ..Default::default()
+            },
+            RetryOptions {
+                jitter: Some(-0.1),
+                ..Default::default()
+            },
+            RetryOptions {
+                base_delay_ms: Some(100),
+                max_delay_ms: Some(99),
+                ..Default::default()
+            },
+        ];
+        for case in cases {
+            let m = message(validate_retry_options("test", &case));
+            assert!(
+                m.starts_with("Invalid retry options for task test: "),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeouts_and_sleeps_are_bounded() {
+        assert!(validate_timeout("t", Duration::ZERO).is_err());
+        assert_eq!(
+            validate_timeout("t", Duration::from_millis(1)).ok(),
+            Some(1)
+        );
+        assert!(
+            validate_timeout("test", Duration::from_secs(100 * 24 * 3600))
+                .err()
+                .is_some_and(|e| e
+                    .to_string()
+                    .starts_with("Invalid timeout value for task test"))
+        );
+        assert_eq!(validate_sleep("t", Duration::ZERO).ok(), Some(0));
+        assert!(validate_sleep("t", Duration::from_secs(100 * 24 * 3600)).is_err());
+    }
+
+    #[test]
+    fn overrides_replace_defaults_and_are_validated() {
+        let retry = RetryOptions::default();
+        let effective = effective_options(
+            "t",
+            Duration::from_millis(10),
+            &retry,
+            Duration::ZERO,
+            &EnqueueOptions::new().timeout(Duration::from_secs(1)),
+        );
+        assert_eq!(effective.ok().map(|e| e.timeout_ms), Some(1000));
+        assert!(
+            effective_options(
+                "t",
+                Duration::from_millis(10),
+                &retry,
+                Duration::ZERO,
+                &EnqueueOptions::new().timeout(Duration::ZERO),
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn executor_options_validate_ranges() {
+        assert!(ExecutorOptions::builder().build().is_ok());
+        assert!(ExecutorOptions::builder().max_batch(0).build().is_err());
+        assert!(
+            ExecutorOptions::builder()
+                .max_payload_bytes(10)
+                .build()
+                .is_err()
+        );
+        assert!(
+            ExecutorOptions::builder()
+                .poll_interval(Duration::ZERO)
+                .build()
+                .is_err()
+        );
+    }
+}
