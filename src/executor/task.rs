@@ -286,6 +286,12 @@ macro_rules! definition_builders {
             &self.spec.id
         }
 
+        /// A child execution of this task with `input`, to return from a
+        /// parent run (same as [`Definition::child`], without the import).
+        pub fn child(&self, input: <Self as Definition>::Input) -> ChildTask {
+            Definition::child(self, input)
+        }
+
         /// Checks the id and options now (the executor builder does it too).
         pub fn validate(&self) -> Result<(), ExecutorError> {
             self.spec.validate()

@@ -1,0 +1,240 @@
+//! Shared helpers: the storage factory, executor setup, waiting helpers and
+//! storage wrappers that inject faults.
+
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use durable_execution::model::{CorruptRow, Loaded, Millis, NewExecution};
+use durable_execution::storage::{
+    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, Storage,
+    StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+};
+use durable_execution::{Executor, ExecutorBuilder, ExecutorOptions, ExecutorOptionsBuilder};
+use futures::future::BoxFuture;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Creates a fresh, empty storage for one test (the argument is the test
+/// name, so that SQL backends can use one database or schema per test).
+pub type Factory = Arc<dyn Fn(&str) -> BoxFuture<'static, Arc<dyn Storage>> + Send + Sync>;
+
+/// Wraps a closure into a [`Factory`].
+pub fn factory<F, Fut>(f: F) -> Factory
+where
+    F: Fn(&str) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Arc<dyn Storage>> + Send + 'static,
+{
+    Arc::new(move |name: &str| Box::pin(f(name)))
+}
+
+/// Options with short intervals, for tests.
+pub fn fast_options() -> ExecutorOptionsBuilder {
+    ExecutorOptions::builder()
+        .poll_interval(Duration::from_millis(20))
+        .wait_poll_interval(Duration::from_millis(50))
+        .error_backoff(Duration::from_millis(5), Duration::from_millis(100))
+}
+
+/// Builds and starts an executor with [`fast_options`] on `storage`.
+pub fn start(
+    storage: &Arc<dyn Storage>,
+    register: impl FnOnce(ExecutorBuilder) -> ExecutorBuilder,
+) -> Executor {
+    start_with(storage, fast_options(), register)
+}
+
+/// Builds and starts an executor with the given options.
+pub fn start_with(
+    storage: &Arc<dyn Storage>,
+    options: ExecutorOptionsBuilder,
+    register: impl FnOnce(ExecutorBuilder) -> ExecutorBuilder,
+) -> Executor {
+    let options = options.build().expect("valid test options");
+    let executor = register(Executor::builder(storage.clone()).options(options))
+        .build()
+        .expect("executor builds");
+    executor.start().expect("executor starts");
+    executor
+}
+
+/// Polls `condition` every 5 ms until it holds or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A shared call counter.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(Arc<AtomicU32>);
+
+impl Counter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn hit(&self) -> u32 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A storage wrapper that injects faults: transient errors on the next `n`
+/// calls of chosen operations, and rows reported as corrupt by
+/// `claim_ready`.
+#[derive(Debug)]
+pub struct FaultyStorage {
+    pub inner: Arc<dyn Storage>,
+    pub fail_finish: AtomicU32,
+    pub fail_claim: AtomicU32,
+    pub fail_close: AtomicU32,
+    pub corrupt_ids: Mutex<Vec<String>>,
+}
+
+impl FaultyStorage {
+    pub fn new(inner: Arc<dyn Storage>) -> Self {
+        Self {
+            inner,
+            fail_finish: AtomicU32::new(0),
+            fail_claim: AtomicU32::new(0),
+            fail_close: AtomicU32::new(0),
+            corrupt_ids: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(counter: &AtomicU32, operation: &str) -> StorageResult<()> {
+        let mut current = counter.load(Ordering::SeqCst);
+        while current > 0 {
+            match counter.compare_exchange(current, current - 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => {
+                    return Err(StorageError::Worker(format!(
+                        "injected failure of {operation}"
+                    )));
+                }
+                Err(actual) => current = actual,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Storage for FaultyStorage {
+    fn backend_name(&self) -> &'static str {
+        "faulty"
+    }
+    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        self.inner.insert(executions).await
+    }
+    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
+        self.inner.get(execution_ids).await
+    }
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
+        self.inner.get_children(parent_execution_id).await
+    }
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        Self::take(&self.fail_claim, "claim_ready")?;
+        let rows = self
+            .inner
+            .claim_ready(executor_id, now, limit, lease_slack_ms)
+            .await?;
+        let corrupt = self.corrupt_ids.lock().expect("lock").clone();
+        Ok(rows
+            .into_iter()
+            .map(|row| match row {
+                Ok(row) if corrupt.contains(&row.execution_id) => Err(CorruptRow {
+                    execution_id: row.execution_id,
+                    column: "retry_options",
+                    message: "expected an object".into(),
+                }),
+                other => other,
+            })
+            .collect())
+    }
+    async fn finish(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[FinishItem],
+    ) -> StorageResult<Vec<String>> {
+        Self::take(&self.fail_finish, "finish")?;
+        self.inner.finish(executor_id, now, items).await
+    }
+    async fn retry(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[RetryItem],
+    ) -> StorageResult<Vec<String>> {
+        self.inner.retry(executor_id, now, items).await
+    }
+    async fn wait_for_children(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[WaitItem],
+    ) -> StorageResult<Vec<String>> {
+        self.inner.wait_for_children(executor_id, now, items).await
+    }
+    async fn release(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        execution_ids: &[String],
+    ) -> StorageResult<Vec<String>> {
+        self.inner.release(executor_id, now, execution_ids).await
+    }
+    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
+        Self::take(&self.fail_close, "close_finished")?;
+        self.inner.close_finished(now, limit).await
+    }
+    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
+        self.inner.ready_parents(limit).await
+    }
+    async fn advance_parents(
+        &self,
+        now: Millis,
+        items: &[AdvanceItem],
+    ) -> StorageResult<Vec<String>> {
+        self.inner.advance_parents(now, items).await
+    }
+    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
+        self.inner.cancel(now, items).await
+    }
+    async fn claim_cancellations(
+        &self,
+        executor_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        self.inner.claim_cancellations(executor_id, limit).await
+    }
+    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
+        self.inner.expire_leases(now, limit).await
+    }
+    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
+        self.inner.stats(now).await
+    }
+    async fn delete_all(&self) -> StorageResult<u64> {
+        self.inner.delete_all().await
+    }
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
+        self.inner.subscribe()
+    }
+}

@@ -1,0 +1,133 @@
+//! The executor test suite, written once over a storage factory and
+//! instantiated per backend with [`executor_suite!`].
+//!
+//! To run the same scenarios on another backend, add one line at the bottom:
+//!
+//! ```ignore
+//! executor_suite!(sqlite, |name: &str| {
+//!     let name = name.to_owned();
+//!     async move { Arc::new(make_sqlite_storage(&name).await) as Arc<dyn Storage> }
+//! });
+//! ```
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod backpressure;
+mod common;
+mod concurrent;
+mod executor;
+mod handles;
+mod parent;
+mod sequence;
+mod simple;
+mod workflow;
+
+#[allow(unused_imports)]
+use durable_execution::storage::{MemoryStorage, Storage};
+#[allow(unused_imports)]
+use std::sync::Arc;
+
+/// Expands every scenario as a `#[tokio::test]` in a module named after the
+/// backend, each given a [`common::Factory`] built from `$factory` (an
+/// `Fn(&str) -> impl Future<Output = Arc<dyn Storage>>`; the argument is the
+/// test name).
+macro_rules! executor_suite {
+    ($backend:ident, $factory:expr) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            executor_suite!(@tests $factory;
+                simple {
+                    completes_with_output,
+                    error_fails_execution,
+                    retries_then_completes_or_fails,
+                    timeout_ends_timed_out,
+                    timeout_override_at_enqueue,
+                    invalid_definitions_are_rejected,
+                    cancel_before_run,
+                    cancel_while_running,
+                    context_carries_attempt_and_prev_error,
+                    sleep_before_first_run_only,
+                    retry_backoff_delays,
+                    panic_fails_execution_only,
+                    shutdown_token_lets_task_cancel_itself,
+                    shutdown_writes_results_of_finishing_tasks,
+                    shutdown_releases_unfinished_runs,
+                    undeserializable_input_fails_execution,
+                    payload_limits,
+                    unknown_task_fails_execution,
+                }
+                parent {
+                    children_outputs_in_order,
+                    no_children,
+                    finalize_combines_outputs,
+                    failing_children_fail_parent,
+                    failing_finalize_fails_parent,
+                    finalize_can_be_a_parent,
+                    many_children_in_order,
+                    invalid_children_fail_parent,
+                    cancel_parent_cancels_running_children,
+                    failed_child_cancels_siblings,
+                }
+                sequence {
+                    chain_passes_outputs,
+                    failing_step_fails_sequence,
+                    sequences_of_tasks_and_parents,
+                }
+                handles {
+                    handle_lookups_are_checked,
+                    recreated_handle_sees_running,
+                    wait_options,
+                    wait_is_event_driven,
+                    client_and_worker,
+                }
+                executor {
+                    shutdown_rejects_work,
+                    registry_rules,
+                    stats_reflect_options,
+                    enqueue_many_and_prepare,
+                    crash_recovery_by_lease_expiry,
+                    storage_faults_are_survived,
+                }
+                backpressure {
+                    concurrency_limit_is_respected,
+                    waves_fill_free_capacity,
+                }
+                concurrent {
+                    children_across_executors,
+                    two_executors_run_each_task_once,
+                    thousand_children_two_executors,
+                }
+                workflow {
+                    task_tree,
+                    recursive_parent,
+                    hundred_distinct_tasks,
+                    storage_scenario_steps,
+                }
+            );
+        }
+    };
+    (@tests $factory:expr; $($module:ident { $($name:ident),* $(,)? })*) => {
+        $(
+            mod $module {
+                #[allow(unused_imports)]
+                use super::*;
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        crate::$module::$name(crate::common::factory($factory)).await;
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+executor_suite!(memory, |_name: &str| async {
+    Arc::new(MemoryStorage::new()) as Arc<dyn Storage>
+});
