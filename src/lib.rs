@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod executor;
+mod generated;
 pub mod model;
 pub mod storage;
 

@@ -1,0 +1,411 @@
+//! The spec model: the serde types `spec/*.yaml` deserializes into.
+//!
+//! Every field is documented here because these docs are the reference for
+//! the format (see also `spec/README.md`). Unknown fields are rejected so that
+//! a typo never silently changes the generated schema.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole spec file: one table, its typed queries and its untyped statements.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Path of the spec file as shown in generated headers and error messages
+    /// (relative to the workspace root, e.g. `spec/task_executions.yaml`).
+    #[serde(skip)]
+    pub source_path: String,
+    /// The table the spec describes.
+    pub table: Table,
+    /// Typed queries, checked by cornucopia (PostgreSQL) and rendered into the
+    /// typed rusqlite module (SQLite).
+    #[serde(default)]
+    pub queries: Vec<Query>,
+    /// Untyped statements rendered as SQL constants per dialect.
+    #[serde(default)]
+    pub statements: Vec<Statement>,
+}
+
+/// The table definition.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    /// Table name (snake_case).
+    pub name: String,
+    /// What a row is; becomes the table comment and the row type's doc.
+    pub doc: String,
+    /// Columns in their logical order (the order of the generated row type).
+    pub columns: Vec<Column>,
+    /// Secondary indexes.
+    #[serde(default)]
+    pub indexes: Vec<Index>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// Column name (snake_case); also the Rust field name.
+    pub name: String,
+    /// Logical type, mapped per dialect.
+    #[serde(rename = "type")]
+    pub ty: LogicalType,
+    /// Whether the column accepts NULL (`Option<_>` in Rust). Defaults to false.
+    #[serde(default)]
+    pub nullable: bool,
+    /// Default value: an SQL literal valid in both dialects (e.g. `0`, `false`, `'ready'`).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// What the column holds; becomes the column comment and the field doc.
+    pub doc: String,
+}
+
+/// One index.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// Index name (snake_case, unique across the database).
+    pub name: String,
+    /// Indexed columns, in order.
+    pub columns: Vec<String>,
+    /// Whether the index is UNIQUE. Defaults to false.
+    #[serde(default)]
+    pub unique: bool,
+    /// Predicate of a partial index (an SQL expression valid in both dialects).
+    #[serde(default, rename = "where")]
+    pub predicate: Option<String>,
+    /// Which access path the index serves.
+    pub doc: String,
+}
+
+/// The logical column and parameter types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogicalType {
+    /// Surrogate primary key: PG `bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`,
+    /// SQLite `INTEGER PRIMARY KEY`, Rust `i64`.
+    Id,
+    /// Text: PG `text`, SQLite `TEXT`, Rust `String` / `&str`.
+    Text,
+    /// 32-bit integer: PG `integer`, SQLite `INTEGER`, Rust `i32`.
+    Integer,
+    /// 64-bit integer: PG `bigint`, SQLite `INTEGER`, Rust `i64`.
+    Bigint,
+    /// Boolean: PG `boolean`, SQLite `INTEGER` 0/1, Rust `bool`.
+    Boolean,
+    /// JSON document: PG `jsonb`, SQLite `TEXT`; raw JSON text in the SQLite module.
+    Json,
+    /// Epoch milliseconds: PG `bigint`, SQLite `INTEGER`, Rust `i64`.
+    Timestamp,
+}
+
+impl LogicalType {
+    /// Every type, in the order used in messages.
+    pub const ALL: [LogicalType; 7] = [
+        LogicalType::Id,
+        LogicalType::Text,
+        LogicalType::Integer,
+        LogicalType::Bigint,
+        LogicalType::Boolean,
+        LogicalType::Json,
+        LogicalType::Timestamp,
+    ];
+
+    /// The spec spelling of the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogicalType::Id => "id",
+            LogicalType::Text => "text",
+            LogicalType::Integer => "integer",
+            LogicalType::Bigint => "bigint",
+            LogicalType::Boolean => "boolean",
+            LogicalType::Json => "json",
+            LogicalType::Timestamp => "timestamp",
+        }
+    }
+
+    /// The column type in `dialect`, without nullability or key constraints.
+    pub fn sql_type(self, dialect: Dialect) -> &'static str {
+        match (dialect, self) {
+            (Dialect::Postgres, LogicalType::Id | LogicalType::Bigint | LogicalType::Timestamp) => {
+                "bigint"
+            }
+            (Dialect::Postgres, LogicalType::Text) => "text",
+            (Dialect::Postgres, LogicalType::Integer) => "integer",
+            (Dialect::Postgres, LogicalType::Boolean) => "boolean",
+            (Dialect::Postgres, LogicalType::Json) => "jsonb",
+            (Dialect::Sqlite, LogicalType::Text | LogicalType::Json) => "TEXT",
+            (Dialect::Sqlite, _) => "INTEGER",
+        }
+    }
+}
+
+/// The SQL dialects the spec targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// PostgreSQL (15+).
+    Postgres,
+    /// SQLite (3.35+, bundled by rusqlite).
+    Sqlite,
+}
+
+impl Dialect {
+    /// Both dialects, in output order.
+    pub const ALL: [Dialect; 2] = [Dialect::Postgres, Dialect::Sqlite];
+
+    /// The spec spelling, also the directory name under `generated/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A query or statement parameter, bound by name (`:name` in the SQL).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    /// Parameter name (snake_case), written `:name` in the SQL.
+    pub name: String,
+    /// Logical type of the bound value.
+    #[serde(rename = "type")]
+    pub ty: LogicalType,
+}
+
+/// What a query returns.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Returns {
+    /// `rows` (the full row type) or `affected` (the number of changed rows).
+    Keyword(ReturnsKeyword),
+    /// `{columns: [...]}`: a per-query row type with these columns.
+    Columns {
+        /// The returned columns, in order.
+        columns: Vec<ReturnColumn>,
+    },
+}
+
+/// The keyword forms of [`Returns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnsKeyword {
+    /// Every column of the table, as the shared row type.
+    Rows,
+    /// The number of affected rows.
+    Affected,
+}
+
+/// One column of a `{columns: [...]}` result.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ReturnColumn {
+    /// A table column, by name; type and nullability come from the table.
+    Table(String),
+    /// A computed column with its own type.
+    Computed(ComputedColumn),
+}
+
+/// A computed result column (`count(*) AS count`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputedColumn {
+    /// Result column name (the SQL alias).
+    pub name: String,
+    /// Logical type.
+    #[serde(rename = "type")]
+    pub ty: LogicalType,
+    /// Whether the value may be NULL. Defaults to false.
+    #[serde(default)]
+    pub nullable: bool,
+}
+
+/// A typed query.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    /// Query name (snake_case); the generated function name.
+    pub name: String,
+    /// What the query does; becomes the function doc.
+    pub doc: String,
+    /// Parameters in declaration order (the order of the params struct).
+    #[serde(default)]
+    pub params: Vec<Param>,
+    /// Result shape.
+    pub returns: Returns,
+    /// SQL shared by both dialects (a minijinja template).
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// PostgreSQL-specific SQL (instead of `sql`).
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// SQLite-specific SQL (instead of `sql`).
+    #[serde(default)]
+    pub sqlite: Option<String>,
+    /// Dialects the query exists in; both when absent.
+    #[serde(default)]
+    pub dialects: Option<Vec<Dialect>>,
+}
+
+/// An untyped statement (utility command, migrator bookkeeping).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    /// Statement name (snake_case); the constant is its SCREAMING_SNAKE_CASE.
+    pub name: String,
+    /// What the statement does; becomes the constant's doc.
+    pub doc: String,
+    /// Parameters in declaration order (PostgreSQL `$n` numbering follows it).
+    #[serde(default)]
+    pub params: Vec<Param>,
+    /// SQL shared by both dialects (a minijinja template).
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// PostgreSQL-specific SQL (instead of `sql`).
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// SQLite-specific SQL (instead of `sql`).
+    #[serde(default)]
+    pub sqlite: Option<String>,
+    /// Dialects the statement exists in; both when absent.
+    #[serde(default)]
+    pub dialects: Option<Vec<Dialect>>,
+}
+
+/// What queries and statements have in common: a name, parameters and SQL per dialect.
+pub trait SqlItem {
+    /// The item's name.
+    fn name(&self) -> &str;
+    /// The item's doc.
+    fn doc(&self) -> &str;
+    /// Declared parameters.
+    fn params(&self) -> &[Param];
+    /// The `sql` field.
+    fn shared_sql(&self) -> Option<&str>;
+    /// The dialect-specific field.
+    fn dialect_sql(&self, dialect: Dialect) -> Option<&str>;
+    /// The `dialects` field.
+    fn declared_dialects(&self) -> Option<&[Dialect]>;
+
+    /// The dialects the item exists in.
+    fn dialects(&self) -> Vec<Dialect> {
+        match self.declared_dialects() {
+            Some(list) => Dialect::ALL
+                .into_iter()
+                .filter(|d| list.contains(d))
+                .collect(),
+            None => Dialect::ALL.to_vec(),
+        }
+    }
+
+    /// Whether the item exists in `dialect`.
+    fn has_dialect(&self, dialect: Dialect) -> bool {
+        self.dialects().contains(&dialect)
+    }
+
+    /// The SQL template for `dialect`: the dialect-specific field, else `sql`.
+    fn sql_template(&self, dialect: Dialect) -> Option<&str> {
+        self.dialect_sql(dialect).or(self.shared_sql())
+    }
+
+    /// The spec field holding the SQL for `dialect` (for error locations).
+    fn sql_field(&self, dialect: Dialect) -> &'static str {
+        if self.dialect_sql(dialect).is_some() {
+            dialect.as_str()
+        } else {
+            "sql"
+        }
+    }
+}
+
+macro_rules! impl_sql_item {
+    ($ty:ty) => {
+        impl SqlItem for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn doc(&self) -> &str {
+                &self.doc
+            }
+            fn params(&self) -> &[Param] {
+                &self.params
+            }
+            fn shared_sql(&self) -> Option<&str> {
+                self.sql.as_deref()
+            }
+            fn dialect_sql(&self, dialect: Dialect) -> Option<&str> {
+                match dialect {
+                    Dialect::Postgres => self.postgres.as_deref(),
+                    Dialect::Sqlite => self.sqlite.as_deref(),
+                }
+            }
+            fn declared_dialects(&self) -> Option<&[Dialect]> {
+                self.dialects.as_deref()
+            }
+        }
+    };
+}
+
+impl_sql_item!(Query);
+impl_sql_item!(Statement);
+
+impl Table {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// A resolved result column: name, type and nullability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultColumn {
+    /// Column name.
+    pub name: String,
+    /// Logical type.
+    pub ty: LogicalType,
+    /// Whether the value may be NULL.
+    pub nullable: bool,
+    /// Field doc.
+    pub doc: String,
+}
+
+impl Query {
+    /// The result columns, resolved against `table` (None for `affected`).
+    /// Unknown table columns are skipped (validation reports them).
+    pub fn result_columns(&self, table: &Table) -> Option<Vec<ResultColumn>> {
+        match &self.returns {
+            Returns::Keyword(ReturnsKeyword::Affected) => None,
+            Returns::Keyword(ReturnsKeyword::Rows) => Some(
+                table
+                    .columns
+                    .iter()
+                    .map(|c| ResultColumn {
+                        name: c.name.clone(),
+                        ty: c.ty,
+                        nullable: c.nullable,
+                        doc: c.doc.clone(),
+                    })
+                    .collect(),
+            ),
+            Returns::Columns { columns } => Some(
+                columns
+                    .iter()
+                    .filter_map(|rc| match rc {
+                        ReturnColumn::Table(name) => table.column(name).map(|c| ResultColumn {
+                            name: c.name.clone(),
+                            ty: c.ty,
+                            nullable: c.nullable,
+                            doc: c.doc.clone(),
+                        }),
+                        ReturnColumn::Computed(c) => Some(ResultColumn {
+                            name: c.name.clone(),
+                            ty: c.ty,
+                            nullable: c.nullable,
+                            doc: format!("Computed column `{}`.", c.name),
+                        }),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}

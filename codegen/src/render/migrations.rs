@@ -1,0 +1,904 @@
+//! Versioned migrations: snapshots, diffing, migration files, `migrations.sum`
+//! and the embedded-migrations module (`OUT_DIR/migrations.rs`).
+//!
+//! A migration is computed by diffing the spec's table against the last
+//! snapshot (`generated/migrations/snapshots/NNNN.json`, a normalized copy of
+//! the table at that version), never against a database. Applied migrations
+//! are never rewritten: only new files are produced.
+//!
+//! Persisted-format decisions:
+//! - versions are 4-digit, sequential, shared by both dialects (`0002_add_column_priority.sql`);
+//! - checksums are sha256 (hex) of the LF-normalized text, so a CRLF checkout
+//!   does not change them;
+//! - `migrations.sum` lists the total first so that two branches adding a
+//!   migration conflict in git;
+//! - snapshots exclude docs: a doc edit does not need a migration (the schema
+//!   file and the generated code pick it up).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ddl::{column_definition, create_index, render_create};
+use super::{
+    Files, REGENERATE_COMMAND, RenderError, format_rust, rust_header, sql_header, sql_quote,
+};
+use crate::parse::{Dialect, LogicalType, Spec};
+
+/// Format version of snapshot files.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// A column as recorded in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapColumn {
+    /// Column name.
+    pub name: String,
+    /// Logical type.
+    #[serde(rename = "type")]
+    pub ty: LogicalType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default SQL literal.
+    pub default: Option<String>,
+}
+
+/// An index as recorded in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapIndex {
+    /// Index name.
+    pub name: String,
+    /// Indexed columns.
+    pub columns: Vec<String>,
+    /// UNIQUE or not.
+    pub unique: bool,
+    /// Partial index predicate.
+    #[serde(rename = "where")]
+    pub predicate: Option<String>,
+}
+
+/// The table as recorded in a snapshot, columns in physical order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapTable {
+    /// Table name.
+    pub name: String,
+    /// Columns in physical order.
+    pub columns: Vec<SnapColumn>,
+    /// Indexes in spec order.
+    pub indexes: Vec<SnapIndex>,
+}
+
+/// A snapshot file: the normalized table after migration `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The `@generated` notice (JSON has no comments).
+    #[serde(rename = "@generated")]
+    pub generated: String,
+    /// [`SNAPSHOT_FORMAT`].
+    pub format: u32,
+    /// Migration version this snapshot follows.
+    pub version: u32,
+    /// The table.
+    pub table: SnapTable,
+}
+
+/// One committed migration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationFile {
+    /// Version (1-based).
+    pub version: u32,
+    /// Name without version and extension.
+    pub name: String,
+    /// File name (`NNNN_name.sql`).
+    pub file_name: String,
+    /// File text.
+    pub text: String,
+}
+
+/// The committed migration history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct History {
+    /// PostgreSQL migrations, ascending.
+    pub postgres: Vec<MigrationFile>,
+    /// SQLite migrations, ascending.
+    pub sqlite: Vec<MigrationFile>,
+    /// Snapshots, ascending by version.
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// The committed history is inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// A file name is not `NNNN_snake_name.sql` / `NNNN.json`.
+    #[error("unexpected file name `{file}` in generated/migrations/{dir}")]
+    BadFileName {
+        /// Directory under `generated/migrations`.
+        dir: String,
+        /// File name.
+        file: String,
+    },
+    /// Versions are not 1..n without gaps.
+    #[error("generated/migrations/{dir}: expected version {expected:04}, found `{file}`")]
+    Gap {
+        /// Directory.
+        dir: String,
+        /// Expected version.
+        expected: u32,
+        /// File found instead.
+        file: String,
+    },
+    /// The dialects disagree on the migration list.
+    #[error(
+        "generated/migrations/postgres and generated/migrations/sqlite differ at version {version:04}"
+    )]
+    DialectMismatch {
+        /// First differing version.
+        version: u32,
+    },
+    /// The last migration has no snapshot.
+    #[error("generated/migrations/snapshots/{version:04}.json is missing")]
+    MissingSnapshot {
+        /// Version.
+        version: u32,
+    },
+    /// A snapshot does not parse.
+    #[error("generated/migrations/snapshots/{file}: {message}")]
+    BadSnapshot {
+        /// File name.
+        file: String,
+        /// serde_json's message.
+        message: String,
+    },
+}
+
+fn parse_migration_name(dir: &str, file: &str) -> Result<(u32, String), HistoryError> {
+    let bad = || HistoryError::BadFileName {
+        dir: dir.to_owned(),
+        file: file.to_owned(),
+    };
+    let stem = file.strip_suffix(".sql").ok_or_else(bad)?;
+    let (version, name) = stem.split_once('_').ok_or_else(bad)?;
+    if version.len() != 4 || name.is_empty() {
+        return Err(bad());
+    }
+    Ok((version.parse().map_err(|_| bad())?, name.to_owned()))
+}
+
+fn migration_list(
+    dir: &str,
+    files: Vec<(String, String)>,
+) -> Result<Vec<MigrationFile>, HistoryError> {
+    let mut list = Vec::new();
+    for (file, text) in files {
+        if file == SUM_FILE {
+            continue;
+        }
+        let (version, name) = parse_migration_name(dir, &file)?;
+        list.push(MigrationFile {
+            version,
+            name,
+            file_name: file,
+            text,
+        });
+    }
+    list.sort_by_key(|m| m.version);
+    for (i, m) in list.iter().enumerate() {
+        let expected = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if m.version != expected {
+            return Err(HistoryError::Gap {
+                dir: dir.to_owned(),
+                expected,
+                file: m.file_name.clone(),
+            });
+        }
+    }
+    Ok(list)
+}
+
+impl History {
+    /// Builds the history from `(file name, text)` pairs of
+    /// `generated/migrations/{postgres,sqlite,snapshots}` (`migrations.sum` is ignored).
+    pub fn from_files(
+        postgres: Vec<(String, String)>,
+        sqlite: Vec<(String, String)>,
+        snapshots: Vec<(String, String)>,
+    ) -> Result<Self, HistoryError> {
+        let postgres = migration_list("postgres", postgres)?;
+        let sqlite = migration_list("sqlite", sqlite)?;
+        for i in 0..postgres.len().max(sqlite.len()) {
+            let (p, s) = (postgres.get(i), sqlite.get(i));
+            if p.map(|m| (&m.version, &m.name)) != s.map(|m| (&m.version, &m.name)) {
+                return Err(HistoryError::DialectMismatch {
+                    version: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        let mut snaps = Vec::new();
+        for (file, text) in snapshots {
+            let snap: Snapshot =
+                serde_json::from_str(&text).map_err(|e| HistoryError::BadSnapshot {
+                    file: file.clone(),
+                    message: e.to_string(),
+                })?;
+            snaps.push(snap);
+        }
+        snaps.sort_by_key(|s| s.version);
+        if let Some(last) = postgres.last()
+            && snaps.last().map(|s| s.version) != Some(last.version)
+        {
+            return Err(HistoryError::MissingSnapshot {
+                version: last.version,
+            });
+        }
+        Ok(Self {
+            postgres,
+            sqlite,
+            snapshots: snaps,
+        })
+    }
+
+    /// The snapshot of the last migration.
+    pub fn last_snapshot(&self) -> Option<&Snapshot> {
+        self.snapshots.last()
+    }
+
+    /// The version the next migration gets.
+    pub fn next_version(&self) -> u32 {
+        self.postgres.last().map(|m| m.version + 1).unwrap_or(1)
+    }
+
+    /// The migrations of `dialect`.
+    pub fn files(&self, dialect: Dialect) -> &[MigrationFile] {
+        match dialect {
+            Dialect::Postgres => &self.postgres,
+            Dialect::Sqlite => &self.sqlite,
+        }
+    }
+}
+
+/// Options of migration generation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationOptions {
+    /// Name of the new migration instead of the derived one.
+    pub name: Option<String>,
+    /// Allow dropping columns and changing column types.
+    pub allow_destructive: bool,
+}
+
+/// The spec change cannot become a migration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiffError {
+    /// Drops or type changes without `--allow-destructive`.
+    #[error(
+        "the spec change is destructive ({}); review it and rerun `{REGENERATE_COMMAND} --allow-destructive`",
+        changes.join("; ")
+    )]
+    Destructive {
+        /// The destructive changes.
+        changes: Vec<String>,
+    },
+    /// A change no migration can express.
+    #[error("unsupported schema change: {0}")]
+    Unsupported(String),
+    /// `--name` is not snake_case.
+    #[error(
+        "migration name `{0}` is not snake_case (lowercase letters, digits and `_`, starting with a letter)"
+    )]
+    BadName(String),
+}
+
+/// One schema change between two snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// A new column.
+    AddColumn(SnapColumn),
+    /// A removed column (destructive).
+    DropColumn(SnapColumn),
+    /// A column whose type, nullability or default changed.
+    AlterColumn {
+        /// Before.
+        old: SnapColumn,
+        /// After.
+        new: SnapColumn,
+    },
+    /// A new (or redefined) index.
+    AddIndex(SnapIndex),
+    /// A removed (or redefined) index.
+    DropIndex(SnapIndex),
+}
+
+impl Change {
+    /// Whether applying the change can lose data.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Change::DropColumn(_) => true,
+            Change::AlterColumn { old, new } => old.ty != new.ty,
+            _ => false,
+        }
+    }
+
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::AddColumn(c) => format!("add column {}", c.name),
+            Change::DropColumn(c) => format!("drop column {}", c.name),
+            Change::AlterColumn { old, new } => {
+                let mut parts = Vec::new();
+                if old.ty != new.ty {
+                    parts.push(format!("type {} -> {}", old.ty.as_str(), new.ty.as_str()));
+                }
+                if old.nullable != new.nullable {
+                    parts.push(if new.nullable {
+                        "drop NOT NULL".to_owned()
+                    } else {
+                        "set NOT NULL".to_owned()
+                    });
+                }
+                if old.default != new.default {
+                    parts.push(format!(
+                        "default {} -> {}",
+                        old.default.as_deref().unwrap_or("none"),
+                        new.default.as_deref().unwrap_or("none")
+                    ));
+                }
+                format!("alter column {} ({})", new.name, parts.join(", "))
+            }
+            Change::AddIndex(ix) => format!("add index {}", ix.name),
+            Change::DropIndex(ix) => format!("drop index {}", ix.name),
+        }
+    }
+}
+
+/// The table of `spec` in physical column order: the columns of `previous`
+/// that still exist, in their order, then new columns in spec order.
+pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
+    let snap_col = |c: &crate::parse::Column| SnapColumn {
+        name: c.name.clone(),
+        ty: c.ty,
+        nullable: c.nullable,
+        default: c.default.clone(),
+    };
+    let mut columns: Vec<SnapColumn> = Vec::new();
+    if let Some(prev) = previous {
+        for pc in &prev.columns {
+            if let Some(c) = spec.table.column(&pc.name) {
+                columns.push(snap_col(c));
+            }
+        }
+    }
+    for c in &spec.table.columns {
+        if !columns.iter().any(|x| x.name == c.name) {
+            columns.push(snap_col(c));
+        }
+    }
+    SnapTable {
+        name: spec.table.name.clone(),
+        columns,
+        indexes: spec
+            .table
+            .indexes
+            .iter()
+            .map(|ix| SnapIndex {
+                name: ix.name.clone(),
+                columns: ix.columns.clone(),
+                unique: ix.unique,
+                predicate: ix.predicate.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The changes from `old` to `new`: index drops, column changes, index additions.
+pub fn diff(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError> {
+    if old.name != new.name {
+        return Err(DiffError::Unsupported(format!(
+            "renaming table {} to {} (create a new spec instead)",
+            old.name, new.name
+        )));
+    }
+    let mut changes = Vec::new();
+    for ix in &old.indexes {
+        if new.indexes.iter().find(|n| n.name == ix.name) != Some(ix) {
+            changes.push(Change::DropIndex(ix.clone()));
+        }
+    }
+    for oc in &old.columns {
+        if !new.columns.iter().any(|n| n.name == oc.name) {
+            if oc.ty == LogicalType::Id {
+                return Err(DiffError::Unsupported(format!(
+                    "dropping the key column {}",
+                    oc.name
+                )));
+            }
+            changes.push(Change::DropColumn(oc.clone()));
+        }
+    }
+    for nc in &new.columns {
+        match old.columns.iter().find(|o| o.name == nc.name) {
+            None => {
+                if nc.ty == LogicalType::Id {
+                    return Err(DiffError::Unsupported(format!(
+                        "adding the key column {}",
+                        nc.name
+                    )));
+                }
+                if !nc.nullable && nc.default.is_none() {
+                    return Err(DiffError::Unsupported(format!(
+                        "adding NOT NULL column {} without a default (existing rows need a value: add `default:` or make it nullable)",
+                        nc.name
+                    )));
+                }
+                changes.push(Change::AddColumn(nc.clone()));
+            }
+            Some(oc) if oc != nc => {
+                if oc.ty == LogicalType::Id || nc.ty == LogicalType::Id {
+                    return Err(DiffError::Unsupported(format!(
+                        "changing the key column {}",
+                        nc.name
+                    )));
+                }
+                changes.push(Change::AlterColumn {
+                    old: oc.clone(),
+                    new: nc.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for ix in &new.indexes {
+        if old.indexes.iter().find(|o| o.name == ix.name) != Some(ix) {
+            changes.push(Change::AddIndex(ix.clone()));
+        }
+    }
+    Ok(changes)
+}
+
+/// The name derived from the changes (`add_column_priority`, `update_task_executions`...).
+pub fn derive_name(table: &str, changes: &[Change]) -> String {
+    let redefined = |name: &str| {
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::DropIndex(ix) if ix.name == name))
+            && changes
+                .iter()
+                .any(|c| matches!(c, Change::AddIndex(ix) if ix.name == name))
+    };
+    match changes {
+        [single] => match single {
+            Change::AddColumn(c) => format!("add_column_{}", c.name),
+            Change::DropColumn(c) => format!("drop_column_{}", c.name),
+            Change::AlterColumn { new, .. } => format!("alter_column_{}", new.name),
+            Change::AddIndex(ix) => format!("add_index_{}", ix.name),
+            Change::DropIndex(ix) => format!("drop_index_{}", ix.name),
+        },
+        [Change::DropIndex(ix), Change::AddIndex(_)] if redefined(&ix.name) => {
+            format!("alter_index_{}", ix.name)
+        }
+        _ => format!("update_{table}"),
+    }
+}
+
+fn is_snake_case(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !s.contains("__")
+        && !s.ends_with('_')
+}
+
+/// One step of a migration file: a comment and the SQL.
+#[derive(Debug, Clone, Serialize)]
+struct Step {
+    comment: String,
+    sql: String,
+}
+
+fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
+    let doc = |name: &str| {
+        spec.table
+            .column(name)
+            .map(|c| c.doc.clone())
+            .unwrap_or_default()
+    };
+    let mut steps = Vec::new();
+    for change in changes {
+        let comment = change.describe();
+        let sql = match change {
+            Change::DropIndex(ix) => format!("DROP INDEX {};", ix.name),
+            Change::AddIndex(ix) => {
+                let ix_doc = spec
+                    .table
+                    .indexes
+                    .iter()
+                    .find(|i| i.name == ix.name)
+                    .map(|i| i.doc.clone())
+                    .unwrap_or_default();
+                format!(
+                    "{}\nCOMMENT ON INDEX {} IS {};",
+                    create_index(table, ix),
+                    ix.name,
+                    sql_quote(&ix_doc)
+                )
+            }
+            Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
+            Change::AddColumn(c) => format!(
+                "ALTER TABLE {table} ADD COLUMN {};\nCOMMENT ON COLUMN {table}.{} IS {};",
+                column_definition(c, Dialect::Postgres, 0),
+                c.name,
+                sql_quote(&doc(&c.name))
+            ),
+            Change::AlterColumn { old, new } => {
+                let mut lines = Vec::new();
+                let col = &new.name;
+                let type_changed = old.ty != new.ty;
+                if old.default.is_some() && (type_changed || old.default != new.default) {
+                    lines.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
+                    ));
+                }
+                if type_changed {
+                    let ty = new.ty.sql_type(Dialect::Postgres);
+                    lines.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {col} TYPE {ty} USING {col}::{ty};"
+                    ));
+                }
+                if let Some(default) = &new.default
+                    && (type_changed || old.default != new.default)
+                {
+                    lines.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT {default};"
+                    ));
+                }
+                if old.nullable && !new.nullable {
+                    if let Some(default) = &new.default {
+                        lines.push(format!(
+                            "UPDATE {table} SET {col} = {default} WHERE {col} IS NULL;"
+                        ));
+                    }
+                    lines.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {col} SET NOT NULL;"
+                    ));
+                }
+                if !old.nullable && new.nullable {
+                    lines.push(format!(
+                        "ALTER TABLE {table} ALTER COLUMN {col} DROP NOT NULL;"
+                    ));
+                }
+                lines.join("\n")
+            }
+        };
+        steps.push(Step { comment, sql });
+    }
+    steps
+}
+
+fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Step> {
+    let table = &new.name;
+    let needs_rebuild = changes
+        .iter()
+        .any(|c| matches!(c, Change::AlterColumn { .. }));
+    if !needs_rebuild {
+        return changes
+            .iter()
+            .map(|change| Step {
+                comment: change.describe(),
+                sql: match change {
+                    Change::DropIndex(ix) => format!("DROP INDEX {};", ix.name),
+                    Change::AddIndex(ix) => create_index(table, ix),
+                    Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
+                    Change::AddColumn(c) => format!(
+                        "ALTER TABLE {table} ADD COLUMN {};",
+                        column_definition(c, Dialect::Sqlite, 0)
+                    ),
+                    Change::AlterColumn { .. } => String::new(),
+                },
+            })
+            .collect();
+    }
+    // SQLite cannot alter a column in place: rebuild the table
+    // (https://www.sqlite.org/lang_altertable.html#otheralter). The table has no
+    // foreign keys, so `PRAGMA foreign_keys` needs no change, and the runner
+    // applies the whole file in one transaction.
+    let new_name = format!("{table}__new");
+    let width = new.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let defs: Vec<String> = new
+        .columns
+        .iter()
+        .map(|c| format!("    {}", column_definition(c, Dialect::Sqlite, width)))
+        .collect();
+    let kept: Vec<(&SnapColumn, &SnapColumn)> = new
+        .columns
+        .iter()
+        .filter_map(|n| {
+            old.columns
+                .iter()
+                .find(|o| o.name == n.name)
+                .map(|o| (o, n))
+        })
+        .collect();
+    let targets: Vec<&str> = kept.iter().map(|(_, n)| n.name.as_str()).collect();
+    let exprs: Vec<String> = kept
+        .iter()
+        .map(|(o, n)| {
+            let mut e = n.name.clone();
+            if o.ty != n.ty {
+                e = format!("CAST({e} AS {})", n.ty.sql_type(Dialect::Sqlite));
+            }
+            if o.nullable
+                && !n.nullable
+                && let Some(d) = &n.default
+            {
+                e = format!("coalesce({e}, {d})");
+            }
+            e
+        })
+        .collect();
+    let mut steps = vec![
+        Step {
+            comment: format!(
+                "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
+                changes
+                    .iter()
+                    .map(Change::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            sql: format!("CREATE TABLE {new_name} (\n{}\n);", defs.join(",\n")),
+        },
+        Step {
+            comment: "copy the rows".to_owned(),
+            sql: format!(
+                "INSERT INTO {new_name} ({})\nSELECT {} FROM {table};",
+                targets.join(", "),
+                exprs.join(", ")
+            ),
+        },
+        Step {
+            comment: "swap the tables (dropping the old table drops its indexes)".to_owned(),
+            sql: format!("DROP TABLE {table};\nALTER TABLE {new_name} RENAME TO {table};"),
+        },
+    ];
+    for ix in &new.indexes {
+        steps.push(Step {
+            comment: format!("recreate index {}", ix.name),
+            sql: create_index(table, ix),
+        });
+    }
+    steps
+}
+
+/// A migration to add to the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMigration {
+    /// Version.
+    pub version: u32,
+    /// Name.
+    pub name: String,
+    /// The changes (empty for the initial migration).
+    pub changes: Vec<Change>,
+    /// The snapshot after it.
+    pub snapshot: Snapshot,
+}
+
+/// Everything the migration step produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationPlan {
+    /// The table in physical order after every migration (incl. a new one).
+    pub target: SnapTable,
+    /// The migration the spec change needs, if any.
+    pub new_migration: Option<NewMigration>,
+}
+
+/// Computes the migration the spec needs on top of `history`, if any.
+pub fn plan(
+    spec: &Spec,
+    history: &History,
+    options: &MigrationOptions,
+) -> Result<MigrationPlan, DiffError> {
+    if let Some(name) = &options.name
+        && !is_snake_case(name)
+    {
+        return Err(DiffError::BadName(name.clone()));
+    }
+    let previous = history.last_snapshot().map(|s| &s.table);
+    let target = target_table(spec, previous);
+    let version = history.next_version();
+    let (name, changes) = match previous {
+        None => (format!("create_{}", spec.table.name), Vec::new()),
+        Some(prev) => {
+            let changes = diff(prev, &target)?;
+            if changes.is_empty() {
+                return Ok(MigrationPlan {
+                    target,
+                    new_migration: None,
+                });
+            }
+            let destructive: Vec<String> = changes
+                .iter()
+                .filter(|c| c.is_destructive())
+                .map(Change::describe)
+                .collect();
+            if !destructive.is_empty() && !options.allow_destructive {
+                return Err(DiffError::Destructive {
+                    changes: destructive,
+                });
+            }
+            (derive_name(&spec.table.name, &changes), changes)
+        }
+    };
+    let snapshot = Snapshot {
+        generated: format!(
+            "from {}; do not edit. Regenerate with `{REGENERATE_COMMAND}`.",
+            spec.source_path
+        ),
+        format: SNAPSHOT_FORMAT,
+        version,
+        table: target.clone(),
+    };
+    Ok(MigrationPlan {
+        target,
+        new_migration: Some(NewMigration {
+            version,
+            name: options.name.clone().unwrap_or(name),
+            changes,
+            snapshot,
+        }),
+    })
+}
+
+/// File name of the checksum list in each dialect directory.
+pub const SUM_FILE: &str = "migrations.sum";
+
+/// sha256 (hex) of the LF-normalized text.
+pub fn checksum(text: &str) -> String {
+    let normalized = text.replace("\r\n", "\n");
+    hex(&Sha256::digest(normalized.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `migrations.sum` text for `(file name, text)` pairs in version order.
+pub fn sum_file(spec_path: &str, files: &[(String, String)]) -> String {
+    let lines: Vec<String> = files
+        .iter()
+        .map(|(name, text)| format!("{name} sha256:{}", checksum(text)))
+        .collect();
+    let body = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let total = checksum(&body);
+    format!(
+        "# @generated from {spec_path}; do not edit. Regenerate with `{REGENERATE_COMMAND}`.\n\
+         # sha256 of each migration's LF-normalized text; `total` covers the list below.\n\
+         # Applied migrations must never change: build.rs and CI compare this file with the migrations.\n\
+         total sha256:{total}\n{body}"
+    )
+}
+
+/// Path of a migration file.
+pub fn migration_path(dialect: Dialect, file_name: &str) -> PathBuf {
+    PathBuf::from(format!(
+        "generated/migrations/{}/{file_name}",
+        dialect.as_str()
+    ))
+}
+
+/// Path of a snapshot file.
+pub fn snapshot_path(version: u32) -> PathBuf {
+    PathBuf::from(format!("generated/migrations/snapshots/{version:04}.json"))
+}
+
+/// The text of a snapshot file.
+pub fn snapshot_text(snapshot: &Snapshot) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_string_pretty(snapshot)? + "\n")
+}
+
+fn render_new(
+    spec: &Spec,
+    history: &History,
+    new: &NewMigration,
+    dialect: Dialect,
+) -> Result<String, RenderError> {
+    if new.changes.is_empty() {
+        return render_create(
+            spec,
+            &new.snapshot.table,
+            dialect,
+            Some((new.version, &new.name)),
+        );
+    }
+    let steps = match dialect {
+        Dialect::Postgres => postgres_steps(spec, &new.snapshot.table.name, &new.changes),
+        Dialect::Sqlite => {
+            let old = history
+                .last_snapshot()
+                .map(|s| s.table.clone())
+                .unwrap_or_else(|| SnapTable {
+                    name: new.snapshot.table.name.clone(),
+                    columns: Vec::new(),
+                    indexes: Vec::new(),
+                });
+            sqlite_steps(&old, &new.snapshot.table, &new.changes)
+        }
+    };
+    let ctx = minijinja::context! {
+        header => sql_header(&spec.source_path),
+        version => format!("{:04}", new.version),
+        name => new.name.clone(),
+        changes => new.changes.iter().map(Change::describe).collect::<Vec<_>>(),
+        steps => minijinja::Value::from(Serde(&steps)),
+    };
+    super::render_template("migration.sql.j2", ctx)
+}
+
+/// The migration files the spec adds (new migration + snapshot) and the
+/// `migrations.sum` of each dialect (over the existing and new files).
+pub fn render(spec: &Spec, history: &History, plan: &MigrationPlan) -> Result<Files, RenderError> {
+    let mut files = Files::new();
+    for dialect in Dialect::ALL {
+        let mut list: Vec<(String, String)> = history
+            .files(dialect)
+            .iter()
+            .map(|m| (m.file_name.clone(), m.text.clone()))
+            .collect();
+        if let Some(new) = &plan.new_migration {
+            let file_name = format!("{:04}_{}.sql", new.version, new.name);
+            let text = render_new(spec, history, new, dialect)?;
+            files.insert(migration_path(dialect, &file_name), text.clone());
+            list.push((file_name, text));
+        }
+        files.insert(
+            PathBuf::from(format!(
+                "generated/migrations/{}/{SUM_FILE}",
+                dialect.as_str()
+            )),
+            sum_file(&spec.source_path, &list),
+        );
+    }
+    if let Some(new) = &plan.new_migration {
+        let text =
+            snapshot_text(&new.snapshot).map_err(|e| RenderError::Snapshot(e.to_string()))?;
+        files.insert(snapshot_path(new.version), text);
+    }
+    Ok(files)
+}
+
+#[derive(Serialize)]
+struct EmbeddedCtx {
+    version: u32,
+    name: String,
+    path: String,
+    checksum: String,
+}
+
+/// File name of the embedded-migrations module inside `OUT_DIR`.
+pub const EMBEDDED_FILE: &str = "migrations.rs";
+
+/// Renders `migrations.rs`: `EmbeddedMigration` and the `POSTGRES` / `SQLITE`
+/// lists, SQL embedded with `include_str!` of the committed files.
+pub fn render_embedded(spec_path: &str, history: &History) -> Result<Files, RenderError> {
+    let list = |dialect: Dialect| -> Vec<EmbeddedCtx> {
+        history
+            .files(dialect)
+            .iter()
+            .map(|m| EmbeddedCtx {
+                version: m.version,
+                name: m.name.clone(),
+                path: format!("/generated/migrations/{}/{}", dialect.as_str(), m.file_name),
+                checksum: checksum(&m.text),
+            })
+            .collect()
+    };
+    let mut by_dialect = BTreeMap::new();
+    by_dialect.insert("postgres", list(Dialect::Postgres));
+    by_dialect.insert("sqlite", list(Dialect::Sqlite));
+    let template = "migrations.rs.j2";
+    let source = super::render_template(template, minijinja::Value::from(Serde(&by_dialect)))?;
+    let text = format_rust(template, &source, &rust_header(spec_path))?;
+    Ok(Files::from([(PathBuf::from(EMBEDDED_FILE), text)]))
+}

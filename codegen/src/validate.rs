@@ -1,0 +1,359 @@
+//! Validate stage: semantic checks of a parsed [`Spec`], each error located
+//! in the spec text (file:line:column) and phrased so a maintainer can act on it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::locate::{Location, locate, locate_in_scalar};
+use crate::parse::{Dialect, LogicalType, ReturnColumn, Returns, Spec, SqlItem};
+use crate::render::render_sql;
+use crate::sql;
+
+/// One validation finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Spec file path.
+    pub file: String,
+    /// Location in the spec file.
+    pub location: Location,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.location, self.message)
+    }
+}
+
+/// The spec is invalid; every finding is listed, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ValidateError {
+    /// The findings (at least one).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ValidateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.diagnostics.iter().map(ToString::to_string).collect();
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+struct Checker<'s> {
+    spec: &'s Spec,
+    text: &'s str,
+    out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, path: &str, message: String) {
+        let location = locate(self.text, path);
+        self.push(location, message);
+    }
+
+    fn push(&mut self, location: Location, message: String) {
+        self.out.push(Diagnostic {
+            file: self.spec.source_path.clone(),
+            location,
+            message,
+        });
+    }
+
+    fn snake(&mut self, path: &str, what: &str, name: &str) {
+        if !is_snake_case(name) {
+            self.at(
+                path,
+                format!("{what} name `{name}` is not snake_case (lowercase letters, digits and `_`, starting with a letter)"),
+            );
+        }
+    }
+}
+
+/// Whether `s` is snake_case.
+pub fn is_snake_case(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !s.ends_with('_')
+        && !s.contains("__")
+}
+
+/// Checks `spec` (parsed from `text`).
+pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
+    let mut c = Checker {
+        spec,
+        text,
+        out: Vec::new(),
+    };
+    check_table(&mut c);
+    let mut seen = BTreeSet::new();
+    for q in &spec.queries {
+        let prefix = format!("queries[name={}]", q.name);
+        if !seen.insert(q.name.clone()) {
+            c.at(
+                &format!("{prefix}.name"),
+                format!("duplicate query name `{}`", q.name),
+            );
+        }
+        check_item(&mut c, q, &prefix, "query");
+        check_returns(&mut c, q, &prefix);
+    }
+    let mut seen = BTreeSet::new();
+    for s in &spec.statements {
+        let prefix = format!("statements[name={}]", s.name);
+        if !seen.insert(s.name.clone()) {
+            c.at(
+                &format!("{prefix}.name"),
+                format!("duplicate statement name `{}`", s.name),
+            );
+        }
+        check_item(&mut c, s, &prefix, "statement");
+    }
+    if c.out.is_empty() {
+        Ok(())
+    } else {
+        let mut diagnostics = c.out;
+        diagnostics.sort_by_key(|d| d.location);
+        diagnostics.dedup();
+        Err(ValidateError { diagnostics })
+    }
+}
+
+fn check_table(c: &mut Checker<'_>) {
+    let table = &c.spec.table;
+    c.snake("table.name", "table", &table.name);
+    if table.columns.is_empty() {
+        c.at("table.columns", "the table has no columns".to_owned());
+    }
+    let mut names = BTreeSet::new();
+    let mut ids = 0;
+    for col in &table.columns {
+        let path = format!("table.columns[name={}]", col.name);
+        c.snake(&format!("{path}.name"), "column", &col.name);
+        if !names.insert(col.name.clone()) {
+            c.at(
+                &format!("{path}.name"),
+                format!("duplicate column name `{}`", col.name),
+            );
+        }
+        if col.ty == LogicalType::Id {
+            ids += 1;
+            if ids > 1 {
+                c.at(
+                    &format!("{path}.type"),
+                    format!("column `{}`: a table has at most one `id` column", col.name),
+                );
+            }
+            if col.nullable || col.default.is_some() {
+                c.at(
+                    &format!("{path}.type"),
+                    format!("column `{}`: an `id` column is the primary key: it takes no `nullable` or `default`", col.name),
+                );
+            }
+        }
+    }
+    let mut index_names = BTreeSet::new();
+    for ix in &table.indexes {
+        let path = format!("table.indexes[name={}]", ix.name);
+        c.snake(&format!("{path}.name"), "index", &ix.name);
+        if !index_names.insert(ix.name.clone()) {
+            c.at(
+                &format!("{path}.name"),
+                format!("duplicate index name `{}`", ix.name),
+            );
+        }
+        if ix.columns.is_empty() {
+            c.at(
+                &format!("{path}.columns"),
+                format!("index `{}` has no columns", ix.name),
+            );
+        }
+        for (i, col) in ix.columns.iter().enumerate() {
+            if table.column(col).is_none() {
+                c.at(
+                    &format!("{path}.columns[{i}]"),
+                    format!(
+                        "index `{}` references unknown column `{col}` (columns of `{}`: {})",
+                        ix.name,
+                        table.name,
+                        column_names(c.spec)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn column_names(spec: &Spec) -> String {
+    spec.table
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn check_item(c: &mut Checker<'_>, item: &dyn SqlItem, prefix: &str, what: &str) {
+    let name = item.name().to_owned();
+    c.snake(&format!("{prefix}.name"), what, &name);
+    let mut param_names = BTreeSet::new();
+    for p in item.params() {
+        let path = format!("{prefix}.params[name={}]", p.name);
+        c.snake(&format!("{path}.name"), "parameter", &p.name);
+        if !param_names.insert(p.name.clone()) {
+            c.at(
+                &format!("{path}.name"),
+                format!("{what} `{name}`: duplicate parameter `{}`", p.name),
+            );
+        }
+    }
+    if item.declared_dialects().is_some_and(<[Dialect]>::is_empty) {
+        c.at(
+            &format!("{prefix}.dialects"),
+            format!("{what} `{name}`: `dialects` is empty"),
+        );
+    }
+    let dialects = item.dialects();
+    for d in Dialect::ALL {
+        if item.dialect_sql(d).is_some() && !dialects.contains(&d) {
+            c.at(
+                &format!("{prefix}.{}", d.as_str()),
+                format!(
+                    "{what} `{name}` has `{}` SQL but `dialects` excludes {}",
+                    d.as_str(),
+                    d.as_str()
+                ),
+            );
+        }
+    }
+    if item.shared_sql().is_some() && dialects.iter().all(|d| item.dialect_sql(*d).is_some()) {
+        c.at(
+            &format!("{prefix}.sql"),
+            format!("{what} `{name}`: `sql` is never used because every dialect has its own SQL; remove it"),
+        );
+    }
+    for d in dialects {
+        let Some(template) = item.sql_template(d) else {
+            c.at(
+                &format!("{prefix}.name"),
+                format!(
+                    "{what} `{name}` has no SQL for {}: add `sql:` (both dialects) or `{}:`, or restrict `dialects`",
+                    d.as_str(),
+                    d.as_str()
+                ),
+            );
+            continue;
+        };
+        let field = format!("{prefix}.{}", item.sql_field(d));
+        // Parameters, located in the template text.
+        let uses = sql::params(template);
+        for u in &uses {
+            if !item.params().iter().any(|p| p.name == u.name) {
+                let loc = locate_in_scalar(c.text, &field, u.line, u.column);
+                c.push(
+                    loc,
+                    format!(
+                        "{what} `{name}` ({}): parameter `:{}` is used but not declared in `params`",
+                        d.as_str(),
+                        u.name
+                    ),
+                );
+            }
+        }
+        for p in item.params() {
+            if !uses.iter().any(|u| u.name == p.name) {
+                c.at(
+                    &format!("{prefix}.params[name={}].name", p.name),
+                    format!(
+                        "{what} `{name}`: parameter `{}` is declared but not used in the {} SQL",
+                        p.name,
+                        d.as_str()
+                    ),
+                );
+            }
+        }
+        match render_sql(&c.spec.table, template) {
+            Err(err) => {
+                let line = err.line().unwrap_or(1).saturating_sub(1);
+                let loc = locate_in_scalar(c.text, &field, line, 0);
+                c.push(
+                    loc,
+                    format!(
+                        "{what} `{name}` ({}): SQL template error: {} (available: `table`, `columns(alias?)`)",
+                        d.as_str(),
+                        err.detail().map(str::to_owned).unwrap_or_else(|| err.kind().to_string())
+                    ),
+                );
+            }
+            Ok(rendered) => {
+                if let Some((line, column)) = sql::star_select(&rendered) {
+                    let loc = locate_in_scalar(c.text, &field, line, column);
+                    c.push(
+                        loc,
+                        format!(
+                            "{what} `{name}` ({}): `*` column lists are not allowed (rows are decoded by name and cornucopia decodes `*` by position); use `{{{{ columns() }}}}` or list the columns",
+                            d.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_returns(c: &mut Checker<'_>, q: &crate::parse::Query, prefix: &str) {
+    let Returns::Columns { columns } = &q.returns else {
+        return;
+    };
+    if columns.is_empty() {
+        c.at(
+            &format!("{prefix}.returns"),
+            format!("query `{}`: `returns.columns` is empty", q.name),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, rc) in columns.iter().enumerate() {
+        match rc {
+            ReturnColumn::Table(col) => {
+                if c.spec.table.column(col).is_none() {
+                    c.at(
+                        &format!("{prefix}.returns.columns[{i}]"),
+                        format!(
+                            "query `{}` returns unknown column `{col}`; declare a computed column as `{{ name: {col}, type: ..., nullable: ... }}`",
+                            q.name
+                        ),
+                    );
+                }
+                if !seen.insert(col.clone()) {
+                    c.at(
+                        &format!("{prefix}.returns.columns[{i}]"),
+                        format!("query `{}` returns `{col}` twice", q.name),
+                    );
+                }
+            }
+            ReturnColumn::Computed(comp) => {
+                let path = format!("{prefix}.returns.columns[name={}]", comp.name);
+                c.snake(&format!("{path}.name"), "result column", &comp.name);
+                if !seen.insert(comp.name.clone()) {
+                    c.at(
+                        &format!("{path}.name"),
+                        format!("query `{}` returns `{}` twice", q.name, comp.name),
+                    );
+                }
+                if let Some(col) = c.spec.table.column(&comp.name)
+                    && col.nullable
+                    && !comp.nullable
+                {
+                    c.at(
+                        &format!("{path}.name"),
+                        format!(
+                            "query `{}`: result column `{}` is declared non-null but table column `{}` is nullable; a NULL would fail at run time. Add `nullable: true` or list the column by name",
+                            q.name, comp.name, col.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+-- @generated from spec/task_executions.yaml; do not edit. Regenerate with `cargo xtask codegen`.
+
+-- version: 0001
+-- name: create_task_executions
+--
+-- Creates the task_executions table and its indexes (PostgreSQL). The runner applies this file in
+-- one transaction. Applied migrations are never rewritten: later changes are new files.
+
+-- One row per execution of a registered task, including every child and finalize execution.
+CREATE TABLE task_executions (
+    -- Surrogate key; never exposed, used for stable ordering and row locking.
+    id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- Unique execution id (`te_` followed by 24 characters).
+    execution_id          text NOT NULL,
+    -- Id of the registered task this execution runs.
+    task_id               text NOT NULL,
+    -- Task id of the top-most ancestor; null for executions enqueued by the API.
+    root_task_id          text,
+    -- Execution id of the top-most ancestor.
+    root_execution_id     text,
+    -- Task id of the direct parent; null for executions enqueued by the API.
+    parent_task_id        text,
+    -- Execution id of the direct parent.
+    parent_execution_id   text,
+    -- Position among the parent's children (spawn order); 0 for a finalize.
+    index_in_parent       integer NOT NULL DEFAULT 0,
+    -- True when this execution is its parent's finalize execution.
+    is_finalize           boolean NOT NULL DEFAULT false,
+    -- Effective retry policy: {max_attempts, base_delay_ms?, delay_multiplier?, max_delay_ms?, jitter?}.
+    retry_options         jsonb NOT NULL,
+    -- Effective delay before the first run, in milliseconds.
+    sleep_ms_before_run   bigint NOT NULL,
+    -- Effective per-attempt timeout, in milliseconds.
+    timeout_ms            bigint NOT NULL,
+    -- Serialized (JSON) input.
+    input                 text NOT NULL,
+    -- Serialized output of the task's own run (for a parent, its own part).
+    run_output            text,
+    -- Serialized final output, set when completed.
+    output                text,
+    -- Number of children spawned so far.
+    children_count        integer NOT NULL DEFAULT 0,
+    -- Spawned children that have not completed yet; counted down atomically when each completes.
+    active_children_count integer NOT NULL DEFAULT 0,
+    -- Execution id of the finalize execution, once created.
+    finalize_execution_id text,
+    -- Errors of children that finished without completing: [{index, task_id, execution_id, error}].
+    children_errors       jsonb,
+    -- Error of a finalize execution that finished without completing.
+    finalize_error        jsonb,
+    -- Last error: {kind, message, is_retryable, is_internal}.
+    error                 jsonb,
+    -- Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
+    status                text NOT NULL DEFAULT 'ready',
+    -- True once the effects of this finished execution on its parent and descendants are applied.
+    is_closed             boolean NOT NULL DEFAULT false,
+    -- Set when a running execution is cancelled; its owner clears it after stopping the run.
+    needs_cancel          boolean NOT NULL DEFAULT false,
+    -- The executor holding the lease while running.
+    executor_id           text,
+    -- Retries performed so far (0 on the first run).
+    attempt               integer NOT NULL DEFAULT 0,
+    -- Earliest time the execution may be claimed (epoch milliseconds).
+    start_at              bigint NOT NULL,
+    -- Time of the most recent claim (epoch milliseconds).
+    started_at            bigint,
+    -- Time the execution entered a finished status (epoch milliseconds).
+    finished_at           bigint,
+    -- Lease deadline while running (epoch milliseconds); a running row past it is recovered.
+    expires_at            bigint,
+    -- Creation time (epoch milliseconds).
+    created_at            bigint NOT NULL,
+    -- Time of the last update (epoch milliseconds).
+    updated_at            bigint NOT NULL
+);
+
+COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
+COMMENT ON COLUMN task_executions.id IS 'Surrogate key; never exposed, used for stable ordering and row locking.';
+COMMENT ON COLUMN task_executions.execution_id IS 'Unique execution id (`te_` followed by 24 characters).';
+COMMENT ON COLUMN task_executions.task_id IS 'Id of the registered task this execution runs.';
+COMMENT ON COLUMN task_executions.root_task_id IS 'Task id of the top-most ancestor; null for executions enqueued by the API.';
+COMMENT ON COLUMN task_executions.root_execution_id IS 'Execution id of the top-most ancestor.';
+COMMENT ON COLUMN task_executions.parent_task_id IS 'Task id of the direct parent; null for executions enqueued by the API.';
+COMMENT ON COLUMN task_executions.parent_execution_id IS 'Execution id of the direct parent.';
+COMMENT ON COLUMN task_executions.index_in_parent IS 'Position among the parent''s children (spawn order); 0 for a finalize.';
+COMMENT ON COLUMN task_executions.is_finalize IS 'True when this execution is its parent''s finalize execution.';
+COMMENT ON COLUMN task_executions.retry_options IS 'Effective retry policy: {max_attempts, base_delay_ms?, delay_multiplier?, max_delay_ms?, jitter?}.';
+COMMENT ON COLUMN task_executions.sleep_ms_before_run IS 'Effective delay before the first run, in milliseconds.';
+COMMENT ON COLUMN task_executions.timeout_ms IS 'Effective per-attempt timeout, in milliseconds.';
+COMMENT ON COLUMN task_executions.input IS 'Serialized (JSON) input.';
+COMMENT ON COLUMN task_executions.run_output IS 'Serialized output of the task''s own run (for a parent, its own part).';
+COMMENT ON COLUMN task_executions.output IS 'Serialized final output, set when completed.';
+COMMENT ON COLUMN task_executions.children_count IS 'Number of children spawned so far.';
+COMMENT ON COLUMN task_executions.active_children_count IS 'Spawned children that have not completed yet; counted down atomically when each completes.';
+COMMENT ON COLUMN task_executions.finalize_execution_id IS 'Execution id of the finalize execution, once created.';
+COMMENT ON COLUMN task_executions.children_errors IS 'Errors of children that finished without completing: [{index, task_id, execution_id, error}].';
+COMMENT ON COLUMN task_executions.finalize_error IS 'Error of a finalize execution that finished without completing.';
+COMMENT ON COLUMN task_executions.error IS 'Last error: {kind, message, is_retryable, is_internal}.';
+COMMENT ON COLUMN task_executions.status IS 'Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.';
+COMMENT ON COLUMN task_executions.is_closed IS 'True once the effects of this finished execution on its parent and descendants are applied.';
+COMMENT ON COLUMN task_executions.needs_cancel IS 'Set when a running execution is cancelled; its owner clears it after stopping the run.';
+COMMENT ON COLUMN task_executions.executor_id IS 'The executor holding the lease while running.';
+COMMENT ON COLUMN task_executions.attempt IS 'Retries performed so far (0 on the first run).';
+COMMENT ON COLUMN task_executions.start_at IS 'Earliest time the execution may be claimed (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.started_at IS 'Time of the most recent claim (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.finished_at IS 'Time the execution entered a finished status (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.expires_at IS 'Lease deadline while running (epoch milliseconds); a running row past it is recovered.';
+COMMENT ON COLUMN task_executions.created_at IS 'Creation time (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch milliseconds).';
+
+-- Lookups by id; rejects duplicate execution ids.
+CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);
+COMMENT ON INDEX ix_task_executions_execution_id IS 'Lookups by id; rejects duplicate execution ids.';
+
+-- The claim of ready executions, oldest start_at first.
+CREATE INDEX ix_task_executions_status_start_at ON task_executions (status, start_at);
+COMMENT ON INDEX ix_task_executions_status_start_at IS 'The claim of ready executions, oldest start_at first.';
+
+-- Children of a parent in spawn order; subtree cancellation.
+CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, index_in_parent);
+COMMENT ON INDEX ix_task_executions_parent IS 'Children of a parent in spawn order; subtree cancellation.';
+
+-- Finished executions whose effects are not applied yet (small; closed rows are not indexed).
+CREATE INDEX ix_task_executions_unclosed ON task_executions (finished_at) WHERE is_closed = false AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled');
+COMMENT ON INDEX ix_task_executions_unclosed IS 'Finished executions whose effects are not applied yet (small; closed rows are not indexed).';
+
+-- Lease expiry recovery.
+CREATE INDEX ix_task_executions_leases ON task_executions (expires_at) WHERE status = 'running';
+COMMENT ON INDEX ix_task_executions_leases IS 'Lease expiry recovery.';
+
+-- Each executor's queue of runs to stop.
+CREATE INDEX ix_task_executions_needs_cancel ON task_executions (executor_id) WHERE needs_cancel = true;
+COMMENT ON INDEX ix_task_executions_needs_cancel IS 'Each executor''s queue of runs to stop.';
+
+-- Parents whose children have all completed.
+CREATE INDEX ix_task_executions_waiting_parents ON task_executions (updated_at) WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0;
+COMMENT ON INDEX ix_task_executions_waiting_parents IS 'Parents whose children have all completed.';

@@ -1,0 +1,2959 @@
+// @generated from spec/task_executions.yaml (via queries/task_executions.sql) by cornucopia; do not edit. Regenerate with `cargo xtask codegen`.
+// This file was generated with `cornucopia`. Do not modify.
+
+#[derive(Debug)]
+pub struct ClaimReadyParams<T1: crate::StringSql> {
+    pub executor_id: T1,
+    pub now: i64,
+    pub lease_slack_ms: i64,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct FinishExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub items: T1,
+    pub executor_id: T2,
+}
+#[derive(Debug)]
+pub struct RetryExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub items: T1,
+    pub executor_id: T2,
+}
+#[derive(Debug)]
+pub struct StartWaitingParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub items: T1,
+    pub executor_id: T2,
+}
+#[derive(Debug)]
+pub struct ReleaseExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub ids: T1,
+    pub executor_id: T2,
+}
+#[derive(Debug)]
+pub struct DecrementActiveChildrenParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub items: T1,
+}
+#[derive(Debug)]
+pub struct RecordChildrenFailuresParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub items: T1,
+}
+#[derive(Debug)]
+pub struct CompleteFromFinalizeParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub items: T1,
+}
+#[derive(Debug)]
+pub struct FailFromFinalizeParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub items: T1,
+}
+#[derive(Debug)]
+pub struct CancelSubtreesParams<T1: crate::JsonSql> {
+    pub items: T1,
+    pub now: i64,
+}
+#[derive(Debug)]
+pub struct AdvanceParentsParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub items: T1,
+}
+#[derive(Debug)]
+pub struct ClaimCancellationsParams<T1: crate::StringSql> {
+    pub executor_id: T1,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct ExpireLeasesParams<T1: crate::JsonSql> {
+    pub now: i64,
+    pub error: T1,
+    pub limit: i64,
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskExecutionRow {
+    pub id: i64,
+    pub execution_id: String,
+    pub task_id: String,
+    pub root_task_id: Option<String>,
+    pub root_execution_id: Option<String>,
+    pub parent_task_id: Option<String>,
+    pub parent_execution_id: Option<String>,
+    pub index_in_parent: i32,
+    pub is_finalize: bool,
+    pub retry_options: serde_json::Value,
+    pub sleep_ms_before_run: i64,
+    pub timeout_ms: i64,
+    pub input: String,
+    pub run_output: Option<String>,
+    pub output: Option<String>,
+    pub children_count: i32,
+    pub active_children_count: i32,
+    pub finalize_execution_id: Option<String>,
+    pub children_errors: Option<serde_json::Value>,
+    pub finalize_error: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+    pub status: String,
+    pub is_closed: bool,
+    pub needs_cancel: bool,
+    pub executor_id: Option<String>,
+    pub attempt: i32,
+    pub start_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+pub struct TaskExecutionRowBorrowed<'a> {
+    pub id: i64,
+    pub execution_id: &'a str,
+    pub task_id: &'a str,
+    pub root_task_id: Option<&'a str>,
+    pub root_execution_id: Option<&'a str>,
+    pub parent_task_id: Option<&'a str>,
+    pub parent_execution_id: Option<&'a str>,
+    pub index_in_parent: i32,
+    pub is_finalize: bool,
+    pub retry_options: postgres_types::Json<&'a serde_json::value::RawValue>,
+    pub sleep_ms_before_run: i64,
+    pub timeout_ms: i64,
+    pub input: &'a str,
+    pub run_output: Option<&'a str>,
+    pub output: Option<&'a str>,
+    pub children_count: i32,
+    pub active_children_count: i32,
+    pub finalize_execution_id: Option<&'a str>,
+    pub children_errors: Option<postgres_types::Json<&'a serde_json::value::RawValue>>,
+    pub finalize_error: Option<postgres_types::Json<&'a serde_json::value::RawValue>>,
+    pub error: Option<postgres_types::Json<&'a serde_json::value::RawValue>>,
+    pub status: &'a str,
+    pub is_closed: bool,
+    pub needs_cancel: bool,
+    pub executor_id: Option<&'a str>,
+    pub attempt: i32,
+    pub start_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
+    fn from(
+        TaskExecutionRowBorrowed {
+            id,
+            execution_id,
+            task_id,
+            root_task_id,
+            root_execution_id,
+            parent_task_id,
+            parent_execution_id,
+            index_in_parent,
+            is_finalize,
+            retry_options,
+            sleep_ms_before_run,
+            timeout_ms,
+            input,
+            run_output,
+            output,
+            children_count,
+            active_children_count,
+            finalize_execution_id,
+            children_errors,
+            finalize_error,
+            error,
+            status,
+            is_closed,
+            needs_cancel,
+            executor_id,
+            attempt,
+            start_at,
+            started_at,
+            finished_at,
+            expires_at,
+            created_at,
+            updated_at,
+        }: TaskExecutionRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            id,
+            execution_id: execution_id.into(),
+            task_id: task_id.into(),
+            root_task_id: root_task_id.map(|v| v.into()),
+            root_execution_id: root_execution_id.map(|v| v.into()),
+            parent_task_id: parent_task_id.map(|v| v.into()),
+            parent_execution_id: parent_execution_id.map(|v| v.into()),
+            index_in_parent,
+            is_finalize,
+            retry_options: serde_json::from_str(retry_options.0.get()).unwrap(),
+            sleep_ms_before_run,
+            timeout_ms,
+            input: input.into(),
+            run_output: run_output.map(|v| v.into()),
+            output: output.map(|v| v.into()),
+            children_count,
+            active_children_count,
+            finalize_execution_id: finalize_execution_id.map(|v| v.into()),
+            children_errors: children_errors.map(|v| serde_json::from_str(v.0.get()).unwrap()),
+            finalize_error: finalize_error.map(|v| serde_json::from_str(v.0.get()).unwrap()),
+            error: error.map(|v| serde_json::from_str(v.0.get()).unwrap()),
+            status: status.into(),
+            is_closed,
+            needs_cancel,
+            executor_id: executor_id.map(|v| v.into()),
+            attempt,
+            start_at,
+            started_at,
+            finished_at,
+            expires_at,
+            created_at,
+            updated_at,
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishExecutionsRow {
+    pub execution_id: String,
+}
+pub struct FinishExecutionsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<FinishExecutionsRowBorrowed<'a>> for FinishExecutionsRow {
+    fn from(FinishExecutionsRowBorrowed { execution_id }: FinishExecutionsRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryExecutionsRow {
+    pub execution_id: String,
+}
+pub struct RetryExecutionsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<RetryExecutionsRowBorrowed<'a>> for RetryExecutionsRow {
+    fn from(RetryExecutionsRowBorrowed { execution_id }: RetryExecutionsRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartWaitingRow {
+    pub execution_id: String,
+}
+pub struct StartWaitingRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<StartWaitingRowBorrowed<'a>> for StartWaitingRow {
+    fn from(StartWaitingRowBorrowed { execution_id }: StartWaitingRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseExecutionsRow {
+    pub execution_id: String,
+}
+pub struct ReleaseExecutionsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<ReleaseExecutionsRowBorrowed<'a>> for ReleaseExecutionsRow {
+    fn from(
+        ReleaseExecutionsRowBorrowed { execution_id }: ReleaseExecutionsRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockExecutionsRow {
+    pub execution_id: String,
+}
+pub struct LockExecutionsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<LockExecutionsRowBorrowed<'a>> for LockExecutionsRow {
+    fn from(LockExecutionsRowBorrowed { execution_id }: LockExecutionsRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecrementActiveChildrenRow {
+    pub execution_id: String,
+    pub active_children_count: i32,
+}
+pub struct DecrementActiveChildrenRowBorrowed<'a> {
+    pub execution_id: &'a str,
+    pub active_children_count: i32,
+}
+impl<'a> From<DecrementActiveChildrenRowBorrowed<'a>> for DecrementActiveChildrenRow {
+    fn from(
+        DecrementActiveChildrenRowBorrowed {
+            execution_id,
+            active_children_count,
+        }: DecrementActiveChildrenRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            active_children_count,
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordChildrenFailuresRow {
+    pub execution_id: String,
+    pub status: String,
+}
+pub struct RecordChildrenFailuresRowBorrowed<'a> {
+    pub execution_id: &'a str,
+    pub status: &'a str,
+}
+impl<'a> From<RecordChildrenFailuresRowBorrowed<'a>> for RecordChildrenFailuresRow {
+    fn from(
+        RecordChildrenFailuresRowBorrowed {
+            execution_id,
+            status,
+        }: RecordChildrenFailuresRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            status: status.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteFromFinalizeRow {
+    pub execution_id: String,
+}
+pub struct CompleteFromFinalizeRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<CompleteFromFinalizeRowBorrowed<'a>> for CompleteFromFinalizeRow {
+    fn from(
+        CompleteFromFinalizeRowBorrowed { execution_id }: CompleteFromFinalizeRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailFromFinalizeRow {
+    pub execution_id: String,
+}
+pub struct FailFromFinalizeRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<FailFromFinalizeRowBorrowed<'a>> for FailFromFinalizeRow {
+    fn from(FailFromFinalizeRowBorrowed { execution_id }: FailFromFinalizeRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancelSubtreesRow {
+    pub execution_id: String,
+}
+pub struct CancelSubtreesRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<CancelSubtreesRowBorrowed<'a>> for CancelSubtreesRow {
+    fn from(CancelSubtreesRowBorrowed { execution_id }: CancelSubtreesRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvanceParentsRow {
+    pub execution_id: String,
+}
+pub struct AdvanceParentsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<AdvanceParentsRowBorrowed<'a>> for AdvanceParentsRow {
+    fn from(AdvanceParentsRowBorrowed { execution_id }: AdvanceParentsRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCancellationsRow {
+    pub execution_id: String,
+}
+pub struct ClaimCancellationsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<ClaimCancellationsRowBorrowed<'a>> for ClaimCancellationsRow {
+    fn from(
+        ClaimCancellationsRowBorrowed { execution_id }: ClaimCancellationsRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpireLeasesRow {
+    pub execution_id: String,
+    pub status: String,
+}
+pub struct ExpireLeasesRowBorrowed<'a> {
+    pub execution_id: &'a str,
+    pub status: &'a str,
+}
+impl<'a> From<ExpireLeasesRowBorrowed<'a>> for ExpireLeasesRow {
+    fn from(
+        ExpireLeasesRowBorrowed {
+            execution_id,
+            status,
+        }: ExpireLeasesRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            status: status.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountByTaskAndStatusRow {
+    pub task_id: String,
+    pub status: String,
+    pub count: i64,
+}
+pub struct CountByTaskAndStatusRowBorrowed<'a> {
+    pub task_id: &'a str,
+    pub status: &'a str,
+    pub count: i64,
+}
+impl<'a> From<CountByTaskAndStatusRowBorrowed<'a>> for CountByTaskAndStatusRow {
+    fn from(
+        CountByTaskAndStatusRowBorrowed {
+            task_id,
+            status,
+            count,
+        }: CountByTaskAndStatusRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            task_id: task_id.into(),
+            status: status.into(),
+            count,
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq, Copy)]
+pub struct OldestReadyRow {
+    pub oldest_start_at: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Copy)]
+pub struct CountExpiredLeasesRow {
+    pub count: i64,
+}
+#[derive(Debug, Clone, PartialEq, Copy)]
+pub struct NotifyEventsRow {
+    pub sent: i64,
+}
+use crate::client::async_::GenericClient;
+use futures::{self, StreamExt, TryStreamExt};
+pub struct TaskExecutionRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(TaskExecutionRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> TaskExecutionRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(TaskExecutionRowBorrowed) -> R,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, R, N> {
+        TaskExecutionRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct FinishExecutionsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<FinishExecutionsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(FinishExecutionsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> FinishExecutionsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(FinishExecutionsRowBorrowed) -> R,
+    ) -> FinishExecutionsRowQuery<'c, 'a, 's, C, R, N> {
+        FinishExecutionsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct RetryExecutionsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<RetryExecutionsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(RetryExecutionsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> RetryExecutionsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(RetryExecutionsRowBorrowed) -> R,
+    ) -> RetryExecutionsRowQuery<'c, 'a, 's, C, R, N> {
+        RetryExecutionsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct StartWaitingRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<StartWaitingRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(StartWaitingRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> StartWaitingRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(StartWaitingRowBorrowed) -> R,
+    ) -> StartWaitingRowQuery<'c, 'a, 's, C, R, N> {
+        StartWaitingRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct ReleaseExecutionsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<ReleaseExecutionsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(ReleaseExecutionsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> ReleaseExecutionsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(ReleaseExecutionsRowBorrowed) -> R,
+    ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, R, N> {
+        ReleaseExecutionsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct LockExecutionsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<LockExecutionsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(LockExecutionsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> LockExecutionsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(LockExecutionsRowBorrowed) -> R,
+    ) -> LockExecutionsRowQuery<'c, 'a, 's, C, R, N> {
+        LockExecutionsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct DecrementActiveChildrenRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(
+        &tokio_postgres::Row,
+    ) -> Result<DecrementActiveChildrenRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(DecrementActiveChildrenRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> DecrementActiveChildrenRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(DecrementActiveChildrenRowBorrowed) -> R,
+    ) -> DecrementActiveChildrenRowQuery<'c, 'a, 's, C, R, N> {
+        DecrementActiveChildrenRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct RecordChildrenFailuresRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(
+        &tokio_postgres::Row,
+    ) -> Result<RecordChildrenFailuresRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(RecordChildrenFailuresRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> RecordChildrenFailuresRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(RecordChildrenFailuresRowBorrowed) -> R,
+    ) -> RecordChildrenFailuresRowQuery<'c, 'a, 's, C, R, N> {
+        RecordChildrenFailuresRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CompleteFromFinalizeRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<CompleteFromFinalizeRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(CompleteFromFinalizeRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CompleteFromFinalizeRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(CompleteFromFinalizeRowBorrowed) -> R,
+    ) -> CompleteFromFinalizeRowQuery<'c, 'a, 's, C, R, N> {
+        CompleteFromFinalizeRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct FailFromFinalizeRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<FailFromFinalizeRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(FailFromFinalizeRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> FailFromFinalizeRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(FailFromFinalizeRowBorrowed) -> R,
+    ) -> FailFromFinalizeRowQuery<'c, 'a, 's, C, R, N> {
+        FailFromFinalizeRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CancelSubtreesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<CancelSubtreesRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(CancelSubtreesRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CancelSubtreesRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(CancelSubtreesRowBorrowed) -> R,
+    ) -> CancelSubtreesRowQuery<'c, 'a, 's, C, R, N> {
+        CancelSubtreesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct AdvanceParentsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<AdvanceParentsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(AdvanceParentsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> AdvanceParentsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(AdvanceParentsRowBorrowed) -> R,
+    ) -> AdvanceParentsRowQuery<'c, 'a, 's, C, R, N> {
+        AdvanceParentsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct ClaimCancellationsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<ClaimCancellationsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(ClaimCancellationsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> ClaimCancellationsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(ClaimCancellationsRowBorrowed) -> R,
+    ) -> ClaimCancellationsRowQuery<'c, 'a, 's, C, R, N> {
+        ClaimCancellationsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct ExpireLeasesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<ExpireLeasesRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(ExpireLeasesRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> ExpireLeasesRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(ExpireLeasesRowBorrowed) -> R,
+    ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, R, N> {
+        ExpireLeasesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CountByTaskAndStatusRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<CountByTaskAndStatusRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(CountByTaskAndStatusRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CountByTaskAndStatusRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(CountByTaskAndStatusRowBorrowed) -> R,
+    ) -> CountByTaskAndStatusRowQuery<'c, 'a, 's, C, R, N> {
+        CountByTaskAndStatusRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct OldestReadyRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<OldestReadyRow, tokio_postgres::Error>,
+    mapper: fn(OldestReadyRow) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> OldestReadyRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(OldestReadyRow) -> R,
+    ) -> OldestReadyRowQuery<'c, 'a, 's, C, R, N> {
+        OldestReadyRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CountExpiredLeasesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<CountExpiredLeasesRow, tokio_postgres::Error>,
+    mapper: fn(CountExpiredLeasesRow) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CountExpiredLeasesRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(CountExpiredLeasesRow) -> R,
+    ) -> CountExpiredLeasesRowQuery<'c, 'a, 's, C, R, N> {
+        CountExpiredLeasesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct NotifyEventsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<NotifyEventsRow, tokio_postgres::Error>,
+    mapper: fn(NotifyEventsRow) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> NotifyEventsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(NotifyEventsRow) -> R,
+    ) -> NotifyEventsRowQuery<'c, 'a, 's, C, R, N> {
+        NotifyEventsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct InsertExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
+pub fn insert_executions() -> InsertExecutionsStmt {
+    InsertExecutionsStmt(
+        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint)",
+        None,
+    )
+}
+impl InsertExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub async fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        rows: &'a T1,
+    ) -> Result<u64, tokio_postgres::Error> {
+        client.execute(self.0, &[rows]).await
+    }
+}
+pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Reads executions by id from a JSON array of execution ids.
+pub fn get_executions() -> GetExecutionsStmt {
+    GetExecutionsStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+        None,
+    )
+}
+impl GetExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        ids: &'a T1,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 1> {
+        TaskExecutionRowQuery {
+            client,
+            params: [ids],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Reads the children of a parent in spawn order, its finalize last.
+pub fn get_children() -> GetChildrenStmt {
+    GetChildrenStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        None,
+    )
+}
+impl GetChildrenStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        parent_execution_id: &'a T1,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 1> {
+        TaskExecutionRowQuery {
+            client,
+            params: [parent_execution_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
+pub fn claim_ready() -> ClaimReadyStmt {
+    ClaimReadyStmt(
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        None,
+    )
+}
+impl ClaimReadyStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        executor_id: &'a T1,
+        now: &'a i64,
+        lease_slack_ms: &'a i64,
+        limit: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+        TaskExecutionRowQuery {
+            client,
+            params: [executor_id, now, lease_slack_ms, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ClaimReadyParams<T1>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4>,
+        C,
+    > for ClaimReadyStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ClaimReadyParams<T1>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+        self.bind(
+            client,
+            &params.executor_id,
+            &params.now,
+            &params.lease_slack_ms,
+            &params.limit,
+        )
+    }
+}
+pub struct FinishExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
+pub fn finish_executions() -> FinishExecutionsStmt {
+    FinishExecutionsStmt(
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, output = u.output, error = u.error, finished_at = $1, updated_at = $1, is_closed = false, expires_at = NULL, executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        None,
+    )
+}
+impl FinishExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+        executor_id: &'a T2,
+    ) -> FinishExecutionsRowQuery<'c, 'a, 's, C, FinishExecutionsRow, 3> {
+        FinishExecutionsRowQuery {
+            client,
+            params: [now, items, executor_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<FinishExecutionsRowBorrowed, tokio_postgres::Error> {
+                Ok(FinishExecutionsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| FinishExecutionsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        FinishExecutionsParams<T1, T2>,
+        FinishExecutionsRowQuery<'c, 'a, 's, C, FinishExecutionsRow, 3>,
+        C,
+    > for FinishExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a FinishExecutionsParams<T1, T2>,
+    ) -> FinishExecutionsRowQuery<'c, 'a, 's, C, FinishExecutionsRow, 3> {
+        self.bind(client, &params.now, &params.items, &params.executor_id)
+    }
+}
+pub struct RetryExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Re-queues running executions owned by the executor from a JSON array of {execution_id, error, start_at}.
+pub fn retry_executions() -> RetryExecutionsStmt {
+    RetryExecutionsStmt(
+        "UPDATE task_executions AS t SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb, start_at bigint) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        None,
+    )
+}
+impl RetryExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+        executor_id: &'a T2,
+    ) -> RetryExecutionsRowQuery<'c, 'a, 's, C, RetryExecutionsRow, 3> {
+        RetryExecutionsRowQuery {
+            client,
+            params: [now, items, executor_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<RetryExecutionsRowBorrowed, tokio_postgres::Error> {
+                Ok(RetryExecutionsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| RetryExecutionsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        RetryExecutionsParams<T1, T2>,
+        RetryExecutionsRowQuery<'c, 'a, 's, C, RetryExecutionsRow, 3>,
+        C,
+    > for RetryExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a RetryExecutionsParams<T1, T2>,
+    ) -> RetryExecutionsRowQuery<'c, 'a, 's, C, RetryExecutionsRow, 3> {
+        self.bind(client, &params.now, &params.items, &params.executor_id)
+    }
+}
+pub struct StartWaitingStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
+pub fn start_waiting() -> StartWaitingStmt {
+    StartWaitingStmt(
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        None,
+    )
+}
+impl StartWaitingStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+        executor_id: &'a T2,
+    ) -> StartWaitingRowQuery<'c, 'a, 's, C, StartWaitingRow, 3> {
+        StartWaitingRowQuery {
+            client,
+            params: [now, items, executor_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<StartWaitingRowBorrowed, tokio_postgres::Error> {
+                Ok(StartWaitingRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| StartWaitingRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        StartWaitingParams<T1, T2>,
+        StartWaitingRowQuery<'c, 'a, 's, C, StartWaitingRow, 3>,
+        C,
+    > for StartWaitingStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a StartWaitingParams<T1, T2>,
+    ) -> StartWaitingRowQuery<'c, 'a, 's, C, StartWaitingRow, 3> {
+        self.bind(client, &params.now, &params.items, &params.executor_id)
+    }
+}
+pub struct ReleaseExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
+pub fn release_executions() -> ReleaseExecutionsStmt {
+    ReleaseExecutionsStmt(
+        "UPDATE task_executions SET status = 'ready', start_at = $1, executor_id = NULL, expires_at = NULL, updated_at = $1 WHERE execution_id IN (SELECT jsonb_array_elements_text($2::jsonb)) AND status = 'running' AND executor_id = $3 RETURNING execution_id",
+        None,
+    )
+}
+impl ReleaseExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        ids: &'a T1,
+        executor_id: &'a T2,
+    ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, ReleaseExecutionsRow, 3> {
+        ReleaseExecutionsRowQuery {
+            client,
+            params: [now, ids, executor_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<ReleaseExecutionsRowBorrowed, tokio_postgres::Error> {
+                Ok(ReleaseExecutionsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| ReleaseExecutionsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ReleaseExecutionsParams<T1, T2>,
+        ReleaseExecutionsRowQuery<'c, 'a, 's, C, ReleaseExecutionsRow, 3>,
+        C,
+    > for ReleaseExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ReleaseExecutionsParams<T1, T2>,
+    ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, ReleaseExecutionsRow, 3> {
+        self.bind(client, &params.now, &params.ids, &params.executor_id)
+    }
+}
+pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Marks up to `limit` finished, unclosed executions closed (oldest finish first) and returns them so their effects can be applied in the same transaction.
+pub fn claim_unclosed() -> ClaimUnclosedStmt {
+    ClaimUnclosedStmt(
+        "UPDATE task_executions AS t SET is_closed = true WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        None,
+    )
+}
+impl ClaimUnclosedStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+        limit: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 1> {
+        TaskExecutionRowQuery {
+            client,
+            params: [limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+pub struct LockExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents.
+pub fn lock_executions() -> LockExecutionsStmt {
+    LockExecutionsStmt(
+        "SELECT execution_id FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY execution_id FOR UPDATE",
+        None,
+    )
+}
+impl LockExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        ids: &'a T1,
+    ) -> LockExecutionsRowQuery<'c, 'a, 's, C, LockExecutionsRow, 1> {
+        LockExecutionsRowQuery {
+            client,
+            params: [ids],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<LockExecutionsRowBorrowed, tokio_postgres::Error> {
+                Ok(LockExecutionsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| LockExecutionsRow::from(it),
+        }
+    }
+}
+pub struct DecrementActiveChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Counts down the active children of waiting parents from a JSON array of {execution_id, n}; returns the new counts.
+pub fn decrement_active_children() -> DecrementActiveChildrenStmt {
+    DecrementActiveChildrenStmt(
+        "UPDATE task_executions AS t SET active_children_count = t.active_children_count - u.n, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, n integer) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' RETURNING t.execution_id, t.active_children_count",
+        None,
+    )
+}
+impl DecrementActiveChildrenStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+    ) -> DecrementActiveChildrenRowQuery<'c, 'a, 's, C, DecrementActiveChildrenRow, 2> {
+        DecrementActiveChildrenRowQuery {
+            client,
+            params: [now, items],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<DecrementActiveChildrenRowBorrowed, tokio_postgres::Error> {
+                Ok(DecrementActiveChildrenRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                    active_children_count: row.try_get(1)?,
+                })
+            },
+            mapper: |it| DecrementActiveChildrenRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        DecrementActiveChildrenParams<T1>,
+        DecrementActiveChildrenRowQuery<'c, 'a, 's, C, DecrementActiveChildrenRow, 2>,
+        C,
+    > for DecrementActiveChildrenStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a DecrementActiveChildrenParams<T1>,
+    ) -> DecrementActiveChildrenRowQuery<'c, 'a, 's, C, DecrementActiveChildrenRow, 2> {
+        self.bind(client, &params.now, &params.items)
+    }
+}
+pub struct RecordChildrenFailuresStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Appends child errors to parents from a JSON array of {execution_id, errors}; a parent still waiting for its children becomes children_tasks_failed.
+pub fn record_children_failures() -> RecordChildrenFailuresStmt {
+    RecordChildrenFailuresStmt(
+        "UPDATE task_executions AS t SET children_errors = coalesce(t.children_errors, '[]'::jsonb) || u.errors, status = CASE WHEN t.status = 'waiting_for_children_tasks' THEN 'children_tasks_failed' ELSE t.status END, finished_at = CASE WHEN t.status = 'waiting_for_children_tasks' THEN $1 ELSE t.finished_at END, is_closed = CASE WHEN t.status = 'waiting_for_children_tasks' THEN false ELSE t.is_closed END, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, errors jsonb) WHERE t.execution_id = u.execution_id RETURNING t.execution_id, t.status",
+        None,
+    )
+}
+impl RecordChildrenFailuresStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+    ) -> RecordChildrenFailuresRowQuery<'c, 'a, 's, C, RecordChildrenFailuresRow, 2> {
+        RecordChildrenFailuresRowQuery {
+            client,
+            params: [now, items],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<RecordChildrenFailuresRowBorrowed, tokio_postgres::Error> {
+                Ok(RecordChildrenFailuresRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                    status: row.try_get(1)?,
+                })
+            },
+            mapper: |it| RecordChildrenFailuresRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        RecordChildrenFailuresParams<T1>,
+        RecordChildrenFailuresRowQuery<'c, 'a, 's, C, RecordChildrenFailuresRow, 2>,
+        C,
+    > for RecordChildrenFailuresStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a RecordChildrenFailuresParams<T1>,
+    ) -> RecordChildrenFailuresRowQuery<'c, 'a, 's, C, RecordChildrenFailuresRow, 2> {
+        self.bind(client, &params.now, &params.items)
+    }
+}
+pub struct CompleteFromFinalizeStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Completes parents waiting for their finalize from a JSON array of {execution_id, output}.
+pub fn complete_from_finalize() -> CompleteFromFinalizeStmt {
+    CompleteFromFinalizeStmt(
+        "UPDATE task_executions AS t SET status = 'completed', output = u.output, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, output text) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task' RETURNING t.execution_id",
+        None,
+    )
+}
+impl CompleteFromFinalizeStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+    ) -> CompleteFromFinalizeRowQuery<'c, 'a, 's, C, CompleteFromFinalizeRow, 2> {
+        CompleteFromFinalizeRowQuery {
+            client,
+            params: [now, items],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<CompleteFromFinalizeRowBorrowed, tokio_postgres::Error> {
+                Ok(CompleteFromFinalizeRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| CompleteFromFinalizeRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        CompleteFromFinalizeParams<T1>,
+        CompleteFromFinalizeRowQuery<'c, 'a, 's, C, CompleteFromFinalizeRow, 2>,
+        C,
+    > for CompleteFromFinalizeStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a CompleteFromFinalizeParams<T1>,
+    ) -> CompleteFromFinalizeRowQuery<'c, 'a, 's, C, CompleteFromFinalizeRow, 2> {
+        self.bind(client, &params.now, &params.items)
+    }
+}
+pub struct FailFromFinalizeStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Fails parents waiting for their finalize from a JSON array of {execution_id, error}.
+pub fn fail_from_finalize() -> FailFromFinalizeStmt {
+    FailFromFinalizeStmt(
+        "UPDATE task_executions AS t SET status = 'finalize_task_failed', finalize_error = u.error, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task' RETURNING t.execution_id",
+        None,
+    )
+}
+impl FailFromFinalizeStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+    ) -> FailFromFinalizeRowQuery<'c, 'a, 's, C, FailFromFinalizeRow, 2> {
+        FailFromFinalizeRowQuery {
+            client,
+            params: [now, items],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<FailFromFinalizeRowBorrowed, tokio_postgres::Error> {
+                Ok(FailFromFinalizeRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| FailFromFinalizeRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        FailFromFinalizeParams<T1>,
+        FailFromFinalizeRowQuery<'c, 'a, 's, C, FailFromFinalizeRow, 2>,
+        C,
+    > for FailFromFinalizeStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a FailFromFinalizeParams<T1>,
+    ) -> FailFromFinalizeRowQuery<'c, 'a, 's, C, FailFromFinalizeRow, 2> {
+        self.bind(client, &params.now, &params.items)
+    }
+}
+pub struct CancelSubtreesStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner.
+pub fn cancel_subtrees() -> CancelSubtreesStmt {
+    CancelSubtreesStmt(
+        "WITH RECURSIVE roots AS ( SELECT r.execution_id, r.error, r.include_self FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, error jsonb, include_self boolean) ), tree (execution_id, error, include_self, depth) AS ( SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots UNION ALL SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1 FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ) UPDATE task_executions AS t SET status = 'cancelled', error = x.error, needs_cancel = (t.status = 'running'), executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END, expires_at = NULL, finished_at = $2, is_closed = false, updated_at = $2 FROM (SELECT DISTINCT ON (execution_id) execution_id, error FROM tree WHERE depth > 0 OR include_self ORDER BY execution_id, depth) AS x WHERE t.execution_id = x.execution_id AND t.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') RETURNING t.execution_id",
+        None,
+    )
+}
+impl CancelSubtreesStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        items: &'a T1,
+        now: &'a i64,
+    ) -> CancelSubtreesRowQuery<'c, 'a, 's, C, CancelSubtreesRow, 2> {
+        CancelSubtreesRowQuery {
+            client,
+            params: [items, now],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<CancelSubtreesRowBorrowed, tokio_postgres::Error> {
+                Ok(CancelSubtreesRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| CancelSubtreesRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        CancelSubtreesParams<T1>,
+        CancelSubtreesRowQuery<'c, 'a, 's, C, CancelSubtreesRow, 2>,
+        C,
+    > for CancelSubtreesStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a CancelSubtreesParams<T1>,
+    ) -> CancelSubtreesRowQuery<'c, 'a, 's, C, CancelSubtreesRow, 2> {
+        self.bind(client, &params.items, &params.now)
+    }
+}
+pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Parents waiting for children whose children have all completed, least recently updated first.
+pub fn ready_parents() -> ReadyParentsStmt {
+    ReadyParentsStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        None,
+    )
+}
+impl ReadyParentsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+        limit: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 1> {
+        TaskExecutionRowQuery {
+            client,
+            params: [limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+pub struct AdvanceParentsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Moves parents whose children all completed, from a JSON array of {execution_id, status, output?, finalize_execution_id?, error?, spawn_next}: complete, wait for the finalize, spawn the next sequential child, or fail.
+pub fn advance_parents() -> AdvanceParentsStmt {
+    AdvanceParentsStmt(
+        "UPDATE task_executions AS t SET status = u.status, output = coalesce(u.output, t.output), finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id), error = coalesce(u.error, t.error), children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END, active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END, finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN $1::bigint ELSE NULL END, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' AND t.active_children_count = 0 RETURNING t.execution_id",
+        None,
+    )
+}
+impl AdvanceParentsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        items: &'a T1,
+    ) -> AdvanceParentsRowQuery<'c, 'a, 's, C, AdvanceParentsRow, 2> {
+        AdvanceParentsRowQuery {
+            client,
+            params: [now, items],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<AdvanceParentsRowBorrowed, tokio_postgres::Error> {
+                Ok(AdvanceParentsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| AdvanceParentsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        AdvanceParentsParams<T1>,
+        AdvanceParentsRowQuery<'c, 'a, 's, C, AdvanceParentsRow, 2>,
+        C,
+    > for AdvanceParentsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a AdvanceParentsParams<T1>,
+    ) -> AdvanceParentsRowQuery<'c, 'a, 's, C, AdvanceParentsRow, 2> {
+        self.bind(client, &params.now, &params.items)
+    }
+}
+pub struct ClaimCancellationsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Clears the cancel flag of up to `limit` cancelled runs owned by the executor and returns their ids.
+pub fn claim_cancellations() -> ClaimCancellationsStmt {
+    ClaimCancellationsStmt(
+        "UPDATE task_executions AS t SET needs_cancel = false WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.executor_id = $1 AND c.needs_cancel = true LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id",
+        None,
+    )
+}
+impl ClaimCancellationsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        executor_id: &'a T1,
+        limit: &'a i64,
+    ) -> ClaimCancellationsRowQuery<'c, 'a, 's, C, ClaimCancellationsRow, 2> {
+        ClaimCancellationsRowQuery {
+            client,
+            params: [executor_id, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<ClaimCancellationsRowBorrowed, tokio_postgres::Error> {
+                Ok(ClaimCancellationsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| ClaimCancellationsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ClaimCancellationsParams<T1>,
+        ClaimCancellationsRowQuery<'c, 'a, 's, C, ClaimCancellationsRow, 2>,
+        C,
+    > for ClaimCancellationsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ClaimCancellationsParams<T1>,
+    ) -> ClaimCancellationsRowQuery<'c, 'a, 's, C, ClaimCancellationsRow, 2> {
+        self.bind(client, &params.executor_id, &params.limit)
+    }
+}
+pub struct ExpireLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Recovers up to `limit` running executions whose lease expired; re-queued with attempt + 1 while the retry budget allows, failed otherwise.
+pub fn expire_leases() -> ExpireLeasesStmt {
+    ExpireLeasesStmt(
+        "UPDATE task_executions AS t SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END, attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END, start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN $1 ELSE t.start_at END, finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE $1 END, error = $2::jsonb, executor_id = NULL, expires_at = NULL, is_closed = false, updated_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'running' AND c.expires_at < $1 ORDER BY c.expires_at, c.id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id, t.status",
+        None,
+    )
+}
+impl ExpireLeasesStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        error: &'a T1,
+        limit: &'a i64,
+    ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, ExpireLeasesRow, 3> {
+        ExpireLeasesRowQuery {
+            client,
+            params: [now, error, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<ExpireLeasesRowBorrowed, tokio_postgres::Error> {
+                Ok(ExpireLeasesRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                    status: row.try_get(1)?,
+                })
+            },
+            mapper: |it| ExpireLeasesRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ExpireLeasesParams<T1>,
+        ExpireLeasesRowQuery<'c, 'a, 's, C, ExpireLeasesRow, 3>,
+        C,
+    > for ExpireLeasesStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ExpireLeasesParams<T1>,
+    ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, ExpireLeasesRow, 3> {
+        self.bind(client, &params.now, &params.error, &params.limit)
+    }
+}
+pub struct CountByTaskAndStatusStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Number of executions per task id and status.
+pub fn count_by_task_and_status() -> CountByTaskAndStatusStmt {
+    CountByTaskAndStatusStmt(
+        "SELECT task_id, status, count(*) AS count FROM task_executions GROUP BY task_id, status ORDER BY task_id, status",
+        None,
+    )
+}
+impl CountByTaskAndStatusStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+    ) -> CountByTaskAndStatusRowQuery<'c, 'a, 's, C, CountByTaskAndStatusRow, 0> {
+        CountByTaskAndStatusRowQuery {
+            client,
+            params: [],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<CountByTaskAndStatusRowBorrowed, tokio_postgres::Error> {
+                Ok(CountByTaskAndStatusRowBorrowed {
+                    task_id: row.try_get(0)?,
+                    status: row.try_get(1)?,
+                    count: row.try_get(2)?,
+                })
+            },
+            mapper: |it| CountByTaskAndStatusRow::from(it),
+        }
+    }
+}
+pub struct OldestReadyStmt(&'static str, Option<tokio_postgres::Statement>);
+/// The earliest start_at among ready executions (null when none is ready).
+pub fn oldest_ready() -> OldestReadyStmt {
+    OldestReadyStmt(
+        "SELECT min(start_at) AS oldest_start_at FROM task_executions WHERE status = 'ready'",
+        None,
+    )
+}
+impl OldestReadyStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+    ) -> OldestReadyRowQuery<'c, 'a, 's, C, OldestReadyRow, 0> {
+        OldestReadyRowQuery {
+            client,
+            params: [],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<OldestReadyRow, tokio_postgres::Error> {
+                    Ok(OldestReadyRow {
+                        oldest_start_at: row.try_get(0)?,
+                    })
+                },
+            mapper: |it| OldestReadyRow::from(it),
+        }
+    }
+}
+pub struct CountExpiredLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Number of running executions whose lease has expired.
+pub fn count_expired_leases() -> CountExpiredLeasesStmt {
+    CountExpiredLeasesStmt(
+        "SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expires_at < $1",
+        None,
+    )
+}
+impl CountExpiredLeasesStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+    ) -> CountExpiredLeasesRowQuery<'c, 'a, 's, C, CountExpiredLeasesRow, 1> {
+        CountExpiredLeasesRowQuery {
+            client,
+            params: [now],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<CountExpiredLeasesRow, tokio_postgres::Error> {
+                    Ok(CountExpiredLeasesRow {
+                        count: row.try_get(0)?,
+                    })
+                },
+            mapper: |it| CountExpiredLeasesRow::from(it),
+        }
+    }
+}
+pub struct DeleteAllExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Deletes every execution (tests and benchmarks).
+pub fn delete_all_executions() -> DeleteAllExecutionsStmt {
+    DeleteAllExecutionsStmt("DELETE FROM task_executions", None)
+}
+impl DeleteAllExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub async fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+    ) -> Result<u64, tokio_postgres::Error> {
+        client.execute(self.0, &[]).await
+    }
+}
+pub struct NotifyEventsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Wakes every listening executor (LISTEN/NOTIFY); the payload says what happened.
+pub fn notify_events() -> NotifyEventsStmt {
+    NotifyEventsStmt(
+        "SELECT count(*) AS sent FROM (SELECT pg_notify('task_executions_events', $1)) AS n",
+        None,
+    )
+}
+impl NotifyEventsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        payload: &'a T1,
+    ) -> NotifyEventsRowQuery<'c, 'a, 's, C, NotifyEventsRow, 1> {
+        NotifyEventsRowQuery {
+            client,
+            params: [payload],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<NotifyEventsRow, tokio_postgres::Error> {
+                    Ok(NotifyEventsRow {
+                        sent: row.try_get(0)?,
+                    })
+                },
+            mapper: |it| NotifyEventsRow::from(it),
+        }
+    }
+}

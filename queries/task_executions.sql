@@ -1,0 +1,224 @@
+-- @generated from spec/task_executions.yaml; do not edit. Regenerate with `cargo xtask codegen`.
+
+-- Cornucopia input: the PostgreSQL queries of the spec, type-checked against the migrations by
+-- `cargo xtask codegen`, which generates the generated/pg-queries crate from this file.
+-- `?` marks nullable columns (from the spec: cornucopia does not infer nullability).
+
+--: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?)
+
+--! insert_executions
+--- Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
+INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id,
+    index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at)
+SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id,
+    r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at
+FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text,
+    parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb,
+    sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint);
+
+--! get_executions : TaskExecutionRow
+--- Reads executions by id from a JSON array of execution ids.
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb));
+
+--! get_children : TaskExecutionRow
+--- Reads the children of a parent in spawn order, its finalize last.
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+WHERE parent_execution_id = :parent_execution_id
+ORDER BY is_finalize, index_in_parent;
+
+--! claim_ready : TaskExecutionRow
+--- Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
+UPDATE task_executions AS t
+SET status = 'running', executor_id = :executor_id, started_at = :now, updated_at = :now,
+    expires_at = :now + t.timeout_ms + :lease_slack_ms
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.status = 'ready' AND c.start_at <= :now
+    ORDER BY c.start_at, c.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at;
+
+--! finish_executions : FinishExecutionsRow()
+--- Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
+UPDATE task_executions AS t
+SET status = u.status, run_output = u.run_output, output = u.output, error = u.error,
+    finished_at = :now, updated_at = :now, is_closed = false, expires_at = NULL,
+    executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb)
+WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+RETURNING t.execution_id;
+
+--! retry_executions : RetryExecutionsRow()
+--- Re-queues running executions owned by the executor from a JSON array of {execution_id, error, start_at}.
+UPDATE task_executions AS t
+SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at,
+    executor_id = NULL, expires_at = NULL, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, error jsonb, start_at bigint)
+WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+RETURNING t.execution_id;
+
+--! start_waiting : StartWaitingRow()
+--- Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
+UPDATE task_executions AS t
+SET status = u.status, run_output = u.run_output, children_count = u.children_count,
+    active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id,
+    error = NULL, executor_id = NULL, expires_at = NULL, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text)
+WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+RETURNING t.execution_id;
+
+--! release_executions : ReleaseExecutionsRow()
+--- Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
+UPDATE task_executions
+SET status = 'ready', start_at = :now, executor_id = NULL, expires_at = NULL, updated_at = :now
+WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb))
+  AND status = 'running' AND executor_id = :executor_id
+RETURNING execution_id;
+
+--! claim_unclosed : TaskExecutionRow
+--- Marks up to `limit` finished, unclosed executions closed (oldest finish first) and returns them so their effects can be applied in the same transaction.
+UPDATE task_executions AS t SET is_closed = true
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.is_closed = false
+      AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
+    ORDER BY c.finished_at, c.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at;
+
+--! lock_executions : LockExecutionsRow()
+--- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents.
+SELECT execution_id FROM task_executions
+WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb))
+ORDER BY execution_id
+FOR UPDATE;
+
+--! decrement_active_children : DecrementActiveChildrenRow()
+--- Counts down the active children of waiting parents from a JSON array of {execution_id, n}; returns the new counts.
+UPDATE task_executions AS t
+SET active_children_count = t.active_children_count - u.n, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, n integer)
+WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks'
+RETURNING t.execution_id, t.active_children_count;
+
+--! record_children_failures : RecordChildrenFailuresRow()
+--- Appends child errors to parents from a JSON array of {execution_id, errors}; a parent still waiting for its children becomes children_tasks_failed.
+UPDATE task_executions AS t
+SET children_errors = coalesce(t.children_errors, '[]'::jsonb) || u.errors,
+    status = CASE WHEN t.status = 'waiting_for_children_tasks' THEN 'children_tasks_failed' ELSE t.status END,
+    finished_at = CASE WHEN t.status = 'waiting_for_children_tasks' THEN :now ELSE t.finished_at END,
+    is_closed = CASE WHEN t.status = 'waiting_for_children_tasks' THEN false ELSE t.is_closed END,
+    updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, errors jsonb)
+WHERE t.execution_id = u.execution_id
+RETURNING t.execution_id, t.status;
+
+--! complete_from_finalize : CompleteFromFinalizeRow()
+--- Completes parents waiting for their finalize from a JSON array of {execution_id, output}.
+UPDATE task_executions AS t
+SET status = 'completed', output = u.output, finished_at = :now, is_closed = false, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, output text)
+WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task'
+RETURNING t.execution_id;
+
+--! fail_from_finalize : FailFromFinalizeRow()
+--- Fails parents waiting for their finalize from a JSON array of {execution_id, error}.
+UPDATE task_executions AS t
+SET status = 'finalize_task_failed', finalize_error = u.error, finished_at = :now, is_closed = false, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, error jsonb)
+WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task'
+RETURNING t.execution_id;
+
+--! cancel_subtrees : CancelSubtreesRow()
+--- Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner.
+WITH RECURSIVE roots AS (
+    SELECT r.execution_id, r.error, r.include_self
+    FROM jsonb_to_recordset(:items::jsonb) AS r(execution_id text, error jsonb, include_self boolean)
+), tree (execution_id, error, include_self, depth) AS (
+    SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots
+    UNION ALL
+    SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1
+    FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id
+)
+UPDATE task_executions AS t
+SET status = 'cancelled', error = x.error, needs_cancel = (t.status = 'running'),
+    executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END,
+    expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
+FROM (SELECT DISTINCT ON (execution_id) execution_id, error FROM tree
+      WHERE depth > 0 OR include_self ORDER BY execution_id, depth) AS x
+WHERE t.execution_id = x.execution_id
+  AND t.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
+RETURNING t.execution_id;
+
+--! ready_parents : TaskExecutionRow
+--- Parents waiting for children whose children have all completed, least recently updated first.
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0
+ORDER BY updated_at, id
+LIMIT :limit;
+
+--! advance_parents : AdvanceParentsRow()
+--- Moves parents whose children all completed, from a JSON array of {execution_id, status, output?, finalize_execution_id?, error?, spawn_next}: complete, wait for the finalize, spawn the next sequential child, or fail.
+UPDATE task_executions AS t
+SET status = u.status,
+    output = coalesce(u.output, t.output),
+    finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id),
+    error = coalesce(u.error, t.error),
+    children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END,
+    active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END,
+    finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN :now::bigint ELSE NULL END,
+    is_closed = false, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean)
+WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' AND t.active_children_count = 0
+RETURNING t.execution_id;
+
+--! claim_cancellations : ClaimCancellationsRow()
+--- Clears the cancel flag of up to `limit` cancelled runs owned by the executor and returns their ids.
+UPDATE task_executions AS t SET needs_cancel = false
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.executor_id = :executor_id AND c.needs_cancel = true
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.execution_id;
+
+--! expire_leases : ExpireLeasesRow()
+--- Recovers up to `limit` running executions whose lease expired; re-queued with attempt + 1 while the retry budget allows, failed otherwise.
+UPDATE task_executions AS t
+SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END,
+    attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END,
+    start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN :now ELSE t.start_at END,
+    finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE :now END,
+    error = :error::jsonb, executor_id = NULL, expires_at = NULL, is_closed = false, updated_at = :now
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.status = 'running' AND c.expires_at < :now
+    ORDER BY c.expires_at, c.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.execution_id, t.status;
+
+--! count_by_task_and_status : CountByTaskAndStatusRow()
+--- Number of executions per task id and status.
+SELECT task_id, status, count(*) AS count FROM task_executions
+GROUP BY task_id, status
+ORDER BY task_id, status;
+
+--! oldest_ready : OldestReadyRow(oldest_start_at?)
+--- The earliest start_at among ready executions (null when none is ready).
+SELECT min(start_at) AS oldest_start_at FROM task_executions WHERE status = 'ready';
+
+--! count_expired_leases : CountExpiredLeasesRow()
+--- Number of running executions whose lease has expired.
+SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expires_at < :now;
+
+--! delete_all_executions
+--- Deletes every execution (tests and benchmarks).
+DELETE FROM task_executions;
+
+--! notify_events : NotifyEventsRow()
+--- Wakes every listening executor (LISTEN/NOTIFY); the payload says what happened.
+SELECT count(*) AS sent FROM (SELECT pg_notify('task_executions_events', :payload)) AS n;
