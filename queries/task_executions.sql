@@ -90,8 +90,8 @@ WHERE t.id IN (
 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at;
 
 --! lock_executions : LockExecutionsRow()
---- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents.
-SELECT execution_id FROM task_executions
+--- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
+SELECT execution_id, status FROM task_executions
 WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb))
 ORDER BY execution_id
 FOR UPDATE;

