@@ -33,6 +33,7 @@
 
 mod executor;
 mod generated;
+pub mod migrate;
 pub mod model;
 pub mod storage;
 

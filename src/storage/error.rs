@@ -55,6 +55,12 @@ pub enum StorageError {
         /// The table name from the spec.
         table: String,
     },
+    /// The migrator failed (opening a storage that migrates on open).
+    #[error(transparent)]
+    Migration(#[from] crate::migrate::MigrationError),
+    /// The storage could not be configured (bad option or connection string).
+    #[error("invalid storage configuration: {0}")]
+    Config(String),
     /// A blocking storage job panicked or was cancelled.
     #[error("storage worker failed: {0}")]
     Worker(String),

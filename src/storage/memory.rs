@@ -145,6 +145,7 @@ impl State {
                 }
                 row.status = ExecutionStatus::Cancelled;
                 row.error = Some(error.clone());
+                row.expires_at = None;
                 row.finished_at = Some(now);
                 row.is_closed = false;
                 row.updated_at = now;
@@ -342,6 +343,7 @@ impl Storage for MemoryStorage {
                     row.run_output.clone_from(&item.run_output);
                     row.output.clone_from(&item.output);
                     row.error.clone_from(&item.error);
+                    row.expires_at = None;
                     row.finished_at = Some(now);
                     row.is_closed = false;
                     if item.status != ExecutionStatus::Cancelled {

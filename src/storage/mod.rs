@@ -8,20 +8,29 @@
 //!
 //! Backends:
 //! - [`MemoryStorage`]: in-process, for tests and examples;
-//! - `SqliteStorage` (module `sqlite`): an embedded SQLite file;
-//! - `PostgresStorage` (module `postgres`): PostgreSQL through a connection pool.
+//! - [`SqliteStorage`] (feature `sqlite`): an embedded SQLite file;
+//! - [`PostgresStorage`] (feature `postgres`): PostgreSQL through a connection pool.
 //!
 //! All of them pass the same conformance suite (`tests/conformance`).
 
 mod close;
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod row;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use close::ClosePlan;
 pub use error::StorageError;
 pub use memory::MemoryStorage;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresConfig, PostgresStorage};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStorage};
 
-use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
+use crate::model::{CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
 
 /// Result type of every storage operation.
@@ -135,6 +144,10 @@ pub struct CloseOutcome {
     /// Executions that reached a finished status in this step (parents that
     /// failed or completed through their finalize, cancelled descendants).
     pub newly_finished: Vec<String>,
+    /// Finished rows that could not be read (they are in `closed` too):
+    /// they were marked closed without effects on their parent or
+    /// descendants, so that one bad row never blocks the closer.
+    pub corrupt: Vec<CorruptRow>,
 }
 
 /// What one [`Storage::expire_leases`] call did.

@@ -1,0 +1,1004 @@
+//! The PostgreSQL backend: tokio-postgres through a deadpool pool, running
+//! the cornucopia-generated queries of `spec/task_executions.yaml`.
+//!
+//! - Prepared statements are cached per pooled connection (deadpool's
+//!   statement cache), so each query is parsed once per connection.
+//! - Single-statement operations run in autocommit; multi-statement
+//!   operations (`wait_for_children`, `close_finished`, `advance_parents`)
+//!   run in one transaction each. The closer locks every parent its plan
+//!   touches, in execution-id order, before changing any of them, so two
+//!   closers never deadlock on shared parents, and the countdown of a
+//!   parent's active children is an atomic `UPDATE`, so concurrent closers
+//!   never lose a decrement.
+//! - Claims use `FOR UPDATE SKIP LOCKED`: concurrent claimers (threads,
+//!   processes, machines) never receive the same execution.
+//! - Wake-ups: every insert, re-queue and finish sends `NOTIFY
+//!   task_executions_events`; a background connection `LISTEN`s and forwards
+//!   the notifications to [`Storage::subscribe`], reconnecting after
+//!   failures, so an idle executor learns about new work from any process
+//!   without waiting for its poll interval.
+//!
+//! # Schema placement
+//!
+//! The table lives in whatever schema the connections' `search_path` names
+//! first. [`PostgresConfig::schema`] sets `search_path` on every pooled (and
+//! the listener) connection with the startup option `-c search_path=<schema>`;
+//! the schema must exist (create it, and grant usage, as a DBA). Note that
+//! the notification channel is database-wide: storages in different schemas
+//! of one database wake each other (harmlessly) .
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), durable_execution::storage::StorageError> {
+//! use durable_execution::storage::{PostgresConfig, PostgresStorage};
+//! let config = PostgresConfig::new("postgres://app@db/app").schema("jobs").migrate(true);
+//! let storage = PostgresStorage::connect(config).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod convert;
+
+use super::row::{self, RawRow};
+use super::{
+    AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
+    Storage, StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+};
+use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use durable_execution_pg_queries::client::Params as _;
+use durable_execution_pg_queries::queries::task_executions as pgq;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_postgres::error::SqlState;
+use tokio_util::sync::CancellationToken;
+
+/// The notification payload for new or re-queued ready work.
+const PAYLOAD_READY: &str = "ready";
+/// The notification payload for other changes.
+const PAYLOAD_CHANGED: &str = "changed";
+
+/// Configuration of [`PostgresStorage::connect`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PostgresConfig {
+    /// Connection string (`postgres://user@host:port/db` or key=value).
+    pub url: String,
+    /// Schema for the table (sets `search_path`); `None` keeps the server
+    /// default (`"$user", public`).
+    pub schema: Option<String>,
+    /// Maximum pooled connections (default 16).
+    pub pool_size: usize,
+    /// Apply the embedded migrations when connecting (default `false`: a
+    /// DBA or a deploy step migrates; see [`crate::migrate`]).
+    pub migrate: bool,
+    /// Run the `LISTEN` connection that turns other processes' notifications
+    /// into [`StorageEvent`]s (default `true`).
+    pub listen: bool,
+}
+
+impl PostgresConfig {
+    /// A configuration with defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            pool_size: 16,
+            migrate: false,
+            listen: true,
+        }
+    }
+
+    /// Sets [`PostgresConfig::schema`].
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sets [`PostgresConfig::pool_size`].
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size;
+        self
+    }
+
+    /// Sets [`PostgresConfig::migrate`].
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Sets [`PostgresConfig::listen`].
+    pub fn listen(mut self, listen: bool) -> Self {
+        self.listen = listen;
+        self
+    }
+
+    fn pg_config(&self) -> StorageResult<tokio_postgres::Config> {
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| StorageError::Config(format!("bad postgres url: {e}")))?;
+        if let Some(schema) = &self.schema {
+            let valid = !schema.is_empty()
+                && schema
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+            if !valid {
+                return Err(StorageError::Config(format!(
+                    "schema `{schema}` must be a plain identifier ([A-Za-z_][A-Za-z0-9_$]*)"
+                )));
+            }
+            let options = match config.get_options() {
+                Some(existing) => format!("{existing} -c search_path={schema}"),
+                None => format!("-c search_path={schema}"),
+            };
+            config.options(&options);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("durable-execution");
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    events: broadcast::Sender<StorageEvent>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A [`Storage`] in PostgreSQL (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct PostgresStorage {
+    inner: Arc<Inner>,
+}
+
+/// Maps a driver error, recognising a missing table and duplicate ids.
+fn pg_err(query: &'static str) -> impl Fn(tokio_postgres::Error) -> StorageError {
+    move |source| {
+        if let Some(db) = source.as_db_error() {
+            if *db.code() == SqlState::UNDEFINED_TABLE {
+                return StorageError::MissingTable {
+                    table: "task_executions".to_owned(),
+                };
+            }
+            if *db.code() == SqlState::UNIQUE_VIOLATION
+                && db
+                    .constraint()
+                    .is_some_and(|c| c.contains("execution_id"))
+            {
+                return StorageError::DuplicateExecutionId {
+                    execution_id: db
+                        .detail()
+                        .and_then(row::duplicate_id_from_detail)
+                        .unwrap_or_else(|| "unknown".to_owned()),
+                };
+            }
+        }
+        StorageError::Postgres { query, source }
+    }
+}
+
+fn to_loaded(rows: Vec<pgq::TaskExecutionRow>) -> Vec<Loaded> {
+    rows.into_iter()
+        .map(|r| convert::raw(r).into_loaded())
+        .collect()
+}
+
+/// Inserts `executions` with one statement on any client or transaction.
+async fn insert_on<C: durable_execution_pg_queries::client::async_::GenericClient>(
+    client: &C,
+    executions: &[NewExecution],
+) -> StorageResult<()> {
+    if executions.is_empty() {
+        return Ok(());
+    }
+    if let Some(execution_id) = row::duplicate_within(executions) {
+        return Err(StorageError::DuplicateExecutionId { execution_id });
+    }
+    let rows = row::insert_rows_json(executions)?;
+    pgq::insert_executions()
+        .bind(client, &rows)
+        .await
+        .map_err(pg_err("insert_executions"))?;
+    Ok(())
+}
+
+async fn notify_on<C: durable_execution_pg_queries::client::async_::GenericClient>(
+    client: &C,
+    payload: &str,
+) -> StorageResult<()> {
+    pgq::notify_events()
+        .bind(client, &payload)
+        .all()
+        .await
+        .map_err(pg_err("notify_events"))?;
+    Ok(())
+}
+
+impl PostgresStorage {
+    /// Builds the pool, migrates if asked, checks that the table exists
+    /// ([`StorageError::MissingTable`] otherwise) and starts the listener.
+    pub async fn connect(config: PostgresConfig) -> StorageResult<Self> {
+        let pg_config = config.pg_config()?;
+        let manager = Manager::from_config(
+            pg_config.clone(),
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .build()
+            .map_err(|e| StorageError::Config(format!("postgres pool: {e}")))?;
+        let (events, _) = broadcast::channel(1024);
+        let storage = Self {
+            inner: Arc::new(Inner {
+                pool,
+                events,
+                shutdown: CancellationToken::new(),
+            }),
+        };
+        if config.migrate {
+            storage.migrate().await?;
+        }
+        storage.check_table().await?;
+        if config.listen {
+            tokio::spawn(listen(
+                pg_config,
+                storage.inner.events.clone(),
+                storage.inner.shutdown.clone(),
+            ));
+        }
+        Ok(storage)
+    }
+
+    /// Applies the embedded migrations on a pooled connection (under the
+    /// migrator's advisory lock; see [`crate::migrate`]).
+    pub async fn migrate(&self) -> StorageResult<crate::migrate::MigrationReport> {
+        let mut client = self.inner.pool.get().await?;
+        let client: &mut tokio_postgres::Client = &mut client;
+        Ok(crate::migrate::migrate_postgres(client).await?)
+    }
+
+    async fn check_table(&self) -> StorageResult<()> {
+        let client = self.inner.pool.get().await?;
+        let rows = client
+            .query(crate::generated::pg_statements::TABLE_EXISTS, &[])
+            .await
+            .map_err(pg_err("table_exists"))?;
+        if rows.is_empty() {
+            return Err(StorageError::MissingTable {
+                table: "task_executions".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The plan of the claim's candidate scan (`EXPLAIN`), one line per
+    /// plan node: it must stay an index scan on `(status, start_at)` however
+    /// many finished rows the table holds.
+    pub async fn explain_claim(&self, now: Millis, limit: u32) -> StorageResult<String> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                crate::generated::pg_statements::EXPLAIN_CLAIM_READY,
+                &[&now, &limit_i64(limit)],
+            )
+            .await
+            .map_err(pg_err("explain_claim_ready"))?;
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect::<Result<_, _>>()
+            .map_err(pg_err("explain_claim_ready"))?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The connection pool (for the caller's own transactions, see
+    /// [`PostgresStorage::insert_in`]).
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// Inserts new `ready` executions inside the caller's transaction, so
+    /// that they commit or roll back with the caller's own writes ("save the
+    /// order and enqueue its task"). A `NOTIFY` is queued in the same
+    /// transaction: PostgreSQL delivers it on commit (and drops it on
+    /// rollback), so executors wake up exactly when the work is visible.
+    ///
+    /// The transaction's connection must see the table (same `search_path`
+    /// as the storage; [`PostgresStorage::pool`] gives such connections).
+    ///
+    /// ```no_run
+    /// # async fn demo(storage: &durable_execution::storage::PostgresStorage,
+    /// #               execution: durable_execution::model::NewExecution) -> Result<(), Box<dyn std::error::Error>> {
+    /// use durable_execution::storage::PostgresStorage;
+    /// let mut client = storage.pool().get().await?;
+    /// let tx = client.transaction().await?;
+    /// tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&42_i32]).await?;
+    /// PostgresStorage::insert_in(&tx, &[execution]).await?;
+    /// tx.commit().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn insert_in(
+        tx: &tokio_postgres::Transaction<'_>,
+        executions: &[NewExecution],
+    ) -> StorageResult<()> {
+        if executions.is_empty() {
+            return Ok(());
+        }
+        insert_on(tx, executions).await?;
+        notify_on(tx, PAYLOAD_READY).await
+    }
+
+    fn emit(&self, event: StorageEvent) {
+        // No receiver is not an error: nobody is listening yet.
+        let _ = self.inner.events.send(event);
+    }
+
+    async fn client(&self) -> StorageResult<deadpool_postgres::Object> {
+        Ok(self.inner.pool.get().await?)
+    }
+
+    /// Wakes local subscribers now and other processes through `NOTIFY`
+    /// (pipelined with the operation that made the change).
+    async fn notify(&self, client: &deadpool_postgres::Object, event: StorageEvent) {
+        self.emit(event);
+        let payload = match event {
+            StorageEvent::ReadyWork => PAYLOAD_READY,
+            StorageEvent::Changed => PAYLOAD_CHANGED,
+        };
+        if let Err(e) = notify_on(client, payload).await {
+            tracing::warn!(error = %e, "postgres notify failed; executors will poll");
+        }
+    }
+}
+
+/// Forwards `NOTIFY task_executions_events` to the broadcast channel,
+/// reconnecting with backoff until `shutdown`.
+async fn listen(
+    config: tokio_postgres::Config,
+    events: broadcast::Sender<StorageEvent>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let result = tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = listen_once(&config, &events, &shutdown) => result,
+        };
+        if shutdown.is_cancelled() {
+            return;
+        }
+        match result {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => tracing::warn!(error = %e, "postgres listener failed; reconnecting"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+async fn listen_once(
+    config: &tokio_postgres::Config,
+    events: &broadcast::Sender<StorageEvent>,
+    shutdown: &CancellationToken,
+) -> Result<(), tokio_postgres::Error> {
+    use futures::StreamExt as _;
+    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let driver = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(message) = stream.next().await {
+            match message {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    if tx.send(Ok(n.payload().to_owned())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let result = async {
+        client
+            .batch_execute(crate::generated::pg_statements::LISTEN_EVENTS)
+            .await?;
+        // Anything may have happened while we were not listening.
+        let _ = events.send(StorageEvent::ReadyWork);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                message = rx.recv() => match message {
+                    Some(Ok(payload)) => {
+                        let event = if payload == PAYLOAD_READY {
+                            StorageEvent::ReadyWork
+                        } else {
+                            StorageEvent::Changed
+                        };
+                        let _ = events.send(event);
+                    }
+                    Some(Err(e)) => return Err(e),
+                    // The connection ended without an error: reconnect.
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+    .await;
+    drop(client);
+    driver.abort();
+    result
+}
+
+fn ready_and_finished(
+    rows: Vec<pgq::DecrementActiveChildren>,
+    outcome: &mut CloseOutcome,
+) {
+    let mut ready: Vec<String> = rows
+        .into_iter()
+        .filter(|r| r.active_children_count == 0)
+        .map(|r| r.execution_id)
+        .collect();
+    ready.sort();
+    outcome.parents_ready.extend(ready);
+}
+
+/// Applies a close plan inside the closer's transaction, parents locked first.
+async fn apply_close_plan(
+    tx: &deadpool_postgres::Transaction<'_>,
+    now: Millis,
+    plan: &ClosePlan,
+    outcome: &mut CloseOutcome,
+) -> StorageResult<()> {
+    let parents: BTreeSet<&String> = plan
+        .decrements
+        .keys()
+        .chain(plan.child_failures.keys())
+        .chain(plan.finalize_completions.keys())
+        .chain(plan.finalize_failures.keys())
+        .collect();
+    let mut before: HashMap<String, String> = HashMap::new();
+    if !parents.is_empty() {
+        let ids: Vec<String> = parents.into_iter().cloned().collect();
+        for r in pgq::lock_executions()
+            .bind(tx, &row::ids_json(&ids))
+            .all()
+            .await
+            .map_err(pg_err("lock_executions"))?
+        {
+            before.insert(r.execution_id, r.status);
+        }
+    }
+    if !plan.decrements.is_empty() {
+        let rows = pgq::decrement_active_children()
+            .params(
+                tx,
+                &pgq::DecrementActiveChildrenParams {
+                    now,
+                    items: row::decrements_json(&plan.decrements),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("decrement_active_children"))?;
+        ready_and_finished(rows, outcome);
+    }
+    if !plan.child_failures.is_empty() {
+        pgq::record_children_failures()
+            .params(
+                tx,
+                &pgq::RecordChildrenFailuresParams {
+                    now,
+                    items: row::child_failures_json(&plan.child_failures)?,
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("record_children_failures"))?;
+        let waiting = ExecutionStatus::WaitingForChildrenTasks.as_str();
+        outcome.newly_finished.extend(
+            plan.child_failures
+                .keys()
+                .filter(|id| before.get(*id).map(String::as_str) == Some(waiting))
+                .cloned(),
+        );
+    }
+    if !plan.finalize_completions.is_empty() {
+        let ids = pgq::complete_from_finalize()
+            .params(
+                tx,
+                &pgq::CompleteFromFinalizeParams {
+                    now,
+                    items: row::finalize_completions_json(&plan.finalize_completions),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("complete_from_finalize"))?;
+        outcome.newly_finished.extend(ids);
+    }
+    if !plan.finalize_failures.is_empty() {
+        let ids = pgq::fail_from_finalize()
+            .params(
+                tx,
+                &pgq::FailFromFinalizeParams {
+                    now,
+                    items: row::finalize_failures_json(&plan.finalize_failures)?,
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("fail_from_finalize"))?;
+        outcome.newly_finished.extend(ids);
+    }
+    if !plan.cancel_subtrees.is_empty() {
+        let ids = pgq::cancel_subtrees()
+            .params(
+                tx,
+                &pgq::CancelSubtreesParams {
+                    now,
+                    items: row::cancel_json(&plan.cancel_subtrees)?,
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("cancel_subtrees"))?;
+        outcome.newly_finished.extend(ids);
+    }
+    Ok(())
+}
+
+fn limit_i64(limit: u32) -> i64 {
+    i64::from(limit)
+}
+
+#[async_trait]
+impl Storage for PostgresStorage {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        if executions.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        insert_on(&client, executions).await?;
+        self.notify(&client, StorageEvent::ReadyWork).await;
+        Ok(())
+    }
+
+    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
+        if execution_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = pgq::get_executions()
+            .bind(&client, &row::ids_json(execution_ids))
+            .all()
+            .await
+            .map_err(pg_err("get_executions"))?;
+        let raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
+        Ok(row::order_like(execution_ids, raw)
+            .into_iter()
+            .map(RawRow::into_loaded)
+            .collect())
+    }
+
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
+        let client = self.client().await?;
+        let rows = pgq::get_children()
+            .bind(&client, &parent_execution_id)
+            .all()
+            .await
+            .map_err(pg_err("get_children"))?;
+        Ok(to_loaded(rows))
+    }
+
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = pgq::claim_ready()
+            .params(
+                &client,
+                &pgq::ClaimReadyParams {
+                    executor_id,
+                    now,
+                    lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("claim_ready"))?;
+        let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
+        raw.sort_by_key(|r| r.start_at);
+        Ok(raw.into_iter().map(RawRow::into_loaded).collect())
+    }
+
+    async fn finish(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[FinishItem],
+    ) -> StorageResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = row::finish_json(items)?;
+        let client = self.client().await?;
+        let matched = pgq::finish_executions()
+            .params(
+                &client,
+                &pgq::FinishExecutionsParams {
+                    executor_id,
+                    now,
+                    items: json,
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("finish_executions"))?;
+        if !matched.is_empty() {
+            self.notify(&client, StorageEvent::Changed).await;
+        }
+        Ok(matched)
+    }
+
+    async fn retry(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[RetryItem],
+    ) -> StorageResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = row::retry_json(items)?;
+        let client = self.client().await?;
+        let matched = pgq::retry_executions()
+            .params(
+                &client,
+                &pgq::RetryExecutionsParams {
+                    executor_id,
+                    now,
+                    items: json,
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("retry_executions"))?;
+        if !matched.is_empty() {
+            self.notify(&client, StorageEvent::ReadyWork).await;
+        }
+        Ok(matched)
+    }
+
+    async fn wait_for_children(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[WaitItem],
+    ) -> StorageResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin wait_for_children"))?;
+        let matched = pgq::start_waiting()
+            .params(
+                &tx,
+                &pgq::StartWaitingParams {
+                    executor_id,
+                    now,
+                    items: row::wait_json(items),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("start_waiting"))?;
+        let inserts = row::wait_inserts(items, &matched);
+        insert_on(&tx, &inserts).await?;
+        if !inserts.is_empty() {
+            notify_on(&tx, PAYLOAD_READY).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(pg_err("commit wait_for_children"))?;
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        Ok(matched)
+    }
+
+    async fn release(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        execution_ids: &[String],
+    ) -> StorageResult<Vec<String>> {
+        if execution_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let matched = pgq::release_executions()
+            .params(
+                &client,
+                &pgq::ReleaseExecutionsParams {
+                    executor_id,
+                    now,
+                    ids: row::ids_json(execution_ids),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("release_executions"))?;
+        if !matched.is_empty() {
+            self.notify(&client, StorageEvent::ReadyWork).await;
+        }
+        Ok(matched)
+    }
+
+    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
+        if limit == 0 {
+            return Ok(CloseOutcome::default());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin close_finished"))?;
+        let rows = pgq::claim_unclosed()
+            .bind(&tx, &limit_i64(limit))
+            .all()
+            .await
+            .map_err(pg_err("claim_unclosed"))?;
+        let mut outcome = CloseOutcome::default();
+        let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
+        raw.sort_by_key(|r| r.finished_at);
+        let mut finished: Vec<TaskExecution> = Vec::with_capacity(raw.len());
+        for r in raw {
+            outcome.closed.push(r.execution_id().to_owned());
+            match r.into_loaded() {
+                Ok(execution) => finished.push(execution),
+                Err(corrupt) => outcome.corrupt.push(corrupt),
+            }
+        }
+        if outcome.closed.is_empty() {
+            // Nothing claimed: end the (read-only) transaction cheaply.
+            tx.commit().await.map_err(pg_err("commit close_finished"))?;
+            return Ok(outcome);
+        }
+        let plan = ClosePlan::new(&finished);
+        apply_close_plan(&tx, now, &plan, &mut outcome).await?;
+        if !outcome.newly_finished.is_empty() || !outcome.parents_ready.is_empty() {
+            notify_on(&tx, PAYLOAD_CHANGED).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit close_finished"))?;
+        if !outcome.newly_finished.is_empty() || !outcome.parents_ready.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(outcome)
+    }
+
+    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = pgq::ready_parents()
+            .bind(&client, &limit_i64(limit))
+            .all()
+            .await
+            .map_err(pg_err("ready_parents"))?;
+        Ok(to_loaded(rows))
+    }
+
+    async fn advance_parents(
+        &self,
+        now: Millis,
+        items: &[AdvanceItem],
+    ) -> StorageResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json: Value = row::advance_json(items)?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin advance_parents"))?;
+        let matched = pgq::advance_parents()
+            .params(&tx, &pgq::AdvanceParentsParams { now, items: json })
+            .all()
+            .await
+            .map_err(pg_err("advance_parents"))?;
+        let inserts = row::advance_inserts(items, &matched);
+        insert_on(&tx, &inserts).await?;
+        if !matched.is_empty() {
+            let payload = if inserts.is_empty() {
+                PAYLOAD_CHANGED
+            } else {
+                PAYLOAD_READY
+            };
+            notify_on(&tx, payload).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(pg_err("commit advance_parents"))?;
+        if !inserts.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        if !matched.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(matched)
+    }
+
+    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = row::cancel_json(items)?;
+        let client = self.client().await?;
+        let cancelled = pgq::cancel_subtrees()
+            .params(&client, &pgq::CancelSubtreesParams { now, items: json })
+            .all()
+            .await
+            .map_err(pg_err("cancel_subtrees"))?;
+        if !cancelled.is_empty() {
+            self.notify(&client, StorageEvent::Changed).await;
+        }
+        Ok(cancelled)
+    }
+
+    async fn claim_cancellations(
+        &self,
+        executor_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        pgq::claim_cancellations()
+            .params(
+                &client,
+                &pgq::ClaimCancellationsParams {
+                    executor_id,
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("claim_cancellations"))
+    }
+
+    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
+        if limit == 0 {
+            return Ok(ExpireOutcome::default());
+        }
+        let error = serde_json::to_value(row::expired_error()).map_err(|e| {
+            StorageError::Encode {
+                what: "error",
+                message: e.to_string(),
+            }
+        })?;
+        let client = self.client().await?;
+        let rows = pgq::expire_leases()
+            .params(
+                &client,
+                &pgq::ExpireLeasesParams {
+                    now,
+                    error,
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("expire_leases"))?;
+        let mut outcome = ExpireOutcome::default();
+        for r in rows {
+            if r.status == ExecutionStatus::Ready.as_str() {
+                outcome.requeued.push(r.execution_id);
+            } else {
+                outcome.failed.push(r.execution_id);
+            }
+        }
+        if !outcome.requeued.is_empty() {
+            self.notify(&client, StorageEvent::ReadyWork).await;
+        }
+        if !outcome.failed.is_empty() {
+            self.notify(&client, StorageEvent::Changed).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
+        let client = self.client().await?;
+        let counts = pgq::count_by_task_and_status()
+            .bind(&client)
+            .all()
+            .await
+            .map_err(pg_err("count_by_task_and_status"))?;
+        let mut stats = StorageStats::default();
+        for c in counts {
+            let status: ExecutionStatus =
+                c.status
+                    .parse()
+                    .map_err(|e: crate::model::UnknownStatus| {
+                        StorageError::Corrupt(CorruptRow {
+                            execution_id: format!("(task {})", c.task_id),
+                            column: "status",
+                            message: e.to_string(),
+                        })
+                    })?;
+            stats
+                .counts
+                .push((c.task_id, status, u64::try_from(c.count).unwrap_or(0)));
+        }
+        stats.counts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        stats.oldest_ready_start_at = pgq::oldest_ready()
+            .bind(&client)
+            .opt()
+            .await
+            .map_err(pg_err("oldest_ready"))?
+            .flatten();
+        stats.expired_leases = pgq::count_expired_leases()
+            .bind(&client, &now)
+            .one()
+            .await
+            .map_err(pg_err("count_expired_leases"))
+            .map(|n| u64::try_from(n).unwrap_or(0))?;
+        Ok(stats)
+    }
+
+    async fn delete_all(&self) -> StorageResult<u64> {
+        let client = self.client().await?;
+        pgq::delete_all_executions()
+            .bind(&client)
+            .await
+            .map_err(pg_err("delete_all_executions"))
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
+        self.inner.events.subscribe()
+    }
+}

@@ -1,0 +1,558 @@
+//! Conversions between database rows and the model, shared by the SQL
+//! backends.
+//!
+//! A backend turns its driver's row into a [`RawRow`] (plain column values,
+//! JSON columns either as text (SQLite) or as a parsed value (PostgreSQL)),
+//! then [`RawRow::into_loaded`] checks every column: a row that cannot be
+//! converted becomes a [`CorruptRow`] naming the execution and the column,
+//! never a panic. In the other direction, the `*_json` functions encode the
+//! JSON-array parameters that let every batch operation run as one
+//! statement.
+
+use super::{Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, StorageError, WaitItem};
+use crate::model::{
+    ChildError, CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, NewExecution,
+    ParentRef, RetryOptions, TaskExecution,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// A JSON column as the driver returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawJson {
+    /// JSON text (SQLite stores JSON as TEXT).
+    Text(String),
+    /// An already parsed value (PostgreSQL `jsonb`).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Value(Value),
+}
+
+impl RawJson {
+    fn decode<T: DeserializeOwned>(
+        self,
+        execution_id: &str,
+        column: &'static str,
+    ) -> Result<T, CorruptRow> {
+        let result = match self {
+            Self::Text(text) => serde_json::from_str(&text),
+            Self::Value(value) => serde_json::from_value(value),
+        };
+        result.map_err(|e| CorruptRow {
+            execution_id: execution_id.to_owned(),
+            column,
+            message: format!("invalid JSON: {e}"),
+        })
+    }
+}
+
+/// Every column of one `task_executions` row (except the surrogate key), as
+/// plain values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawRow {
+    pub(crate) execution_id: String,
+    pub(crate) task_id: String,
+    pub(crate) root_task_id: Option<String>,
+    pub(crate) root_execution_id: Option<String>,
+    pub(crate) parent_task_id: Option<String>,
+    pub(crate) parent_execution_id: Option<String>,
+    pub(crate) index_in_parent: i64,
+    pub(crate) is_finalize: bool,
+    pub(crate) retry_options: RawJson,
+    pub(crate) sleep_ms_before_run: i64,
+    pub(crate) timeout_ms: i64,
+    pub(crate) input: String,
+    pub(crate) run_output: Option<String>,
+    pub(crate) output: Option<String>,
+    pub(crate) children_count: i64,
+    pub(crate) active_children_count: i64,
+    pub(crate) finalize_execution_id: Option<String>,
+    pub(crate) children_errors: Option<RawJson>,
+    pub(crate) finalize_error: Option<RawJson>,
+    pub(crate) error: Option<RawJson>,
+    pub(crate) status: String,
+    pub(crate) is_closed: bool,
+    pub(crate) needs_cancel: bool,
+    pub(crate) executor_id: Option<String>,
+    pub(crate) attempt: i64,
+    pub(crate) start_at: i64,
+    pub(crate) started_at: Option<i64>,
+    pub(crate) finished_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+fn corrupt(execution_id: &str, column: &'static str, message: impl Into<String>) -> CorruptRow {
+    CorruptRow {
+        execution_id: execution_id.to_owned(),
+        column,
+        message: message.into(),
+    }
+}
+
+fn unsigned<T: TryFrom<i64>>(
+    execution_id: &str,
+    column: &'static str,
+    value: i64,
+) -> Result<T, CorruptRow> {
+    T::try_from(value).map_err(|_| {
+        corrupt(
+            execution_id,
+            column,
+            format!("{value} is negative or out of range"),
+        )
+    })
+}
+
+/// Pairs two nullable columns that must be both set or both null.
+fn pair(
+    execution_id: &str,
+    column: &'static str,
+    a: Option<String>,
+    b: Option<String>,
+) -> Result<Option<(String, String)>, CorruptRow> {
+    match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(
+            execution_id,
+            column,
+            "task id and execution id must be both set or both null",
+        )),
+    }
+}
+
+impl RawRow {
+    /// The execution id of the row (readable even when the row is corrupt).
+    pub(crate) fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+
+    /// Checks and converts every column.
+    pub(crate) fn into_loaded(self) -> Loaded {
+        let id = self.execution_id.as_str();
+        let status: ExecutionStatus = self
+            .status
+            .parse()
+            .map_err(|e: crate::model::UnknownStatus| corrupt(id, "status", e.to_string()))?;
+        let root = pair(id, "root_execution_id", self.root_task_id, self.root_execution_id)?
+            .map(|(task_id, execution_id)| ExecutionRef {
+                task_id,
+                execution_id,
+            });
+        let index: u32 = unsigned(id, "index_in_parent", self.index_in_parent)?;
+        let parent = pair(
+            id,
+            "parent_execution_id",
+            self.parent_task_id,
+            self.parent_execution_id,
+        )?
+        .map(|(task_id, execution_id)| ParentRef {
+            task_id,
+            execution_id,
+            index,
+            is_finalize: self.is_finalize,
+        });
+        let retry_options: RetryOptions = self.retry_options.decode(id, "retry_options")?;
+        let children_errors: Vec<ChildError> = match self.children_errors {
+            Some(raw) => raw.decode::<Option<Vec<ChildError>>>(id, "children_errors")?,
+            None => None,
+        }
+        .unwrap_or_default();
+        let finalize_error: Option<ExecutionError> = match self.finalize_error {
+            Some(raw) => raw.decode(id, "finalize_error")?,
+            None => None,
+        };
+        let error: Option<ExecutionError> = match self.error {
+            Some(raw) => raw.decode(id, "error")?,
+            None => None,
+        };
+        Ok(TaskExecution {
+            sleep_ms_before_run: unsigned(id, "sleep_ms_before_run", self.sleep_ms_before_run)?,
+            timeout_ms: unsigned(id, "timeout_ms", self.timeout_ms)?,
+            children_count: unsigned(id, "children_count", self.children_count)?,
+            active_children_count: unsigned(
+                id,
+                "active_children_count",
+                self.active_children_count,
+            )?,
+            attempt: unsigned(id, "attempt", self.attempt)?,
+            execution_id: self.execution_id,
+            task_id: self.task_id,
+            root,
+            parent,
+            retry_options,
+            input: self.input,
+            run_output: self.run_output,
+            output: self.output,
+            finalize_execution_id: self.finalize_execution_id,
+            children_errors,
+            finalize_error,
+            error,
+            status,
+            is_closed: self.is_closed,
+            needs_cancel: self.needs_cancel,
+            executor_id: self.executor_id,
+            start_at: self.start_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn to_i64(what: &'static str, value: u64) -> Result<i64, StorageError> {
+    i64::try_from(value).map_err(|_| StorageError::Encode {
+        what,
+        message: format!("{value} does not fit a signed 64-bit column"),
+    })
+}
+
+fn to_value<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value, StorageError> {
+    serde_json::to_value(value).map_err(|e| StorageError::Encode {
+        what,
+        message: e.to_string(),
+    })
+}
+
+/// Encodes new executions as the JSON array of `insert_executions`.
+pub(crate) fn insert_rows_json(executions: &[NewExecution]) -> Result<Value, StorageError> {
+    let mut rows = Vec::with_capacity(executions.len());
+    for e in executions {
+        rows.push(json!({
+            "execution_id": e.execution_id,
+            "task_id": e.task_id,
+            "root_task_id": e.root.as_ref().map(|r| r.task_id.as_str()),
+            "root_execution_id": e.root.as_ref().map(|r| r.execution_id.as_str()),
+            "parent_task_id": e.parent.as_ref().map(|p| p.task_id.as_str()),
+            "parent_execution_id": e.parent.as_ref().map(|p| p.execution_id.as_str()),
+            "index_in_parent": e.parent.as_ref().map_or(0, |p| p.index),
+            "is_finalize": e.parent.as_ref().is_some_and(|p| p.is_finalize),
+            "retry_options": to_value("retry_options", &e.retry_options)?,
+            "sleep_ms_before_run": to_i64("sleep_ms_before_run", e.sleep_ms_before_run)?,
+            "timeout_ms": to_i64("timeout_ms", e.timeout_ms)?,
+            "input": e.input,
+            "start_at": e.start_at(),
+            "created_at": e.created_at,
+        }));
+    }
+    Ok(Value::Array(rows))
+}
+
+/// Encodes execution ids as a JSON array of strings.
+pub(crate) fn ids_json(ids: &[String]) -> Value {
+    Value::Array(ids.iter().map(|id| Value::String(id.clone())).collect())
+}
+
+/// Encodes finish items for `finish_executions`.
+pub(crate) fn finish_json(items: &[FinishItem]) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if !item.status.is_finished() {
+            return Err(StorageError::Encode {
+                what: "finish status",
+                message: format!(
+                    "execution {}: `{}` is not a finished status",
+                    item.execution_id, item.status
+                ),
+            });
+        }
+        out.push(json!({
+            "execution_id": item.execution_id,
+            "status": item.status.as_str(),
+            "run_output": item.run_output,
+            "output": item.output,
+            "error": to_value("error", &item.error)?,
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+/// Encodes retry items for `retry_executions`.
+pub(crate) fn retry_json(items: &[RetryItem]) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(json!({
+            "execution_id": item.execution_id,
+            "error": to_value("error", &item.error)?,
+            "start_at": item.start_at,
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+/// Encodes wait items for `start_waiting`.
+pub(crate) fn wait_json(items: &[WaitItem]) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|item| {
+                let waiting_for_children = !item.children.is_empty();
+                json!({
+                    "execution_id": item.execution_id,
+                    "status": if waiting_for_children {
+                        ExecutionStatus::WaitingForChildrenTasks.as_str()
+                    } else {
+                        ExecutionStatus::WaitingForFinalizeTask.as_str()
+                    },
+                    "run_output": item.run_output,
+                    "children_count": item.children.len(),
+                    "finalize_execution_id": if waiting_for_children {
+                        None
+                    } else {
+                        item.finalize.as_ref().map(|f| f.execution_id.as_str())
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The executions to insert for the wait items whose guard matched.
+pub(crate) fn wait_inserts(items: &[WaitItem], matched: &[String]) -> Vec<NewExecution> {
+    let matched: std::collections::HashSet<&str> = matched.iter().map(String::as_str).collect();
+    let mut inserts = Vec::new();
+    for item in items {
+        if !matched.contains(item.execution_id.as_str()) {
+            continue;
+        }
+        if item.children.is_empty() {
+            inserts.extend(item.finalize.iter().cloned());
+        } else {
+            inserts.extend(item.children.iter().cloned());
+        }
+    }
+    inserts
+}
+
+/// Encodes advance items for `advance_parents`.
+pub(crate) fn advance_json(items: &[AdvanceItem]) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let value = match &item.action {
+            Advance::Complete { output } => json!({
+                "execution_id": item.execution_id,
+                "status": ExecutionStatus::Completed.as_str(),
+                "output": output,
+                "spawn_next": false,
+            }),
+            Advance::Finalize { finalize } => json!({
+                "execution_id": item.execution_id,
+                "status": ExecutionStatus::WaitingForFinalizeTask.as_str(),
+                "finalize_execution_id": finalize.execution_id,
+                "spawn_next": false,
+            }),
+            Advance::SpawnNext { .. } => json!({
+                "execution_id": item.execution_id,
+                "status": ExecutionStatus::WaitingForChildrenTasks.as_str(),
+                "spawn_next": true,
+            }),
+            Advance::Fail { status, error } => {
+                if !status.is_finished() {
+                    return Err(StorageError::Encode {
+                        what: "advance status",
+                        message: format!(
+                            "execution {}: `{status}` is not a finished status",
+                            item.execution_id
+                        ),
+                    });
+                }
+                json!({
+                    "execution_id": item.execution_id,
+                    "status": status.as_str(),
+                    "error": to_value("error", error)?,
+                    "spawn_next": false,
+                })
+            }
+        };
+        out.push(value);
+    }
+    Ok(Value::Array(out))
+}
+
+/// The executions to insert for the advance items whose guard matched.
+pub(crate) fn advance_inserts(items: &[AdvanceItem], matched: &[String]) -> Vec<NewExecution> {
+    let matched: std::collections::HashSet<&str> = matched.iter().map(String::as_str).collect();
+    items
+        .iter()
+        .filter(|item| matched.contains(item.execution_id.as_str()))
+        .filter_map(|item| match &item.action {
+            Advance::Finalize { finalize } => Some(finalize.clone()),
+            Advance::SpawnNext { child } => Some(child.clone()),
+            Advance::Complete { .. } | Advance::Fail { .. } => None,
+        })
+        .collect()
+}
+
+/// Encodes cancel items for `cancel_subtrees`.
+pub(crate) fn cancel_json(items: &[CancelItem]) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(json!({
+            "execution_id": item.execution_id,
+            "error": to_value("error", &item.error)?,
+            "include_self": item.include_self,
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+/// Encodes the close plan's decrements for `decrement_active_children`.
+pub(crate) fn decrements_json(decrements: &BTreeMap<String, u32>) -> Value {
+    Value::Array(
+        decrements
+            .iter()
+            .map(|(id, n)| json!({"execution_id": id, "n": n}))
+            .collect(),
+    )
+}
+
+/// Encodes the close plan's child failures for `record_children_failures`.
+pub(crate) fn child_failures_json(
+    failures: &BTreeMap<String, Vec<ChildError>>,
+) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(failures.len());
+    for (id, errors) in failures {
+        out.push(json!({"execution_id": id, "errors": to_value("children_errors", errors)?}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// Encodes the close plan's finalize completions for `complete_from_finalize`.
+pub(crate) fn finalize_completions_json(completions: &BTreeMap<String, String>) -> Value {
+    Value::Array(
+        completions
+            .iter()
+            .map(|(id, output)| json!({"execution_id": id, "output": output}))
+            .collect(),
+    )
+}
+
+/// Encodes the close plan's finalize failures for `fail_from_finalize`.
+pub(crate) fn finalize_failures_json(
+    failures: &BTreeMap<String, ExecutionError>,
+) -> Result<Value, StorageError> {
+    let mut out = Vec::with_capacity(failures.len());
+    for (id, error) in failures {
+        out.push(json!({"execution_id": id, "error": to_value("finalize_error", error)?}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// The error stored on executions whose lease expired.
+pub(crate) fn expired_error() -> ExecutionError {
+    ExecutionError::generic("Task expired", false)
+}
+
+/// Reorders rows to follow the order of `ids` (for `get`).
+pub(crate) fn order_like(ids: &[String], rows: Vec<RawRow>) -> Vec<RawRow> {
+    let mut by_id: std::collections::HashMap<String, RawRow> = rows
+        .into_iter()
+        .map(|row| (row.execution_id.clone(), row))
+        .collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// The execution id named in a unique-violation message or detail
+/// (`Key (execution_id)=(te_x) already exists.`), when there is one.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn duplicate_id_from_detail(detail: &str) -> Option<String> {
+    let start = detail.find("=(")? + 2;
+    let end = detail[start..].find(')')? + start;
+    Some(detail[start..end].to_owned())
+}
+
+/// The first execution id that appears twice in `executions`.
+pub(crate) fn duplicate_within(executions: &[NewExecution]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    executions
+        .iter()
+        .find(|e| !seen.insert(e.execution_id.as_str()))
+        .map(|e| e.execution_id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawRow {
+        RawRow {
+            execution_id: "te_1".into(),
+            task_id: "t".into(),
+            root_task_id: Some("r".into()),
+            root_execution_id: Some("te_r".into()),
+            parent_task_id: Some("p".into()),
+            parent_execution_id: Some("te_p".into()),
+            index_in_parent: 3,
+            is_finalize: false,
+            retry_options: RawJson::Text(r#"{"max_attempts":2,"jitter":0.5}"#.into()),
+            sleep_ms_before_run: 10,
+            timeout_ms: 1000,
+            input: "{}".into(),
+            run_output: None,
+            output: None,
+            children_count: 0,
+            active_children_count: 0,
+            finalize_execution_id: None,
+            children_errors: Some(RawJson::Text("[]".into())),
+            finalize_error: None,
+            error: Some(RawJson::Value(json!({"kind":"generic","message":"m","is_retryable":true}))),
+            status: "ready".into(),
+            is_closed: false,
+            needs_cancel: false,
+            executor_id: None,
+            attempt: 0,
+            start_at: 5,
+            started_at: None,
+            finished_at: None,
+            expires_at: None,
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn a_valid_row_converts() {
+        let execution = raw().into_loaded().unwrap();
+        assert_eq!(execution.parent.as_ref().map(|p| p.index), Some(3));
+        assert_eq!(execution.retry_options.max_attempts, 2);
+        assert_eq!(execution.retry_options.jitter, Some(0.5));
+        assert_eq!(execution.error.unwrap().message, "m");
+        assert_eq!(execution.root.unwrap().execution_id, "te_r");
+    }
+
+    #[test]
+    fn corrupt_columns_are_named() {
+        let mut row = raw();
+        row.status = "sleeping".into();
+        let err = row.into_loaded().unwrap_err();
+        assert_eq!((err.execution_id.as_str(), err.column), ("te_1", "status"));
+
+        let mut row = raw();
+        row.active_children_count = -1;
+        assert_eq!(
+            row.into_loaded().unwrap_err().column,
+            "active_children_count"
+        );
+
+        let mut row = raw();
+        row.error = Some(RawJson::Text("{not json".into()));
+        assert_eq!(row.into_loaded().unwrap_err().column, "error");
+
+        let mut row = raw();
+        row.parent_task_id = None;
+        assert_eq!(row.into_loaded().unwrap_err().column, "parent_execution_id");
+    }
+
+    #[test]
+    fn duplicate_ids_are_found() {
+        assert_eq!(
+            duplicate_id_from_detail("Key (execution_id)=(te_abc) already exists."),
+            Some("te_abc".to_owned())
+        );
+        assert_eq!(duplicate_id_from_detail("nothing"), None);
+    }
+}

@@ -1,0 +1,1168 @@
+//! Cases every backend passes (instantiated per backend in `main.rs`).
+
+use crate::support::Harness;
+use durable_execution::model::{
+    ChildError, ErrorKind, ExecutionError, ExecutionRef, ExecutionStatus, Millis, NewExecution,
+    ParentRef, RetryOptions, TaskExecution,
+};
+use durable_execution::storage::{
+    Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
+    WaitItem,
+};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+/// A fixed clock with millisecond precision.
+pub const T0: Millis = 1_700_000_000_123;
+const SLACK: u64 = 250;
+
+pub fn exec(id: &str, task: &str, created_at: Millis) -> NewExecution {
+    NewExecution {
+        execution_id: id.to_owned(),
+        task_id: task.to_owned(),
+        root: None,
+        parent: None,
+        retry_options: RetryOptions::default(),
+        sleep_ms_before_run: 0,
+        timeout_ms: 1_000,
+        input: "null".to_owned(),
+        created_at,
+    }
+}
+
+pub fn child(parent: &str, index: u32, id: &str, created_at: Millis) -> NewExecution {
+    NewExecution {
+        root: Some(ExecutionRef {
+            task_id: "root".into(),
+            execution_id: parent.into(),
+        }),
+        parent: Some(ParentRef {
+            task_id: "parent".into(),
+            execution_id: parent.into(),
+            index,
+            is_finalize: false,
+        }),
+        ..exec(id, "child", created_at)
+    }
+}
+
+pub fn finalize_of(parent: &str, id: &str, created_at: Millis) -> NewExecution {
+    let mut f = child(parent, 0, id, created_at);
+    f.task_id = "finalize".into();
+    if let Some(p) = f.parent.as_mut() {
+        p.is_finalize = true;
+    }
+    f
+}
+
+pub fn ids(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+pub async fn one(s: &dyn Storage, id: &str) -> TaskExecution {
+    let mut rows = s.get(&[id.to_owned()]).await.unwrap();
+    assert_eq!(rows.len(), 1, "execution {id} not found");
+    rows.remove(0).unwrap()
+}
+
+pub async fn status(s: &dyn Storage, id: &str) -> ExecutionStatus {
+    one(s, id).await.status
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn ok_ids(rows: Vec<durable_execution::model::Loaded>) -> Vec<String> {
+    rows.into_iter().map(|r| r.unwrap().execution_id).collect()
+}
+
+fn completed(id: &str, output: &str) -> FinishItem {
+    FinishItem {
+        execution_id: id.into(),
+        status: ExecutionStatus::Completed,
+        run_output: Some(output.into()),
+        output: Some(output.into()),
+        error: None,
+    }
+}
+
+fn failed(id: &str, message: &str) -> FinishItem {
+    FinishItem {
+        execution_id: id.into(),
+        status: ExecutionStatus::Failed,
+        run_output: None,
+        output: None,
+        error: Some(ExecutionError::generic(message, false)),
+    }
+}
+
+/// Inserts `ids` and claims them all for `executor` at `now`.
+async fn running(s: &dyn Storage, executor: &str, now: Millis, list: &[&str]) {
+    let new: Vec<_> = list.iter().map(|id| exec(id, "t", now - 10)).collect();
+    s.insert(&new).await.unwrap();
+    let claimed = ok_ids(s.claim_ready(executor, now, 1000, SLACK).await.unwrap());
+    assert_eq!(sorted(claimed), sorted(ids(list)));
+}
+
+/// A running parent `p` owned by `ex` that now waits for `n` children
+/// `p_c0..`, which are claimed by `ex` too.
+async fn parent_with_children(s: &dyn Storage, p: &str, n: u32) -> Vec<String> {
+    running(s, "ex", T0, &[p]).await;
+    let children: Vec<NewExecution> = (0..n)
+        .map(|i| child(p, i, &format!("{p}_c{i}"), T0))
+        .collect();
+    let matched = s
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: p.into(),
+                run_output: "\"own\"".into(),
+                children: children.clone(),
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ids(&[p]));
+    let claimed = ok_ids(s.claim_ready("ex", T0 + 2, 1000, SLACK).await.unwrap());
+    assert_eq!(claimed.len(), n as usize);
+    children.into_iter().map(|c| c.execution_id).collect()
+}
+
+pub async fn insert_and_get_round_trip_every_field(h: Harness) {
+    let full = NewExecution {
+        execution_id: "te_full".into(),
+        task_id: "task-é".into(),
+        root: Some(ExecutionRef {
+            task_id: "root_task".into(),
+            execution_id: "te_root".into(),
+        }),
+        parent: Some(ParentRef {
+            task_id: "parent_task".into(),
+            execution_id: "te_parent".into(),
+            index: 7,
+            is_finalize: true,
+        }),
+        retry_options: RetryOptions {
+            max_attempts: 3,
+            base_delay_ms: Some(100),
+            delay_multiplier: Some(1.5),
+            max_delay_ms: Some(60_000),
+            jitter: Some(0.25),
+        },
+        sleep_ms_before_run: 1_500,
+        timeout_ms: 30_000,
+        input: r#"{"text":"héllo \"quoted\"","n":[1,2.5,null]}"#.into(),
+        created_at: T0,
+    };
+    let bare = exec("te_bare", "t", T0 + 1);
+    h.insert(&[full.clone(), bare.clone()]).await.unwrap();
+
+    let got = one(&*h, "te_full").await;
+    let expected = TaskExecution {
+        execution_id: full.execution_id.clone(),
+        task_id: full.task_id.clone(),
+        root: full.root.clone(),
+        parent: full.parent.clone(),
+        retry_options: full.retry_options.clone(),
+        sleep_ms_before_run: 1_500,
+        timeout_ms: 30_000,
+        input: full.input.clone(),
+        run_output: None,
+        output: None,
+        children_count: 0,
+        active_children_count: 0,
+        finalize_execution_id: None,
+        children_errors: vec![],
+        finalize_error: None,
+        error: None,
+        status: ExecutionStatus::Ready,
+        is_closed: false,
+        needs_cancel: false,
+        executor_id: None,
+        attempt: 0,
+        start_at: T0 + 1_500,
+        started_at: None,
+        finished_at: None,
+        expires_at: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    assert_eq!(got, expected);
+    let got = one(&*h, "te_bare").await;
+    assert_eq!(got.root, None);
+    assert_eq!(got.parent, None);
+    assert_eq!(got.retry_options, RetryOptions::default());
+    assert_eq!(got.start_at, T0 + 1);
+
+    // Every field written by later transitions round-trips too.
+    h.claim_ready("ex", T0 + 2_000, 10, SLACK).await.unwrap();
+    let error = ExecutionError {
+        kind: ErrorKind::TimedOut,
+        message: "Task timed out ✓".into(),
+        is_retryable: true,
+        is_internal: true,
+    };
+    h.finish(
+        "ex",
+        T0 + 2_345,
+        &[FinishItem {
+            execution_id: "te_full".into(),
+            status: ExecutionStatus::TimedOut,
+            run_output: Some("[1]".into()),
+            output: None,
+            error: Some(error.clone()),
+        }],
+    )
+    .await
+    .unwrap();
+    let got = one(&*h, "te_full").await;
+    assert_eq!(got.status, ExecutionStatus::TimedOut);
+    assert_eq!(got.error, Some(error));
+    assert_eq!(got.run_output.as_deref(), Some("[1]"));
+    assert_eq!(got.started_at, Some(T0 + 2_000));
+    assert_eq!(got.finished_at, Some(T0 + 2_345));
+    assert_eq!(got.updated_at, T0 + 2_345);
+    assert_eq!(got.expires_at, None);
+    assert_eq!(got.executor_id, None);
+}
+
+pub async fn insert_of_nothing_is_a_no_op(h: Harness) {
+    h.insert(&[]).await.unwrap();
+    assert!(h.get(&[]).await.unwrap().is_empty());
+    assert_eq!(h.stats(T0).await.unwrap().counts, vec![]);
+    assert!(h.finish("ex", T0, &[]).await.unwrap().is_empty());
+    assert!(h.cancel(T0, &[]).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0, 10, 0).await.unwrap().is_empty());
+}
+
+pub async fn duplicate_execution_id_rejects_the_whole_batch(h: Harness) {
+    h.insert(&[exec("a", "t", T0)]).await.unwrap();
+    let err = h
+        .insert(&[exec("b", "t", T0), exec("a", "t", T0)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::DuplicateExecutionId { execution_id } if execution_id == "a"),
+        "{err:?}"
+    );
+    let err = h
+        .insert(&[exec("c", "t", T0), exec("c", "t", T0)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StorageError::DuplicateExecutionId { execution_id } if execution_id == "c"),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert_eq!(ok_ids(h.get(&ids(&["a", "b", "c"])).await.unwrap()), ["a"]);
+}
+
+pub async fn get_follows_the_requested_order(h: Harness) {
+    h.insert(&[exec("a", "t", T0), exec("b", "t", T0), exec("c", "t", T0)])
+        .await
+        .unwrap();
+    let got = ok_ids(h.get(&ids(&["c", "missing", "a", "b"])).await.unwrap());
+    assert_eq!(got, ["c", "a", "b"]);
+}
+
+pub async fn get_children_in_spawn_order_finalize_last(h: Harness) {
+    h.insert(&[
+        finalize_of("p", "f", T0),
+        child("p", 2, "c2", T0),
+        child("p", 0, "c0", T0),
+        child("other", 1, "x", T0),
+        child("p", 1, "c1", T0),
+    ])
+    .await
+    .unwrap();
+    let got = ok_ids(h.get_children("p").await.unwrap());
+    assert_eq!(got, ["c0", "c1", "c2", "f"]);
+    assert!(h.get_children("nobody").await.unwrap().is_empty());
+}
+
+pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
+    let mut late = exec("late", "t", T0);
+    late.sleep_ms_before_run = 5_000;
+    let mut b = exec("b", "t", T0 - 20);
+    b.timeout_ms = 7_000;
+    h.insert(&[
+        exec("c", "t", T0 - 10),
+        late,
+        b,
+        exec("a", "t", T0 - 30),
+        exec("now", "t", T0),
+    ])
+    .await
+    .unwrap();
+    assert!(h.claim_ready("ex", T0, 0, SLACK).await.unwrap().is_empty());
+    let first: Vec<TaskExecution> = h
+        .claim_ready("ex1", T0, 2, SLACK)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        first.iter().map(|e| e.execution_id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    for e in &first {
+        assert_eq!(e.status, ExecutionStatus::Running);
+        assert_eq!(e.executor_id.as_deref(), Some("ex1"));
+        assert_eq!(e.started_at, Some(T0));
+        assert_eq!(e.updated_at, T0);
+        assert_eq!(
+            e.expires_at,
+            Some(T0 + e.timeout_ms as i64 + SLACK as i64),
+            "{}",
+            e.execution_id
+        );
+    }
+    assert_eq!(first[1].expires_at, Some(T0 + 7_000 + 250));
+    let second = ok_ids(h.claim_ready("ex2", T0, 10, SLACK).await.unwrap());
+    assert_eq!(second, ["c", "now"]);
+    assert!(h.claim_ready("ex3", T0, 10, SLACK).await.unwrap().is_empty());
+    let later = ok_ids(h.claim_ready("ex3", T0 + 5_000, 10, SLACK).await.unwrap());
+    assert_eq!(later, ["late"]);
+    assert_eq!(one(&*h, "b").await.executor_id.as_deref(), Some("ex1"));
+}
+
+pub async fn finish_is_guarded_by_status_and_owner(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b", "c"]).await;
+    assert!(
+        h.finish("other", T0 + 1, &[completed("a", "1")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(status(&*h, "a").await, ExecutionStatus::Running);
+    let matched = h
+        .finish(
+            "ex",
+            T0 + 5,
+            &[
+                completed("a", "\"out\""),
+                failed("b", "boom"),
+                FinishItem {
+                    execution_id: "c".into(),
+                    status: ExecutionStatus::Cancelled,
+                    run_output: None,
+                    output: None,
+                    error: Some(ExecutionError::cancelled("stop")),
+                },
+                completed("unknown", "1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(matched), ids(&["a", "b", "c"]));
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Completed);
+    assert_eq!(a.output.as_deref(), Some("\"out\""));
+    assert_eq!(a.run_output.as_deref(), Some("\"out\""));
+    assert_eq!((a.finished_at, a.updated_at), (Some(T0 + 5), T0 + 5));
+    assert_eq!((a.executor_id, a.expires_at, a.is_closed), (None, None, false));
+    let b = one(&*h, "b").await;
+    assert_eq!(b.status, ExecutionStatus::Failed);
+    assert_eq!(b.error, Some(ExecutionError::generic("boom", false)));
+    assert_eq!(b.output, None);
+    // A cancelled run keeps its owner (the executor still has to stop it).
+    assert_eq!(one(&*h, "c").await.executor_id.as_deref(), Some("ex"));
+    // A second finish is stale.
+    assert!(
+        h.finish("ex", T0 + 6, &[failed("a", "late")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(status(&*h, "a").await, ExecutionStatus::Completed);
+    // A non-finished status is refused before touching the database.
+    let err = h
+        .finish(
+            "ex",
+            T0,
+            &[FinishItem {
+                status: ExecutionStatus::Running,
+                ..completed("a", "1")
+            }],
+        )
+        .await;
+    if h.is_sql() {
+        assert!(matches!(err, Err(StorageError::Encode { .. })), "{err:?}");
+    }
+}
+
+pub async fn finish_after_cancel_changes_nothing(h: Harness) {
+    running(&*h, "ex", T0, &["a"]).await;
+    let cancelled = h
+        .cancel(
+            T0 + 1,
+            &[CancelItem {
+                execution_id: "a".into(),
+                error: ExecutionError::cancelled("by user"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ["a"]);
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Cancelled);
+    assert!(a.needs_cancel);
+    assert_eq!(a.executor_id.as_deref(), Some("ex"));
+    assert_eq!(a.error, Some(ExecutionError::cancelled("by user")));
+    assert_eq!(a.expires_at, None);
+    assert!(
+        h.finish("ex", T0 + 2, &[completed("a", "1")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = one(&*h, "a").await;
+    assert_eq!(after.status, ExecutionStatus::Cancelled);
+    assert_eq!(after.output, None);
+    assert!(
+        h.retry(
+            "ex",
+            T0 + 2,
+            &[RetryItem {
+                execution_id: "a".into(),
+                error: ExecutionError::generic("x", true),
+                start_at: T0 + 3,
+            }]
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert_eq!(status(&*h, "a").await, ExecutionStatus::Cancelled);
+}
+
+pub async fn retry_requeues_and_is_guarded(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b"]).await;
+    let item = |id: &str| RetryItem {
+        execution_id: id.into(),
+        error: ExecutionError::generic("flaky", true),
+        start_at: T0 + 500,
+    };
+    assert!(h.retry("other", T0 + 1, &[item("a")]).await.unwrap().is_empty());
+    assert_eq!(h.retry("ex", T0 + 1, &[item("a")]).await.unwrap(), ["a"]);
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Ready);
+    assert_eq!(a.attempt, 1);
+    assert_eq!(a.start_at, T0 + 500);
+    assert_eq!(a.error, Some(ExecutionError::generic("flaky", true)));
+    assert_eq!((a.executor_id, a.expires_at), (None, None));
+    assert_eq!(a.updated_at, T0 + 1);
+    assert!(h.retry("ex", T0 + 2, &[item("a")]).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0 + 499, 10, 0).await.unwrap().is_empty());
+    let again = h.claim_ready("ex", T0 + 500, 10, 0).await.unwrap();
+    assert_eq!(again.len(), 1);
+    let a = again.into_iter().next().unwrap().unwrap();
+    assert_eq!((a.execution_id.as_str(), a.attempt), ("a", 1));
+    // The previous attempt's error stays visible while running again.
+    assert_eq!(a.error, Some(ExecutionError::generic("flaky", true)));
+    assert_eq!(one(&*h, "b").await.attempt, 0);
+}
+
+pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
+    let mut a = exec("a", "t", T0);
+    a.retry_options.max_attempts = 2;
+    a.timeout_ms = 100;
+    h.insert(&[a]).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let outcome = h.expire_leases(T0 + 101, 10).await.unwrap();
+    assert_eq!(outcome.requeued, ["a"]);
+    let late = h
+        .retry(
+            "ex",
+            T0 + 102,
+            &[RetryItem {
+                execution_id: "a".into(),
+                error: ExecutionError::generic("late", true),
+                start_at: T0 + 103,
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(late.is_empty());
+    let a = one(&*h, "a").await;
+    assert_eq!((a.status, a.attempt), (ExecutionStatus::Ready, 1));
+    // Claimed again by another executor: the first one cannot finish it.
+    h.claim_ready("ex2", T0 + 200, 10, 0).await.unwrap();
+    assert!(
+        h.finish("ex", T0 + 201, &[completed("a", "1")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(h.finish("ex2", T0 + 201, &[completed("a", "2")]).await.unwrap(), ["a"]);
+    assert_eq!(one(&*h, "a").await.output.as_deref(), Some("2"));
+}
+
+pub async fn release_gives_runs_back_without_an_attempt(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b"]).await;
+    assert!(h.release("other", T0 + 5, &ids(&["a"])).await.unwrap().is_empty());
+    assert_eq!(
+        h.release("ex", T0 + 5, &ids(&["a", "zzz"])).await.unwrap(),
+        ["a"]
+    );
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Ready);
+    assert_eq!((a.start_at, a.attempt), (T0 + 5, 0));
+    assert_eq!((a.executor_id, a.expires_at), (None, None));
+    assert_eq!(status(&*h, "b").await, ExecutionStatus::Running);
+}
+
+pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
+    running(&*h, "ex", T0, &["p1"]).await;
+    running(&*h, "other", T0, &["p2"]).await;
+    let items = vec![
+        WaitItem {
+            execution_id: "p1".into(),
+            run_output: "{\"own\":1}".into(),
+            children: (0..3).map(|i| child("p1", i, &format!("p1_{i}"), T0 + 1)).collect(),
+            finalize: Some(finalize_of("p1", "p1_f", T0 + 1)),
+        },
+        WaitItem {
+            execution_id: "p2".into(),
+            run_output: "2".into(),
+            children: vec![child("p2", 0, "p2_0", T0 + 1)],
+            finalize: None,
+        },
+    ];
+    let matched = h.wait_for_children("ex", T0 + 1, &items).await.unwrap();
+    assert_eq!(matched, ["p1"]);
+    let p1 = one(&*h, "p1").await;
+    assert_eq!(p1.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!((p1.children_count, p1.active_children_count), (3, 3));
+    assert_eq!(p1.run_output.as_deref(), Some("{\"own\":1}"));
+    assert_eq!((p1.executor_id, p1.expires_at), (None, None));
+    assert_eq!(p1.finalize_execution_id, None);
+    assert_eq!(p1.updated_at, T0 + 1);
+    assert_eq!(ok_ids(h.get_children("p1").await.unwrap()), ["p1_0", "p1_1", "p1_2"]);
+    // The finalize is only used without children.
+    assert!(h.get(&ids(&["p1_f"])).await.unwrap().is_empty());
+    // The unmatched parent got no children.
+    assert!(h.get(&ids(&["p2_0"])).await.unwrap().is_empty());
+    assert_eq!(status(&*h, "p2").await, ExecutionStatus::Running);
+    // Children are ready and claimable.
+    assert_eq!(h.claim_ready("ex", T0 + 1, 10, 0).await.unwrap().len(), 3);
+}
+
+pub async fn wait_for_finalize_without_children(h: Harness) {
+    running(&*h, "ex", T0, &["p"]).await;
+    let matched = h
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: "p".into(),
+                run_output: "\"o\"".into(),
+                children: vec![],
+                finalize: Some(finalize_of("p", "p_f", T0 + 1)),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ["p"]);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::WaitingForFinalizeTask);
+    assert_eq!(p.finalize_execution_id.as_deref(), Some("p_f"));
+    assert_eq!((p.children_count, p.active_children_count), (0, 0));
+    let f = one(&*h, "p_f").await;
+    assert!(f.parent.as_ref().unwrap().is_finalize);
+    assert_eq!(f.status, ExecutionStatus::Ready);
+}
+
+pub async fn wait_for_children_with_duplicate_child_changes_nothing(h: Harness) {
+    running(&*h, "ex", T0, &["p", "taken"]).await;
+    let err = h
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: "p".into(),
+                run_output: "1".into(),
+                children: vec![child("p", 0, "p_0", T0), child("p", 1, "taken", T0)],
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::DuplicateExecutionId { .. }), "{err:?}");
+    assert_eq!(status(&*h, "p").await, ExecutionStatus::Running);
+    assert!(h.get(&ids(&["p_0"])).await.unwrap().is_empty());
+}
+
+pub async fn close_counts_down_and_reports_ready_parents(h: Harness) {
+    let children = parent_with_children(&*h, "p", 3).await;
+    h.finish(
+        "ex",
+        T0 + 10,
+        &[completed(&children[0], "0"), completed(&children[1], "1")],
+    )
+    .await
+    .unwrap();
+    let outcome = h.close_finished(T0 + 11, 100).await.unwrap();
+    assert_eq!(sorted(outcome.closed), sorted(children[..2].to_vec()));
+    assert!(outcome.parents_ready.is_empty());
+    assert!(outcome.newly_finished.is_empty());
+    let p = one(&*h, "p").await;
+    assert_eq!((p.active_children_count, p.updated_at), (1, T0 + 11));
+    assert!(one(&*h, &children[0]).await.is_closed);
+    assert!(h.ready_parents(10).await.unwrap().is_empty());
+    // Nothing left to close.
+    assert!(h.close_finished(T0 + 12, 100).await.unwrap().closed.is_empty());
+
+    h.finish("ex", T0 + 20, &[completed(&children[2], "2")])
+        .await
+        .unwrap();
+    let outcome = h.close_finished(T0 + 21, 100).await.unwrap();
+    assert_eq!(outcome.closed, [children[2].clone()]);
+    assert_eq!(outcome.parents_ready, ["p"]);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(p.active_children_count, 0);
+    assert_eq!(ok_ids(h.ready_parents(10).await.unwrap()), ["p"]);
+    assert!(h.ready_parents(0).await.unwrap().is_empty());
+}
+
+pub async fn close_respects_the_limit_oldest_first(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b", "c"]).await;
+    h.finish("ex", T0 + 3, &[completed("c", "1")]).await.unwrap();
+    h.finish("ex", T0 + 1, &[completed("b", "1")]).await.unwrap();
+    h.finish("ex", T0 + 2, &[completed("a", "1")]).await.unwrap();
+    assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["b", "a"]);
+    assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["c"]);
+    assert!(h.close_finished(T0 + 5, 0).await.unwrap().closed.is_empty());
+}
+
+pub async fn close_records_child_failures_and_cancels_siblings(h: Harness) {
+    let children = parent_with_children(&*h, "p", 3).await;
+    // Child 2 fails, child 0 completes; child 1 is still running.
+    h.finish(
+        "ex",
+        T0 + 10,
+        &[failed(&children[2], "bad input"), completed(&children[0], "0")],
+    )
+    .await
+    .unwrap();
+    let outcome = h.close_finished(T0 + 11, 100).await.unwrap();
+    assert_eq!(outcome.newly_finished, ["p"]);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::ChildrenTasksFailed);
+    assert_eq!(p.finished_at, Some(T0 + 11));
+    assert!(!p.is_closed);
+    assert_eq!(
+        p.children_errors,
+        vec![ChildError {
+            index: 2,
+            task_id: "child".into(),
+            execution_id: children[2].clone(),
+            error: ExecutionError::generic("bad input", false),
+        }]
+    );
+    // Closing the failed parent cancels its still-active child.
+    let outcome = h.close_finished(T0 + 12, 100).await.unwrap();
+    assert_eq!(outcome.closed, ["p"]);
+    assert_eq!(outcome.newly_finished, [children[1].clone()]);
+    let c1 = one(&*h, &children[1]).await;
+    assert_eq!(c1.status, ExecutionStatus::Cancelled);
+    assert!(c1.needs_cancel);
+    assert_eq!(c1.error.as_ref().unwrap().kind, ErrorKind::Cancelled);
+    assert!(
+        c1.error
+            .as_ref()
+            .unwrap()
+            .message
+            .starts_with("Parent task t with execution id p failed: Children task errors:"),
+        "{:?}",
+        c1.error
+    );
+    // Completed children are not touched.
+    assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Completed);
+    // A late failure of another child is still recorded on the finished parent.
+    h.finish("ex", T0 + 13, &[failed(&children[1], "late")]).await.unwrap();
+    let outcome = h.close_finished(T0 + 14, 100).await.unwrap();
+    assert!(outcome.newly_finished.is_empty());
+    assert_eq!(one(&*h, "p").await.finished_at, Some(T0 + 11));
+}
+
+pub async fn close_applies_finalize_results(h: Harness) {
+    running(&*h, "ex", T0, &["p", "q"]).await;
+    let wait = |p: &str| WaitItem {
+        execution_id: p.into(),
+        run_output: "1".into(),
+        children: vec![],
+        finalize: Some(finalize_of(p, &format!("{p}_f"), T0)),
+    };
+    h.wait_for_children("ex", T0 + 1, &[wait("p"), wait("q")])
+        .await
+        .unwrap();
+    assert_eq!(h.claim_ready("fx", T0 + 2, 10, 0).await.unwrap().len(), 2);
+    h.finish(
+        "fx",
+        T0 + 3,
+        &[completed("p_f", "{\"final\":true}"), failed("q_f", "finalize broke")],
+    )
+    .await
+    .unwrap();
+    let outcome = h.close_finished(T0 + 4, 10).await.unwrap();
+    assert_eq!(sorted(outcome.newly_finished), ids(&["p", "q"]));
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Completed);
+    assert_eq!(p.output.as_deref(), Some("{\"final\":true}"));
+    assert_eq!(p.finished_at, Some(T0 + 4));
+    let q = one(&*h, "q").await;
+    assert_eq!(q.status, ExecutionStatus::FinalizeTaskFailed);
+    assert_eq!(q.finalize_error, Some(ExecutionError::generic("finalize broke", false)));
+    assert_eq!(q.error, None);
+    assert_eq!(
+        q.parent_facing_error().message,
+        "Finalize task with execution id q_f failed: finalize broke"
+    );
+}
+
+pub async fn close_cascades_through_three_levels(h: Harness) {
+    // root -> [mid, sib]; mid -> [leaf0, leaf1]
+    running(&*h, "ex", T0, &["root"]).await;
+    h.wait_for_children(
+        "ex",
+        T0 + 1,
+        &[WaitItem {
+            execution_id: "root".into(),
+            run_output: "1".into(),
+            children: vec![child("root", 0, "mid", T0 + 1), child("root", 1, "sib", T0 + 1)],
+            finalize: None,
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap().len(), 2);
+    h.wait_for_children(
+        "ex",
+        T0 + 3,
+        &[WaitItem {
+            execution_id: "mid".into(),
+            run_output: "1".into(),
+            children: vec![child("mid", 0, "leaf0", T0 + 3), child("mid", 1, "leaf1", T0 + 3)],
+            finalize: None,
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok_ids(h.claim_ready("ex", T0 + 4, 1, 0).await.unwrap()), ["leaf0"]);
+    // leaf0 fails -> mid fails -> root fails -> sib and leaf1 are cancelled.
+    h.finish("ex", T0 + 5, &[failed("leaf0", "deep")]).await.unwrap();
+    let mut finished = BTreeSet::new();
+    for step in 0..10 {
+        let outcome = h.close_finished(T0 + 10 + step, 100).await.unwrap();
+        if outcome.closed.is_empty() {
+            break;
+        }
+        finished.extend(outcome.newly_finished);
+    }
+    assert_eq!(
+        finished,
+        ["leaf1", "mid", "root", "sib"].into_iter().map(String::from).collect()
+    );
+    assert_eq!(status(&*h, "mid").await, ExecutionStatus::ChildrenTasksFailed);
+    let root = one(&*h, "root").await;
+    assert_eq!(root.status, ExecutionStatus::ChildrenTasksFailed);
+    assert!(root.children_errors[0].error.message.contains("deep"), "{root:?}");
+    let sib = one(&*h, "sib").await;
+    assert_eq!(sib.status, ExecutionStatus::Cancelled);
+    assert!(sib.needs_cancel, "sib was running");
+    let leaf1 = one(&*h, "leaf1").await;
+    assert_eq!(leaf1.status, ExecutionStatus::Cancelled);
+    assert!(!leaf1.needs_cancel, "leaf1 was only ready");
+    assert_eq!(leaf1.executor_id, None);
+    // Everything is closed in the end.
+    let all = h
+        .get(&ids(&["root", "mid", "sib", "leaf0", "leaf1"]))
+        .await
+        .unwrap();
+    assert!(all.into_iter().all(|r| r.unwrap().is_closed));
+}
+
+pub async fn advance_parents_is_guarded(h: Harness) {
+    for p in ["done", "busy"] {
+        let children = parent_with_children(&*h, p, 1).await;
+        if p == "done" {
+            h.finish("ex", T0 + 10, &[completed(&children[0], "1")]).await.unwrap();
+            h.close_finished(T0 + 11, 10).await.unwrap();
+        }
+    }
+    let matched = h
+        .advance_parents(
+            T0 + 20,
+            &[
+                AdvanceItem {
+                    execution_id: "done".into(),
+                    action: Advance::Complete {
+                        output: "[\"all\"]".into(),
+                    },
+                },
+                AdvanceItem {
+                    execution_id: "busy".into(),
+                    action: Advance::Complete { output: "x".into() },
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ["done"]);
+    let done = one(&*h, "done").await;
+    assert_eq!(done.status, ExecutionStatus::Completed);
+    assert_eq!(done.output.as_deref(), Some("[\"all\"]"));
+    assert_eq!((done.finished_at, done.is_closed), (Some(T0 + 20), false));
+    assert_eq!(status(&*h, "busy").await, ExecutionStatus::WaitingForChildrenTasks);
+    // Twice is stale.
+    assert!(
+        h.advance_parents(
+            T0 + 21,
+            &[AdvanceItem {
+                execution_id: "done".into(),
+                action: Advance::Fail {
+                    status: ExecutionStatus::Failed,
+                    error: ExecutionError::generic("x", false),
+                },
+            }]
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
+    for p in ["fin", "seq", "bad", "busy"] {
+        let children = parent_with_children(&*h, p, 1).await;
+        if p != "busy" {
+            h.finish("ex", T0 + 10, &[completed(&children[0], "1")]).await.unwrap();
+        }
+    }
+    let outcome = h.close_finished(T0 + 11, 10).await.unwrap();
+    assert_eq!(sorted(outcome.parents_ready), ids(&["bad", "fin", "seq"]));
+    let matched = h
+        .advance_parents(
+            T0 + 20,
+            &[
+                AdvanceItem {
+                    execution_id: "fin".into(),
+                    action: Advance::Finalize {
+                        finalize: finalize_of("fin", "fin_f", T0 + 20),
+                    },
+                },
+                AdvanceItem {
+                    execution_id: "seq".into(),
+                    action: Advance::SpawnNext {
+                        child: child("seq", 1, "seq_c1", T0 + 20),
+                    },
+                },
+                AdvanceItem {
+                    execution_id: "bad".into(),
+                    action: Advance::Fail {
+                        status: ExecutionStatus::Failed,
+                        error: ExecutionError::generic("bad outputs", false),
+                    },
+                },
+                AdvanceItem {
+                    execution_id: "busy".into(),
+                    action: Advance::Finalize {
+                        finalize: finalize_of("busy", "busy_f", T0 + 20),
+                    },
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(matched), ids(&["bad", "fin", "seq"]));
+    let fin = one(&*h, "fin").await;
+    assert_eq!(fin.status, ExecutionStatus::WaitingForFinalizeTask);
+    assert_eq!(fin.finalize_execution_id.as_deref(), Some("fin_f"));
+    assert_eq!(status(&*h, "fin_f").await, ExecutionStatus::Ready);
+    let seq = one(&*h, "seq").await;
+    assert_eq!(seq.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!((seq.children_count, seq.active_children_count), (2, 1));
+    assert_eq!(ok_ids(h.get_children("seq").await.unwrap()), ["seq_c0", "seq_c1"]);
+    let bad = one(&*h, "bad").await;
+    assert_eq!(bad.status, ExecutionStatus::Failed);
+    assert_eq!(bad.error, Some(ExecutionError::generic("bad outputs", false)));
+    assert_eq!(bad.finished_at, Some(T0 + 20));
+    assert!(h.get(&ids(&["busy_f"])).await.unwrap().is_empty());
+    assert!(h.ready_parents(10).await.unwrap().is_empty());
+}
+
+pub async fn cancel_subtree_with_and_without_self(h: Harness) {
+    let children = parent_with_children(&*h, "p", 2).await;
+    h.finish("ex", T0 + 5, &[completed(&children[0], "0")]).await.unwrap();
+    let error = ExecutionError::cancelled("stop all");
+    let cancelled = h
+        .cancel(
+            T0 + 6,
+            &[CancelItem {
+                execution_id: "p".into(),
+                error: error.clone(),
+                include_self: false,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, [children[1].clone()]);
+    assert_eq!(status(&*h, "p").await, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Completed);
+    let c1 = one(&*h, &children[1]).await;
+    assert_eq!((c1.status, c1.finished_at), (ExecutionStatus::Cancelled, Some(T0 + 6)));
+    assert_eq!(c1.error, Some(error.clone()));
+    let cancelled = h
+        .cancel(
+            T0 + 7,
+            &[CancelItem {
+                execution_id: "p".into(),
+                error: error.clone(),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ["p"]);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Cancelled);
+    assert!(!p.needs_cancel);
+    assert!(
+        h.cancel(
+            T0 + 8,
+            &[CancelItem {
+                execution_id: "missing".into(),
+                error,
+                include_self: true,
+            }]
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+pub async fn claim_cancellations_is_per_owner(h: Harness) {
+    running(&*h, "ex1", T0, &["a", "b", "c"]).await;
+    running(&*h, "ex2", T0, &["d"]).await;
+    let items: Vec<CancelItem> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|id| CancelItem {
+            execution_id: (*id).into(),
+            error: ExecutionError::cancelled("c"),
+            include_self: true,
+        })
+        .collect();
+    assert_eq!(h.cancel(T0 + 1, &items).await.unwrap().len(), 4);
+    let first = h.claim_cancellations("ex1", 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let second = h.claim_cancellations("ex1", 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+    let mut all = first.clone();
+    all.extend(second);
+    assert_eq!(sorted(all), ids(&["a", "b", "c"]));
+    assert!(h.claim_cancellations("ex1", 10).await.unwrap().is_empty());
+    assert_eq!(h.claim_cancellations("ex2", 10).await.unwrap(), ["d"]);
+    assert!(!one(&*h, "a").await.needs_cancel);
+}
+
+pub async fn expire_leases_with_and_without_retry_budget(h: Harness) {
+    let mut budget = exec("budget", "t", T0);
+    budget.retry_options.max_attempts = 1;
+    budget.timeout_ms = 100;
+    let mut none = exec("none", "t", T0);
+    none.timeout_ms = 50;
+    let mut long = exec("long", "t", T0);
+    long.timeout_ms = 10_000;
+    h.insert(&[budget, none, long]).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    assert_eq!(h.stats(T0 + 101).await.unwrap().expired_leases, 2);
+    // The lease is still valid at its deadline.
+    assert!(h.expire_leases(T0 + 50, 10).await.unwrap().failed.is_empty());
+    let first = h.expire_leases(T0 + 101, 1).await.unwrap();
+    assert_eq!((first.requeued.len(), first.failed.clone()), (0, ids(&["none"])));
+    let second = h.expire_leases(T0 + 101, 10).await.unwrap();
+    assert_eq!((second.requeued.clone(), second.failed.len()), (ids(&["budget"]), 0));
+    let budget = one(&*h, "budget").await;
+    assert_eq!(budget.status, ExecutionStatus::Ready);
+    assert_eq!((budget.attempt, budget.start_at), (1, T0 + 101));
+    assert_eq!(budget.error.as_ref().map(|e| e.message.as_str()), Some("Task expired"));
+    assert_eq!((budget.executor_id, budget.expires_at), (None, None));
+    let none = one(&*h, "none").await;
+    assert_eq!(none.status, ExecutionStatus::Failed);
+    assert_eq!(none.finished_at, Some(T0 + 101));
+    assert_eq!(none.error.as_ref().map(|e| e.message.as_str()), Some("Task expired"));
+    assert_eq!(status(&*h, "long").await, ExecutionStatus::Running);
+    // The retry budget is spent by the second expiry.
+    h.claim_ready("ex", T0 + 200, 10, 0).await.unwrap();
+    let third = h.expire_leases(T0 + 301, 10).await.unwrap();
+    assert_eq!(third.failed, ["budget"]);
+    assert_eq!(one(&*h, "budget").await.attempt, 1);
+}
+
+pub async fn stats_counts_and_deletes(h: Harness) {
+    h.insert(&[
+        exec("a", "alpha", T0 - 5),
+        exec("b", "alpha", T0 - 7),
+        exec("c", "beta", T0),
+    ])
+    .await
+    .unwrap();
+    h.claim_ready("ex", T0, 1, 0).await.unwrap();
+    let stats = h.stats(T0 + 5_000).await.unwrap();
+    assert_eq!(
+        stats.counts,
+        vec![
+            ("alpha".to_owned(), ExecutionStatus::Ready, 1),
+            ("alpha".to_owned(), ExecutionStatus::Running, 1),
+            ("beta".to_owned(), ExecutionStatus::Ready, 1),
+        ]
+    );
+    assert_eq!(stats.oldest_ready_start_at, Some(T0 - 5));
+    assert_eq!(stats.expired_leases, 1);
+    assert_eq!(h.delete_all().await.unwrap(), 3);
+    let stats = h.stats(T0).await.unwrap();
+    assert!(stats.counts.is_empty());
+    assert_eq!(stats.oldest_ready_start_at, None);
+}
+
+pub async fn events_wake_subscribers(h: Harness) {
+    let other = h.reopen().await;
+    let mut mine = h.subscribe();
+    let mut theirs = other.subscribe();
+    h.insert(&[exec("a", "t", T0)]).await.unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if mine.recv().await.unwrap() == StorageEvent::ReadyWork {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "no ReadyWork on the inserting handle");
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if theirs.recv().await.unwrap() == StorageEvent::ReadyWork {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "no ReadyWork on a second handle of the same database");
+}
+
+pub async fn concurrent_claimers_get_disjoint_rows(h: Harness) {
+    let n = 300;
+    let new: Vec<_> = (0..n).map(|i| exec(&format!("e{i:04}"), "t", T0)).collect();
+    h.insert(&new).await.unwrap();
+    let mut handles: Vec<Arc<dyn Storage>> = vec![Arc::clone(&h.storage)];
+    handles.push(h.reopen().await);
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let s = Arc::clone(&handles[w % handles.len()]);
+        tasks.push(tokio::spawn(async move {
+            let executor = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let claimed = s.claim_ready(&executor, T0, 7, 0).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                for e in claimed {
+                    let e = e.unwrap();
+                    assert_eq!(e.executor_id.as_deref(), Some(executor.as_str()));
+                    mine.push(e.execution_id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            assert!(seen.insert(id.clone()), "{id} claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), n);
+}
+
+pub async fn concurrent_closers_lose_no_countdown(h: Harness) {
+    let n = 200u32;
+    running(&*h, "ex", T0, &["p"]).await;
+    let children: Vec<NewExecution> = (0..n)
+        .map(|i| child("p", i, &format!("p_c{i:03}"), T0))
+        .collect();
+    h.wait_for_children(
+        "ex",
+        T0 + 1,
+        &[WaitItem {
+            execution_id: "p".into(),
+            run_output: "1".into(),
+            children,
+            finalize: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let mut handles: Vec<Arc<dyn Storage>> = vec![Arc::clone(&h.storage)];
+    handles.push(h.reopen().await);
+    let mut tasks = Vec::new();
+    for w in 0..8usize {
+        let s = Arc::clone(&handles[w % handles.len()]);
+        tasks.push(tokio::spawn(async move {
+            let executor = format!("w{w}");
+            let mut ready = Vec::new();
+            let mut idle_rounds = 0;
+            while idle_rounds < 3 {
+                let claimed = s.claim_ready(&executor, T0 + 2, 5, 60_000).await.unwrap();
+                let items: Vec<FinishItem> = claimed
+                    .into_iter()
+                    .map(|e| completed(&e.unwrap().execution_id, "1"))
+                    .collect();
+                if !items.is_empty() {
+                    let done = s.finish(&executor, T0 + 3, &items).await.unwrap();
+                    assert_eq!(done.len(), items.len());
+                }
+                let outcome = s.close_finished(T0 + 4, 7).await.unwrap();
+                ready.extend(outcome.parents_ready);
+                if items.is_empty() && outcome.closed.is_empty() {
+                    idle_rounds += 1;
+                    tokio::task::yield_now().await;
+                } else {
+                    idle_rounds = 0;
+                }
+            }
+            ready
+        }));
+    }
+    let mut ready = Vec::new();
+    for t in tasks {
+        ready.extend(t.await.unwrap());
+    }
+    // Whatever is left (a closer may have stopped early) is closed now.
+    loop {
+        let outcome = h.close_finished(T0 + 5, 100).await.unwrap();
+        ready.extend(outcome.parents_ready);
+        if outcome.closed.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(ready, ["p"], "the parent reaches 0 exactly once");
+    let p = one(&*h, "p").await;
+    assert_eq!(p.active_children_count, 0);
+    assert_eq!(p.status, ExecutionStatus::WaitingForChildrenTasks);
+    let children = h.get_children("p").await.unwrap();
+    assert_eq!(children.len(), n as usize);
+    assert!(children.into_iter().all(|c| {
+        let c = c.unwrap();
+        c.is_closed && c.status == ExecutionStatus::Completed
+    }));
+}

@@ -1,0 +1,391 @@
+//! Cases for the SQL backends (fixture SQL, real connections, processes).
+
+use crate::cases::{T0, child, exec, ids, one};
+use crate::support::{self, Harness};
+use durable_execution::model::{ExecutionStatus, Loaded};
+use durable_execution::storage::{FinishItem, Storage, StorageError, WaitItem};
+
+const CORRUPT: &str = "
+    UPDATE task_executions SET retry_options = '\"oops\"' WHERE execution_id = 'b';
+    UPDATE task_executions SET status = 'sleeping' WHERE execution_id = 'c';
+    UPDATE task_executions SET attempt = -1 WHERE execution_id = 'd';
+";
+
+fn column_of(row: &Loaded) -> Option<(&str, &'static str)> {
+    row.as_ref()
+        .err()
+        .map(|e| (e.execution_id.as_str(), e.column))
+}
+
+pub async fn corrupt_rows_fail_alone(h: Harness) {
+    let all = ["a", "b", "c", "d", "e"];
+    h.insert(&all.map(|id| exec(id, "t", T0))).await.unwrap();
+    h.exec_sql(CORRUPT).await;
+    let rows = h.get(&ids(&all)).await.unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0].as_ref().unwrap().execution_id, "a");
+    assert_eq!(column_of(&rows[1]), Some(("b", "retry_options")));
+    assert_eq!(column_of(&rows[2]), Some(("c", "status")));
+    assert_eq!(column_of(&rows[3]), Some(("d", "attempt")));
+    assert_eq!(rows[4].as_ref().unwrap().execution_id, "e");
+    let message = rows[2].as_ref().unwrap_err().to_string();
+    assert!(message.contains("c") && message.contains("sleeping"), "{message}");
+    // The claim still hands out the good rows; the bad ones come back as errors.
+    let claimed = h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let good: Vec<_> = claimed
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|e| e.execution_id.clone()))
+        .collect();
+    let bad: Vec<_> = claimed.iter().filter_map(column_of).collect();
+    assert_eq!(good, ["a", "e"]);
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(bad.contains(&("b", "retry_options")) && bad.contains(&("d", "attempt")));
+}
+
+pub async fn corrupt_finished_row_does_not_block_the_closer(h: Harness) {
+    h.insert(&[exec("p", "t", T0)]).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    h.wait_for_children(
+        "ex",
+        T0 + 1,
+        &[WaitItem {
+            execution_id: "p".into(),
+            run_output: "1".into(),
+            children: vec![child("p", 0, "b", T0 + 1), child("p", 1, "ok", T0 + 1)],
+            finalize: None,
+        }],
+    )
+    .await
+    .unwrap();
+    h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    let done = |id: &str| FinishItem {
+        execution_id: id.into(),
+        status: ExecutionStatus::Completed,
+        run_output: None,
+        output: Some("1".into()),
+        error: None,
+    };
+    h.finish("ex", T0 + 3, &[done("b"), done("ok")]).await.unwrap();
+    h.exec_sql("UPDATE task_executions SET retry_options = '\"oops\"' WHERE execution_id = 'b';")
+        .await;
+    let outcome = h.close_finished(T0 + 4, 10).await.unwrap();
+    let mut closed = outcome.closed.clone();
+    closed.sort();
+    assert_eq!(closed, ["b", "ok"]);
+    assert_eq!(outcome.corrupt.len(), 1);
+    assert_eq!(outcome.corrupt[0].execution_id, "b");
+    assert_eq!(one(&*h, "p").await.active_children_count, 1);
+    assert!(h.close_finished(T0 + 5, 10).await.unwrap().closed.is_empty());
+}
+
+pub async fn millisecond_timestamps_survive(h: Harness) {
+    let mut e = exec("a", "t", 1_234_567_890_123);
+    e.sleep_ms_before_run = 1;
+    h.insert(&[e]).await.unwrap();
+    let got = one(&*h, "a").await;
+    assert_eq!((got.created_at, got.start_at), (1_234_567_890_123, 1_234_567_890_124));
+    let claimed = h.claim_ready("ex", 1_234_567_890_999, 1, 7).await.unwrap();
+    let got = claimed.into_iter().next().unwrap().unwrap();
+    assert_eq!(got.started_at, Some(1_234_567_890_999));
+    assert_eq!(got.expires_at, Some(1_234_567_890_999 + 1_000 + 7));
+}
+
+#[cfg(test)]
+mod sqlite_only {
+    use super::*;
+    use durable_execution::storage::{SqliteOptions, SqliteStorage};
+    use std::collections::HashSet;
+
+    const CHILD_ENV: &str = "DURABLE_CONFORMANCE_CHILD_DB";
+    const MARK: &str = "CHILD-CLAIMED ";
+
+    /// Plays both roles: without the env var it is the parent test; with it,
+    /// the child process (the same test binary, re-invoked) that claims
+    /// concurrently from the same file and prints what it got.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_process_claims_disjoint_rows() {
+        if let Ok(path) = std::env::var(CHILD_ENV) {
+            let storage = SqliteStorage::open(&path, SqliteOptions::default())
+                .await
+                .unwrap();
+            loop {
+                let claimed = storage.claim_ready("child", T0, 3, 0).await.unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                for e in claimed {
+                    println!("{MARK}{}", e.unwrap().execution_id);
+                }
+            }
+            return;
+        }
+        let h = support::sqlite_harness().await;
+        let support::Kind::Sqlite { path } = &h.kind else {
+            unreachable!()
+        };
+        let n = 2_000;
+        let new: Vec<_> = (0..n).map(|i| exec(&format!("e{i:05}"), "t", T0)).collect();
+        h.insert(&new).await.unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let child = tokio::process::Command::new(exe)
+            .args([
+                "--exact",
+                "sql::sqlite_only::a_second_process_claims_disjoint_rows",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut mine = Vec::new();
+        loop {
+            let claimed = h.claim_ready("parent", T0, 3, 0).await.unwrap();
+            if claimed.is_empty() {
+                break;
+            }
+            mine.extend(claimed.into_iter().map(|e| e.unwrap().execution_id));
+        }
+        let output = child.wait_with_output().await.unwrap();
+        assert!(
+            output.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let theirs: Vec<String> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(MARK).map(str::to_owned))
+            .collect();
+        let mut seen = HashSet::new();
+        for id in mine.iter().chain(theirs.iter()) {
+            assert!(seen.insert(id.clone()), "{id} claimed by both processes");
+        }
+        assert_eq!(seen.len(), n, "mine {} theirs {}", mine.len(), theirs.len());
+        // Ownership recorded in the file matches what each process saw.
+        for id in theirs.iter().take(20) {
+            assert_eq!(one(&*h, id).await.executor_id.as_deref(), Some("child"));
+        }
+    }
+
+    #[tokio::test]
+    async fn insert_in_commits_and_rolls_back_with_the_callers_transaction() {
+        let h = support::sqlite_harness().await;
+        let support::Kind::Sqlite { path } = &h.kind else {
+            unreachable!()
+        };
+        let path = path.clone();
+        let mut events = h.subscribe();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)").unwrap();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            tx.execute("INSERT INTO orders (id) VALUES (1)", []).unwrap();
+            SqliteStorage::insert_in(&tx, &[exec("committed", "t", T0)]).unwrap();
+            tx.commit().unwrap();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            tx.execute("INSERT INTO orders (id) VALUES (2)", []).unwrap();
+            SqliteStorage::insert_in(&tx, &[exec("rolled_back", "t", T0)]).unwrap();
+            tx.rollback().unwrap();
+            // A duplicate inside the caller's transaction is typed too.
+            let tx = conn.transaction().unwrap();
+            let err = SqliteStorage::insert_in(&tx, &[exec("committed", "t", T0)]).unwrap_err();
+            assert!(matches!(err, StorageError::DuplicateExecutionId { .. }), "{err:?}");
+            let orders: i64 = conn
+                .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(orders, 1);
+        })
+        .await
+        .unwrap();
+        let got: Vec<_> = h
+            .get(&ids(&["committed", "rolled_back"]))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().execution_id)
+            .collect();
+        assert_eq!(got, ["committed"]);
+        // Wake-up after commit, from any handle on the same file.
+        let storage = SqliteStorage::open(
+            match &h.kind {
+                support::Kind::Sqlite { path } => path,
+                _ => unreachable!(),
+            },
+            SqliteOptions::default(),
+        )
+        .await
+        .unwrap();
+        storage.notify_ready_work();
+        let event = tokio::time::timeout(std::time::Duration::from_secs(2), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event, durable_execution::storage::StorageEvent::ReadyWork);
+    }
+
+    #[tokio::test]
+    async fn opening_without_migrating_reports_the_missing_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = SqliteStorage::open(dir.path().join("x.db"), SqliteOptions::default().migrate(false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::MissingTable { .. }), "{err:?}");
+        assert!(err.to_string().contains("migrat"), "{err}");
+        // Migrating twice applies nothing the second time and leaves no pending SQL.
+        let path = dir.path().join("y.db");
+        SqliteStorage::open(&path, SqliteOptions::default()).await.unwrap();
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let report = durable_execution::migrate::migrate_sqlite(&mut conn).unwrap();
+        assert!(report.applied.is_empty());
+        assert!(report.current_version >= 1);
+        assert_eq!(durable_execution::migrate::pending_sql_sqlite(&conn).unwrap(), "");
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_is_private_and_works() {
+        let a = SqliteStorage::open_in_memory().await.unwrap();
+        let b = SqliteStorage::open_in_memory().await.unwrap();
+        a.insert(&[exec("x", "t", T0)]).await.unwrap();
+        assert_eq!(a.get(&ids(&["x"])).await.unwrap().len(), 1);
+        assert!(b.get(&ids(&["x"])).await.unwrap().is_empty());
+        assert_eq!(a.claim_ready("ex", T0, 10, 0).await.unwrap().len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod postgres_only {
+    use super::*;
+    use durable_execution::storage::PostgresStorage;
+
+    #[tokio::test]
+    async fn insert_in_commits_and_rolls_back_with_the_callers_transaction() {
+        let h = support::postgres_harness().await;
+        let support::Kind::Postgres { url, schema } = &h.kind else {
+            unreachable!()
+        };
+        let mut events = h.reopen().await.subscribe();
+        let mut client = support::pg_client(url).await;
+        client
+            .batch_execute(&format!(
+                "SET search_path TO {schema}; CREATE TABLE orders (id int PRIMARY KEY)"
+            ))
+            .await
+            .unwrap();
+        let tx = client.transaction().await.unwrap();
+        tx.execute("INSERT INTO orders (id) VALUES (1)", &[]).await.unwrap();
+        PostgresStorage::insert_in(&tx, &[exec("committed", "t", T0)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        tx.execute("INSERT INTO orders (id) VALUES (2)", &[]).await.unwrap();
+        PostgresStorage::insert_in(&tx, &[exec("rolled_back", "t", T0)])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let tx = client.transaction().await.unwrap();
+        let err = PostgresStorage::insert_in(&tx, &[exec("committed", "t", T0)])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StorageError::DuplicateExecutionId { execution_id } if execution_id == "committed"),
+            "{err:?}"
+        );
+        drop(tx);
+        let orders: i64 = client
+            .query_one("SELECT count(*) FROM orders", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(orders, 1);
+        let got: Vec<_> = h
+            .get(&ids(&["committed", "rolled_back"]))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().execution_id)
+            .collect();
+        assert_eq!(got, ["committed"]);
+        // The NOTIFY sent inside the committed transaction reached another pool.
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                if events.recv().await.unwrap() == durable_execution::storage::StorageEvent::ReadyWork {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(event.is_ok(), "no wake-up after the caller's commit");
+    }
+
+    #[tokio::test]
+    async fn connecting_to_an_unmigrated_schema_reports_the_missing_table() {
+        let (schema, _guard) = support::fresh_schema().await;
+        let url = support::database_url();
+        let err = PostgresStorage::connect(support::pg_config(&url, &schema))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::MissingTable { .. }), "{err:?}");
+        assert!(err.to_string().contains("migrat"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_migrators_apply_each_migration_once() {
+        let (schema, _guard) = support::fresh_schema().await;
+        let url = support::database_url();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (url, schema) = (url.clone(), schema.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut client = support::pg_client(&url).await;
+                client
+                    .batch_execute(&format!("SET search_path TO {schema}"))
+                    .await
+                    .unwrap();
+                durable_execution::migrate::migrate_postgres(&mut client)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut applied = Vec::new();
+        for t in tasks {
+            applied.extend(t.await.unwrap().applied);
+        }
+        let expected: Vec<i64> = durable_execution::migrate::postgres_migrations()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        applied.sort();
+        assert_eq!(applied, expected, "each migration applied exactly once");
+        let client = support::pg_client(&url).await;
+        client
+            .batch_execute(&format!("SET search_path TO {schema}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            durable_execution::migrate::pending_sql_postgres(&client).await.unwrap(),
+            ""
+        );
+        let history = durable_execution::migrate::applied_postgres(&client).await.unwrap();
+        assert_eq!(history.len(), expected.len());
+        assert!(history.iter().all(|m| m.success));
+        // A fresh schema has everything pending, as plain SQL.
+        let (fresh, _guard2) = support::fresh_schema().await;
+        client
+            .batch_execute(&format!("SET search_path TO {fresh}"))
+            .await
+            .unwrap();
+        let sql = durable_execution::migrate::pending_sql_postgres(&client).await.unwrap();
+        assert!(sql.contains("CREATE TABLE"), "{sql}");
+        assert!(sql.contains("task_executions_migrations"), "{sql}");
+        // Nothing was executed.
+        assert!(durable_execution::migrate::applied_postgres(&client).await.unwrap().is_empty());
+    }
+}
