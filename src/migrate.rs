@@ -157,6 +157,12 @@ pub enum MigrationError {
         /// The version before it.
         previous: i64,
     },
+    /// The dialect's backend feature is not compiled in.
+    #[error("the {dialect:?} dialect is not compiled in (enable its cargo feature)")]
+    DialectDisabled {
+        /// The requested dialect.
+        dialect: Dialect,
+    },
     /// A SQLite statement failed.
     #[cfg(feature = "sqlite")]
     #[error("sqlite migration step `{step}`{} failed: {source}", version_suffix(*.version))]
@@ -273,7 +279,7 @@ pub fn pending_sql(
     create_tracking_table: bool,
 ) -> Result<String, MigrationError> {
     let pending = plan(migrations, applied)?;
-    let (create, insert) = tracking_statements(dialect);
+    let (create, insert) = tracking_statements(dialect)?;
     let mut out = String::new();
     if pending.is_empty() {
         return Ok(out);
@@ -341,16 +347,20 @@ pub fn pending_sql(
     Ok(out)
 }
 
-fn tracking_statements(dialect: Dialect) -> (&'static str, &'static str) {
+fn tracking_statements(dialect: Dialect) -> Result<(&'static str, &'static str), MigrationError> {
     match dialect {
-        Dialect::Postgres => (
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => Ok((
             crate::generated::pg_statements::CREATE_MIGRATIONS_TABLE,
             crate::generated::pg_statements::INSERT_APPLIED_MIGRATION,
-        ),
-        Dialect::Sqlite => (
+        )),
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => Ok((
             crate::generated::sqlite::statements::CREATE_MIGRATIONS_TABLE,
             crate::generated::sqlite::statements::INSERT_APPLIED_MIGRATION,
-        ),
+        )),
+        #[allow(unreachable_patterns)]
+        other => Err(MigrationError::DialectDisabled { dialect: other }),
     }
 }
 
@@ -795,6 +805,7 @@ mod tests {
         assert!(late.is_transactional());
     }
 
+    #[cfg(all(feature = "sqlite", feature = "postgres"))]
     #[test]
     fn pending_sql_lists_only_what_is_missing() {
         let sql = pending_sql(Dialect::Sqlite, &[M1, M2, M3], &[applied(&M1)], false).unwrap();
