@@ -110,7 +110,10 @@ async fn hot_path(storage: &dyn Storage, batches: usize, out: &mut Vec<Row>) {
     let start = Instant::now();
     let mut claimed = Vec::with_capacity(batches);
     for _ in 0..batches {
-        let rows = storage.claim_ready("bench", NOW, BATCH as u32, 0).await.unwrap();
+        let rows = storage
+            .claim_ready("bench", NOW, BATCH as u32, 0)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), BATCH);
         claimed.push(rows);
     }
@@ -318,7 +321,9 @@ async fn main() {
             "postgres" => {
                 pg_admin(&url, &format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await;
                 let storage = PostgresStorage::connect(
-                    PostgresConfig::new(url.clone()).schema(&schema).migrate(true),
+                    PostgresConfig::new(url.clone())
+                        .schema(&schema)
+                        .migrate(true),
                 )
                 .await
                 .unwrap();
@@ -326,7 +331,10 @@ async fn main() {
             }
             other => panic!("unknown backend {other}"),
         };
-        eprintln!("[{backend}] hot path: {} batches of {BATCH}", settings.batches);
+        eprintln!(
+            "[{backend}] hot path: {} batches of {BATCH}",
+            settings.batches
+        );
         hot_path(target.storage(), settings.batches, &mut rows).await;
         for &finished in &settings.finished {
             eprintln!("[{backend}] claim with {finished} finished rows");

@@ -190,7 +190,9 @@ pub enum MigrationError {
 }
 
 fn version_suffix(version: Option<i64>) -> String {
-    version.map(|v| format!(" (version {v})")).unwrap_or_default()
+    version
+        .map(|v| format!(" (version {v})"))
+        .unwrap_or_default()
 }
 
 /// Checks the recorded history against `migrations` and returns the pending
@@ -536,7 +538,10 @@ mod postgres {
     use crate::generated::pg_statements as stmt;
     use tokio_postgres::Client;
 
-    fn err(step: &'static str, version: Option<i64>) -> impl Fn(tokio_postgres::Error) -> MigrationError {
+    fn err(
+        step: &'static str,
+        version: Option<i64>,
+    ) -> impl Fn(tokio_postgres::Error) -> MigrationError {
         move |source| MigrationError::Postgres {
             step,
             version,
@@ -657,7 +662,9 @@ mod postgres {
 
     /// The recorded history of a PostgreSQL database (empty when the
     /// tracking table does not exist yet).
-    pub async fn applied_postgres(client: &Client) -> Result<Vec<AppliedMigration>, MigrationError> {
+    pub async fn applied_postgres(
+        client: &Client,
+    ) -> Result<Vec<AppliedMigration>, MigrationError> {
         match read_applied(client).await {
             Ok(rows) => Ok(rows),
             Err(source)
@@ -731,7 +738,10 @@ mod tests {
             [1, 2, 3]
         );
         let pending = plan(&[M1, M2, M3], &[applied(&M1)]).unwrap();
-        assert_eq!(pending.iter().map(|m| m.version).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(
+            pending.iter().map(|m| m.version).collect::<Vec<_>>(),
+            [2, 3]
+        );
         assert!(
             plan(&[M1, M2], &[applied(&M1), applied(&M2)])
                 .unwrap()
@@ -744,7 +754,10 @@ mod tests {
         let mut row = applied(&M2);
         row.success = false;
         let err = plan(&[M1, M2], &[applied(&M1), row]).unwrap_err();
-        assert!(matches!(err, MigrationError::Dirty { version: 2, .. }), "{err}");
+        assert!(
+            matches!(err, MigrationError::Dirty { version: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -767,7 +780,10 @@ mod tests {
     #[test]
     fn unknown_applied_migration_is_refused() {
         let err = plan(&[M1], &[applied(&M1), applied(&M2)]).unwrap_err();
-        assert!(matches!(err, MigrationError::Missing { version: 2, .. }), "{err}");
+        assert!(
+            matches!(err, MigrationError::Missing { version: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -810,7 +826,10 @@ mod tests {
     fn pending_sql_lists_only_what_is_missing() {
         let sql = pending_sql(Dialect::Sqlite, &[M1, M2, M3], &[applied(&M1)], false).unwrap();
         assert!(!sql.contains("CREATE TABLE fixture_a"), "{sql}");
-        assert!(sql.contains("ALTER TABLE fixture_a ADD COLUMN label TEXT;"), "{sql}");
+        assert!(
+            sql.contains("ALTER TABLE fixture_a ADD COLUMN label TEXT;"),
+            "{sql}"
+        );
         assert!(sql.contains("'add_column'"), "{sql}");
         assert!(sql.contains("-- migration 3 (index): run outside a transaction"));
         assert!(!sql.contains(":version") && !sql.contains(":name"), "{sql}");
@@ -863,7 +882,16 @@ mod tests {
             checksum: "b",
         };
         let err = migrate_sqlite_with(&mut conn, &[M1, broken]).unwrap_err();
-        assert!(matches!(err, MigrationError::Sqlite { version: Some(2), .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MigrationError::Sqlite {
+                    version: Some(2),
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // The transactional migration rolled back entirely: not recorded, column absent.
         assert_eq!(applied_sqlite(&conn).unwrap().len(), 1);
         assert!(conn.prepare("SELECT label FROM fixture_a").is_err());

@@ -17,10 +17,10 @@ mod close;
 mod error;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub mod postgres;
 mod row;
 #[cfg(feature = "sqlite")]
-mod sqlite;
+pub mod sqlite;
 
 pub use close::ClosePlan;
 pub use error::StorageError;

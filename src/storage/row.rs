@@ -136,11 +136,16 @@ impl RawRow {
             .status
             .parse()
             .map_err(|e: crate::model::UnknownStatus| corrupt(id, "status", e.to_string()))?;
-        let root = pair(id, "root_execution_id", self.root_task_id, self.root_execution_id)?
-            .map(|(task_id, execution_id)| ExecutionRef {
-                task_id,
-                execution_id,
-            });
+        let root = pair(
+            id,
+            "root_execution_id",
+            self.root_task_id,
+            self.root_execution_id,
+        )?
+        .map(|(task_id, execution_id)| ExecutionRef {
+            task_id,
+            execution_id,
+        });
         let index: u32 = unsigned(id, "index_in_parent", self.index_in_parent)?;
         let parent = pair(
             id,
@@ -499,7 +504,9 @@ mod tests {
             finalize_execution_id: None,
             children_errors: Some(RawJson::Text("[]".into())),
             finalize_error: None,
-            error: Some(RawJson::Value(json!({"kind":"generic","message":"m","is_retryable":true}))),
+            error: Some(RawJson::Value(
+                json!({"kind":"generic","message":"m","is_retryable":true}),
+            )),
             status: "ready".into(),
             is_closed: false,
             needs_cancel: false,

@@ -307,7 +307,10 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
         .map(Result::unwrap)
         .collect();
     assert_eq!(
-        first.iter().map(|e| e.execution_id.as_str()).collect::<Vec<_>>(),
+        first
+            .iter()
+            .map(|e| e.execution_id.as_str())
+            .collect::<Vec<_>>(),
         ["a", "b"]
     );
     for e in &first {
@@ -325,7 +328,12 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
     assert_eq!(first[1].expires_at, Some(T0 + 7_000 + 250));
     let second = ok_ids(h.claim_ready("ex2", T0, 10, SLACK).await.unwrap());
     assert_eq!(second, ["c", "now"]);
-    assert!(h.claim_ready("ex3", T0, 10, SLACK).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex3", T0, 10, SLACK)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let later = ok_ids(h.claim_ready("ex3", T0 + 5_000, 10, SLACK).await.unwrap());
     assert_eq!(later, ["late"]);
     assert_eq!(one(&*h, "b").await.executor_id.as_deref(), Some("ex1"));
@@ -365,7 +373,10 @@ pub async fn finish_is_guarded_by_status_and_owner(h: Harness) {
     assert_eq!(a.output.as_deref(), Some("\"out\""));
     assert_eq!(a.run_output.as_deref(), Some("\"out\""));
     assert_eq!((a.finished_at, a.updated_at), (Some(T0 + 5), T0 + 5));
-    assert_eq!((a.executor_id, a.expires_at, a.is_closed), (None, None, false));
+    assert_eq!(
+        (a.executor_id, a.expires_at, a.is_closed),
+        (None, None, false)
+    );
     let b = one(&*h, "b").await;
     assert_eq!(b.status, ExecutionStatus::Failed);
     assert_eq!(b.error, Some(ExecutionError::generic("boom", false)));
@@ -449,7 +460,12 @@ pub async fn retry_requeues_and_is_guarded(h: Harness) {
         error: ExecutionError::generic("flaky", true),
         start_at: T0 + 500,
     };
-    assert!(h.retry("other", T0 + 1, &[item("a")]).await.unwrap().is_empty());
+    assert!(
+        h.retry("other", T0 + 1, &[item("a")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(h.retry("ex", T0 + 1, &[item("a")]).await.unwrap(), ["a"]);
     let a = one(&*h, "a").await;
     assert_eq!(a.status, ExecutionStatus::Ready);
@@ -458,8 +474,18 @@ pub async fn retry_requeues_and_is_guarded(h: Harness) {
     assert_eq!(a.error, Some(ExecutionError::generic("flaky", true)));
     assert_eq!((a.executor_id, a.expires_at), (None, None));
     assert_eq!(a.updated_at, T0 + 1);
-    assert!(h.retry("ex", T0 + 2, &[item("a")]).await.unwrap().is_empty());
-    assert!(h.claim_ready("ex", T0 + 499, 10, 0).await.unwrap().is_empty());
+    assert!(
+        h.retry("ex", T0 + 2, &[item("a")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        h.claim_ready("ex", T0 + 499, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let again = h.claim_ready("ex", T0 + 500, 10, 0).await.unwrap();
     assert_eq!(again.len(), 1);
     let a = again.into_iter().next().unwrap().unwrap();
@@ -500,13 +526,23 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(h.finish("ex2", T0 + 201, &[completed("a", "2")]).await.unwrap(), ["a"]);
+    assert_eq!(
+        h.finish("ex2", T0 + 201, &[completed("a", "2")])
+            .await
+            .unwrap(),
+        ["a"]
+    );
     assert_eq!(one(&*h, "a").await.output.as_deref(), Some("2"));
 }
 
 pub async fn release_gives_runs_back_without_an_attempt(h: Harness) {
     running(&*h, "ex", T0, &["a", "b"]).await;
-    assert!(h.release("other", T0 + 5, &ids(&["a"])).await.unwrap().is_empty());
+    assert!(
+        h.release("other", T0 + 5, &ids(&["a"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         h.release("ex", T0 + 5, &ids(&["a", "zzz"])).await.unwrap(),
         ["a"]
@@ -525,7 +561,9 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
         WaitItem {
             execution_id: "p1".into(),
             run_output: "{\"own\":1}".into(),
-            children: (0..3).map(|i| child("p1", i, &format!("p1_{i}"), T0 + 1)).collect(),
+            children: (0..3)
+                .map(|i| child("p1", i, &format!("p1_{i}"), T0 + 1))
+                .collect(),
             finalize: Some(finalize_of("p1", "p1_f", T0 + 1)),
         },
         WaitItem {
@@ -544,7 +582,10 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
     assert_eq!((p1.executor_id, p1.expires_at), (None, None));
     assert_eq!(p1.finalize_execution_id, None);
     assert_eq!(p1.updated_at, T0 + 1);
-    assert_eq!(ok_ids(h.get_children("p1").await.unwrap()), ["p1_0", "p1_1", "p1_2"]);
+    assert_eq!(
+        ok_ids(h.get_children("p1").await.unwrap()),
+        ["p1_0", "p1_1", "p1_2"]
+    );
     // The finalize is only used without children.
     assert!(h.get(&ids(&["p1_f"])).await.unwrap().is_empty());
     // The unmatched parent got no children.
@@ -594,7 +635,10 @@ pub async fn wait_for_children_with_duplicate_child_changes_nothing(h: Harness) 
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, StorageError::DuplicateExecutionId { .. }), "{err:?}");
+    assert!(
+        matches!(err, StorageError::DuplicateExecutionId { .. }),
+        "{err:?}"
+    );
     assert_eq!(status(&*h, "p").await, ExecutionStatus::Running);
     assert!(h.get(&ids(&["p_0"])).await.unwrap().is_empty());
 }
@@ -617,7 +661,13 @@ pub async fn close_counts_down_and_reports_ready_parents(h: Harness) {
     assert!(one(&*h, &children[0]).await.is_closed);
     assert!(h.ready_parents(10).await.unwrap().is_empty());
     // Nothing left to close.
-    assert!(h.close_finished(T0 + 12, 100).await.unwrap().closed.is_empty());
+    assert!(
+        h.close_finished(T0 + 12, 100)
+            .await
+            .unwrap()
+            .closed
+            .is_empty()
+    );
 
     h.finish("ex", T0 + 20, &[completed(&children[2], "2")])
         .await
@@ -634,10 +684,19 @@ pub async fn close_counts_down_and_reports_ready_parents(h: Harness) {
 
 pub async fn close_respects_the_limit_oldest_first(h: Harness) {
     running(&*h, "ex", T0, &["a", "b", "c"]).await;
-    h.finish("ex", T0 + 3, &[completed("c", "1")]).await.unwrap();
-    h.finish("ex", T0 + 1, &[completed("b", "1")]).await.unwrap();
-    h.finish("ex", T0 + 2, &[completed("a", "1")]).await.unwrap();
-    assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["b", "a"]);
+    h.finish("ex", T0 + 3, &[completed("c", "1")])
+        .await
+        .unwrap();
+    h.finish("ex", T0 + 1, &[completed("b", "1")])
+        .await
+        .unwrap();
+    h.finish("ex", T0 + 2, &[completed("a", "1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.close_finished(T0 + 5, 2).await.unwrap().closed,
+        ["b", "a"]
+    );
     assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["c"]);
     assert!(h.close_finished(T0 + 5, 0).await.unwrap().closed.is_empty());
 }
@@ -648,7 +707,10 @@ pub async fn close_records_child_failures_and_cancels_siblings(h: Harness) {
     h.finish(
         "ex",
         T0 + 10,
-        &[failed(&children[2], "bad input"), completed(&children[0], "0")],
+        &[
+            failed(&children[2], "bad input"),
+            completed(&children[0], "0"),
+        ],
     )
     .await
     .unwrap();
@@ -687,7 +749,9 @@ pub async fn close_records_child_failures_and_cancels_siblings(h: Harness) {
     // Completed children are not touched.
     assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Completed);
     // A late failure of another child is still recorded on the finished parent.
-    h.finish("ex", T0 + 13, &[failed(&children[1], "late")]).await.unwrap();
+    h.finish("ex", T0 + 13, &[failed(&children[1], "late")])
+        .await
+        .unwrap();
     let outcome = h.close_finished(T0 + 14, 100).await.unwrap();
     assert!(outcome.newly_finished.is_empty());
     assert_eq!(one(&*h, "p").await.finished_at, Some(T0 + 11));
@@ -708,7 +772,10 @@ pub async fn close_applies_finalize_results(h: Harness) {
     h.finish(
         "fx",
         T0 + 3,
-        &[completed("p_f", "{\"final\":true}"), failed("q_f", "finalize broke")],
+        &[
+            completed("p_f", "{\"final\":true}"),
+            failed("q_f", "finalize broke"),
+        ],
     )
     .await
     .unwrap();
@@ -720,7 +787,10 @@ pub async fn close_applies_finalize_results(h: Harness) {
     assert_eq!(p.finished_at, Some(T0 + 4));
     let q = one(&*h, "q").await;
     assert_eq!(q.status, ExecutionStatus::FinalizeTaskFailed);
-    assert_eq!(q.finalize_error, Some(ExecutionError::generic("finalize broke", false)));
+    assert_eq!(
+        q.finalize_error,
+        Some(ExecutionError::generic("finalize broke", false))
+    );
     assert_eq!(q.error, None);
     assert_eq!(
         q.parent_facing_error().message,
@@ -737,7 +807,10 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
         &[WaitItem {
             execution_id: "root".into(),
             run_output: "1".into(),
-            children: vec![child("root", 0, "mid", T0 + 1), child("root", 1, "sib", T0 + 1)],
+            children: vec![
+                child("root", 0, "mid", T0 + 1),
+                child("root", 1, "sib", T0 + 1),
+            ],
             finalize: None,
         }],
     )
@@ -750,15 +823,23 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
         &[WaitItem {
             execution_id: "mid".into(),
             run_output: "1".into(),
-            children: vec![child("mid", 0, "leaf0", T0 + 3), child("mid", 1, "leaf1", T0 + 3)],
+            children: vec![
+                child("mid", 0, "leaf0", T0 + 3),
+                child("mid", 1, "leaf1", T0 + 3),
+            ],
             finalize: None,
         }],
     )
     .await
     .unwrap();
-    assert_eq!(ok_ids(h.claim_ready("ex", T0 + 4, 1, 0).await.unwrap()), ["leaf0"]);
+    assert_eq!(
+        ok_ids(h.claim_ready("ex", T0 + 4, 1, 0).await.unwrap()),
+        ["leaf0"]
+    );
     // leaf0 fails -> mid fails -> root fails -> sib and leaf1 are cancelled.
-    h.finish("ex", T0 + 5, &[failed("leaf0", "deep")]).await.unwrap();
+    h.finish("ex", T0 + 5, &[failed("leaf0", "deep")])
+        .await
+        .unwrap();
     let mut finished = BTreeSet::new();
     for step in 0..10 {
         let outcome = h.close_finished(T0 + 10 + step, 100).await.unwrap();
@@ -769,12 +850,21 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
     }
     assert_eq!(
         finished,
-        ["leaf1", "mid", "root", "sib"].into_iter().map(String::from).collect()
+        ["leaf1", "mid", "root", "sib"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     );
-    assert_eq!(status(&*h, "mid").await, ExecutionStatus::ChildrenTasksFailed);
+    assert_eq!(
+        status(&*h, "mid").await,
+        ExecutionStatus::ChildrenTasksFailed
+    );
     let root = one(&*h, "root").await;
     assert_eq!(root.status, ExecutionStatus::ChildrenTasksFailed);
-    assert!(root.children_errors[0].error.message.contains("deep"), "{root:?}");
+    assert!(
+        root.children_errors[0].error.message.contains("deep"),
+        "{root:?}"
+    );
     let sib = one(&*h, "sib").await;
     assert_eq!(sib.status, ExecutionStatus::Cancelled);
     assert!(sib.needs_cancel, "sib was running");
@@ -794,7 +884,9 @@ pub async fn advance_parents_is_guarded(h: Harness) {
     for p in ["done", "busy"] {
         let children = parent_with_children(&*h, p, 1).await;
         if p == "done" {
-            h.finish("ex", T0 + 10, &[completed(&children[0], "1")]).await.unwrap();
+            h.finish("ex", T0 + 10, &[completed(&children[0], "1")])
+                .await
+                .unwrap();
             h.close_finished(T0 + 11, 10).await.unwrap();
         }
     }
@@ -821,7 +913,10 @@ pub async fn advance_parents_is_guarded(h: Harness) {
     assert_eq!(done.status, ExecutionStatus::Completed);
     assert_eq!(done.output.as_deref(), Some("[\"all\"]"));
     assert_eq!((done.finished_at, done.is_closed), (Some(T0 + 20), false));
-    assert_eq!(status(&*h, "busy").await, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(
+        status(&*h, "busy").await,
+        ExecutionStatus::WaitingForChildrenTasks
+    );
     // Twice is stale.
     assert!(
         h.advance_parents(
@@ -844,7 +939,9 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
     for p in ["fin", "seq", "bad", "busy"] {
         let children = parent_with_children(&*h, p, 1).await;
         if p != "busy" {
-            h.finish("ex", T0 + 10, &[completed(&children[0], "1")]).await.unwrap();
+            h.finish("ex", T0 + 10, &[completed(&children[0], "1")])
+                .await
+                .unwrap();
         }
     }
     let outcome = h.close_finished(T0 + 11, 10).await.unwrap();
@@ -890,10 +987,16 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
     let seq = one(&*h, "seq").await;
     assert_eq!(seq.status, ExecutionStatus::WaitingForChildrenTasks);
     assert_eq!((seq.children_count, seq.active_children_count), (2, 1));
-    assert_eq!(ok_ids(h.get_children("seq").await.unwrap()), ["seq_c0", "seq_c1"]);
+    assert_eq!(
+        ok_ids(h.get_children("seq").await.unwrap()),
+        ["seq_c0", "seq_c1"]
+    );
     let bad = one(&*h, "bad").await;
     assert_eq!(bad.status, ExecutionStatus::Failed);
-    assert_eq!(bad.error, Some(ExecutionError::generic("bad outputs", false)));
+    assert_eq!(
+        bad.error,
+        Some(ExecutionError::generic("bad outputs", false))
+    );
     assert_eq!(bad.finished_at, Some(T0 + 20));
     assert!(h.get(&ids(&["busy_f"])).await.unwrap().is_empty());
     assert!(h.ready_parents(10).await.unwrap().is_empty());
@@ -901,7 +1004,9 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
 
 pub async fn cancel_subtree_with_and_without_self(h: Harness) {
     let children = parent_with_children(&*h, "p", 2).await;
-    h.finish("ex", T0 + 5, &[completed(&children[0], "0")]).await.unwrap();
+    h.finish("ex", T0 + 5, &[completed(&children[0], "0")])
+        .await
+        .unwrap();
     let error = ExecutionError::cancelled("stop all");
     let cancelled = h
         .cancel(
@@ -915,10 +1020,16 @@ pub async fn cancel_subtree_with_and_without_self(h: Harness) {
         .await
         .unwrap();
     assert_eq!(cancelled, [children[1].clone()]);
-    assert_eq!(status(&*h, "p").await, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(
+        status(&*h, "p").await,
+        ExecutionStatus::WaitingForChildrenTasks
+    );
     assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Completed);
     let c1 = one(&*h, &children[1]).await;
-    assert_eq!((c1.status, c1.finished_at), (ExecutionStatus::Cancelled, Some(T0 + 6)));
+    assert_eq!(
+        (c1.status, c1.finished_at),
+        (ExecutionStatus::Cancelled, Some(T0 + 6))
+    );
     assert_eq!(c1.error, Some(error.clone()));
     let cancelled = h
         .cancel(
@@ -986,20 +1097,38 @@ pub async fn expire_leases_with_and_without_retry_budget(h: Harness) {
     h.claim_ready("ex", T0, 10, 0).await.unwrap();
     assert_eq!(h.stats(T0 + 101).await.unwrap().expired_leases, 2);
     // The lease is still valid at its deadline.
-    assert!(h.expire_leases(T0 + 50, 10).await.unwrap().failed.is_empty());
+    assert!(
+        h.expire_leases(T0 + 50, 10)
+            .await
+            .unwrap()
+            .failed
+            .is_empty()
+    );
     let first = h.expire_leases(T0 + 101, 1).await.unwrap();
-    assert_eq!((first.requeued.len(), first.failed.clone()), (0, ids(&["none"])));
+    assert_eq!(
+        (first.requeued.len(), first.failed.clone()),
+        (0, ids(&["none"]))
+    );
     let second = h.expire_leases(T0 + 101, 10).await.unwrap();
-    assert_eq!((second.requeued.clone(), second.failed.len()), (ids(&["budget"]), 0));
+    assert_eq!(
+        (second.requeued.clone(), second.failed.len()),
+        (ids(&["budget"]), 0)
+    );
     let budget = one(&*h, "budget").await;
     assert_eq!(budget.status, ExecutionStatus::Ready);
     assert_eq!((budget.attempt, budget.start_at), (1, T0 + 101));
-    assert_eq!(budget.error.as_ref().map(|e| e.message.as_str()), Some("Task expired"));
+    assert_eq!(
+        budget.error.as_ref().map(|e| e.message.as_str()),
+        Some("Task expired")
+    );
     assert_eq!((budget.executor_id, budget.expires_at), (None, None));
     let none = one(&*h, "none").await;
     assert_eq!(none.status, ExecutionStatus::Failed);
     assert_eq!(none.finished_at, Some(T0 + 101));
-    assert_eq!(none.error.as_ref().map(|e| e.message.as_str()), Some("Task expired"));
+    assert_eq!(
+        none.error.as_ref().map(|e| e.message.as_str()),
+        Some("Task expired")
+    );
     assert_eq!(status(&*h, "long").await, ExecutionStatus::Running);
     // The retry budget is spent by the second expiry.
     h.claim_ready("ex", T0 + 200, 10, 0).await.unwrap();
@@ -1056,7 +1185,10 @@ pub async fn events_wake_subscribers(h: Harness) {
         }
     })
     .await;
-    assert!(got.is_ok(), "no ReadyWork on a second handle of the same database");
+    assert!(
+        got.is_ok(),
+        "no ReadyWork on a second handle of the same database"
+    );
 }
 
 pub async fn concurrent_claimers_get_disjoint_rows(h: Harness) {

@@ -5,7 +5,12 @@
 //! cargo test --test conformance                 # every backend
 //! cargo test --test conformance sqlite::        # one backend
 //! ```
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -29,7 +29,10 @@ pub async fn corrupt_rows_fail_alone(h: Harness) {
     assert_eq!(column_of(&rows[3]), Some(("d", "attempt")));
     assert_eq!(rows[4].as_ref().unwrap().execution_id, "e");
     let message = rows[2].as_ref().unwrap_err().to_string();
-    assert!(message.contains("c") && message.contains("sleeping"), "{message}");
+    assert!(
+        message.contains("c") && message.contains("sleeping"),
+        "{message}"
+    );
     // The claim still hands out the good rows; the bad ones come back as errors.
     let claimed = h.claim_ready("ex", T0, 10, 0).await.unwrap();
     let good: Vec<_> = claimed
@@ -65,7 +68,9 @@ pub async fn corrupt_finished_row_does_not_block_the_closer(h: Harness) {
         output: Some("1".into()),
         error: None,
     };
-    h.finish("ex", T0 + 3, &[done("b"), done("ok")]).await.unwrap();
+    h.finish("ex", T0 + 3, &[done("b"), done("ok")])
+        .await
+        .unwrap();
     h.exec_sql("UPDATE task_executions SET retry_options = '\"oops\"' WHERE execution_id = 'b';")
         .await;
     let outcome = h.close_finished(T0 + 4, 10).await.unwrap();
@@ -75,7 +80,13 @@ pub async fn corrupt_finished_row_does_not_block_the_closer(h: Harness) {
     assert_eq!(outcome.corrupt.len(), 1);
     assert_eq!(outcome.corrupt[0].execution_id, "b");
     assert_eq!(one(&*h, "p").await.active_children_count, 1);
-    assert!(h.close_finished(T0 + 5, 10).await.unwrap().closed.is_empty());
+    assert!(
+        h.close_finished(T0 + 5, 10)
+            .await
+            .unwrap()
+            .closed
+            .is_empty()
+    );
 }
 
 pub async fn millisecond_timestamps_survive(h: Harness) {
@@ -83,7 +94,10 @@ pub async fn millisecond_timestamps_survive(h: Harness) {
     e.sleep_ms_before_run = 1;
     h.insert(&[e]).await.unwrap();
     let got = one(&*h, "a").await;
-    assert_eq!((got.created_at, got.start_at), (1_234_567_890_123, 1_234_567_890_124));
+    assert_eq!(
+        (got.created_at, got.start_at),
+        (1_234_567_890_123, 1_234_567_890_124)
+    );
     let claimed = h.claim_ready("ex", 1_234_567_890_999, 1, 7).await.unwrap();
     let got = claimed.into_iter().next().unwrap().unwrap();
     assert_eq!(got.started_at, Some(1_234_567_890_999));
@@ -156,7 +170,10 @@ mod sqlite_only {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let theirs: Vec<String> = stdout
             .lines()
-            .filter_map(|l| l.strip_prefix(MARK).map(str::to_owned))
+            .filter_map(|l| {
+                l.find(MARK)
+                    .map(|at| l[at + MARK.len()..].trim().to_owned())
+            })
             .collect();
         let mut seen = HashSet::new();
         for id in mine.iter().chain(theirs.iter()) {
@@ -179,24 +196,32 @@ mod sqlite_only {
         let mut events = h.subscribe();
         tokio::task::spawn_blocking(move || {
             let mut conn = rusqlite::Connection::open(&path).unwrap();
-            conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-            conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)").unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+                .unwrap();
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .unwrap();
-            tx.execute("INSERT INTO orders (id) VALUES (1)", []).unwrap();
+            tx.execute("INSERT INTO orders (id) VALUES (1)", [])
+                .unwrap();
             SqliteStorage::insert_in(&tx, &[exec("committed", "t", T0)]).unwrap();
             tx.commit().unwrap();
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .unwrap();
-            tx.execute("INSERT INTO orders (id) VALUES (2)", []).unwrap();
+            tx.execute("INSERT INTO orders (id) VALUES (2)", [])
+                .unwrap();
             SqliteStorage::insert_in(&tx, &[exec("rolled_back", "t", T0)]).unwrap();
             tx.rollback().unwrap();
             // A duplicate inside the caller's transaction is typed too.
             let tx = conn.transaction().unwrap();
             let err = SqliteStorage::insert_in(&tx, &[exec("committed", "t", T0)]).unwrap_err();
-            assert!(matches!(err, StorageError::DuplicateExecutionId { .. }), "{err:?}");
+            assert!(
+                matches!(err, StorageError::DuplicateExecutionId { .. }),
+                "{err:?}"
+            );
+            drop(tx);
             let orders: i64 = conn
                 .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
                 .unwrap();
@@ -233,19 +258,27 @@ mod sqlite_only {
     #[tokio::test]
     async fn opening_without_migrating_reports_the_missing_table() {
         let dir = tempfile::tempdir().unwrap();
-        let err = SqliteStorage::open(dir.path().join("x.db"), SqliteOptions::default().migrate(false))
-            .await
-            .unwrap_err();
+        let err = SqliteStorage::open(
+            dir.path().join("x.db"),
+            SqliteOptions::default().migrate(false),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, StorageError::MissingTable { .. }), "{err:?}");
         assert!(err.to_string().contains("migrat"), "{err}");
         // Migrating twice applies nothing the second time and leaves no pending SQL.
         let path = dir.path().join("y.db");
-        SqliteStorage::open(&path, SqliteOptions::default()).await.unwrap();
+        SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
         let mut conn = rusqlite::Connection::open(&path).unwrap();
         let report = durable_execution::migrate::migrate_sqlite(&mut conn).unwrap();
         assert!(report.applied.is_empty());
         assert!(report.current_version >= 1);
-        assert_eq!(durable_execution::migrate::pending_sql_sqlite(&conn).unwrap(), "");
+        assert_eq!(
+            durable_execution::migrate::pending_sql_sqlite(&conn).unwrap(),
+            ""
+        );
     }
 
     #[tokio::test]
@@ -270,7 +303,8 @@ mod postgres_only {
         let support::Kind::Postgres { url, schema } = &h.kind else {
             unreachable!()
         };
-        let mut events = h.reopen().await.subscribe();
+        let other = h.reopen().await;
+        let mut events = other.subscribe();
         let mut client = support::pg_client(url).await;
         client
             .batch_execute(&format!(
@@ -279,13 +313,17 @@ mod postgres_only {
             .await
             .unwrap();
         let tx = client.transaction().await.unwrap();
-        tx.execute("INSERT INTO orders (id) VALUES (1)", &[]).await.unwrap();
+        tx.execute("INSERT INTO orders (id) VALUES (1)", &[])
+            .await
+            .unwrap();
         PostgresStorage::insert_in(&tx, &[exec("committed", "t", T0)])
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let tx = client.transaction().await.unwrap();
-        tx.execute("INSERT INTO orders (id) VALUES (2)", &[]).await.unwrap();
+        tx.execute("INSERT INTO orders (id) VALUES (2)", &[])
+            .await
+            .unwrap();
         PostgresStorage::insert_in(&tx, &[exec("rolled_back", "t", T0)])
             .await
             .unwrap();
@@ -316,7 +354,9 @@ mod postgres_only {
         // The NOTIFY sent inside the committed transaction reached another pool.
         let event = tokio::time::timeout(std::time::Duration::from_secs(5), async {
             loop {
-                if events.recv().await.unwrap() == durable_execution::storage::StorageEvent::ReadyWork {
+                if events.recv().await.unwrap()
+                    == durable_execution::storage::StorageEvent::ReadyWork
+                {
                     return;
                 }
             }
@@ -370,10 +410,14 @@ mod postgres_only {
             .await
             .unwrap();
         assert_eq!(
-            durable_execution::migrate::pending_sql_postgres(&client).await.unwrap(),
+            durable_execution::migrate::pending_sql_postgres(&client)
+                .await
+                .unwrap(),
             ""
         );
-        let history = durable_execution::migrate::applied_postgres(&client).await.unwrap();
+        let history = durable_execution::migrate::applied_postgres(&client)
+            .await
+            .unwrap();
         assert_eq!(history.len(), expected.len());
         assert!(history.iter().all(|m| m.success));
         // A fresh schema has everything pending, as plain SQL.
@@ -382,10 +426,17 @@ mod postgres_only {
             .batch_execute(&format!("SET search_path TO {fresh}"))
             .await
             .unwrap();
-        let sql = durable_execution::migrate::pending_sql_postgres(&client).await.unwrap();
+        let sql = durable_execution::migrate::pending_sql_postgres(&client)
+            .await
+            .unwrap();
         assert!(sql.contains("CREATE TABLE"), "{sql}");
         assert!(sql.contains("task_executions_migrations"), "{sql}");
         // Nothing was executed.
-        assert!(durable_execution::migrate::applied_postgres(&client).await.unwrap().is_empty());
+        assert!(
+            durable_execution::migrate::applied_postgres(&client)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

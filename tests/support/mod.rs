@@ -91,7 +91,8 @@ impl Harness {
             Kind::Memory => panic!("the memory backend has no SQL"),
             Kind::Sqlite { path } => {
                 let conn = rusqlite::Connection::open(path).unwrap();
-                conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+                    .unwrap();
                 conn.execute_batch(sql).unwrap();
             }
             Kind::Postgres { url, schema } => {
@@ -165,7 +166,9 @@ impl Drop for SchemaGuard {
                 return;
             };
             rt.block_on(async move {
-                if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                {
                     let handle = tokio::spawn(conn);
                     let _ = client
                         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -318,7 +321,9 @@ impl Storage for Guarded {
         now: Millis,
         items: &[WaitItem],
     ) -> StorageResult<Vec<String>> {
-        self.storage.wait_for_children(executor_id, now, items).await
+        self.storage
+            .wait_for_children(executor_id, now, items)
+            .await
     }
     async fn release(
         &self,

@@ -177,9 +177,7 @@ fn pg_err(query: &'static str) -> impl Fn(tokio_postgres::Error) -> StorageError
                 };
             }
             if *db.code() == SqlState::UNIQUE_VIOLATION
-                && db
-                    .constraint()
-                    .is_some_and(|c| c.contains("execution_id"))
+                && db.constraint().is_some_and(|c| c.contains("execution_id"))
             {
                 return StorageError::DuplicateExecutionId {
                     execution_id: db
@@ -200,7 +198,7 @@ fn to_loaded(rows: Vec<pgq::TaskExecutionRow>) -> Vec<Loaded> {
 }
 
 /// Inserts `executions` with one statement on any client or transaction.
-async fn insert_on<C: durable_execution_pg_queries::client::async_::GenericClient>(
+async fn insert_on<C: durable_execution_pg_queries::client::GenericClient>(
     client: &C,
     executions: &[NewExecution],
 ) -> StorageResult<()> {
@@ -218,7 +216,7 @@ async fn insert_on<C: durable_execution_pg_queries::client::async_::GenericClien
     Ok(())
 }
 
-async fn notify_on<C: durable_execution_pg_queries::client::async_::GenericClient>(
+async fn notify_on<C: durable_execution_pg_queries::client::GenericClient>(
     client: &C,
     payload: &str,
 ) -> StorageResult<()> {
@@ -456,10 +454,7 @@ async fn listen_once(
     result
 }
 
-fn ready_and_finished(
-    rows: Vec<pgq::DecrementActiveChildren>,
-    outcome: &mut CloseOutcome,
-) {
+fn ready_and_finished(rows: Vec<pgq::DecrementActiveChildrenRow>, outcome: &mut CloseOutcome) {
     let mut ready: Vec<String> = rows
         .into_iter()
         .filter(|r| r.active_children_count == 0)
@@ -538,6 +533,7 @@ async fn apply_close_plan(
                     items: row::finalize_completions_json(&plan.finalize_completions),
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("complete_from_finalize"))?;
@@ -552,6 +548,7 @@ async fn apply_close_plan(
                     items: row::finalize_failures_json(&plan.finalize_failures)?,
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("fail_from_finalize"))?;
@@ -566,6 +563,7 @@ async fn apply_close_plan(
                     items: row::cancel_json(&plan.cancel_subtrees)?,
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("cancel_subtrees"))?;
@@ -670,6 +668,7 @@ impl Storage for PostgresStorage {
                     items: json,
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("finish_executions"))?;
@@ -699,6 +698,7 @@ impl Storage for PostgresStorage {
                     items: json,
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("retry_executions"))?;
@@ -731,6 +731,7 @@ impl Storage for PostgresStorage {
                     items: row::wait_json(items),
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("start_waiting"))?;
@@ -767,6 +768,7 @@ impl Storage for PostgresStorage {
                     ids: row::ids_json(execution_ids),
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("release_executions"))?;
@@ -847,6 +849,7 @@ impl Storage for PostgresStorage {
             .map_err(pg_err("begin advance_parents"))?;
         let matched = pgq::advance_parents()
             .params(&tx, &pgq::AdvanceParentsParams { now, items: json })
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("advance_parents"))?;
@@ -880,6 +883,7 @@ impl Storage for PostgresStorage {
         let client = self.client().await?;
         let cancelled = pgq::cancel_subtrees()
             .params(&client, &pgq::CancelSubtreesParams { now, items: json })
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("cancel_subtrees"))?;
@@ -906,6 +910,7 @@ impl Storage for PostgresStorage {
                     limit: limit_i64(limit),
                 },
             )
+            .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("claim_cancellations"))
@@ -915,12 +920,11 @@ impl Storage for PostgresStorage {
         if limit == 0 {
             return Ok(ExpireOutcome::default());
         }
-        let error = serde_json::to_value(row::expired_error()).map_err(|e| {
-            StorageError::Encode {
+        let error =
+            serde_json::to_value(row::expired_error()).map_err(|e| StorageError::Encode {
                 what: "error",
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let client = self.client().await?;
         let rows = pgq::expire_leases()
             .params(
@@ -961,15 +965,13 @@ impl Storage for PostgresStorage {
         let mut stats = StorageStats::default();
         for c in counts {
             let status: ExecutionStatus =
-                c.status
-                    .parse()
-                    .map_err(|e: crate::model::UnknownStatus| {
-                        StorageError::Corrupt(CorruptRow {
-                            execution_id: format!("(task {})", c.task_id),
-                            column: "status",
-                            message: e.to_string(),
-                        })
-                    })?;
+                c.status.parse().map_err(|e: crate::model::UnknownStatus| {
+                    StorageError::Corrupt(CorruptRow {
+                        execution_id: format!("(task {})", c.task_id),
+                        column: "status",
+                        message: e.to_string(),
+                    })
+                })?;
             stats
                 .counts
                 .push((c.task_id, status, u64::try_from(c.count).unwrap_or(0)));
@@ -980,13 +982,13 @@ impl Storage for PostgresStorage {
             .opt()
             .await
             .map_err(pg_err("oldest_ready"))?
-            .flatten();
+            .and_then(|r| r.oldest_start_at);
         stats.expired_leases = pgq::count_expired_leases()
             .bind(&client, &now)
             .one()
             .await
             .map_err(pg_err("count_expired_leases"))
-            .map(|n| u64::try_from(n).unwrap_or(0))?;
+            .map(|r| u64::try_from(r.count).unwrap_or(0))?;
         Ok(stats)
     }
 

@@ -123,12 +123,12 @@ pub struct SqliteStorage {
 
 fn sqlite_err(query: &'static str) -> impl Fn(rusqlite::Error) -> StorageError {
     move |source| {
-        if let rusqlite::Error::SqliteFailure(_, Some(message)) = &source {
-            if let Some(table) = message.strip_prefix("no such table: ") {
-                return StorageError::MissingTable {
-                    table: table.to_owned(),
-                };
-            }
+        if let rusqlite::Error::SqliteFailure(_, Some(message)) = &source
+            && let Some(table) = message.strip_prefix("no such table: ")
+        {
+            return StorageError::MissingTable {
+                table: table.to_owned(),
+            };
         }
         StorageError::Sqlite { query, source }
     }
@@ -266,9 +266,11 @@ fn apply_close_plan(
     }
     if !plan.decrements.is_empty() {
         let items = json_text(&row::decrements_json(&plan.decrements));
-        let rows =
-            q::decrement_active_children(tx, &q::DecrementActiveChildrenParams { now, items: &items })
-                .map_err(sqlite_err("decrement_active_children"))?;
+        let rows = q::decrement_active_children(
+            tx,
+            &q::DecrementActiveChildrenParams { now, items: &items },
+        )
+        .map_err(sqlite_err("decrement_active_children"))?;
         let mut ready: Vec<String> = rows
             .into_iter()
             .filter(|r| r.active_children_count == 0)
@@ -751,9 +753,8 @@ impl Storage for SqliteStorage {
         let items = items.to_vec();
         let (matched, inserted) = self
             .write(move |tx| {
-                let rows =
-                    q::advance_parents(tx, &q::AdvanceParentsParams { now, items: &json })
-                        .map_err(sqlite_err("advance_parents"))?;
+                let rows = q::advance_parents(tx, &q::AdvanceParentsParams { now, items: &json })
+                    .map_err(sqlite_err("advance_parents"))?;
                 let matched = ids_of(rows, |r| r.execution_id);
                 let inserts = row::advance_inserts(&items, &matched);
                 insert_on(tx, &inserts)?;
@@ -814,12 +815,11 @@ impl Storage for SqliteStorage {
         if limit == 0 {
             return Ok(ExpireOutcome::default());
         }
-        let error = serde_json::to_string(&row::expired_error()).map_err(|e| {
-            StorageError::Encode {
+        let error =
+            serde_json::to_string(&row::expired_error()).map_err(|e| StorageError::Encode {
                 what: "error",
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let outcome = self
             .write(move |tx| {
                 let rows = q::expire_leases(
@@ -853,16 +853,18 @@ impl Storage for SqliteStorage {
 
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.read(move |tx| {
-            let counts = q::count_by_task_and_status(tx).map_err(sqlite_err("count_by_task_and_status"))?;
+            let counts =
+                q::count_by_task_and_status(tx).map_err(sqlite_err("count_by_task_and_status"))?;
             let mut stats = StorageStats::default();
             for c in counts {
-                let status: ExecutionStatus = c.status.parse().map_err(|e: crate::model::UnknownStatus| {
-                    StorageError::Corrupt(CorruptRow {
-                        execution_id: format!("(task {})", c.task_id),
-                        column: "status",
-                        message: e.to_string(),
-                    })
-                })?;
+                let status: ExecutionStatus =
+                    c.status.parse().map_err(|e: crate::model::UnknownStatus| {
+                        StorageError::Corrupt(CorruptRow {
+                            execution_id: format!("(task {})", c.task_id),
+                            column: "status",
+                            message: e.to_string(),
+                        })
+                    })?;
                 stats
                     .counts
                     .push((c.task_id, status, u64::try_from(c.count).unwrap_or(0)));
@@ -873,11 +875,12 @@ impl Storage for SqliteStorage {
                 .into_iter()
                 .next()
                 .and_then(|r| r.oldest_start_at);
-            stats.expired_leases = q::count_expired_leases(tx, &q::CountExpiredLeasesParams { now })
-                .map_err(sqlite_err("count_expired_leases"))?
-                .into_iter()
-                .next()
-                .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
+            stats.expired_leases =
+                q::count_expired_leases(tx, &q::CountExpiredLeasesParams { now })
+                    .map_err(sqlite_err("count_expired_leases"))?
+                    .into_iter()
+                    .next()
+                    .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
             Ok(stats)
         })
         .await
