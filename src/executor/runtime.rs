@@ -459,6 +459,11 @@ impl Executor {
                 () = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         }
+        // Write the results of the runs that finished, so that they are not
+        // released below.
+        if inner.started.load(Ordering::SeqCst) {
+            flush_writes(inner).await;
+        }
         let leftover: Vec<String> = lock(&inner.running).keys().cloned().collect();
         let mut result = Ok(());
         if !leftover.is_empty() {
@@ -479,12 +484,11 @@ impl Executor {
                 });
             }
         }
+        // Released runs are abandoned; their late results would not match
+        // the ownership guard anyway.
         inner.hard_stop.cancel();
         if inner.started.load(Ordering::SeqCst) {
-            let (ack, done) = oneshot::channel();
-            if inner.writes.send(WriterMessage::Barrier(ack)).is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(30), done).await;
-            }
+            flush_writes(inner).await;
         }
         inner.stop_loops.cancel();
         let loops: Vec<JoinHandle<()>> = lock(&inner.loops).drain(..).collect();
@@ -525,6 +529,15 @@ impl Inner {
             });
         }
         Ok(())
+    }
+}
+
+/// Waits until the writer has written everything queued before this call.
+async fn flush_writes(inner: &Inner) {
+    let (ack, done) = oneshot::channel();
+    if inner.writes.send(WriterMessage::Barrier(ack)).is_ok() {
+        // Bounded: a storage that keeps failing must not block shutdown.
+        let _ = tokio::time::timeout(Duration::from_secs(30), done).await;
     }
 }
 

@@ -11,75 +11,81 @@ use super::{
 };
 use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
-type Key = (Millis, u64, String);
+/// Index key: the ordering column, then the insertion sequence (unique per
+/// row); the value is the execution id, so that removing an entry needs no
+/// allocation.
+type Index = BTreeMap<(Millis, u64), String>;
 
 #[derive(Debug, Default)]
 struct State {
     next_seq: u64,
     rows: HashMap<String, (u64, TaskExecution)>,
-    ready: BTreeSet<Key>,
-    leases: BTreeSet<Key>,
-    unclosed: BTreeSet<Key>,
-    waiting_parents_done: BTreeSet<Key>,
-    cancellations: BTreeSet<(String, u64, String)>,
+    idx: Indexes,
     children: HashMap<String, Vec<String>>,
 }
 
-impl State {
+#[derive(Debug, Default)]
+struct Indexes {
+    ready: Index,
+    leases: Index,
+    unclosed: Index,
+    waiting_parents_done: Index,
+    cancellations: BTreeMap<(String, u64), String>,
+}
+
+impl Indexes {
     fn unindex(&mut self, seq: u64, row: &TaskExecution) {
-        let id = row.execution_id.clone();
-        self.ready.remove(&(row.start_at, seq, id.clone()));
+        self.ready.remove(&(row.start_at, seq));
         if let Some(expires_at) = row.expires_at {
-            self.leases.remove(&(expires_at, seq, id.clone()));
+            self.leases.remove(&(expires_at, seq));
         }
-        self.unclosed
-            .remove(&(row.finished_at.unwrap_or(0), seq, id.clone()));
-        self.waiting_parents_done
-            .remove(&(row.updated_at, seq, id.clone()));
-        if let Some(owner) = &row.executor_id {
-            self.cancellations.remove(&(owner.clone(), seq, id));
+        self.unclosed.remove(&(row.finished_at.unwrap_or(0), seq));
+        self.waiting_parents_done.remove(&(row.updated_at, seq));
+        if let (true, Some(owner)) = (row.needs_cancel, &row.executor_id) {
+            self.cancellations.remove(&(owner.clone(), seq));
         }
     }
 
     fn index(&mut self, seq: u64, row: &TaskExecution) {
-        let id = row.execution_id.clone();
+        let id = || row.execution_id.clone();
         match row.status {
             ExecutionStatus::Ready => {
-                self.ready.insert((row.start_at, seq, id.clone()));
+                self.ready.insert((row.start_at, seq), id());
             }
             ExecutionStatus::Running => {
                 if let Some(expires_at) = row.expires_at {
-                    self.leases.insert((expires_at, seq, id.clone()));
+                    self.leases.insert((expires_at, seq), id());
                 }
             }
             ExecutionStatus::WaitingForChildrenTasks if row.active_children_count == 0 => {
                 self.waiting_parents_done
-                    .insert((row.updated_at, seq, id.clone()));
+                    .insert((row.updated_at, seq), id());
             }
             _ => {}
         }
         if row.status.is_finished() && !row.is_closed {
             self.unclosed
-                .insert((row.finished_at.unwrap_or(0), seq, id.clone()));
+                .insert((row.finished_at.unwrap_or(0), seq), id());
         }
         if let (true, Some(owner)) = (row.needs_cancel, &row.executor_id) {
-            self.cancellations.insert((owner.clone(), seq, id));
+            self.cancellations.insert((owner.clone(), seq), id());
         }
     }
+}
 
+impl State {
     /// Applies `change` to a row and keeps the indexes in step.
     fn update(&mut self, id: &str, change: impl FnOnce(&mut TaskExecution)) {
-        let Some((seq, mut row)) = self.rows.remove(id) else {
+        let Some((seq, row)) = self.rows.get_mut(id) else {
             return;
         };
-        self.unindex(seq, &row);
-        change(&mut row);
-        self.index(seq, &row);
-        self.rows.insert(id.to_owned(), (seq, row));
+        self.idx.unindex(*seq, row);
+        change(row);
+        self.idx.index(*seq, row);
     }
 
     fn get(&self, id: &str) -> Option<&TaskExecution> {
@@ -107,7 +113,7 @@ impl State {
                     .or_default()
                     .push(execution.execution_id.clone());
             }
-            self.index(seq, &row);
+            self.idx.index(seq, &row);
             self.rows.insert(execution.execution_id.clone(), (seq, row));
         }
         Ok(())
@@ -302,11 +308,12 @@ impl Storage for MemoryStorage {
     ) -> StorageResult<Vec<Loaded>> {
         let mut state = self.lock();
         let ids: Vec<String> = state
+            .idx
             .ready
             .iter()
-            .take_while(|(start_at, _, _)| *start_at <= now)
+            .take_while(|((start_at, _), _)| *start_at <= now)
             .take(limit as usize)
-            .map(|(_, _, id)| id.clone())
+            .map(|(_, id)| id.clone())
             .collect();
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
@@ -485,10 +492,11 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             let ids: Vec<String> = state
+                .idx
                 .unclosed
-                .iter()
+                .values()
                 .take(limit as usize)
-                .map(|(_, _, id)| id.clone())
+                .cloned()
                 .collect();
             let mut rows = Vec::with_capacity(ids.len());
             for id in &ids {
@@ -576,10 +584,11 @@ impl Storage for MemoryStorage {
     async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
         let state = self.lock();
         Ok(state
+            .idx
             .waiting_parents_done
-            .iter()
+            .values()
             .take(limit as usize)
-            .filter_map(|(_, _, id)| state.get(id).cloned().map(Ok))
+            .filter_map(|id| state.get(id).cloned().map(Ok))
             .collect())
     }
 
@@ -661,11 +670,12 @@ impl Storage for MemoryStorage {
     ) -> StorageResult<Vec<String>> {
         let mut state = self.lock();
         let ids: Vec<String> = state
+            .idx
             .cancellations
-            .range((executor_id.to_owned(), 0, String::new())..)
-            .take_while(|(owner, _, _)| owner == executor_id)
+            .range((executor_id.to_owned(), 0)..)
+            .take_while(|((owner, _), _)| owner == executor_id)
             .take(limit as usize)
-            .map(|(_, _, id)| id.clone())
+            .map(|(_, id)| id.clone())
             .collect();
         for id in &ids {
             state.update(id, |row| row.needs_cancel = false);
@@ -678,11 +688,12 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             let ids: Vec<String> = state
+                .idx
                 .leases
                 .iter()
-                .take_while(|(expires_at, _, _)| *expires_at < now)
+                .take_while(|((expires_at, _), _)| *expires_at < now)
                 .take(limit as usize)
-                .map(|(_, _, id)| id.clone())
+                .map(|(_, id)| id.clone())
                 .collect();
             let error = ExecutionError::generic("Task expired", false);
             for id in ids {
@@ -730,11 +741,12 @@ impl Storage for MemoryStorage {
                 .into_iter()
                 .map(|((task, status), n)| (task, status, n))
                 .collect(),
-            oldest_ready_start_at: state.ready.iter().next().map(|(start_at, _, _)| *start_at),
+            oldest_ready_start_at: state.idx.ready.keys().next().map(|(start_at, _)| *start_at),
             expired_leases: state
+                .idx
                 .leases
-                .iter()
-                .take_while(|(expires_at, _, _)| *expires_at < now)
+                .keys()
+                .take_while(|(expires_at, _)| *expires_at < now)
                 .count() as u64,
         })
     }
