@@ -88,8 +88,8 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
     };
     check_table(&mut c);
     let mut seen = BTreeSet::new();
-    for q in &spec.queries {
-        let prefix = format!("queries[name={}]", q.name);
+    for (i, q) in spec.queries.iter().enumerate() {
+        let prefix = format!("queries[{i}]");
         if !seen.insert(q.name.clone()) {
             c.at(
                 &format!("{prefix}.name"),
@@ -100,8 +100,8 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
         check_returns(&mut c, q, &prefix);
     }
     let mut seen = BTreeSet::new();
-    for s in &spec.statements {
-        let prefix = format!("statements[name={}]", s.name);
+    for (i, s) in spec.statements.iter().enumerate() {
+        let prefix = format!("statements[{i}]");
         if !seen.insert(s.name.clone()) {
             c.at(
                 &format!("{prefix}.name"),
@@ -128,8 +128,8 @@ fn check_table(c: &mut Checker<'_>) {
     }
     let mut names = BTreeSet::new();
     let mut ids = 0;
-    for col in &table.columns {
-        let path = format!("table.columns[name={}]", col.name);
+    for (i, col) in table.columns.iter().enumerate() {
+        let path = format!("table.columns[{i}]");
         c.snake(&format!("{path}.name"), "column", &col.name);
         if !names.insert(col.name.clone()) {
             c.at(
@@ -154,8 +154,8 @@ fn check_table(c: &mut Checker<'_>) {
         }
     }
     let mut index_names = BTreeSet::new();
-    for ix in &table.indexes {
-        let path = format!("table.indexes[name={}]", ix.name);
+    for (n, ix) in table.indexes.iter().enumerate() {
+        let path = format!("table.indexes[{n}]");
         c.snake(&format!("{path}.name"), "index", &ix.name);
         if !index_names.insert(ix.name.clone()) {
             c.at(
@@ -198,8 +198,8 @@ fn check_item(c: &mut Checker<'_>, item: &dyn SqlItem, prefix: &str, what: &str)
     let name = item.name().to_owned();
     c.snake(&format!("{prefix}.name"), what, &name);
     let mut param_names = BTreeSet::new();
-    for p in item.params() {
-        let path = format!("{prefix}.params[name={}]", p.name);
+    for (i, p) in item.params().iter().enumerate() {
+        let path = format!("{prefix}.params[{i}]");
         c.snake(&format!("{path}.name"), "parameter", &p.name);
         if !param_names.insert(p.name.clone()) {
             c.at(
@@ -261,10 +261,10 @@ fn check_item(c: &mut Checker<'_>, item: &dyn SqlItem, prefix: &str, what: &str)
                 );
             }
         }
-        for p in item.params() {
+        for (i, p) in item.params().iter().enumerate() {
             if !uses.iter().any(|u| u.name == p.name) {
                 c.at(
-                    &format!("{prefix}.params[name={}].name", p.name),
+                    &format!("{prefix}.params[{i}].name"),
                     format!(
                         "{what} `{name}`: parameter `{}` is declared but not used in the {} SQL",
                         p.name,
@@ -272,6 +272,21 @@ fn check_item(c: &mut Checker<'_>, item: &dyn SqlItem, prefix: &str, what: &str)
                     ),
                 );
             }
+        }
+        let unknown = unknown_template_variables(template);
+        if !unknown.is_empty() {
+            let line = unknown_variable_line(template, &unknown);
+            let loc = locate_in_scalar(c.text, &field, line, 0);
+            c.push(
+                loc,
+                format!(
+                    "{what} `{name}` ({}): unknown template variable{} {} (available: `table`, `columns(alias?)`)",
+                    d.as_str(),
+                    if unknown.len() > 1 { "s" } else { "" },
+                    unknown.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            continue;
         }
         match render_sql(&c.spec.table, template) {
             Err(err) => {
@@ -333,7 +348,7 @@ fn check_returns(c: &mut Checker<'_>, q: &crate::parse::Query, prefix: &str) {
                 }
             }
             ReturnColumn::Computed(comp) => {
-                let path = format!("{prefix}.returns.columns[name={}]", comp.name);
+                let path = format!("{prefix}.returns.columns[{i}]");
                 c.snake(&format!("{path}.name"), "result column", &comp.name);
                 if !seen.insert(comp.name.clone()) {
                     c.at(
@@ -356,4 +371,30 @@ fn check_returns(c: &mut Checker<'_>, q: &crate::parse::Query, prefix: &str) {
             }
         }
     }
+}
+
+/// Variables a SQL template uses that the template context does not define.
+fn unknown_template_variables(template: &str) -> Vec<String> {
+    let env = minijinja::Environment::new();
+    let Ok(tmpl) = env.template_from_str(template) else {
+        // Syntax errors are reported when rendering.
+        return Vec::new();
+    };
+    let mut unknown: Vec<String> = tmpl
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| v != "table" && v != "columns")
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+/// 0-based line of the first `{{`/`{%` block mentioning one of `names`.
+fn unknown_variable_line(template: &str, names: &[String]) -> usize {
+    template
+        .lines()
+        .position(|l| {
+            (l.contains("{{") || l.contains("{%")) && names.iter().any(|n| l.contains(n.as_str()))
+        })
+        .unwrap_or(0)
 }
