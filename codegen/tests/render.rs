@@ -1,0 +1,152 @@
+//! Snapshot tests of every renderer, for both dialects, over the fixture
+//! specs (`fixtures/*.yaml`) and over spec evolutions (`fixtures/evolve/*.yaml`,
+//! each a change of `fixtures/jobs.yaml`). Review changes with `cargo insta review`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use durable_execution_codegen::{Files, History, MigrationOptions, Spec, load, render_committed, render_out_dir};
+
+fn load_fixture(path: &Path) -> Spec {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    let name = format!("spec/{}", path.file_name().and_then(|n| n.to_str()).expect("file name"));
+    load(&name, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The history after writing `files` on top of `history`.
+fn apply(history: &History, files: &Files) -> History {
+    let mut dirs: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for (dialect, list) in [("postgres", &history.postgres), ("sqlite", &history.sqlite)] {
+        let entry = dirs.entry(dialect).or_default();
+        entry.extend(list.iter().map(|m| (m.file_name.clone(), m.text.clone())));
+    }
+    let snapshots = dirs.entry("snapshots").or_default();
+    for s in &history.snapshots {
+        snapshots.push((format!("{:04}.json", s.version), serde_json_text(s)));
+    }
+    for (path, text) in files {
+        let mut parts = path.iter().map(|p| p.to_string_lossy().into_owned());
+        if parts.next().as_deref() == Some("generated") && parts.next().as_deref() == Some("migrations") {
+            if let (Some(dir), Some(file)) = (parts.next(), parts.next()) {
+                if file != "migrations.sum" {
+                    let key: &str = match dir.as_str() {
+                        "postgres" => "postgres",
+                        "sqlite" => "sqlite",
+                        _ => "snapshots",
+                    };
+                    dirs.entry(key).or_default().push((file, text.clone()));
+                }
+            }
+        }
+    }
+    let mut take = |k: &str| dirs.remove(k).unwrap_or_default();
+    History::from_files(take("postgres"), take("sqlite"), take("snapshots")).expect("consistent history")
+}
+
+fn serde_json_text(snapshot: &durable_execution_codegen::render::migrations::Snapshot) -> String {
+    durable_execution_codegen::render::migrations::snapshot_text(snapshot).expect("snapshot serializes")
+}
+
+fn snapshot_name(path: &Path) -> String {
+    path.to_string_lossy().replace(['/', '.'], "_")
+}
+
+#[test]
+fn fixtures_render_every_artifact() {
+    insta::glob!("fixtures/*.yaml", |path| {
+        let spec = load_fixture(path);
+        let (files, plan) = render_committed(&spec, &History::default(), &MigrationOptions::default())
+            .expect("renders");
+        let new = plan.new_migration.expect("first migration");
+        assert_eq!((new.version, new.name.as_str()), (1, "create_jobs"));
+        let history = apply(&History::default(), &files);
+        let out = render_out_dir(&spec, &history).expect("renders OUT_DIR modules");
+        let mut all: Vec<(PathBuf, String)> = files.into_iter().collect();
+        all.extend(out.into_iter().map(|(p, t)| (PathBuf::from("OUT_DIR").join(p), t)));
+        for (path, text) in all {
+            insta::assert_snapshot!(snapshot_name(&path), text);
+        }
+    });
+}
+
+#[test]
+fn evolutions_render_a_second_migration_for_both_dialects() {
+    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let history = apply(&History::default(), &first);
+    insta::glob!("fixtures/evolve/*.yaml", |path| {
+        let spec = load_fixture(path);
+        let options = MigrationOptions {
+            name: None,
+            allow_destructive: true,
+        };
+        let (files, plan) = render_committed(&spec, &history, &options).expect("renders");
+        let new = plan.new_migration.expect("a second migration");
+        assert_eq!(new.version, 2);
+        let mut migration_files = 0;
+        for (path, text) in &files {
+            let shown = path.to_string_lossy();
+            if shown.contains("/0002") || shown.starts_with("generated/schema") {
+                migration_files += usize::from(shown.contains("/0002_"));
+                insta::assert_snapshot!(snapshot_name(path), text);
+            }
+            if shown.starts_with("generated/schema") {
+                assert_ne!(Some(text), first.get(path), "{shown} did not change");
+            }
+        }
+        assert_eq!(migration_files, 2, "one migration per dialect");
+        // Rendering again on top of the new history needs no further migration.
+        let after = apply(&history, &files);
+        let (_, again) = render_committed(&spec, &after, &options).expect("renders");
+        assert!(again.new_migration.is_none());
+    });
+}
+
+#[test]
+fn destructive_changes_need_the_flag() {
+    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let history = apply(&History::default(), &first);
+    let spec = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/drop_column.yaml"));
+    let err = render_committed(&spec, &history, &MigrationOptions::default())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some(
+            "the spec change is destructive (drop column priority); review it and rerun `cargo xtask codegen --allow-destructive`"
+        )
+    );
+}
+
+#[test]
+fn migration_names_can_be_given() {
+    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let history = apply(&History::default(), &first);
+    let spec = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/add_column.yaml"));
+    let options = MigrationOptions {
+        name: Some("queues".to_owned()),
+        allow_destructive: false,
+    };
+    let (files, _) = render_committed(&spec, &history, &options).expect("renders");
+    assert!(files.contains_key(Path::new("generated/migrations/postgres/0002_queues.sql")));
+    assert!(files.contains_key(Path::new("generated/migrations/sqlite/0002_queues.sql")));
+    let bad = MigrationOptions {
+        name: Some("Queues!".to_owned()),
+        allow_destructive: false,
+    };
+    assert!(render_committed(&spec, &history, &bad).is_err());
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml");
+    let render = || {
+        let spec = load_fixture(&path);
+        let (files, _) = render_committed(&spec, &History::default(), &MigrationOptions::default()).expect("renders");
+        let history = apply(&History::default(), &files);
+        (files, render_out_dir(&spec, &history).expect("renders"))
+    };
+    assert_eq!(render(), render());
+}
