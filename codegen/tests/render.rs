@@ -2,14 +2,23 @@
 //! specs (`fixtures/*.yaml`) and over spec evolutions (`fixtures/evolve/*.yaml`,
 //! each a change of `fixtures/jobs.yaml`). Review changes with `cargo insta review`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use durable_execution_codegen::{Files, History, MigrationOptions, Spec, load, render_committed, render_out_dir};
+use durable_execution_codegen::{
+    Files, History, MigrationOptions, Spec, load, render_committed, render_out_dir,
+};
 
 fn load_fixture(path: &Path) -> Spec {
     let text = std::fs::read_to_string(path).expect("fixture readable");
-    let name = format!("spec/{}", path.file_name().and_then(|n| n.to_str()).expect("file name"));
+    let name = format!(
+        "spec/{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .expect("file name")
+    );
     load(&name, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -26,25 +35,27 @@ fn apply(history: &History, files: &Files) -> History {
     }
     for (path, text) in files {
         let mut parts = path.iter().map(|p| p.to_string_lossy().into_owned());
-        if parts.next().as_deref() == Some("generated") && parts.next().as_deref() == Some("migrations") {
-            if let (Some(dir), Some(file)) = (parts.next(), parts.next()) {
-                if file != "migrations.sum" {
-                    let key: &str = match dir.as_str() {
-                        "postgres" => "postgres",
-                        "sqlite" => "sqlite",
-                        _ => "snapshots",
-                    };
-                    dirs.entry(key).or_default().push((file, text.clone()));
-                }
-            }
+        if parts.next().as_deref() == Some("generated")
+            && parts.next().as_deref() == Some("migrations")
+            && let (Some(dir), Some(file)) = (parts.next(), parts.next())
+            && file != "migrations.sum"
+        {
+            let key: &str = match dir.as_str() {
+                "postgres" => "postgres",
+                "sqlite" => "sqlite",
+                _ => "snapshots",
+            };
+            dirs.entry(key).or_default().push((file, text.clone()));
         }
     }
     let mut take = |k: &str| dirs.remove(k).unwrap_or_default();
-    History::from_files(take("postgres"), take("sqlite"), take("snapshots")).expect("consistent history")
+    History::from_files(take("postgres"), take("sqlite"), take("snapshots"))
+        .expect("consistent history")
 }
 
 fn serde_json_text(snapshot: &durable_execution_codegen::render::migrations::Snapshot) -> String {
-    durable_execution_codegen::render::migrations::snapshot_text(snapshot).expect("snapshot serializes")
+    durable_execution_codegen::render::migrations::snapshot_text(snapshot)
+        .expect("snapshot serializes")
 }
 
 fn snapshot_name(path: &Path) -> String {
@@ -55,14 +66,18 @@ fn snapshot_name(path: &Path) -> String {
 fn fixtures_render_every_artifact() {
     insta::glob!("fixtures/*.yaml", |path| {
         let spec = load_fixture(path);
-        let (files, plan) = render_committed(&spec, &History::default(), &MigrationOptions::default())
-            .expect("renders");
+        let (files, plan) =
+            render_committed(&spec, &History::default(), &MigrationOptions::default())
+                .expect("renders");
         let new = plan.new_migration.expect("first migration");
         assert_eq!((new.version, new.name.as_str()), (1, "create_jobs"));
         let history = apply(&History::default(), &files);
         let out = render_out_dir(&spec, &history).expect("renders OUT_DIR modules");
         let mut all: Vec<(PathBuf, String)> = files.into_iter().collect();
-        all.extend(out.into_iter().map(|(p, t)| (PathBuf::from("OUT_DIR").join(p), t)));
+        all.extend(
+            out.into_iter()
+                .map(|(p, t)| (PathBuf::from("OUT_DIR").join(p), t)),
+        );
         for (path, text) in all {
             insta::assert_snapshot!(snapshot_name(&path), text);
         }
@@ -71,8 +86,10 @@ fn fixtures_render_every_artifact() {
 
 #[test]
 fn evolutions_render_a_second_migration_for_both_dialects() {
-    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
-    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let base =
+        load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default())
+        .expect("renders");
     let history = apply(&History::default(), &first);
     insta::glob!("fixtures/evolve/*.yaml", |path| {
         let spec = load_fixture(path);
@@ -104,10 +121,14 @@ fn evolutions_render_a_second_migration_for_both_dialects() {
 
 #[test]
 fn destructive_changes_need_the_flag() {
-    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
-    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let base =
+        load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default())
+        .expect("renders");
     let history = apply(&History::default(), &first);
-    let spec = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/drop_column.yaml"));
+    let spec = load_fixture(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/drop_column.yaml"),
+    );
     let err = render_committed(&spec, &history, &MigrationOptions::default())
         .err()
         .map(|e| e.to_string());
@@ -121,10 +142,14 @@ fn destructive_changes_need_the_flag() {
 
 #[test]
 fn migration_names_can_be_given() {
-    let base = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
-    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default()).expect("renders");
+    let base =
+        load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default())
+        .expect("renders");
     let history = apply(&History::default(), &first);
-    let spec = load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/add_column.yaml"));
+    let spec = load_fixture(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/add_column.yaml"),
+    );
     let options = MigrationOptions {
         name: Some("queues".to_owned()),
         allow_destructive: false,
@@ -144,7 +169,8 @@ fn rendering_is_deterministic() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml");
     let render = || {
         let spec = load_fixture(&path);
-        let (files, _) = render_committed(&spec, &History::default(), &MigrationOptions::default()).expect("renders");
+        let (files, _) = render_committed(&spec, &History::default(), &MigrationOptions::default())
+            .expect("renders");
         let history = apply(&History::default(), &files);
         (files, render_out_dir(&spec, &history).expect("renders"))
     };

@@ -324,9 +324,11 @@ fn generate_pg_queries(
     files.insert(
         PathBuf::from("SOURCE_SHA256"),
         format!(
-            "{fingerprint}\n# @generated: sha256 of queries/{} and the PostgreSQL migrations this crate was generated from; build.rs compares it. Regenerate with `{}`.\n",
+            "# @generated from {SPEC}; do not edit. Regenerate with `{}`.\n\
+             # sha256 of queries/{} and the PostgreSQL migrations this crate was generated from (build.rs compares it):\n\
+             {fingerprint}\n",
+            codegen::REGENERATE_COMMAND,
             file_name.to_string_lossy(),
-            codegen::REGENERATE_COMMAND
         ),
     );
     Ok(files)
