@@ -226,10 +226,14 @@ async fn fill(target: &Target, n: usize) {
                          created_at, updated_at)
                      SELECT 'te_fill_' || g, 'fill', '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
                          'completed', true, {s} - g, {s} - g, {s} - g, {s} - g, {s} - g
-                     FROM generate_series(1, {n}) AS g;
-                     VACUUM ANALYZE task_executions;",
+                     FROM generate_series(1, {n}) AS g;",
                     s = NOW - 10
                 ))
+                .await
+                .unwrap();
+            // Separately: VACUUM cannot run inside the implicit transaction of a batch.
+            client
+                .batch_execute("VACUUM ANALYZE task_executions")
                 .await
                 .unwrap();
         }
