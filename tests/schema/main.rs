@@ -15,3 +15,4 @@ mod evolve;
 mod files;
 mod postgres;
 mod sqlite;
+mod statements;

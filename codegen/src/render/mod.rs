@@ -1,4 +1,4 @@
-//! Render stage: pure functions from a validated [`Spec`] to file contents.
+//! Render stage: pure functions from a validated [`Spec`](crate::Spec) to file contents.
 //!
 //! Every renderer returns `BTreeMap<PathBuf, String>` (path relative to the
 //! workspace root, or to `OUT_DIR` for the build-time modules) and touches
