@@ -1248,6 +1248,9 @@ async fn closer_loop(inner: Arc<Inner>) {
 async fn close_step(inner: &Inner) -> StorageResult<bool> {
     let limit = inner.options.close_batch;
     let outcome = inner.storage.close_finished(now_millis(), limit).await?;
+    for corrupt in &outcome.corrupt {
+        tracing::error!(execution_id = %corrupt.execution_id, error = %corrupt, "closed a corrupt finished execution without effects on its parent or descendants");
+    }
     let full = outcome.closed.len() >= limit as usize;
     if !outcome.parents_ready.is_empty() {
         let parents = inner.storage.get(&outcome.parents_ready).await?;

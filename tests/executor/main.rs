@@ -1,13 +1,13 @@
 //! The executor test suite, written once over a storage factory and
 //! instantiated per backend with [`executor_suite!`].
 //!
-//! To run the same scenarios on another backend, add one line at the bottom:
+//! Instantiated for the memory, SQLite and PostgreSQL backends (the SQL
+//! storages come from `tests/support`: a temp file or a fresh schema per
+//! test; PostgreSQL is reached through `DATABASE_URL`).
 //!
-//! ```ignore
-//! executor_suite!(sqlite, |name: &str| {
-//!     let name = name.to_owned();
-//!     async move { Arc::new(make_sqlite_storage(&name).await) as Arc<dyn Storage> }
-//! });
+//! ```text
+//! cargo test --test executor                 # every backend
+//! cargo test --test executor sqlite::        # one backend
 //! ```
 
 #![allow(
@@ -16,6 +16,9 @@
     missing_docs,
     unreachable_pub
 )]
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod backpressure;
 mod common;
@@ -131,3 +134,7 @@ macro_rules! executor_suite {
 executor_suite!(memory, |_name: &str| async {
     Arc::new(MemoryStorage::new()) as Arc<dyn Storage>
 });
+
+executor_suite!(sqlite, |_name: &str| crate::support::sqlite_storage());
+
+executor_suite!(postgres, |_name: &str| crate::support::postgres_storage());
