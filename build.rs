@@ -109,6 +109,21 @@ fn stale_artifacts(
             )]);
         }
     };
+    for dialect in [
+        codegen::parse::Dialect::Postgres,
+        codegen::parse::Dialect::Sqlite,
+    ] {
+        let dir = format!("generated/migrations/{}", dialect.as_str());
+        if let Ok(sum) = fs::read_to_string(root.join(&dir).join("migrations.sum")) {
+            for name in codegen::render::migrations::edited_migrations(&sum, history.files(dialect))
+            {
+                stale.push(format!(
+                    "{dir}/{name} changed after it was generated: applied migrations are never rewritten; \
+                     restore it (git checkout) and put the change in the spec instead"
+                ));
+            }
+        }
+    }
     let mut new_files = Vec::new();
     if let Some(new) = &plan.new_migration {
         stale.push(format!(

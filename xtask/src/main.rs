@@ -101,6 +101,23 @@ fn run() -> Result<()> {
         read_dir(&migrations_dir.join("sqlite"))?,
         read_dir(&migrations_dir.join("snapshots"))?,
     )?;
+    for dialect in [
+        codegen::parse::Dialect::Postgres,
+        codegen::parse::Dialect::Sqlite,
+    ] {
+        let dir = format!("generated/migrations/{}", dialect.as_str());
+        if let Ok(sum) = fs::read_to_string(root.join(&dir).join("migrations.sum")) {
+            let edited =
+                codegen::render::migrations::edited_migrations(&sum, history.files(dialect));
+            if !edited.is_empty() {
+                bail!(
+                    "{dir}: {} changed after being generated; applied migrations are never rewritten. \
+                     Restore them (git checkout) and express the change in the spec instead",
+                    edited.join(", ")
+                );
+            }
+        }
+    }
     let (files, plan) = codegen::render_committed(&spec, &history, &args.options)?;
 
     // The PostgreSQL migrations after this run, in order (existing + new).

@@ -902,3 +902,59 @@ pub fn render_embedded(spec_path: &str, history: &History) -> Result<Files, Rend
     let text = format_rust(template, &source, &rust_header(spec_path))?;
     Ok(Files::from([(PathBuf::from(EMBEDDED_FILE), text)]))
 }
+
+/// Migrations listed in a committed `migrations.sum` that were edited or
+/// deleted since (applied migrations must never change). Returns file names,
+/// deleted ones suffixed with ` (deleted)`.
+pub fn edited_migrations(sum_text: &str, files: &[MigrationFile]) -> Vec<String> {
+    let mut edited = Vec::new();
+    for line in sum_text.lines() {
+        let Some((name, sum)) = line.split_once(" sha256:") else {
+            continue;
+        };
+        if name == "total" || name.starts_with('#') {
+            continue;
+        }
+        match files.iter().find(|m| m.file_name == name) {
+            Some(m) if checksum(&m.text) == sum.trim() => {}
+            Some(_) => edited.push(name.to_owned()),
+            None => edited.push(format!("{name} (deleted)")),
+        }
+    }
+    edited
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> MigrationFile {
+        MigrationFile {
+            version: 1,
+            name: name.to_owned(),
+            file_name: format!("0001_{name}.sql"),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn edited_and_deleted_migrations_are_detected() {
+        let original = file("create", "CREATE TABLE t (a INTEGER);\n");
+        let sum = sum_file(
+            "spec/x.yaml",
+            &[(original.file_name.clone(), original.text.clone())],
+        );
+        assert!(edited_migrations(&sum, std::slice::from_ref(&original)).is_empty());
+        let crlf = file("create", "CREATE TABLE t (a INTEGER);\r\n");
+        assert!(edited_migrations(&sum, &[crlf]).is_empty(), "LF-normalized");
+        let edited = file("create", "CREATE TABLE t (a BIGINT);\n");
+        assert_eq!(
+            edited_migrations(&sum, &[edited]),
+            vec!["0001_create.sql".to_owned()]
+        );
+        assert_eq!(
+            edited_migrations(&sum, &[]),
+            vec!["0001_create.sql (deleted)".to_owned()]
+        );
+    }
+}
