@@ -350,3 +350,21 @@ fn generate_pg_queries(
     );
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::server_url;
+
+    #[test]
+    fn server_url_drops_the_database_and_keeps_options() {
+        assert_eq!(
+            server_url("postgres://postgres@127.0.0.1:5432/test"),
+            "postgres://postgres@127.0.0.1:5432"
+        );
+        assert_eq!(
+            server_url("postgresql://u:p@db:5433/app?sslmode=disable"),
+            "postgresql://u:p@db:5433?sslmode=disable"
+        );
+        assert_eq!(server_url("postgres://localhost"), "postgres://localhost");
+    }
+}
