@@ -12,7 +12,8 @@
 //! `sqlite`, `postgres`), `BENCH_BATCHES` (batches of 100 per operation,
 //! default 50), `BENCH_FINISHED` (comma list of finished-row counts,
 //! default `10000,1000000`), `BENCH_CLAIM_ROUNDS` (claims measured per size,
-//! default 20), `DATABASE_URL` (PostgreSQL, default
+//! default 20), `BENCH_STREAMS` (comma list of concurrent workers for the
+//! full insert→claim→finish→close cycle, default `1,4`), `DATABASE_URL` (PostgreSQL, default
 //! `postgres://postgres@127.0.0.1:5432/test`; the bench uses its own
 //! schema and drops it).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -33,6 +34,7 @@ struct Settings {
     batches: usize,
     finished: Vec<usize>,
     claim_rounds: usize,
+    streams: Vec<usize>,
 }
 
 fn settings() -> Settings {
@@ -55,6 +57,9 @@ fn settings() -> Settings {
                     vec![10_000, 1_000_000]
                 }
             }),
+        streams: env("BENCH_STREAMS")
+            .map(|v| list(v).iter().filter_map(|s| s.parse().ok()).collect())
+            .unwrap_or_else(|| if smoke { vec![2] } else { vec![1, 4] }),
         claim_rounds: env("BENCH_CLAIM_ROUNDS")
             .and_then(|v| v.parse().ok())
             .unwrap_or(if smoke { 3 } else { 20 }),
@@ -163,6 +168,83 @@ async fn hot_path(storage: &dyn Storage, batches: usize, out: &mut Vec<Row>) {
         rows: batches * BATCH,
         elapsed: start.elapsed(),
         batches,
+    });
+}
+
+/// The whole per-task cycle (insert, claim, finish, close; batches of 100)
+/// run by `streams` concurrent workers: the throughput an executor can reach
+/// when it keeps several batches in flight (PostgreSQL then amortizes its
+/// commit flushes over concurrent transactions).
+async fn cycle(storage: Arc<dyn Storage>, streams: usize, batches: usize, out: &mut Vec<Row>) {
+    storage.delete_all().await.unwrap();
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..streams {
+        let storage = Arc::clone(&storage);
+        workers.push(tokio::spawn(async move {
+            let executor = format!("bench{w}");
+            for b in 0..batches {
+                storage
+                    .insert(&new_batch(&format!("cyc{w}_{b}"), BATCH))
+                    .await
+                    .unwrap();
+                let claimed = storage
+                    .claim_ready(&executor, NOW, BATCH as u32, 0)
+                    .await
+                    .unwrap();
+                let items: Vec<FinishItem> = claimed
+                    .into_iter()
+                    .map(|r| FinishItem {
+                        execution_id: r.unwrap().execution_id,
+                        status: ExecutionStatus::Completed,
+                        run_output: Some("1".into()),
+                        output: Some("1".into()),
+                        error: None,
+                    })
+                    .collect();
+                storage.finish(&executor, NOW + 1, &items).await.unwrap();
+                storage.close_finished(NOW + 2, BATCH as u32).await.unwrap();
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    // Drain: whatever was inserted but not yet claimed, finished or closed.
+    loop {
+        let claimed = storage.claim_ready("drain", NOW, 1_000, 0).await.unwrap();
+        let items: Vec<FinishItem> = claimed
+            .into_iter()
+            .map(|r| FinishItem {
+                execution_id: r.unwrap().execution_id,
+                status: ExecutionStatus::Completed,
+                run_output: None,
+                output: Some("1".into()),
+                error: None,
+            })
+            .collect();
+        storage.finish("drain", NOW + 1, &items).await.unwrap();
+        let closed = storage.close_finished(NOW + 2, 1_000).await.unwrap();
+        if items.is_empty() && closed.closed.is_empty() {
+            break;
+        }
+    }
+    let elapsed = start.elapsed();
+    let stats = storage.stats(NOW).await.unwrap();
+    let total: u64 = stats.counts.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(total as usize, streams * batches * BATCH);
+    assert!(
+        stats
+            .counts
+            .iter()
+            .all(|(_, status, _)| *status == ExecutionStatus::Completed)
+    );
+    out.push(Row {
+        backend: storage.backend_name().to_owned(),
+        operation: format!("full cycle, {streams} concurrent streams"),
+        rows: streams * batches * BATCH,
+        elapsed,
+        batches: streams * batches,
     });
 }
 
@@ -293,6 +375,14 @@ impl Target {
             Target::Postgres(s, _, _) => &**s,
         }
     }
+
+    fn shared(&self) -> Arc<dyn Storage> {
+        match self {
+            Target::Memory(s) => Arc::clone(s) as Arc<dyn Storage>,
+            Target::Sqlite(s, _) => Arc::clone(s) as Arc<dyn Storage>,
+            Target::Postgres(s, _, _) => Arc::clone(s) as Arc<dyn Storage>,
+        }
+    }
 }
 
 async fn pg_admin(url: &str, sql: &str) {
@@ -340,6 +430,10 @@ async fn main() {
             settings.batches
         );
         hot_path(target.storage(), settings.batches, &mut rows).await;
+        for &streams in &settings.streams {
+            eprintln!("[{backend}] full cycle with {streams} streams");
+            cycle(target.shared(), streams, settings.batches, &mut rows).await;
+        }
         for &finished in &settings.finished {
             eprintln!("[{backend}] claim with {finished} finished rows");
             if let Some(plan) =

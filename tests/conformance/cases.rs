@@ -1167,6 +1167,7 @@ pub async fn events_wake_subscribers(h: Harness) {
     let other = h.reopen().await;
     let mut mine = h.subscribe();
     let mut theirs = other.subscribe();
+    h.settle(&mut theirs).await;
     h.insert(&[exec("a", "t", T0)]).await.unwrap();
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {

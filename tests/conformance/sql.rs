@@ -305,6 +305,7 @@ mod postgres_only {
         };
         let other = h.reopen().await;
         let mut events = other.subscribe();
+        h.settle(&mut events).await;
         let mut client = support::pg_client(url).await;
         client
             .batch_execute(&format!(

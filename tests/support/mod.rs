@@ -105,6 +105,17 @@ impl Harness {
         }
     }
 
+    /// Waits until a freshly subscribed receiver of a PostgreSQL storage has
+    /// seen its listener come up (it announces itself with one `ReadyWork`
+    /// once `LISTEN` is active), then drains it, so that a later event can
+    /// only come from a notification. A no-op for the other backends.
+    pub async fn settle(&self, rx: &mut tokio::sync::broadcast::Receiver<StorageEvent>) {
+        if let Kind::Postgres { .. } = self.kind {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+            while rx.try_recv().is_ok() {}
+        }
+    }
+
     /// Whether the backend is SQL (fixture SQL allowed).
     pub fn is_sql(&self) -> bool {
         !matches!(self.kind, Kind::Memory)

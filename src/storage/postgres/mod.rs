@@ -355,17 +355,20 @@ impl PostgresStorage {
         Ok(self.inner.pool.get().await?)
     }
 
-    /// Wakes local subscribers now and other processes through `NOTIFY`
-    /// (pipelined with the operation that made the change).
-    async fn notify(&self, client: &deadpool_postgres::Object, event: StorageEvent) {
-        self.emit(event);
+    /// Queues a `NOTIFY` in the operation's transaction: other processes
+    /// get it on commit, and the change and the notification share one WAL
+    /// flush (a separate `NOTIFY` statement would commit, and flush, on its
+    /// own). Local subscribers are woken by the caller after the commit.
+    async fn notify(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        event: StorageEvent,
+    ) -> StorageResult<()> {
         let payload = match event {
             StorageEvent::ReadyWork => PAYLOAD_READY,
             StorageEvent::Changed => PAYLOAD_CHANGED,
         };
-        if let Err(e) = notify_on(client, payload).await {
-            tracing::warn!(error = %e, "postgres notify failed; executors will poll");
-        }
+        notify_on(tx, payload).await
     }
 }
 
@@ -586,9 +589,12 @@ impl Storage for PostgresStorage {
         if executions.is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
-        insert_on(&client, executions).await?;
-        self.notify(&client, StorageEvent::ReadyWork).await;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err("begin insert"))?;
+        insert_on(&tx, executions).await?;
+        self.notify(&tx, StorageEvent::ReadyWork).await?;
+        tx.commit().await.map_err(pg_err("commit insert"))?;
+        self.emit(StorageEvent::ReadyWork);
         Ok(())
     }
 
@@ -658,10 +664,11 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::finish_json(items)?;
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err("begin finish"))?;
         let matched = pgq::finish_executions()
             .params(
-                &client,
+                &tx,
                 &pgq::FinishExecutionsParams {
                     executor_id,
                     now,
@@ -673,7 +680,11 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("finish_executions"))?;
         if !matched.is_empty() {
-            self.notify(&client, StorageEvent::Changed).await;
+            self.notify(&tx, StorageEvent::Changed).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit finish"))?;
+        if !matched.is_empty() {
+            self.emit(StorageEvent::Changed);
         }
         Ok(matched)
     }
@@ -688,10 +699,11 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::retry_json(items)?;
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err("begin retry"))?;
         let matched = pgq::retry_executions()
             .params(
-                &client,
+                &tx,
                 &pgq::RetryExecutionsParams {
                     executor_id,
                     now,
@@ -703,7 +715,11 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("retry_executions"))?;
         if !matched.is_empty() {
-            self.notify(&client, StorageEvent::ReadyWork).await;
+            self.notify(&tx, StorageEvent::ReadyWork).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit retry"))?;
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
         }
         Ok(matched)
     }
@@ -758,10 +774,14 @@ impl Storage for PostgresStorage {
         if execution_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin release"))?;
         let matched = pgq::release_executions()
             .params(
-                &client,
+                &tx,
                 &pgq::ReleaseExecutionsParams {
                     executor_id,
                     now,
@@ -773,7 +793,11 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("release_executions"))?;
         if !matched.is_empty() {
-            self.notify(&client, StorageEvent::ReadyWork).await;
+            self.notify(&tx, StorageEvent::ReadyWork).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit release"))?;
+        if !matched.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
         }
         Ok(matched)
     }
@@ -880,15 +904,20 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::cancel_json(items)?;
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg_err("begin cancel"))?;
         let cancelled = pgq::cancel_subtrees()
-            .params(&client, &pgq::CancelSubtreesParams { now, items: json })
+            .params(&tx, &pgq::CancelSubtreesParams { now, items: json })
             .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("cancel_subtrees"))?;
         if !cancelled.is_empty() {
-            self.notify(&client, StorageEvent::Changed).await;
+            self.notify(&tx, StorageEvent::Changed).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit cancel"))?;
+        if !cancelled.is_empty() {
+            self.emit(StorageEvent::Changed);
         }
         Ok(cancelled)
     }
@@ -925,10 +954,14 @@ impl Storage for PostgresStorage {
                 what: "error",
                 message: e.to_string(),
             })?;
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin expire_leases"))?;
         let rows = pgq::expire_leases()
             .params(
-                &client,
+                &tx,
                 &pgq::ExpireLeasesParams {
                     now,
                     error,
@@ -947,10 +980,17 @@ impl Storage for PostgresStorage {
             }
         }
         if !outcome.requeued.is_empty() {
-            self.notify(&client, StorageEvent::ReadyWork).await;
+            self.notify(&tx, StorageEvent::ReadyWork).await?;
         }
         if !outcome.failed.is_empty() {
-            self.notify(&client, StorageEvent::Changed).await;
+            self.notify(&tx, StorageEvent::Changed).await?;
+        }
+        tx.commit().await.map_err(pg_err("commit expire_leases"))?;
+        if !outcome.requeued.is_empty() {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        if !outcome.failed.is_empty() {
+            self.emit(StorageEvent::Changed);
         }
         Ok(outcome)
     }
