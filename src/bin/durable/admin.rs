@@ -1,0 +1,262 @@
+//! The operator commands: ddl, migrate, pending-sql, status, show, cancel.
+
+use crate::db::{self, Open, Target};
+use crate::tree::{self, Style};
+use anyhow::{Context as _, Result, bail};
+use durable_execution::migrate::{self, Dialect};
+use durable_execution::model::{ExecutionError, now_millis};
+use durable_execution::storage::CancelItem;
+use std::io::IsTerminal as _;
+
+/// The current PostgreSQL schema, generated from the spec.
+pub(crate) const POSTGRES_DDL: &str = include_str!("../../../generated/schema/postgres.sql");
+/// The current SQLite schema, generated from the spec.
+pub(crate) const SQLITE_DDL: &str = include_str!("../../../generated/schema/sqlite.sql");
+
+/// `durable ddl`.
+pub(crate) fn ddl(dialect: Dialect) -> Result<()> {
+    match dialect {
+        Dialect::Postgres => out!("{POSTGRES_DDL}"),
+        Dialect::Sqlite => out!("{SQLITE_DDL}"),
+    }
+    Ok(())
+}
+
+/// `durable migrate`.
+pub(crate) async fn run_migrate(target: &Target) -> Result<()> {
+    let report = match target {
+        Target::Sqlite(path) => {
+            db::check_parent_dir(path)?;
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> Result<_> {
+                let mut conn = rusqlite::Connection::open(&path)
+                    .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+                Ok(migrate::migrate_sqlite(&mut conn)?)
+            })
+            .await??
+        }
+        Target::Postgres(url) => {
+            let mut client = db::pg_client(url).await?;
+            migrate::migrate_postgres(&mut client).await?
+        }
+    };
+    if report.applied.is_empty() {
+        outln!(
+            "{}: already at version {}; nothing to apply.",
+            target.describe(),
+            report.current_version
+        );
+    } else {
+        let versions: Vec<String> = report.applied.iter().map(i64::to_string).collect();
+        outln!(
+            "{}: applied migration{} {}; now at version {}.",
+            target.describe(),
+            if versions.len() == 1 { "" } else { "s" },
+            versions.join(", "),
+            report.current_version
+        );
+    }
+    Ok(())
+}
+
+/// `durable pending-sql`: what `migrate` would run, executing nothing.
+pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
+    let sql = match target {
+        Target::Sqlite(path) if !path.exists() => {
+            migrate::pending_sql(Dialect::Sqlite, &migrate::sqlite_migrations(), &[], true)?
+        }
+        Target::Sqlite(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> Result<String> {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+                Ok(migrate::pending_sql_sqlite(&conn)?)
+            })
+            .await??
+        }
+        Target::Postgres(url) => {
+            let client = db::pg_client(url).await?;
+            migrate::pending_sql_postgres(&client).await?
+        }
+    };
+    if sql.trim().is_empty() {
+        outln!(
+            "-- {}: no pending migration; the schema is up to date.",
+            target.describe()
+        );
+    } else {
+        out!("{sql}");
+    }
+    Ok(())
+}
+
+/// `durable status`.
+pub(crate) async fn status(target: &Target) -> Result<()> {
+    let storage = db::open(target, Open::Existing).await?;
+    let now = now_millis();
+    let stats = storage
+        .stats(now)
+        .await
+        .context("cannot read the statistics")?;
+    outln!("{}", target.describe());
+    if stats.counts.is_empty() {
+        outln!("No executions.");
+    } else {
+        let task_width = stats
+            .counts
+            .iter()
+            .map(|(task, _, _)| task.len())
+            .max()
+            .unwrap_or(0)
+            .max("TASK".len());
+        let status_width = stats
+            .counts
+            .iter()
+            .map(|(_, status, _)| status.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max("STATUS".len());
+        outln!(
+            "{:task_width$}  {:status_width$}  {:>9}",
+            "TASK",
+            "STATUS",
+            "COUNT"
+        );
+        let mut total = 0;
+        for (task, status, count) in &stats.counts {
+            outln!(
+                "{task:task_width$}  {:status_width$}  {count:>9}",
+                status.as_str()
+            );
+            total += count;
+        }
+        outln!("{:task_width$}  {:status_width$}  {total:>9}", "total", "");
+    }
+    match stats.oldest_ready_start_at {
+        Some(start_at) if start_at <= now => outln!(
+            "Oldest ready execution: due {} ago.",
+            tree::human_ms(now - start_at)
+        ),
+        Some(start_at) => outln!(
+            "Oldest ready execution: due in {}.",
+            tree::human_ms(start_at - now)
+        ),
+        None => outln!("Oldest ready execution: none."),
+    }
+    outln!("Expired leases: {}.", stats.expired_leases);
+    Ok(())
+}
+
+/// `durable show`.
+pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
+    let storage = db::open(target, Open::Existing).await?;
+    let Some(node) = tree::load(storage.as_ref(), execution_id).await? else {
+        bail!(
+            "no execution with id {execution_id} in {}",
+            target.describe()
+        );
+    };
+    let execution = &node.execution;
+    let fmt_time = |ms: Option<i64>| {
+        ms.map_or_else(
+            || "-".to_owned(),
+            |ms| format!("{ms} ({} ago)", tree::human_ms(now_millis() - ms)),
+        )
+    };
+    outln!("execution  {}", execution.execution_id);
+    outln!("task       {}", execution.task_id);
+    if let Some(parent) = &execution.parent {
+        outln!(
+            "parent     {} ({}){}",
+            parent.execution_id,
+            parent.task_id,
+            if parent.is_finalize {
+                ", as its finalize".to_owned()
+            } else {
+                format!(", child #{}", parent.index)
+            }
+        );
+    }
+    outln!("status     {}", execution.status);
+    outln!("runs       {}", tree::runs(execution));
+    outln!("created    {}", fmt_time(Some(execution.created_at)));
+    outln!("started    {}", fmt_time(execution.started_at));
+    outln!("finished   {}", fmt_time(execution.finished_at));
+    if let Some(output) = &execution.output {
+        outln!("output     {}", truncate(output, 200));
+    }
+    if execution.is_finished()
+        && execution.status != durable_execution::model::ExecutionStatus::Completed
+    {
+        let error = execution.parent_facing_error();
+        outln!(
+            "error      {}",
+            error.message.replace('\n', "\n           ")
+        );
+    }
+    outln!();
+    out!(
+        "{}",
+        tree::render(
+            &node,
+            Style {
+                color: std::io::stdout().is_terminal(),
+                errors: true,
+                ids: true,
+            }
+        )
+    );
+    Ok(())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max).collect();
+        format!("{cut}… ({} bytes)", text.len())
+    }
+}
+
+/// `durable cancel`.
+pub(crate) async fn cancel(target: &Target, execution_id: &str) -> Result<()> {
+    let storage = db::open(target, Open::Existing).await?;
+    let Some(execution) = tree::get_one(storage.as_ref(), execution_id).await? else {
+        bail!(
+            "no execution with id {execution_id} in {}",
+            target.describe()
+        );
+    };
+    if execution.is_finished() {
+        outln!(
+            "Execution {execution_id} ({}) is already finished ({}); nothing to cancel.",
+            execution.task_id,
+            execution.status
+        );
+        return Ok(());
+    }
+    let cancelled = storage
+        .cancel(
+            now_millis(),
+            &[CancelItem {
+                execution_id: execution_id.to_owned(),
+                error: ExecutionError::cancelled("Task cancelled from the command line"),
+                include_self: true,
+            }],
+        )
+        .await
+        .context("cannot cancel")?;
+    outln!(
+        "Cancelled {execution_id} ({}): {} execution{} in its subtree.",
+        execution.task_id,
+        cancelled.len(),
+        if cancelled.len() == 1 { "" } else { "s" }
+    );
+    if execution.status == durable_execution::model::ExecutionStatus::Running {
+        outln!("Its executor stops the running code at its next cancellation check.");
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `durable`: the command-line program of durable-execution.
+//!
+//! `durable demo` runs a small workflow end to end on an embedded SQLite
+//! file; the other commands print the schema, migrate a database and inspect
+//! or cancel executions. See `durable --help`.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use durable_execution::migrate::Dialect;
+use std::process::ExitCode;
+
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed (`durable show … | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+/// `print!` that returns an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+mod admin;
+mod db;
+mod demo;
+mod tree;
+
+/// Durable task execution persisted in PostgreSQL or SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "durable", version, about, long_about = None)]
+struct Cli {
+    /// Database: a `postgres://` URL, or a SQLite file path (optionally
+    /// `sqlite://path`). Default: $DATABASE_URL, else ./durable.sqlite3.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "durable.sqlite3"
+    )]
+    database: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs a demo workflow (parent with children and finalize, a 3-step
+    /// sequence, a task retried with backoff) and shows its progress.
+    /// Resumes an unfinished demo run found in the database.
+    Demo,
+    /// Prints the current schema DDL, generated from the spec.
+    Ddl {
+        /// SQL dialect.
+        #[arg(long, value_enum, default_value_t = DialectArg::Postgres)]
+        dialect: DialectArg,
+    },
+    /// Applies the pending migrations.
+    Migrate,
+    /// Prints the SQL `migrate` would run, without running it.
+    PendingSql,
+    /// Counts executions by task and status; oldest ready; expired leases.
+    Status,
+    /// Shows an execution and its subtree.
+    Show {
+        /// The execution id (`te_…`).
+        execution_id: String,
+    },
+    /// Cancels an execution and every active descendant.
+    Cancel {
+        /// The execution id (`te_…`).
+        execution_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DialectArg {
+    Postgres,
+    Sqlite,
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Ddl { dialect } = cli.command {
+        return admin::ddl(match dialect {
+            DialectArg::Postgres => Dialect::Postgres,
+            DialectArg::Sqlite => Dialect::Sqlite,
+        });
+    }
+    let target = db::Target::parse(&cli.database)?;
+    match cli.command {
+        Command::Demo => demo::run(&target).await,
+        Command::Ddl { .. } => Ok(()),
+        Command::Migrate => admin::run_migrate(&target).await,
+        Command::PendingSql => admin::pending_sql(&target).await,
+        Command::Status => admin::status(&target).await,
+        Command::Show { execution_id } => admin::show(&target, &execution_id).await,
+        Command::Cancel { execution_id } => admin::cancel(&target, &execution_id).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Background connections (listener, pool) must not delay the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether the error is a write to a closed stdout (the reader went away).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes on one line, leaving out causes whose text an
+/// outer message already contains (drivers often repeat their source).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        for part in text.split(": ") {
+            let part = part.trim();
+            if part.is_empty() || out.contains(part) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}

@@ -1,0 +1,534 @@
+//! End-to-end tests of the `durable` command-line program: each test runs
+//! the real binary in a temporary directory.
+//!
+//! `cargo test --test cli`; the PostgreSQL test uses `DATABASE_URL` when it
+//! names a PostgreSQL server, else `postgres://postgres@127.0.0.1:5432/test`.
+
+// Helpers fail the test on a broken environment, like the tests themselves.
+#![allow(clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_durable");
+
+/// Runs `durable args…` in `dir`, without `DATABASE_URL`.
+fn durable(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the durable binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts success and returns stdout.
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "durable failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Asserts a non-zero exit with exactly one `error: …` line on stderr that
+/// contains `expected`, and no panic.
+fn fails_with(output: Output, expected: &str) {
+    let err = stderr(&output);
+    assert!(
+        !output.status.success(),
+        "expected a failure, got success; stdout:\n{}",
+        stdout(&output)
+    );
+    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one stderr line, got:\n{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        lines[0].contains(expected),
+        "stderr `{err}` does not mention `{expected}`"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The execution id of the demo run from its output.
+fn demo_run_id(out: &str) -> String {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Demo run te_"))
+        .unwrap_or_else(|| panic!("no `Demo run` line in:\n{out}"));
+    line.split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A tree line without its branch glyphs.
+fn tree_label(line: &str) -> &str {
+    line.trim_start_matches(['│', '├', '└', '─', ' '])
+}
+
+/// Checks the finished demo tree in the output.
+fn assert_demo_completed(out: &str) {
+    assert!(out.contains("with status completed"), "{out}");
+    for task in [
+        "demo_workflow",
+        "demo_crawl #0",
+        "demo_fetch #3",
+        "demo_crawl_report (finalize)",
+        "demo_pipeline #1",
+        "demo_extract #0",
+        "demo_transform #1",
+        "demo_load #2",
+        "demo_charge #2",
+        "demo_summary (finalize)",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| tree_label(l).starts_with(task) && l.contains("te_"))
+            .unwrap_or_else(|| panic!("no line for {task} in:\n{out}"));
+        assert!(line.contains("completed"), "{line}");
+    }
+    let charge = out
+        .lines()
+        .find(|l| tree_label(l).starts_with("demo_charge #2"))
+        .unwrap_or_default();
+    assert!(
+        charge.contains("2 runs") || charge.contains("3 runs"),
+        "the flaky task is retried: {charge}"
+    );
+    assert!(
+        out.contains("Output: crawled 4 pages (702 words), loaded 10 records (sum of squares 385)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn demo_runs_twice_on_the_default_sqlite_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Instant::now();
+    let first = ok(durable(dir.path(), &["demo"]));
+    assert!(first.contains("SQLite file durable.sqlite3"), "{first}");
+    assert!(first.contains("started a fresh one"), "{first}");
+    assert_demo_completed(&first);
+    assert!(dir.path().join("durable.sqlite3").exists());
+    // Not a terminal: plain progress lines, no escape sequences.
+    assert!(first.contains(" finished · "), "{first}");
+    assert!(!first.contains('\x1b'), "{first}");
+
+    let second = ok(durable(dir.path(), &["demo"]));
+    assert!(second.contains("No unfinished demo run found"), "{second}");
+    assert_demo_completed(&second);
+    assert_ne!(demo_run_id(&first), demo_run_id(&second));
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "two demo runs took {:?}",
+        start.elapsed()
+    );
+
+    let status = ok(durable(dir.path(), &["status"]));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("demo_workflow "))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        line.contains("completed") && line.trim_end().ends_with(" 2"),
+        "{line}"
+    );
+    assert!(status.contains("demo_fetch "), "{status}");
+    assert!(status.contains("Expired leases: 0."), "{status}");
+}
+
+/// Sends a signal to a child process by pid.
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[test]
+fn demo_resumes_an_interrupted_run() {
+    for sig in ["-INT", "-KILL"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new(BIN)
+            .arg("demo")
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn demo");
+        // Let it start the run and get some executions going.
+        std::thread::sleep(Duration::from_millis(700));
+        signal(child.id(), sig);
+        let interrupted = child.wait_with_output().expect("demo exits");
+        let first = stdout(&interrupted);
+        assert!(
+            !interrupted.status.success(),
+            "{sig}: the demo finished before the signal:\n{first}"
+        );
+        let run_id = first
+            .lines()
+            .find_map(|l| l.split_whitespace().find(|w| w.starts_with("te_")))
+            .map(|w| w.trim_end_matches(['.', ',']).to_owned())
+            .unwrap_or_else(|| panic!("{sig}: no run id in:\n{first}"));
+        if sig == "-INT" {
+            assert!(
+                stderr(&interrupted).contains("run `durable demo` again to resume"),
+                "{}",
+                stderr(&interrupted)
+            );
+        }
+
+        let resumed = ok(durable(dir.path(), &["demo"]));
+        assert!(
+            resumed.contains(&format!("Resuming the unfinished demo run {run_id}")),
+            "{sig}: {resumed}"
+        );
+        assert_eq!(demo_run_id(&resumed), run_id);
+        assert_demo_completed(&resumed);
+    }
+}
+
+#[test]
+fn ddl_prints_both_dialects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = ok(durable(dir.path(), &["ddl", "--dialect", "postgres"]));
+    assert!(pg.contains("CREATE TABLE task_executions"), "{pg}");
+    assert!(pg.contains("bigint"), "{pg}");
+    assert!(pg.contains("COMMENT ON COLUMN"), "{pg}");
+    let sqlite = ok(durable(dir.path(), &["ddl", "--dialect", "sqlite"]));
+    assert!(sqlite.contains("CREATE TABLE task_executions"), "{sqlite}");
+    assert!(sqlite.contains("INTEGER PRIMARY KEY"), "{sqlite}");
+    assert_ne!(pg, sqlite);
+    // The DDL is embedded: no database is touched.
+    assert!(!dir.path().join("durable.sqlite3").exists());
+    let bad = durable(dir.path(), &["ddl", "--dialect", "oracle"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn pending_sql_then_migrate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = "sqlite://app.db";
+    let pending = ok(durable(dir.path(), &["--database", db, "pending-sql"]));
+    assert!(
+        pending.contains("CREATE TABLE IF NOT EXISTS task_executions_migrations"),
+        "{pending}"
+    );
+    assert!(
+        pending.contains("CREATE TABLE task_executions"),
+        "{pending}"
+    );
+    assert!(pending.contains("-- migration 1 "), "{pending}");
+    assert!(
+        pending.contains("BEGIN;") && pending.contains("COMMIT;"),
+        "{pending}"
+    );
+    assert!(
+        !dir.path().join("app.db").exists(),
+        "pending-sql must not create the database"
+    );
+
+    let migrated = ok(durable(dir.path(), &["--database", db, "migrate"]));
+    assert!(migrated.contains("applied migration 1"), "{migrated}");
+    assert!(migrated.contains("now at version 1"), "{migrated}");
+    let again = ok(durable(dir.path(), &["--database", db, "migrate"]));
+    assert!(again.contains("already at version 1"), "{again}");
+    let nothing = ok(durable(dir.path(), &["--database", db, "pending-sql"]));
+    assert!(nothing.contains("no pending migration"), "{nothing}");
+    let status = ok(durable(dir.path(), &["--database", db, "status"]));
+    assert!(status.contains("No executions."), "{status}");
+
+    // The printed SQL is what a DBA can run by hand: applying it to an
+    // empty database gives a database `migrate` considers up to date.
+    let conn = rusqlite::Connection::open(dir.path().join("by_hand.db")).expect("open");
+    conn.execute_batch(&pending).expect("the pending SQL runs");
+    drop(conn);
+    let by_hand = ok(durable(
+        dir.path(),
+        &["--database", "by_hand.db", "migrate"],
+    ));
+    assert!(by_hand.contains("already at version 1"), "{by_hand}");
+}
+
+#[test]
+fn status_show_and_cancel_on_real_data() {
+    use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
+    use durable_execution::{Executor, ParentOutput, ParentTask, Task, TaskContext, TaskError};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ops.db");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // A parent that ran and waits for its two children, which stay ready:
+    // the executor is shut down before they run.
+    let (parent_id, other_id) = runtime.block_on(async {
+        let storage: Arc<dyn Storage> = Arc::new(
+            SqliteStorage::open(&path, SqliteOptions::default())
+                .await
+                .expect("open"),
+        );
+        let child = Task::new("ops_child", |_ctx: TaskContext, n: u32| async move {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, TaskError>(n)
+        })
+        .sleep_before_run(Duration::from_secs(3600));
+        let parent = {
+            let child = child.clone();
+            ParentTask::new("ops_parent", move |_ctx: TaskContext, (): ()| {
+                let children = vec![child.child(1), child.child(2)];
+                async move { Ok::<_, TaskError>(ParentOutput::new(()).children(children)) }
+            })
+        };
+        let idle = Task::new("ops_idle", |_ctx: TaskContext, (): ()| async move {
+            Ok::<_, TaskError>(())
+        })
+        .sleep_before_run(Duration::from_secs(3600));
+        let executor = Executor::builder(storage.clone())
+            .register(&parent)
+            .register(&child)
+            .register(&idle)
+            .build()
+            .expect("executor");
+        executor.start().expect("start");
+        let handle = executor.enqueue(&parent, ()).await.expect("enqueue");
+        let other = executor.enqueue(&idle, ()).await.expect("enqueue");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let execution = handle.get().await.expect("get");
+            if execution.children_count == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the parent never spawned");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        executor
+            .shutdown(Duration::from_secs(1))
+            .await
+            .expect("shutdown");
+        (
+            handle.execution_id().to_owned(),
+            other.execution_id().to_owned(),
+        )
+    });
+    let db = path.to_str().expect("utf-8 path");
+
+    let status = ok(durable(dir.path(), &["--database", db, "status"]));
+    let count = |text: &str, task: &str, status: &str| {
+        text.lines()
+            .find(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.first() == Some(&task) && words.get(1) == Some(&status)
+            })
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(
+        count(&status, "ops_parent", "waiting_for_children_tasks"),
+        Some(1),
+        "{status}"
+    );
+    assert_eq!(count(&status, "ops_child", "ready"), Some(2), "{status}");
+    assert_eq!(count(&status, "ops_idle", "ready"), Some(1), "{status}");
+    assert!(
+        status.contains("Oldest ready execution: due in"),
+        "{status}"
+    );
+
+    let shown = ok(durable(dir.path(), &["--database", db, "show", &parent_id]));
+    assert!(
+        shown.contains(&format!("execution  {parent_id}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("status     waiting_for_children_tasks"),
+        "{shown}"
+    );
+    assert!(shown.contains("├─ ops_child #0"), "{shown}");
+    assert!(shown.contains("└─ ops_child #1"), "{shown}");
+
+    let cancelled = ok(durable(
+        dir.path(),
+        &["--database", db, "cancel", &parent_id],
+    ));
+    assert!(
+        cancelled.contains(&format!("Cancelled {parent_id} (ops_parent): 3 executions")),
+        "{cancelled}"
+    );
+    let shown = ok(durable(dir.path(), &["--database", db, "show", &parent_id]));
+    assert!(shown.contains("status     cancelled"), "{shown}");
+    assert!(
+        shown.contains("Task cancelled from the command line"),
+        "{shown}"
+    );
+    let child_lines: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("ops_child #"))
+        .collect();
+    assert_eq!(child_lines.len(), 2, "{shown}");
+    assert!(
+        child_lines.iter().all(|l| l.contains("cancelled")),
+        "{shown}"
+    );
+
+    let again = ok(durable(
+        dir.path(),
+        &["--database", db, "cancel", &parent_id],
+    ));
+    assert!(again.contains("already finished (cancelled)"), "{again}");
+    // The unrelated execution is untouched.
+    let status = ok(durable(dir.path(), &["--database", db, "status"]));
+    assert_eq!(count(&status, "ops_idle", "ready"), Some(1), "{status}");
+    assert_eq!(
+        count(&status, "ops_child", "cancelled"),
+        Some(2),
+        "{status}"
+    );
+    let other = ok(durable(dir.path(), &["--database", db, "show", &other_id]));
+    assert!(other.contains("status     ready"), "{other}");
+}
+
+#[test]
+fn errors_are_one_line_and_non_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fails_with(
+        durable(dir.path(), &["--database", "no/such/dir/x.db", "demo"]),
+        "directory no/such/dir does not exist",
+    );
+    fails_with(
+        durable(dir.path(), &["--database", "no/such/dir/x.db", "migrate"]),
+        "does not exist",
+    );
+    fails_with(
+        durable(dir.path(), &["status"]),
+        "durable.sqlite3 does not exist; create it with `durable migrate`",
+    );
+    assert!(!dir.path().join("durable.sqlite3").exists());
+
+    // A database file without the table.
+    std::fs::write(dir.path().join("empty.db"), b"").expect("write");
+    for command in [&["status"][..], &["show", "te_x"], &["cancel", "te_x"]] {
+        let mut args = vec!["--database", "empty.db"];
+        args.extend_from_slice(command);
+        fails_with(
+            durable(dir.path(), &args),
+            "table `task_executions` does not exist; run the migrations first (`durable migrate`)",
+        );
+    }
+
+    ok(durable(dir.path(), &["migrate"]));
+    for command in ["show", "cancel"] {
+        fails_with(
+            durable(dir.path(), &[command, "te_doesnotexist"]),
+            "no execution with id te_doesnotexist",
+        );
+    }
+
+    for command in ["status", "migrate", "pending-sql", "demo"] {
+        fails_with(
+            durable(
+                dir.path(),
+                &[
+                    "--database",
+                    "postgres://postgres@127.0.0.1:1/test",
+                    command,
+                ],
+            ),
+            "127.0.0.1:1",
+        );
+    }
+    // The password never shows in messages.
+    let output = durable(
+        dir.path(),
+        &[
+            "--database",
+            "postgres://u:hunter2@127.0.0.1:1/test",
+            "status",
+        ],
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+    fails_with(output, "u:***@127.0.0.1:1");
+}
+
+/// The PostgreSQL server: `DATABASE_URL` when set, else the local default.
+fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+#[test]
+fn demo_runs_on_postgres_in_a_fresh_schema() {
+    let base = postgres_url();
+    let schema = format!("cli_demo_{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is unreachable at {base} ({e}); start it or set DATABASE_URL")
+            });
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .expect("create schema");
+        client
+    });
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    fails_with(
+        durable(dir.path(), &["--database", &url, "status"]),
+        "durable migrate",
+    );
+    let pending = ok(durable(dir.path(), &["--database", &url, "pending-sql"]));
+    assert!(
+        pending.contains("CREATE TABLE task_executions"),
+        "{pending}"
+    );
+
+    let first = ok(durable(dir.path(), &["--database", &url, "demo"]));
+    assert!(first.contains("PostgreSQL postgres://"), "{first}");
+    assert!(first.contains("started a fresh one"), "{first}");
+    assert_demo_completed(&first);
+    let second = ok(durable(dir.path(), &["--database", &url, "demo"]));
+    assert_demo_completed(&second);
+    let id = demo_run_id(&second);
+    let shown = ok(durable(dir.path(), &["--database", &url, "show", &id]));
+    assert!(shown.contains("status     completed"), "{shown}");
+    assert!(shown.contains("demo_summary (finalize)"), "{shown}");
+    let status = ok(durable(dir.path(), &["--database", &url, "status"]));
+    assert!(status.contains("demo_fetch "), "{status}");
+    let nothing = ok(durable(dir.path(), &["--database", &url, "pending-sql"]));
+    assert!(nothing.contains("no pending migration"), "{nothing}");
+    // Nothing was written to the default SQLite file.
+    assert!(!dir.path().join("durable.sqlite3").exists());
+
+    runtime.block_on(async {
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("drop schema");
+    });
+}
