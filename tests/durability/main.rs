@@ -1,0 +1,95 @@
+//! Durability across storage handles, processes and crashes.
+//!
+//! Every case runs on SQLite (one shared database FILE, several connections
+//! or processes on it) and PostgreSQL (one shared schema), and on the memory
+//! backend where it means something (two executors in one process):
+//!
+//! - [`two_executors`]: two executors, each on its own storage handle, run
+//!   1,000 tasks and a batch of parents with children and a finalize:
+//!   every execution runs exactly once, no parent is left waiting;
+//! - [`processes`]: two executor PROCESSES share the database (this test
+//!   binary re-invoked as a worker, see [`worker`]): every execution runs
+//!   exactly once across both processes' run logs;
+//! - [`crash`]: a worker process is killed with SIGKILL while its tasks
+//!   run; after the lease expires an executor in this process recovers
+//!   them (retry budget left: re-run, sees `Task expired`; none left:
+//!   `failed` with `Task expired`);
+//! - [`late_result`]: a run that ignores its cancellation and returns after
+//!   being cancelled leaves the execution `cancelled`;
+//! - [`transactions`]: enqueue inside the caller's own database transaction
+//!   (commit runs it, rollback leaves nothing).
+//!
+//! ```text
+//! cargo test --test durability              # every backend
+//! cargo test --test durability postgres::   # one backend
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod common;
+mod crash;
+mod late_result;
+mod processes;
+mod recording;
+mod transactions;
+mod two_executors;
+
+/// The worker-process entry point. It does nothing in a normal test run; a
+/// test that needs another executor process runs this binary again with
+/// `--exact worker` and [`common::WORKER_ENV`] set (see
+/// [`common::spawn_worker`]).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker() {
+    let Some(config) = common::WorkerConfig::from_env() else {
+        return;
+    };
+    match config.mode.as_str() {
+        processes::WORKER_MODE => processes::worker_main(config).await,
+        crash::WORKER_MODE => crash::worker_main(config).await,
+        other => panic!("unknown worker mode {other}"),
+    }
+}
+
+/// Instantiates cases for one backend: `backend!(module_name, Backend::X;
+/// group::case, ...)` creates `module_name::case` calling
+/// `group::case(Backend::X)`.
+macro_rules! backend {
+    ($name:ident, $backend:expr; $($group:ident :: $case:ident),* $(,)?) => {
+        mod $name {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::$group::$case($backend).await
+                }
+            )*
+        }
+    };
+}
+
+backend!(memory, crate::common::Backend::Memory;
+    two_executors::two_executors_run_everything_once,
+    late_result::late_result_never_overwrites_cancel,
+);
+
+backend!(sqlite, crate::common::Backend::Sqlite;
+    two_executors::two_executors_run_everything_once,
+    processes::two_processes_run_everything_once,
+    crash::killed_worker_is_recovered_after_lease_expiry,
+    late_result::late_result_never_overwrites_cancel,
+    transactions::enqueue_in_caller_transaction,
+);
+
+backend!(postgres, crate::common::Backend::Postgres;
+    two_executors::two_executors_run_everything_once,
+    processes::two_processes_run_everything_once,
+    crash::killed_worker_is_recovered_after_lease_expiry,
+    late_result::late_result_never_overwrites_cancel,
+    transactions::enqueue_in_caller_transaction,
+);

@@ -1,0 +1,190 @@
+//! Enqueue inside the caller's own database transaction ("save the order and
+//! enqueue its shipping in one commit").
+
+use crate::common::{Backend, SharedDb, eventually, fast_options, pg_config, status_counts};
+use durable_execution::model::{ExecutionStatus, NewExecution};
+use durable_execution::storage::{PostgresStorage, SqliteStorage, Storage};
+use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError, WaitOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// How long nothing may happen after a rollback: many poll intervals.
+const QUIET: Duration = Duration::from_millis(400);
+
+fn ship_task(runs: &Arc<[AtomicU32; 3]>) -> Task<i32, String> {
+    let runs = runs.clone();
+    Task::new("ship_order", move |_ctx: TaskContext, order: i32| {
+        let runs = runs.clone();
+        async move {
+            runs[usize::try_from(order).unwrap()].fetch_add(1, Ordering::SeqCst);
+            Ok::<_, TaskError>(format!("shipped {order}"))
+        }
+    })
+}
+
+/// The caller's side of one backend: its own connection and `orders` table.
+enum Caller {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<PostgresStorage>),
+}
+
+impl Caller {
+    async fn new(db: &SharedDb) -> Self {
+        match db.backend {
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(db.sqlite_path()).unwrap();
+                conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+                    .unwrap();
+                Self::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let (url, schema) = db.postgres_schema();
+                let storage = PostgresStorage::connect(pg_config(url, schema))
+                    .await
+                    .unwrap();
+                storage
+                    .pool()
+                    .get()
+                    .await
+                    .unwrap()
+                    .batch_execute("CREATE TABLE orders (id integer PRIMARY KEY)")
+                    .await
+                    .unwrap();
+                Self::Postgres(Box::new(storage))
+            }
+            Backend::Memory => panic!("the memory backend has no transactions"),
+        }
+    }
+
+    /// Inserts order `id` and enqueues `execution` in one transaction, then
+    /// commits or rolls back. Before the end of the transaction, `storage`
+    /// (the executors' view) does not see the execution.
+    async fn order(
+        &mut self,
+        storage: &Arc<dyn Storage>,
+        id: i32,
+        execution: &NewExecution,
+        commit: bool,
+    ) {
+        let ids = [execution.execution_id.clone()];
+        match self {
+            Self::Sqlite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .unwrap();
+                tx.execute("INSERT INTO orders (id) VALUES (?1)", [id])
+                    .unwrap();
+                SqliteStorage::insert_in(&tx, std::slice::from_ref(execution)).unwrap();
+                assert!(storage.get(&ids).await.unwrap().is_empty());
+                if commit {
+                    tx.commit().unwrap();
+                } else {
+                    tx.rollback().unwrap();
+                }
+            }
+            Self::Postgres(storage) => {
+                let mut client = storage.pool().get().await.unwrap();
+                let tx = client.transaction().await.unwrap();
+                tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&id])
+                    .await
+                    .unwrap();
+                PostgresStorage::insert_in(&tx, std::slice::from_ref(execution))
+                    .await
+                    .unwrap();
+                assert!(storage.get(&ids).await.unwrap().is_empty());
+                if commit {
+                    tx.commit().await.unwrap();
+                } else {
+                    tx.rollback().await.unwrap();
+                }
+            }
+        }
+    }
+
+    async fn orders(&self) -> Vec<i32> {
+        match self {
+            Self::Sqlite(conn) => {
+                let mut stmt = conn.prepare("SELECT id FROM orders ORDER BY id").unwrap();
+                stmt.query_map([], |row| row.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Self::Postgres(storage) => storage
+                .pool()
+                .get()
+                .await
+                .unwrap()
+                .query("SELECT id FROM orders ORDER BY id", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+}
+
+/// `Executor::prepare` + `insert_in` inside the caller's transaction:
+/// nothing is visible (or runs) before the commit; after it the execution
+/// runs; a rolled-back enqueue stores nothing and runs nothing, ever.
+pub async fn enqueue_in_caller_transaction(backend: Backend) {
+    let db = SharedDb::new(backend).await;
+    let mut caller = Caller::new(&db).await;
+    let runs = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
+    let task = ship_task(&runs);
+    let storage = db.handle().await;
+    let executor = Executor::builder(storage.clone())
+        .options(fast_options().build().unwrap())
+        .register(&task)
+        .build()
+        .unwrap();
+    executor.start().unwrap();
+
+    // Commit: the order and its execution appear together; it runs.
+    let committed = executor.prepare(&task, 1, EnqueueOptions::new()).unwrap();
+    caller.order(&storage, 1, &committed, true).await;
+    let done = executor
+        .handle_for(&committed)
+        .wait_with(WaitOptions::new().timeout(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
+    assert_eq!(done.output::<String>().unwrap(), "shipped 1");
+    assert_eq!(runs[1].load(Ordering::SeqCst), 1);
+
+    // Rollback: neither the order nor the execution exists, nothing runs.
+    let rolled_back = executor.prepare(&task, 2, EnqueueOptions::new()).unwrap();
+    caller.order(&storage, 2, &rolled_back, false).await;
+    let ids = [rolled_back.execution_id.clone()];
+    let never = eventually(QUIET, async || {
+        runs[2].load(Ordering::SeqCst) > 0 || !storage.get(&ids).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(!never, "a rolled-back enqueue was stored or ran");
+    assert!(
+        executor
+            .handle(&task, &rolled_back.execution_id)
+            .await
+            .is_err()
+    );
+    assert_eq!(caller.orders().await, vec![1]);
+    let counts = status_counts(&storage).await;
+    assert_eq!(counts.values().sum::<u64>(), 1, "{counts:?}");
+
+    // The same execution id can still be enqueued by a later, committed
+    // transaction (the rollback left nothing behind).
+    caller.order(&storage, 2, &rolled_back, true).await;
+    let done = executor
+        .handle_for(&rolled_back)
+        .wait_with(WaitOptions::new().timeout(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(done.output::<String>().unwrap(), "shipped 2");
+    assert_eq!(runs[2].load(Ordering::SeqCst), 1);
+    assert_eq!(caller.orders().await, vec![1, 2]);
+
+    executor.shutdown(Duration::from_secs(5)).await.unwrap();
+}
