@@ -13,7 +13,9 @@
 //! - [`crash`]: a worker process is killed with SIGKILL while its tasks
 //!   run; after the lease expires an executor in this process recovers
 //!   them (retry budget left: re-run, sees `Task expired`; none left:
-//!   `failed` with `Task expired`);
+//!   `failed` with `Task expired`); [`crash_load`]: the same in the middle
+//!   of a busy load shared with this process: nothing lost, no attempt run
+//!   twice, no orphan;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`transactions`]: enqueue inside the caller's own database transaction
@@ -35,6 +37,7 @@ mod support;
 
 mod common;
 mod crash;
+mod crash_load;
 mod late_result;
 mod processes;
 mod recording;
@@ -53,6 +56,7 @@ async fn worker() {
     match config.mode.as_str() {
         processes::WORKER_MODE => processes::worker_main(config).await,
         crash::WORKER_MODE => crash::worker_main(config).await,
+        crash_load::WORKER_MODE => crash_load::worker_main(config).await,
         other => panic!("unknown worker mode {other}"),
     }
 }
@@ -82,6 +86,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
+    crash_load::killed_under_load_loses_nothing,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
 );
@@ -90,6 +95,7 @@ backend!(postgres, crate::common::Backend::Postgres;
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
+    crash_load::killed_under_load_loses_nothing,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
 );
