@@ -16,6 +16,8 @@
 //!   `failed` with `Task expired`); [`crash_load`]: the same in the middle
 //!   of a busy load shared with this process: nothing lost, no attempt run
 //!   twice, no orphan;
+//! - [`handoff`]: a cancel issued here reaches the run in a worker process;
+//!   a worker's graceful shutdown hands unfinished runs over at once;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`transactions`]: enqueue inside the caller's own database transaction
@@ -38,6 +40,7 @@ mod support;
 mod common;
 mod crash;
 mod crash_load;
+mod handoff;
 mod late_result;
 mod processes;
 mod recording;
@@ -57,6 +60,7 @@ async fn worker() {
         processes::WORKER_MODE => processes::worker_main(config).await,
         crash::WORKER_MODE => crash::worker_main(config).await,
         crash_load::WORKER_MODE => crash_load::worker_main(config).await,
+        handoff::WORKER_MODE => handoff::worker_main(config).await,
         other => panic!("unknown worker mode {other}"),
     }
 }
@@ -87,6 +91,8 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
     crash_load::killed_under_load_loses_nothing,
+    handoff::cancel_reaches_run_in_another_process,
+    handoff::graceful_shutdown_hands_runs_over,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
 );
@@ -96,6 +102,8 @@ backend!(postgres, crate::common::Backend::Postgres;
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
     crash_load::killed_under_load_loses_nothing,
+    handoff::cancel_reaches_run_in_another_process,
+    handoff::graceful_shutdown_hands_runs_over,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
 );
