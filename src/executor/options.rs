@@ -137,7 +137,10 @@ impl ExecutorOptionsBuilder {
     }
 
     /// Idle sleep of the background loops (default 500 ms). Storage events
-    /// wake the loops earlier; this is the fallback.
+    /// wake the loops earlier; this is the fallback. It is also the latency
+    /// with which a run hosted here notices a cancellation made by another
+    /// executor (cancellations made through this executor's handles, and
+    /// cascades found by its closer, are noticed at once).
     pub fn poll_interval(mut self, value: Duration) -> Self {
         self.options.poll_interval = value;
         self

@@ -92,6 +92,7 @@ impl ExecutorBuilder {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let executor_id = generate_executor_id();
+        let shutdown = CancellationToken::new();
         let inner = Arc::new(Inner {
             watcher: Watcher::default(),
             semaphore: Arc::new(Semaphore::new(self.options.max_concurrent_executions)),
@@ -99,7 +100,8 @@ impl ExecutorBuilder {
             executor_id,
             options: self.options,
             registry,
-            shutdown: CancellationToken::new(),
+            run_shutdown: shutdown.child_token(),
+            shutdown,
             hard_stop: CancellationToken::new(),
             stop_loops: CancellationToken::new(),
             running: Mutex::new(HashMap::new()),
@@ -176,6 +178,9 @@ pub(crate) struct Inner {
     registry: HashMap<String, Arc<TaskSpec>>,
     /// Fires when a shutdown starts: stop claiming, tell runs.
     shutdown: CancellationToken,
+    /// Given to runs as their shutdown token: a child of `shutdown`, so that
+    /// task code cannot stop the executor by cancelling it.
+    run_shutdown: CancellationToken,
     /// Fires at the end of the shutdown grace period: cancel every run.
     hard_stop: CancellationToken,
     /// Stops the background loops.
@@ -767,7 +772,7 @@ async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationTok
             root: row.root.clone(),
             parent: row.parent.clone(),
             cancel: cancel.clone(),
-            shutdown: inner.shutdown.child_token(),
+            shutdown: inner.run_shutdown.clone(),
         }),
     };
     let run = AssertUnwindSafe((spec.run)(ctx, row.input.clone())).catch_unwind();
@@ -1252,6 +1257,10 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
         tracing::error!(execution_id = %corrupt.execution_id, error = %corrupt, "closed a corrupt finished execution without effects on its parent or descendants");
     }
     let full = outcome.closed.len() >= limit as usize;
+    if !outcome.newly_finished.is_empty() {
+        // Some may be cascaded cancellations of runs hosted here.
+        inner.wake_canceller.notify_one();
+    }
     if !outcome.parents_ready.is_empty() {
         let parents = inner.storage.get(&outcome.parents_ready).await?;
         advance(inner, parents).await?;
@@ -1525,10 +1534,12 @@ async fn dispatcher_loop(inner: Arc<Inner>) {
         };
         match event {
             Ok(StorageEvent::ReadyWork) => inner.wake_claimer.notify_one(),
-            Ok(StorageEvent::Changed) => {
-                inner.wake_closer.notify_one();
-                inner.wake_canceller.notify_one();
-            }
+            // Not the canceller: `Changed` follows every batch of results,
+            // and a cancellation claim is a write (the single SQLite writer
+            // would spend its time on them). Cancellations made in this
+            // process and cascades found by this closer wake it directly;
+            // others are found at the next poll.
+            Ok(StorageEvent::Changed) => inner.wake_closer.notify_one(),
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 inner.wake_claimer.notify_one();
                 inner.wake_closer.notify_one();
