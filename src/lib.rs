@@ -38,3 +38,8 @@ pub mod model;
 pub mod storage;
 
 pub use executor::*;
+
+/// Runs the README's Rust examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
