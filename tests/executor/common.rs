@@ -95,6 +95,7 @@ impl Counter {
 #[derive(Debug)]
 pub struct FaultyStorage {
     pub inner: Arc<dyn Storage>,
+    pub fail_insert: AtomicU32,
     pub fail_finish: AtomicU32,
     pub fail_claim: AtomicU32,
     pub fail_close: AtomicU32,
@@ -105,6 +106,7 @@ impl FaultyStorage {
     pub fn new(inner: Arc<dyn Storage>) -> Self {
         Self {
             inner,
+            fail_insert: AtomicU32::new(0),
             fail_finish: AtomicU32::new(0),
             fail_claim: AtomicU32::new(0),
             fail_close: AtomicU32::new(0),
@@ -135,6 +137,7 @@ impl Storage for FaultyStorage {
         "faulty"
     }
     async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        Self::take(&self.fail_insert, "insert")?;
         self.inner.insert(executions).await
     }
     async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {

@@ -198,6 +198,27 @@ pub async fn storage_faults_are_survived(factory: Factory) {
     faulty
         .fail_close
         .store(3, std::sync::atomic::Ordering::SeqCst);
+    // E5: a failing insert rejects the enqueue with the operation named,
+    // and stores nothing.
+    faulty
+        .fail_insert
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let err = executor.enqueue(&double, 1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ExecutorError::Storage {
+                operation: "insert",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("injected failure of insert"),
+        "{err}"
+    );
+    assert!(storage.stats(0).await.unwrap().counts.is_empty());
     let handles = executor.enqueue_many(&double, 0..50).await.unwrap();
     for (i, handle) in handles.iter().enumerate() {
         let done = handle.wait().await.unwrap();
