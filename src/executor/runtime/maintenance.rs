@@ -1,0 +1,115 @@
+//! Maintenance loops: the canceller (fires the tokens of cancelled runs
+//! hosted here), the lease expirer (recovers executions of dead executors)
+//! and the storage event dispatcher.
+
+use super::*;
+
+pub(super) async fn canceller_loop(inner: Arc<Inner>) {
+    let stop = inner.stop_loops.clone();
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    while !stop.is_cancelled() {
+        if lock(&inner.running).is_empty() {
+            if idle(&inner.wake_canceller, inner.options.poll_interval, &stop).await {
+                break;
+            }
+            continue;
+        }
+        match inner
+            .storage
+            .claim_cancellations(&inner.executor_id, MAINTENANCE_BATCH)
+            .await
+        {
+            Ok(ids) => {
+                backoff.reset();
+                {
+                    let running = lock(&inner.running);
+                    for id in &ids {
+                        if let Some(token) = running.get(id) {
+                            tracing::debug!(execution_id = %id, "cancelling run");
+                            token.cancel();
+                        }
+                    }
+                }
+                if ids.len() >= MAINTENANCE_BATCH as usize {
+                    continue;
+                }
+                if idle(&inner.wake_canceller, inner.options.poll_interval, &stop).await {
+                    break;
+                }
+            }
+            Err(error) => {
+                let delay = backoff.next_delay();
+                log_loop_error("canceller", &error, &backoff);
+                if pause(delay, &stop).await {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn expirer_loop(inner: Arc<Inner>) {
+    let stop = inner.stop_loops.clone();
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    let never = Notify::new();
+    while !stop.is_cancelled() {
+        match inner
+            .storage
+            .expire_leases(now_millis(), MAINTENANCE_BATCH)
+            .await
+        {
+            Ok(outcome) => {
+                backoff.reset();
+                let count = outcome.requeued.len() + outcome.failed.len();
+                if count > 0 {
+                    tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
+                    inner.wake_closer.notify_one();
+                }
+                if count >= MAINTENANCE_BATCH as usize {
+                    continue;
+                }
+                if idle(&never, inner.options.poll_interval, &stop).await {
+                    break;
+                }
+            }
+            Err(error) => {
+                let delay = backoff.next_delay();
+                log_loop_error("expirer", &error, &backoff);
+                if pause(delay, &stop).await {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn dispatcher_loop(inner: Arc<Inner>) {
+    let mut events = inner.storage.subscribe();
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = inner.stop_loops.cancelled() => break,
+        };
+        match event {
+            Ok(StorageEvent::ReadyWork) => inner.wake_claimer.notify_one(),
+            // Not the canceller: `Changed` follows every batch of results,
+            // and a cancellation claim is a write (the single SQLite writer
+            // would spend its time on them). Cancellations made in this
+            // process and cascades found by this closer wake it directly;
+            // others are found at the next poll.
+            Ok(StorageEvent::Changed) => inner.wake_closer.notify_one(),
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                inner.wake_claimer.notify_one();
+                inner.wake_closer.notify_one();
+                inner.wake_canceller.notify_one();
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+}

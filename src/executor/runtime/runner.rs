@@ -1,0 +1,515 @@
+//! The claimer and the runner: claim ready executions within the free
+//! capacity, run each in its own task (timeout, cancellation, panics), and
+//! turn the outcome into the storage write it needs.
+
+use super::*;
+
+pub(super) async fn claimer_loop(inner: Arc<Inner>) {
+    let stop = inner.shutdown.clone();
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    while !stop.is_cancelled() {
+        let free = inner.semaphore.available_permits();
+        if free == 0 {
+            if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+                break;
+            }
+            continue;
+        }
+        let limit = u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .min(inner.options.max_batch);
+        match inner
+            .storage
+            .claim_ready(
+                &inner.executor_id,
+                now_millis(),
+                limit,
+                u64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(u64::MAX),
+            )
+            .await
+        {
+            Ok(rows) => {
+                backoff.reset();
+                let claimed = rows.len();
+                for row in rows {
+                    start_run(&inner, row).await;
+                }
+                if claimed >= limit as usize {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+                    break;
+                }
+            }
+            Err(error) => {
+                let delay = backoff.next_delay();
+                log_loop_error("claimer", &error, &backoff);
+                if pause(delay, &stop).await {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn start_run(inner: &Arc<Inner>, row: Loaded) {
+    let permit = match inner.semaphore.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        // Only the claimer takes permits, so this does not happen; wait
+        // rather than exceed the limit if it ever does.
+        Err(_) => match inner.semaphore.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => return,
+        },
+    };
+    let row = match row {
+        Ok(row) => row,
+        Err(corrupt) => {
+            tracing::error!(execution_id = %corrupt.execution_id, error = %corrupt, "claimed a corrupt execution; failing it");
+            let write = Write::Finish(fail_item(
+                &corrupt.execution_id,
+                ExecutionError::generic(format!("Cannot run execution: {corrupt}"), false)
+                    .internal(),
+            ));
+            lock(&inner.running).insert(corrupt.execution_id.clone(), CancellationToken::new());
+            send_completion(inner, corrupt.execution_id, write, permit);
+            return;
+        }
+    };
+    let cancel = inner.hard_stop.child_token();
+    lock(&inner.running).insert(row.execution_id.clone(), cancel.clone());
+    let span = tracing::info_span!("execution", task_id = %row.task_id, execution_id = %row.execution_id, attempt = row.attempt);
+    let inner = inner.clone();
+    tokio::spawn(
+        async move {
+            tracing::debug!("running");
+            let execution_id = row.execution_id.clone();
+            let write = execute(&inner, row, cancel).await;
+            send_completion(&inner, execution_id, write, permit);
+        }
+        .instrument(span),
+    );
+}
+
+fn send_completion(
+    inner: &Inner,
+    execution_id: String,
+    write: Write,
+    permit: OwnedSemaphorePermit,
+) {
+    let completion = Completion {
+        execution_id,
+        write,
+        _permit: permit,
+    };
+    if let Err(mpsc::error::SendError(WriterMessage::Done(completion))) =
+        inner.writes.send(WriterMessage::Done(completion))
+    {
+        // The writer is gone (executor dropped): forget the run; its lease
+        // recovers the execution.
+        lock(&inner.running).remove(&completion.execution_id);
+    }
+}
+
+pub(super) fn fail_item(execution_id: &str, error: ExecutionError) -> FinishItem {
+    FinishItem {
+        execution_id: execution_id.to_owned(),
+        status: error.finished_status(),
+        run_output: None,
+        output: None,
+        error: Some(error),
+    }
+}
+
+/// The write after a failed attempt: a retry while the budget lasts and the
+/// error is retryable, else the finished status of the error.
+fn fail_or_retry(row: &TaskExecution, error: ExecutionError) -> Write {
+    if error.is_retryable && row.attempt < row.retry_options.max_attempts {
+        let delay = retry_delay_with_jitter_ms(&row.retry_options, row.attempt);
+        tracing::debug!(error = %error.message, delay_ms = delay, "attempt failed, retrying");
+        Write::Retry(RetryItem {
+            execution_id: row.execution_id.clone(),
+            error,
+            start_at: now_millis().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+        })
+    } else {
+        tracing::debug!(error = %error.message, status = %error.finished_status(), "execution failed");
+        Write::Finish(fail_item(&row.execution_id, error))
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    }
+}
+
+async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationToken) -> Write {
+    let Some(spec) = inner.registry.get(&row.task_id).cloned() else {
+        tracing::error!("task is not registered in this executor");
+        return Write::Finish(fail_item(
+            &row.execution_id,
+            ExecutionError::not_found(format!(
+                "Task {} not found: execution {} was claimed by executor {} where the task is not registered",
+                row.task_id, row.execution_id, inner.executor_id
+            )),
+        ));
+    };
+    let ctx = TaskContext {
+        inner: Arc::new(ContextInner {
+            task_id: row.task_id.clone(),
+            execution_id: row.execution_id.clone(),
+            attempt: row.attempt,
+            prev_error: row.error.clone(),
+            root: row.root.clone(),
+            parent: row.parent.clone(),
+            cancel: cancel.clone(),
+            shutdown: inner.run_shutdown.clone(),
+        }),
+    };
+    let run = AssertUnwindSafe((spec.run)(ctx, row.input.clone())).catch_unwind();
+    let timeout = Duration::from_millis(row.timeout_ms);
+    let result = tokio::select! {
+        biased;
+        () = cancel.cancelled() => {
+            tracing::debug!("run cancelled");
+            return Write::Nothing;
+        }
+        result = tokio::time::timeout(timeout, run) => result,
+    };
+    // Tell anything the run left behind that the run is over.
+    cancel.cancel();
+    match result {
+        Err(_elapsed) => fail_or_retry(&row, ExecutionError::timed_out("Task timed out")),
+        Ok(Err(panic)) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(panic = %message, "task panicked");
+            fail_or_retry(
+                &row,
+                ExecutionError::generic(format!("Task {} panicked: {message}", row.task_id), true),
+            )
+        }
+        Ok(Ok(Err(RunFailure::User(error)))) => fail_or_retry(&row, error.to_execution_error()),
+        Ok(Ok(Err(RunFailure::Input(message)))) => fail_or_retry(
+            &row,
+            ExecutionError::generic(
+                format!(
+                    "Cannot deserialize the input of task {} execution {}: {message}",
+                    row.task_id, row.execution_id
+                ),
+                false,
+            ),
+        ),
+        Ok(Ok(Err(RunFailure::Output(message)))) => fail_or_retry(
+            &row,
+            ExecutionError::generic(
+                format!(
+                    "Cannot serialize the output of task {} execution {}: {message}",
+                    row.task_id, row.execution_id
+                ),
+                false,
+            ),
+        ),
+        Ok(Ok(Ok(outcome))) => match succeed(inner, &spec, &row, outcome) {
+            Ok(write) => write,
+            Err(error) => fail_or_retry(&row, error),
+        },
+    }
+}
+
+pub(super) fn non_retryable(message: String) -> ExecutionError {
+    ExecutionError::generic(message, false)
+}
+
+pub(super) fn size_error(
+    inner: &Inner,
+    row: &TaskExecution,
+    what: &str,
+    value: &str,
+) -> Result<(), ExecutionError> {
+    let limit = inner.options.max_payload_bytes;
+    if value.len() > limit {
+        return Err(non_retryable(format!(
+            "{what} of task {} execution {} is {} bytes, over the limit of {limit} bytes",
+            row.task_id,
+            row.execution_id,
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+fn root_of(row: &TaskExecution) -> ExecutionRef {
+    row.root.clone().unwrap_or_else(|| ExecutionRef {
+        task_id: row.task_id.clone(),
+        execution_id: row.execution_id.clone(),
+    })
+}
+
+/// A new child or finalize execution of `parent`.
+pub(super) fn new_descendant(
+    spec: &TaskSpec,
+    parent: &TaskExecution,
+    index: u32,
+    is_finalize: bool,
+    input: String,
+    overrides: &EnqueueOptions,
+) -> Result<NewExecution, ExecutorError> {
+    let effective = effective_options(
+        &spec.id,
+        spec.timeout,
+        &spec.retry,
+        spec.sleep_before_run,
+        overrides,
+    )?;
+    Ok(NewExecution {
+        execution_id: generate_execution_id(),
+        task_id: spec.id.clone(),
+        root: Some(root_of(parent)),
+        parent: Some(ParentRef {
+            task_id: parent.task_id.clone(),
+            execution_id: parent.execution_id.clone(),
+            index,
+            is_finalize,
+        }),
+        retry_options: effective.retry,
+        sleep_ms_before_run: effective.sleep_ms,
+        timeout_ms: effective.timeout_ms,
+        input,
+        created_at: now_millis(),
+    })
+}
+
+/// `{"input":…,"output":…,"children":[…]}` built from stored JSON.
+pub(super) fn finalize_input(input: &str, output: &str, children: &[&str]) -> String {
+    let mut json = String::with_capacity(
+        input.len() + output.len() + children.iter().map(|c| c.len() + 1).sum::<usize>() + 40,
+    );
+    json.push_str("{\"input\":");
+    json.push_str(input);
+    json.push_str(",\"output\":");
+    json.push_str(output);
+    push_children(&mut json, children);
+    json
+}
+
+/// `{"output":…,"children":[…]}` built from stored JSON.
+pub(super) fn parent_result(output: &str, children: &[&str]) -> String {
+    let mut json = String::with_capacity(
+        output.len() + children.iter().map(|c| c.len() + 1).sum::<usize>() + 30,
+    );
+    json.push_str("{\"output\":");
+    json.push_str(output);
+    push_children(&mut json, children);
+    json
+}
+
+fn push_children(json: &mut String, children: &[&str]) {
+    json.push_str(",\"children\":[");
+    for (i, child) in children.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(child);
+    }
+    json.push_str("]}");
+}
+
+/// The write after a successful run.
+fn succeed(
+    inner: &Inner,
+    spec: &TaskSpec,
+    row: &TaskExecution,
+    outcome: RunOutcome,
+) -> Result<Write, ExecutionError> {
+    let RunOutcome { output, children } = outcome;
+    size_error(inner, row, "Output", &output)?;
+    let finalize = match &spec.kind {
+        Kind::Simple => {
+            tracing::debug!("completed");
+            return Ok(Write::Finish(FinishItem {
+                execution_id: row.execution_id.clone(),
+                status: ExecutionStatus::Completed,
+                run_output: Some(output.clone()),
+                output: Some(output),
+                error: None,
+            }));
+        }
+        Kind::Parent { finalize } => finalize.as_ref(),
+        Kind::Sequence { .. } => None,
+    };
+    if children.len() > inner.options.max_children {
+        return Err(non_retryable(format!(
+            "Task {} execution {} spawned {} children, over the limit of {}",
+            row.task_id,
+            row.execution_id,
+            children.len(),
+            inner.options.max_children
+        )));
+    }
+    let mut new_children = Vec::with_capacity(children.len());
+    for (index, child) in children.iter().enumerate() {
+        let Some(child_spec) = inner.registry.get(&child.task_id) else {
+            return Err(ExecutionError::not_found(format!(
+                "Child task {} not found (spawned by task {} execution {})",
+                child.task_id, row.task_id, row.execution_id
+            )));
+        };
+        let input = child.input.clone().map_err(|message| {
+            non_retryable(format!(
+                "Invalid input to child task {} of task {} execution {}: {message}",
+                child.task_id, row.task_id, row.execution_id
+            ))
+        })?;
+        size_error(
+            inner,
+            row,
+            &format!("Input of child {index} ({})", child.task_id),
+            &input,
+        )?;
+        let execution = new_descendant(
+            child_spec,
+            row,
+            u32::try_from(index).unwrap_or(u32::MAX),
+            false,
+            input,
+            &child.options,
+        )
+        .map_err(|e| {
+            non_retryable(format!(
+                "Invalid child {index} of task {} execution {}: {e}",
+                row.task_id, row.execution_id
+            ))
+        })?;
+        new_children.push(execution);
+    }
+    if !new_children.is_empty() {
+        tracing::debug!(children = new_children.len(), "waiting for children");
+        return Ok(Write::Wait(WaitItem {
+            execution_id: row.execution_id.clone(),
+            run_output: output,
+            children: new_children,
+            finalize: None,
+        }));
+    }
+    match finalize {
+        Some(finalize) => {
+            let finalize_spec = inner.registry.get(&finalize.id).unwrap_or(finalize);
+            let input = finalize_input(&row.input, &output, &[]);
+            size_error(inner, row, "Finalize input", &input)?;
+            let finalize = new_descendant(
+                finalize_spec,
+                row,
+                0,
+                true,
+                input,
+                &EnqueueOptions::default(),
+            )
+            .map_err(|e| non_retryable(e.to_string()))?;
+            tracing::debug!("waiting for finalize");
+            Ok(Write::Wait(WaitItem {
+                execution_id: row.execution_id.clone(),
+                run_output: output,
+                children: Vec::new(),
+                finalize: Some(finalize),
+            }))
+        }
+        None => {
+            let final_output = parent_result(&output, &[]);
+            size_error(inner, row, "Output", &final_output)?;
+            tracing::debug!("completed");
+            Ok(Write::Finish(FinishItem {
+                execution_id: row.execution_id.clone(),
+                status: ExecutionStatus::Completed,
+                run_output: Some(output),
+                output: Some(final_output),
+                error: None,
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finalize_input_is_valid_json_in_order() {
+        let json = finalize_input("{\"a\":1}", "\"out\"", &["1", "\"two\"", "[3]"]);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(
+            value,
+            serde_json::json!({"input": {"a": 1}, "output": "out", "children": [1, "two", [3]]})
+        );
+        let empty = parent_result("null", &[]);
+        let value: serde_json::Value = serde_json::from_str(&empty).unwrap_or_default();
+        assert_eq!(value, serde_json::json!({"output": null, "children": []}));
+    }
+
+    #[test]
+    fn panic_messages_are_extracted() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("boom");
+        assert_eq!(panic_message(payload.as_ref()), "boom");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(String::from("bang"));
+        assert_eq!(panic_message(payload.as_ref()), "bang");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(3_u8);
+        assert_eq!(panic_message(payload.as_ref()), "unknown panic payload");
+    }
+
+    #[test]
+    fn retries_follow_the_budget() {
+        let mut row = crate::model::TaskExecution {
+            execution_id: "te_x".into(),
+            task_id: "t".into(),
+            root: None,
+            parent: None,
+            retry_options: crate::model::RetryOptions {
+                max_attempts: 1,
+                ..Default::default()
+            },
+            sleep_ms_before_run: 0,
+            timeout_ms: 10,
+            input: "null".into(),
+            run_output: None,
+            output: None,
+            children_count: 0,
+            active_children_count: 0,
+            finalize_execution_id: None,
+            children_errors: vec![],
+            finalize_error: None,
+            error: None,
+            status: ExecutionStatus::Running,
+            is_closed: false,
+            needs_cancel: false,
+            executor_id: None,
+            attempt: 0,
+            start_at: 0,
+            started_at: None,
+            finished_at: None,
+            expires_at: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert!(matches!(
+            fail_or_retry(&row, ExecutionError::generic("x", true)),
+            Write::Retry(_)
+        ));
+        assert!(matches!(
+            fail_or_retry(&row, ExecutionError::generic("x", false)),
+            Write::Finish(_)
+        ));
+        row.attempt = 1;
+        match fail_or_retry(&row, ExecutionError::timed_out("Task timed out")) {
+            Write::Finish(item) => assert_eq!(item.status, ExecutionStatus::TimedOut),
+            _ => panic!("expected a finish"),
+        }
+    }
+}
