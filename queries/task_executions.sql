@@ -133,7 +133,7 @@ WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task'
 RETURNING t.execution_id;
 
 --! cancel_subtrees : CancelSubtreesRow()
---- Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner.
+--- Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner. PostgreSQL locks the targets in execution-id order first, so that concurrent cancellations of overlapping subtrees never deadlock.
 WITH RECURSIVE roots AS (
     SELECT r.execution_id, r.error, r.include_self
     FROM jsonb_to_recordset(:items::jsonb) AS r(execution_id text, error jsonb, include_self boolean)
@@ -142,14 +142,21 @@ WITH RECURSIVE roots AS (
     UNION ALL
     SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1
     FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id
+), targets AS (
+    SELECT DISTINCT ON (execution_id) execution_id, error FROM tree
+    WHERE depth > 0 OR include_self ORDER BY execution_id, depth
+), locked AS MATERIALIZED (
+    SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id
+    WHERE c.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
+    ORDER BY c.execution_id
+    FOR UPDATE OF c
 )
 UPDATE task_executions AS t
-SET status = 'cancelled', error = x.error, needs_cancel = (t.status = 'running'),
+SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'),
     executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END,
     expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
-FROM (SELECT DISTINCT ON (execution_id) execution_id, error FROM tree
-      WHERE depth > 0 OR include_self ORDER BY execution_id, depth) AS x
-WHERE t.execution_id = x.execution_id
+FROM locked
+WHERE t.id = locked.id
   AND t.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
 RETURNING t.execution_id;
 

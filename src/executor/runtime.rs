@@ -616,18 +616,19 @@ pub(crate) async fn cancel_execution(
     inner: &Inner,
     execution_id: &str,
 ) -> Result<Vec<String>, ExecutorError> {
-    let cancelled = inner
-        .storage
-        .cancel(
-            now_millis(),
-            &[CancelItem {
-                execution_id: execution_id.to_owned(),
-                error: ExecutionError::cancelled("Task cancelled"),
-                include_self: true,
-            }],
-        )
-        .await
-        .map_err(ExecutorError::storage("cancel"))?;
+    let items = [CancelItem {
+        execution_id: execution_id.to_owned(),
+        error: ExecutionError::cancelled("Task cancelled"),
+        include_self: true,
+    }];
+    // Cancelling is idempotent, so a transient failure is retried: on
+    // PostgreSQL a cancel racing a closer that already claimed rows of the
+    // same subtree can be chosen as a deadlock victim.
+    let cancelled = retrying(inner, "cancel", || {
+        inner.storage.cancel(now_millis(), &items)
+    })
+    .await
+    .map_err(ExecutorError::storage("cancel"))?;
     // Runs hosted here are cancelled right away rather than at the next
     // canceller pass.
     if !cancelled.is_empty() {
