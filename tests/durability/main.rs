@@ -18,6 +18,9 @@
 //!   twice, no orphan;
 //! - [`handoff`]: a cancel issued here reaches the run in a worker process;
 //!   a worker's graceful shutdown hands unfinished runs over at once;
+//! - [`cancel_storm`]: overlapping subtrees cancelled at once from several
+//!   handles: no cancel call fails (no deadlock surfaces), everything ends
+//!   cancelled and closed;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`transactions`]: enqueue inside the caller's own database transaction
@@ -37,6 +40,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cancel_storm;
 mod common;
 mod crash;
 mod crash_load;
@@ -82,11 +86,13 @@ macro_rules! backend {
 }
 
 backend!(memory, crate::common::Backend::Memory;
+    cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     late_result::late_result_never_overwrites_cancel,
 );
 
 backend!(sqlite, crate::common::Backend::Sqlite;
+    cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
@@ -98,6 +104,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
+    cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
     crash::killed_worker_is_recovered_after_lease_expiry,
