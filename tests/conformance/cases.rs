@@ -880,6 +880,39 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
     assert!(all.into_iter().all(|r| r.unwrap().is_closed));
 }
 
+pub async fn ready_parents_least_recently_updated_first(h: Harness) {
+    let late = parent_with_children(&*h, "late", 1).await;
+    let early = parent_with_children(&*h, "early", 1).await;
+    h.finish("ex", T0 + 10, &[completed(&early[0], "1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.close_finished(T0 + 11, 10).await.unwrap().parents_ready,
+        ["early"]
+    );
+    h.finish("ex", T0 + 20, &[completed(&late[0], "1")])
+        .await
+        .unwrap();
+    assert_eq!(
+        h.close_finished(T0 + 21, 10).await.unwrap().parents_ready,
+        ["late"]
+    );
+    assert_eq!(
+        ok_ids(h.ready_parents(10).await.unwrap()),
+        ["early", "late"]
+    );
+    assert_eq!(ok_ids(h.ready_parents(1).await.unwrap()), ["early"]);
+    let rows: Vec<TaskExecution> = h
+        .ready_parents(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(rows[0].updated_at < rows[1].updated_at);
+    assert!(rows.iter().all(|p| p.active_children_count == 0));
+}
+
 pub async fn advance_parents_is_guarded(h: Harness) {
     for p in ["done", "busy"] {
         let children = parent_with_children(&*h, p, 1).await;

@@ -58,6 +58,7 @@ macro_rules! all_backends {
                 close_records_child_failures_and_cancels_siblings,
                 close_applies_finalize_results,
                 close_cascades_through_three_levels,
+                ready_parents_least_recently_updated_first,
                 advance_parents_is_guarded,
                 advance_parents_inserts_only_when_matched,
                 cancel_subtree_with_and_without_self,

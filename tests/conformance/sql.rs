@@ -366,6 +366,55 @@ mod postgres_only {
         assert!(event.is_ok(), "no wake-up after the caller's commit");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_listener_reconnects_after_losing_its_connection() {
+        let h = support::postgres_harness().await;
+        let support::Kind::Postgres { url, .. } = &h.kind else {
+            unreachable!()
+        };
+        let mut events = h.subscribe();
+        h.settle(&mut events).await;
+        // Kill every listener connection (other tests' listeners reconnect too).
+        let admin = support::pg_client(url).await;
+        let killed: i64 = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&durable_execution::storage::postgres::LISTENER_APPLICATION_NAME],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(killed >= 1, "no listener connection found");
+        // The listener comes back and announces itself ...
+        let back = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv()).await;
+        assert!(
+            matches!(
+                back,
+                Ok(Ok(durable_execution::storage::StorageEvent::ReadyWork))
+            ),
+            "{back:?}"
+        );
+        while events.try_recv().is_ok() {}
+        // ... and notifications from another pool reach it again.
+        let other = h.reopen().await;
+        other.insert(&[exec("after", "t", T0)]).await.unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                if events.recv().await.unwrap()
+                    == durable_execution::storage::StorageEvent::ReadyWork
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            got.is_ok(),
+            "no notification after the listener reconnected"
+        );
+    }
+
     #[tokio::test]
     async fn connecting_to_an_unmigrated_schema_reports_the_missing_table() {
         let (schema, _guard) = support::fresh_schema().await;

@@ -61,6 +61,10 @@ const PAYLOAD_READY: &str = "ready";
 /// The notification payload for other changes.
 const PAYLOAD_CHANGED: &str = "changed";
 
+/// The `application_name` of the background `LISTEN` connection (visible
+/// in `pg_stat_activity`).
+pub const LISTENER_APPLICATION_NAME: &str = "durable-execution-listener";
+
 /// Configuration of [`PostgresStorage::connect`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -406,6 +410,8 @@ async fn listen_once(
     shutdown: &CancellationToken,
 ) -> Result<(), tokio_postgres::Error> {
     use futures::StreamExt as _;
+    let mut config = config.clone();
+    config.application_name(LISTENER_APPLICATION_NAME);
     let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
