@@ -25,7 +25,10 @@
 //! succeeded.
 //!
 //! Concurrent migrators are safe: on PostgreSQL the whole run holds a
-//! session-level advisory lock ([`MIGRATION_LOCK_KEY`]); on SQLite every step
+//! session-level advisory lock ([`MIGRATION_LOCK_KEY`]), taken by polling
+//! `pg_try_advisory_lock` (a session blocked in `pg_advisory_lock` keeps a
+//! transaction open, and a `CREATE INDEX CONCURRENTLY` run by the lock holder
+//! would wait for it: a deadlock); on SQLite every step
 //! re-reads the history inside a `BEGIN IMMEDIATE` transaction, so two
 //! processes never apply the same migration twice.
 //!
@@ -189,6 +192,7 @@ pub enum MigrationError {
     },
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn version_suffix(version: Option<i64>) -> String {
     version
         .map(|v| format!(" (version {v})"))
@@ -366,6 +370,7 @@ fn tracking_statements(dialect: Dialect) -> Result<(&'static str, &'static str),
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn elapsed_ms(start: std::time::Instant) -> i64 {
     i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
@@ -641,10 +646,20 @@ mod postgres {
         client: &mut Client,
         migrations: &[Migration],
     ) -> Result<MigrationReport, MigrationError> {
-        client
-            .execute(stmt::LOCK_MIGRATIONS, &[&MIGRATION_LOCK_KEY])
-            .await
-            .map_err(err("lock_migrations", None))?;
+        // Poll rather than block: see the spec's `lock_migrations`.
+        let mut wait = std::time::Duration::from_millis(10);
+        loop {
+            let taken: bool = client
+                .query_one(stmt::LOCK_MIGRATIONS, &[&MIGRATION_LOCK_KEY])
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(err("lock_migrations", None))?;
+            if taken {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
+        }
         let result = apply_all(client, migrations).await;
         let unlocked = client
             .execute(stmt::UNLOCK_MIGRATIONS, &[&MIGRATION_LOCK_KEY])

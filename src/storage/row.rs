@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RawJson {
     /// JSON text (SQLite stores JSON as TEXT).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Text(String),
     /// An already parsed value (PostgreSQL `jsonb`).
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]

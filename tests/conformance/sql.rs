@@ -416,6 +416,88 @@ mod postgres_only {
     }
 
     #[tokio::test]
+    async fn migrator_applies_fixture_migrations_with_and_without_a_transaction() {
+        use durable_execution::migrate::{Migration, MigrationError, migrate_postgres_with};
+        const M1: Migration = Migration {
+            version: 1,
+            name: "create_fixture",
+            sql: "CREATE TABLE fixture_a (id int PRIMARY KEY, label text);",
+            checksum: "c1",
+        };
+        // CREATE INDEX CONCURRENTLY fails inside a transaction: this only
+        // passes if the opt-out header is honoured.
+        const M2: Migration = Migration {
+            version: 2,
+            name: "index_concurrently",
+            sql: "-- transaction: none\nCREATE INDEX CONCURRENTLY ix_fixture_a_label ON fixture_a (label);",
+            checksum: "c2",
+        };
+        const BROKEN: Migration = Migration {
+            version: 3,
+            name: "broken",
+            sql: "-- transaction: none\nCREATE INDEX CONCURRENTLY ix_missing ON no_such_table (x);",
+            checksum: "c3",
+        };
+        let (schema, _guard) = support::fresh_schema().await;
+        let mut client = support::pg_client(&support::database_url()).await;
+        client
+            .batch_execute(&format!("SET search_path TO {schema}"))
+            .await
+            .unwrap();
+        let report = migrate_postgres_with(&mut client, &[M1, M2]).await.unwrap();
+        assert_eq!(report.applied, [1, 2]);
+        let again = migrate_postgres_with(&mut client, &[M1, M2]).await.unwrap();
+        assert!(again.applied.is_empty());
+        assert_eq!(again.current_version, 2);
+        let edited = Migration {
+            checksum: "other",
+            ..M1
+        };
+        let err = migrate_postgres_with(&mut client, &[edited, M2])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, MigrationError::Divergent { version: 1, .. }),
+            "{err}"
+        );
+        let err = migrate_postgres_with(&mut client, &[M1]).await.unwrap_err();
+        assert!(
+            matches!(err, MigrationError::Missing { version: 2, .. }),
+            "{err}"
+        );
+        let err = migrate_postgres_with(&mut client, &[M1, M2, BROKEN])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MigrationError::Postgres {
+                    version: Some(3),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = migrate_postgres_with(&mut client, &[M1, M2, BROKEN])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, MigrationError::Dirty { version: 3, .. }),
+            "{err}"
+        );
+        // The advisory lock was released after every failure.
+        let held: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(held, 0, "the migrator's advisory lock leaked");
+    }
+
+    #[tokio::test]
     async fn connecting_to_an_unmigrated_schema_reports_the_missing_table() {
         let (schema, _guard) = support::fresh_schema().await;
         let url = support::database_url();
