@@ -58,6 +58,7 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
         inner.options.error_backoff_cap,
     );
     let never = Notify::new();
+    let interval = expiry_interval(inner.options.poll_interval, inner.options.lease_slack);
     while !stop.is_cancelled() {
         match inner
             .storage
@@ -74,7 +75,7 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                 if count >= MAINTENANCE_BATCH as usize {
                     continue;
                 }
-                if idle(&never, inner.options.poll_interval, &stop).await {
+                if idle(&never, interval, &stop).await {
                     break;
                 }
             }
@@ -111,5 +112,27 @@ pub(super) async fn dispatcher_loop(inner: Arc<Inner>) {
             }
             Err(broadcast::error::RecvError::Closed) => break,
         }
+    }
+}
+
+/// How often leases are checked: a quarter of the lease slack (an expired
+/// lease is noticed at most 25 % late), but not more often than the poll
+/// interval nor less often than ten poll intervals. Each check is a write,
+/// so checking at every poll would compete with useful writes.
+fn expiry_interval(poll: Duration, lease_slack: Duration) -> Duration {
+    (lease_slack / 4).clamp(poll, poll.saturating_mul(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_interval_follows_the_slack_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(expiry_interval(ms(500), Duration::from_secs(300)), ms(5000));
+        assert_eq!(expiry_interval(ms(20), ms(100)), ms(25));
+        assert_eq!(expiry_interval(ms(20), ms(10)), ms(20));
+        assert_eq!(expiry_interval(ms(50), Duration::from_secs(300)), ms(500));
     }
 }
