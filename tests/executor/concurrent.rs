@@ -156,3 +156,53 @@ pub async fn thousand_children_two_executors(factory: Factory) {
     e1.shutdown(Duration::from_secs(1)).await.unwrap();
     e2.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+/// A cancellation made through another executor reaches the run hosted
+/// here (at the next canceller poll): its token fires and the slot frees.
+pub async fn cancel_from_another_executor(factory: Factory) {
+    let storage = factory("cancel_from_another_executor").await;
+    let fired = Arc::new(AtomicU32::new(0));
+    let f = fired.clone();
+    let slow = Task::new("slow", move |ctx: TaskContext, _: ()| {
+        let f = f.clone();
+        async move {
+            let token = ctx.cancellation().clone();
+            tokio::spawn(async move {
+                token.cancelled().await;
+                f.fetch_add(1, Ordering::SeqCst);
+            });
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok::<_, TaskError>(())
+        }
+    })
+    .timeout(Duration::from_secs(60));
+    let worker = start_with(&storage, fast_options(), |b| b.register(&slow));
+    let client = durable_execution::Executor::builder(storage.clone())
+        .options(fast_options().build().unwrap())
+        .register(&slow)
+        .build()
+        .unwrap();
+    let handle = client.enqueue(&slow, ()).await.unwrap();
+    let id = handle.execution_id().to_owned();
+    assert!(
+        crate::common::eventually(Duration::from_secs(5), || worker
+            .running_execution_ids()
+            .contains(&id))
+        .await
+    );
+    handle.cancel().await.unwrap();
+    assert!(
+        crate::common::eventually(Duration::from_secs(5), || fired.load(Ordering::SeqCst) == 1)
+            .await
+    );
+    assert!(
+        crate::common::eventually(Duration::from_secs(5), || worker
+            .running_execution_ids()
+            .is_empty())
+        .await
+    );
+    let done = handle.get().await.unwrap();
+    assert_eq!(done.status, ExecutionStatus::Cancelled);
+    assert!(!done.needs_cancel);
+    worker.shutdown(Duration::from_secs(1)).await.unwrap();
+}

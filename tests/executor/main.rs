@@ -105,6 +105,7 @@ macro_rules! executor_suite {
                     children_across_executors,
                     two_executors_run_each_task_once,
                     thousand_children_two_executors,
+                    cancel_from_another_executor,
                 }
                 workflow {
                     task_tree,
