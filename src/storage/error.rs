@@ -74,10 +74,9 @@ impl StorageError {
             #[cfg(feature = "postgres")]
             Self::Postgres { source, .. } => {
                 source.is_closed()
-                    || source.code().is_some_and(|code| {
-                        code.code().starts_with("40") || code.code().starts_with("08")
-                    })
-                    || source.code().is_none()
+                    || source
+                        .code()
+                        .is_none_or(|code| is_transient_sqlstate(code.code()))
             }
             #[cfg(feature = "postgres")]
             Self::Pool(_) => true,
@@ -88,6 +87,36 @@ impl StorageError {
             ),
             Self::Worker(_) => true,
             _ => false,
+        }
+    }
+}
+
+/// SQLSTATEs after which the same statement may succeed on a later try:
+/// transaction rollbacks (class 40: serialization failure, deadlock),
+/// connection exceptions (class 08), the server shutting down, restarting
+/// or not accepting connections yet (57P01 `admin_shutdown`, e.g. a
+/// terminated backend or a fast shutdown; 57P02 `crash_shutdown`; 57P03
+/// `cannot_connect_now`) and too many connections (53300).
+#[cfg(feature = "postgres")]
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("40")
+        || code.starts_with("08")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::is_transient_sqlstate;
+
+    #[test]
+    fn transient_sqlstates() {
+        for code in [
+            "40001", "40P01", "08006", "08003", "57P01", "57P02", "57P03", "53300",
+        ] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "57014", "42501"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
         }
     }
 }
