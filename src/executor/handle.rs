@@ -122,7 +122,9 @@ impl ExecutionHandle {
 
     /// Waits until the execution is finished, at most `options.timeout`
     /// and until `options.cancel` fires. Woken by storage events, with
-    /// polling as the fallback.
+    /// polling as the fallback. Transient storage errors (see
+    /// [`StorageError::is_transient`](crate::storage::StorageError::is_transient))
+    /// are retried at the next poll; other errors end the wait.
     pub async fn wait_with(&self, options: WaitOptions) -> Result<TaskExecution, ExecutorError> {
         let cancel = options.cancel.unwrap_or_default();
         let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -139,9 +141,16 @@ impl ExecutionHandle {
         let base = self.inner.options.wait_poll_interval;
         let mut poll = base;
         loop {
-            let execution = self.get().await?;
-            if execution.is_finished() {
-                return Ok(execution);
+            match self.get().await {
+                Ok(execution) if execution.is_finished() => return Ok(execution),
+                Ok(_) => {}
+                // A database blip (restart, failover, dropped connection)
+                // must not fail every waiting caller: read again at the
+                // next poll, until the deadline.
+                Err(ExecutorError::Storage { operation, source }) if source.is_transient() => {
+                    tracing::warn!(execution_id = %self.execution_id, operation, error = %source, "cannot read the execution; retrying at the next poll");
+                }
+                Err(error) => return Err(error),
             }
             let sleep_until = deadline
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
