@@ -21,6 +21,8 @@
 //! - [`cancel_storm`]: overlapping subtrees cancelled at once from several
 //!   handles: no cancel call fails (no deadlock surfaces), everything ends
 //!   cancelled and closed;
+//! - [`db_blip`] (PostgreSQL): every connection of a busy executor is
+//!   terminated, twice: every task still runs exactly once;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`transactions`]: enqueue inside the caller's own database transaction
@@ -44,6 +46,7 @@ mod cancel_storm;
 mod common;
 mod crash;
 mod crash_load;
+mod db_blip;
 mod handoff;
 mod late_result;
 mod processes;
@@ -104,6 +107,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
+    db_blip::connections_killed_mid_load,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
