@@ -28,7 +28,9 @@ async fn terminate(application_name: &str) -> i64 {
 }
 
 /// An executor runs 300 tasks; twice during the run every one of its
-/// server connections (pool and `LISTEN`) is terminated. Every task still
+/// pooled server connections is terminated (found by a unique
+/// `application_name`; the shared-name `LISTEN` connection is left alone so
+/// that other test binaries on the server are not disturbed). Every task still
 /// completes exactly once: failed statements are retried on fresh
 /// connections, and a result whose commit was lost is either rewritten or
 /// (when it had committed) refused by the guard, never re-run.

@@ -21,7 +21,7 @@
 //! - [`cancel_storm`]: overlapping subtrees cancelled at once from several
 //!   handles: no cancel call fails (no deadlock surfaces), everything ends
 //!   cancelled and closed;
-//! - [`db_blip`] (PostgreSQL): every connection of a busy executor is
+//! - [`db_blip`] (PostgreSQL): every pooled connection of a busy executor is
 //!   terminated, twice: every task still runs exactly once;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
