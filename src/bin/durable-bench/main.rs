@@ -1,2 +1,481 @@
-//! Placeholder replaced by the benchmark program.
-fn main() {}
+//! `durable-bench`: throughput, workflow, latency and memory of the
+//! executor on the in-memory, SQLite and PostgreSQL backends, printed as one
+//! Markdown table.
+//!
+//! ```text
+//! cargo run --release --bin durable-bench -- --backends memory,sqlite,postgres
+//! cargo run --release --bin durable-bench -- --smoke
+//! ```
+//!
+//! Every run uses a fresh storage (a new SQLite file, a new PostgreSQL
+//! schema) and checks that every execution completed with the expected
+//! output; any failure exits non-zero.
+
+use anyhow::{Context as _, Result, bail};
+use backend::Backend;
+use cases::{Observed, WorkflowSize};
+use clap::{Parser, ValueEnum};
+use measure::summary;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Instant;
+
+mod backend;
+mod cases;
+mod measure;
+
+/// Benchmarks durable-execution on its storage backends.
+#[derive(Debug, Parser)]
+#[command(name = "durable-bench", version, about)]
+struct Args {
+    /// Backends to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Memory, Backend::Sqlite, Backend::Postgres])]
+    backends: Vec<Backend>,
+    /// Cases to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::Latency])]
+    cases: Vec<Case>,
+    /// Task counts of the throughput cases, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [5_000u64, 50_000])]
+    n: Vec<u64>,
+    /// Repetitions of each case (the table shows median and range).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Tasks of the latency case.
+    #[arg(long, default_value_t = 200)]
+    latency_tasks: usize,
+    /// A quick check (tiny sizes, 1 repetition): fails unless every
+    /// execution completed.
+    #[arg(long)]
+    smoke: bool,
+    /// PostgreSQL server; each run creates and drops its own schema there.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Case {
+    /// Trivial tasks enqueued with `enqueue_many`.
+    Bulk,
+    /// Trivial tasks enqueued one by one by 4 concurrent enqueuers.
+    OneByOne,
+    /// 100 parents × 50 children + finalize, and 100 chains of 4.
+    Workflow,
+    /// Enqueue-to-start latency on an idle executor.
+    Latency,
+}
+
+/// A target to compare a median against.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Target {
+    fn met(self, value: f64) -> bool {
+        match self {
+            Self::AtLeast(t) => value >= t,
+            Self::AtMost(t) => value <= t,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    PerSecond,
+    Seconds,
+    Millis,
+    MiB,
+    Ratio,
+}
+
+impl Unit {
+    fn format(self, value: f64) -> String {
+        match self {
+            Self::PerSecond => thousands(value.round() as u64),
+            Self::Seconds => format!("{value:.2} s"),
+            Self::Millis => format!("{value:.2} ms"),
+            Self::MiB => format!("{value:.1} MiB"),
+            Self::Ratio => format!("{value:.2}×"),
+        }
+    }
+}
+
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One row of the table.
+struct Row {
+    backend: Backend,
+    case: String,
+    unit: Unit,
+    values: Vec<f64>,
+    observed: Vec<Observed>,
+    target: Option<Target>,
+}
+
+fn throughput_target(backend: Backend) -> Target {
+    Target::AtLeast(match backend {
+        Backend::Memory => 100_000.0,
+        Backend::Sqlite => 25_000.0,
+        Backend::Postgres => 10_000.0,
+    })
+}
+
+fn workflow_target(backend: Backend) -> Option<Target> {
+    match backend {
+        Backend::Memory => None,
+        Backend::Sqlite => Some(Target::AtMost(1.0)),
+        Backend::Postgres => Some(Target::AtMost(1.5)),
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU", str::trim)
+        .to_owned();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{cores} cores ({model}), {mem_gib:.1} GiB RAM")
+}
+
+async fn postgres_version(url: &str) -> Result<String> {
+    let client = backend::pg_client(url).await?;
+    let row = client.query_one("SHOW server_version", &[]).await?;
+    Ok(row.get::<_, String>(0))
+}
+
+async fn run(args: Args) -> Result<()> {
+    let (ns, reps, workflow_size, latency_tasks, gap) = if args.smoke {
+        (
+            vec![300],
+            1,
+            WorkflowSize {
+                parents: 10,
+                children: 10,
+                chains: 10,
+            },
+            20,
+            (2, 5),
+        )
+    } else {
+        (
+            args.n.clone(),
+            args.reps.max(1),
+            WorkflowSize {
+                parents: 100,
+                children: 50,
+                chains: 100,
+            },
+            args.latency_tasks.max(1),
+            (5, 20),
+        )
+    };
+    if args.backends.contains(&Backend::Postgres) && !args.postgres_url.starts_with("postgres") {
+        bail!(
+            "--postgres-url (or DATABASE_URL) `{}` is not a postgres:// URL",
+            args.postgres_url
+        );
+    }
+    let pg_url = args.postgres_url.as_str();
+    let started = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut executions = 0u64;
+    for &backend in &args.backends {
+        for &case in &args.cases {
+            match case {
+                Case::Bulk | Case::OneByOne => {
+                    for &n in &ns {
+                        let name = match case {
+                            Case::Bulk => format!("bulk enqueue, N={} (tasks/s)", thousands(n)),
+                            _ => format!("one-by-one enqueue, N={} (tasks/s)", thousands(n)),
+                        };
+                        let mut row = Row {
+                            backend,
+                            case: name,
+                            unit: Unit::PerSecond,
+                            values: Vec::new(),
+                            observed: Vec::new(),
+                            target: (case == Case::Bulk).then(|| throughput_target(backend)),
+                        };
+                        for rep in 1..=reps {
+                            let (value, observed) = match case {
+                                Case::Bulk => cases::bulk(backend, pg_url, n).await,
+                                _ => cases::one_by_one(backend, pg_url, n).await,
+                            }
+                            .with_context(|| format!("{} {}", backend.name(), row.case))?;
+                            eprintln!(
+                                "{:8} {} rep {rep}/{reps}: {}",
+                                backend.name(),
+                                row.case,
+                                row.unit.format(value)
+                            );
+                            executions += n;
+                            row.values.push(value);
+                            row.observed.push(observed);
+                        }
+                        rows.push(row);
+                    }
+                }
+                Case::Workflow => {
+                    let label = format!(
+                        "workflow {}×{} + {} chains of 4",
+                        workflow_size.parents, workflow_size.children, workflow_size.chains
+                    );
+                    let mut wall = Row {
+                        backend,
+                        case: format!("{label}: wall time"),
+                        unit: Unit::Seconds,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: workflow_target(backend),
+                    };
+                    let mut rate = Row {
+                        backend,
+                        case: format!("{label} (executions/s)"),
+                        unit: Unit::PerSecond,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: None,
+                    };
+                    for rep in 1..=reps {
+                        let (result, observed) = cases::workflow(backend, pg_url, workflow_size)
+                            .await
+                            .with_context(|| format!("{} {label}", backend.name()))?;
+                        eprintln!(
+                            "{:8} {label} rep {rep}/{reps}: {:.3} s, {:.0} executions/s",
+                            backend.name(),
+                            result.wall_s,
+                            result.per_second
+                        );
+                        executions += workflow_size.executions();
+                        wall.values.push(result.wall_s);
+                        wall.observed.push(observed);
+                        rate.values.push(result.per_second);
+                        rate.observed.push(observed);
+                    }
+                    rows.push(wall);
+                    rows.push(rate);
+                }
+                Case::Latency => {
+                    let label = format!(
+                        "latency, {latency_tasks} tasks at {}–{} ms gaps",
+                        gap.0, gap.1
+                    );
+                    let mut p50 = Row {
+                        backend,
+                        case: format!("{label}: p50"),
+                        unit: Unit::Millis,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: Some(Target::AtMost(2.0)),
+                    };
+                    let mut p99 = Row {
+                        backend,
+                        case: format!("{label}: p99"),
+                        unit: Unit::Millis,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: Some(Target::AtMost(10.0)),
+                    };
+                    for rep in 1..=reps {
+                        let (result, observed) =
+                            cases::latency(backend, pg_url, latency_tasks, gap)
+                                .await
+                                .with_context(|| format!("{} {label}", backend.name()))?;
+                        eprintln!(
+                            "{:8} {label} rep {rep}/{reps}: p50 {:.2} ms, p99 {:.2} ms",
+                            backend.name(),
+                            result.p50_ms,
+                            result.p99_ms
+                        );
+                        executions += latency_tasks as u64;
+                        p50.values.push(result.p50_ms);
+                        p50.observed.push(observed);
+                        p99.values.push(result.p99_ms);
+                        p99.observed.push(observed);
+                    }
+                    rows.push(p50);
+                    rows.push(p99);
+                }
+            }
+        }
+        memory_rows(backend, &ns, &mut rows);
+    }
+    let pg_version = if args.backends.contains(&Backend::Postgres) {
+        Some(postgres_version(pg_url).await?)
+    } else {
+        None
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Machine: {}; {} build; PostgreSQL {}; {} repetition{} per case (median, min–max).",
+        machine(),
+        if cfg!(debug_assertions) {
+            "debug (not representative)"
+        } else {
+            "release"
+        },
+        pg_version.as_deref().unwrap_or("not used"),
+        reps,
+        if reps == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| backend | case | median | range | target | met | client CPU | PG CPU | storage calls/exec | mean call |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|:-:|---:|---:|---:|---:|");
+    for row in &rows {
+        let (median, min, max) = summary(&row.values);
+        let mean = |f: &dyn Fn(&Observed) -> f64| {
+            if row.observed.is_empty() {
+                f64::NAN
+            } else {
+                row.observed.iter().map(f).sum::<f64>() / row.observed.len() as f64
+            }
+        };
+        let (target, met) = match row.target {
+            Some(target) => {
+                let text = match target {
+                    Target::AtLeast(t) => format!("≥ {}", row.unit.format(t)),
+                    Target::AtMost(t) => format!("≤ {}", row.unit.format(t)),
+                };
+                (text, if target.met(median) { "yes" } else { "**no**" })
+            }
+            None => ("—".to_owned(), ""),
+        };
+        let diagnostics = if row.observed.is_empty() {
+            "| | | |".to_owned()
+        } else {
+            format!(
+                "{:.2} | {} | {:.2} | {:.2} ms |",
+                mean(&|o| o.own_cpu),
+                if row.backend == Backend::Postgres {
+                    format!("{:.2}", mean(&|o| o.pg_cpu))
+                } else {
+                    "—".to_owned()
+                },
+                mean(&|o| o.calls_per_exec),
+                mean(&|o| o.mean_call_ms)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {}–{} | {target} | {met} | {diagnostics}",
+            row.backend.name(),
+            row.case,
+            row.unit.format(median),
+            row.unit.format(min),
+            row.unit.format(max),
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "CPU in cores (1.00 = one core busy) averaged over the runs: client = this process (executor, storage driver, SQLite), PG = every local `postgres` process. {} executions in {:.1} s.",
+        thousands(executions),
+        started.elapsed().as_secs_f64()
+    );
+    print!("{out}");
+    if args.smoke {
+        println!(
+            "smoke: OK, all {} executions completed with the expected outputs",
+            thousands(executions)
+        );
+    }
+    Ok(())
+}
+
+/// Peak RSS rows from the bulk runs: one per size, and the ratio of the
+/// largest to the smallest size.
+fn memory_rows(backend: Backend, ns: &[u64], rows: &mut Vec<Row>) {
+    let mut peaks: Vec<(u64, Vec<f64>)> = Vec::new();
+    for &n in ns {
+        let case = format!("bulk enqueue, N={} (tasks/s)", thousands(n));
+        if let Some(row) = rows.iter().find(|r| r.backend == backend && r.case == case) {
+            let mib: Vec<f64> = row
+                .observed
+                .iter()
+                .map(|o| o.peak_rss_kb as f64 / 1024.0)
+                .collect();
+            peaks.push((n, mib));
+        }
+    }
+    for (n, mib) in &peaks {
+        rows.push(Row {
+            backend,
+            case: format!("peak RSS during bulk N={}", thousands(*n)),
+            unit: Unit::MiB,
+            values: mib.clone(),
+            observed: Vec::new(),
+            target: None,
+        });
+    }
+    if let (Some(small), Some(large)) = (
+        peaks.iter().min_by_key(|(n, _)| *n),
+        peaks.iter().max_by_key(|(n, _)| *n),
+    ) && large.0 > small.0
+    {
+        let (small_median, _, _) = summary(&small.1);
+        let ratios: Vec<f64> = large.1.iter().map(|l| l / small_median).collect();
+        rows.push(Row {
+            backend,
+            case: format!(
+                "peak RSS N={} / N={}",
+                thousands(large.0),
+                thousands(small.0)
+            ),
+            unit: Unit::Ratio,
+            values: ratios,
+            observed: Vec::new(),
+            target: Some(Target::AtMost(1.5)),
+        });
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(args));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

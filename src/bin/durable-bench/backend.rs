@@ -1,0 +1,271 @@
+//! Fresh storages per run, and a storage wrapper that counts calls.
+
+use anyhow::{Context as _, Result};
+use async_trait::async_trait;
+use durable_execution::model::{Loaded, Millis, NewExecution};
+use durable_execution::storage::{
+    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
+    PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
+    StorageEvent, StorageResult, StorageStats, WaitItem,
+};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// A backend to benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// The in-process storage.
+    Memory,
+    /// A SQLite file in the temporary directory.
+    Sqlite,
+    /// A fresh schema in the PostgreSQL database of `--database-url`.
+    Postgres,
+}
+
+impl Backend {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// One fresh, migrated, empty storage; cleaned up by [`Fresh::cleanup`].
+pub(crate) struct Fresh {
+    pub(crate) storage: Arc<CountingStorage>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Nothing,
+    File(PathBuf),
+    Schema { url: String, schema: String },
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Fresh {
+    /// Creates the storage of `backend` (PostgreSQL at `pg_url`).
+    pub(crate) async fn new(backend: Backend, pg_url: &str) -> Result<Self> {
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("durable_bench_{}_{seq}", std::process::id());
+        let (storage, cleanup): (Arc<dyn Storage>, Cleanup) = match backend {
+            Backend::Memory => (Arc::new(MemoryStorage::new()), Cleanup::Nothing),
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{tag}.sqlite3"));
+                remove_sqlite(&path);
+                let storage = SqliteStorage::open(&path, SqliteOptions::default())
+                    .await
+                    .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+                (Arc::new(storage), Cleanup::File(path))
+            }
+            Backend::Postgres => {
+                let client = pg_client(pg_url).await?;
+                client
+                    .batch_execute(&format!("CREATE SCHEMA {tag}"))
+                    .await
+                    .context("cannot create the benchmark schema")?;
+                let storage = PostgresStorage::connect(
+                    PostgresConfig::new(pg_url).schema(&tag).migrate(true),
+                )
+                .await
+                .context("cannot connect the PostgreSQL storage")?;
+                (
+                    Arc::new(storage),
+                    Cleanup::Schema {
+                        url: pg_url.to_owned(),
+                        schema: tag,
+                    },
+                )
+            }
+        };
+        Ok(Self {
+            storage: Arc::new(CountingStorage::new(storage)),
+            cleanup,
+        })
+    }
+
+    /// Drops the file or schema.
+    pub(crate) async fn cleanup(self) -> Result<()> {
+        drop(self.storage);
+        match self.cleanup {
+            Cleanup::Nothing => {}
+            Cleanup::File(path) => remove_sqlite(&path),
+            Cleanup::Schema { url, schema } => {
+                let client = pg_client(&url).await?;
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await
+                    .context("cannot drop the benchmark schema")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+/// A plain client for schema management.
+pub(crate) async fn pg_client(url: &str) -> Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("PostgreSQL is unreachable at {url}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Counters of one [`CountingStorage`].
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    /// Storage calls (every method but `subscribe` and `backend_name`).
+    pub(crate) count: AtomicU64,
+    /// Total time spent inside storage calls, in microseconds.
+    pub(crate) micros: AtomicU64,
+}
+
+/// Wraps a storage and counts its calls and the time spent in them.
+#[derive(Debug)]
+pub(crate) struct CountingStorage {
+    inner: Arc<dyn Storage>,
+    pub(crate) calls: Calls,
+}
+
+impl CountingStorage {
+    fn new(inner: Arc<dyn Storage>) -> Self {
+        Self {
+            inner,
+            calls: Calls::default(),
+        }
+    }
+
+    /// `(calls, mean call time in µs)` so far.
+    pub(crate) fn snapshot(&self) -> (u64, u64) {
+        (
+            self.calls.count.load(Ordering::Relaxed),
+            self.calls.micros.load(Ordering::Relaxed),
+        )
+    }
+
+    async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let start = Instant::now();
+        let out = call.await;
+        self.calls.count.fetch_add(1, Ordering::Relaxed);
+        self.calls.micros.fetch_add(
+            u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        out
+    }
+}
+
+#[async_trait]
+impl Storage for CountingStorage {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        self.timed(self.inner.insert(executions)).await
+    }
+    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
+        self.timed(self.inner.get(execution_ids)).await
+    }
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
+        self.timed(self.inner.get_children(parent_execution_id))
+            .await
+    }
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        self.timed(
+            self.inner
+                .claim_ready(executor_id, now, limit, lease_slack_ms),
+        )
+        .await
+    }
+    async fn finish(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[FinishItem],
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.finish(executor_id, now, items)).await
+    }
+    async fn retry(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[RetryItem],
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.retry(executor_id, now, items)).await
+    }
+    async fn wait_for_children(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        items: &[WaitItem],
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.wait_for_children(executor_id, now, items))
+            .await
+    }
+    async fn release(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        execution_ids: &[String],
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.release(executor_id, now, execution_ids))
+            .await
+    }
+    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
+        self.timed(self.inner.close_finished(now, limit)).await
+    }
+    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
+        self.timed(self.inner.ready_parents(limit)).await
+    }
+    async fn advance_parents(
+        &self,
+        now: Millis,
+        items: &[AdvanceItem],
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.advance_parents(now, items)).await
+    }
+    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.cancel(now, items)).await
+    }
+    async fn claim_cancellations(
+        &self,
+        executor_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        self.timed(self.inner.claim_cancellations(executor_id, limit))
+            .await
+    }
+    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
+        self.timed(self.inner.expire_leases(now, limit)).await
+    }
+    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
+        self.timed(self.inner.stats(now)).await
+    }
+    async fn delete_all(&self) -> StorageResult<u64> {
+        self.timed(self.inner.delete_all()).await
+    }
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
+        self.inner.subscribe()
+    }
+}

@@ -1,0 +1,407 @@
+//! The benchmark cases. Each run builds a fresh storage and executor, runs
+//! one workload to completion, checks that every execution completed with
+//! the expected output, and returns what it measured.
+
+use crate::backend::{Backend, Fresh};
+use crate::measure::{CpuSnapshot, RssSampler, quantile};
+use anyhow::{Context as _, Result, bail, ensure};
+use durable_execution::model::ExecutionStatus;
+use durable_execution::storage::Storage;
+use durable_execution::{
+    Executor, ExecutorOptions, FinalizeInput, ParentOutput, ParentTask, Sequence, Task,
+    TaskContext, TaskError,
+};
+use rand::Rng as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Longest a single run may take before it is declared stuck.
+const RUN_DEADLINE: Duration = Duration::from_secs(300);
+/// Executions inserted per `enqueue_many` call in the bulk case.
+const BULK_CHUNK: u64 = 5_000;
+/// Concurrent enqueuers of the one-by-one case.
+const ENQUEUERS: u64 = 4;
+
+/// The executor options of every run (documented in docs/benchmarks.md).
+pub(crate) fn executor_options() -> Result<ExecutorOptions> {
+    Ok(ExecutorOptions::builder()
+        .max_concurrent_executions(2_000)
+        .max_batch(1_024)
+        .close_batch(4_096)
+        .write_batch(4_096)
+        .poll_interval(Duration::from_millis(100))
+        .wait_poll_interval(Duration::from_millis(100))
+        .build()?)
+}
+
+/// What one run measured besides its main value.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Observed {
+    /// Cores used by this process during the run.
+    pub(crate) own_cpu: f64,
+    /// Cores used by the local PostgreSQL server during the run.
+    pub(crate) pg_cpu: f64,
+    /// Storage calls per execution.
+    pub(crate) calls_per_exec: f64,
+    /// Mean storage call time, in milliseconds.
+    pub(crate) mean_call_ms: f64,
+    /// Peak RSS during the run, in kB.
+    pub(crate) peak_rss_kb: u64,
+}
+
+/// Measures around a run: wall time, CPU, storage calls, RSS.
+struct Probe {
+    start: Instant,
+    cpu: CpuSnapshot,
+    rss: RssSampler,
+    calls: (u64, u64),
+}
+
+impl Probe {
+    fn start(fresh: &Fresh) -> Self {
+        Self {
+            cpu: CpuSnapshot::now(),
+            rss: RssSampler::start(),
+            calls: fresh.storage.snapshot(),
+            start: Instant::now(),
+        }
+    }
+
+    fn finish(self, fresh: &Fresh, executions: u64) -> (Duration, Observed) {
+        let wall = self.start.elapsed();
+        let (own_cpu, pg_cpu) = CpuSnapshot::now().cores_since(&self.cpu, wall);
+        let (calls, micros) = fresh.storage.snapshot();
+        let calls = calls - self.calls.0;
+        let micros = micros - self.calls.1;
+        let observed = Observed {
+            own_cpu,
+            pg_cpu,
+            calls_per_exec: calls as f64 / executions.max(1) as f64,
+            mean_call_ms: micros as f64 / 1000.0 / calls.max(1) as f64,
+            peak_rss_kb: self.rss.finish(),
+        };
+        (wall, observed)
+    }
+}
+
+fn trivial(runs: Arc<AtomicU64>) -> Task<u64, u64> {
+    Task::new("bench_trivial", move |_ctx: TaskContext, i: u64| {
+        runs.fetch_add(1, Ordering::Relaxed);
+        async move { Ok::<_, TaskError>(i) }
+    })
+}
+
+/// Waits until `runs` reached `n` and then until the storage counts `n`
+/// completed executions of `task_id`.
+async fn wait_completed(
+    storage: &dyn Storage,
+    runs: &AtomicU64,
+    task_id: &str,
+    n: u64,
+    deadline: Instant,
+) -> Result<()> {
+    while runs.load(Ordering::Relaxed) < n {
+        ensure!(
+            Instant::now() < deadline,
+            "only {} of {n} tasks ran within {} s",
+            runs.load(Ordering::Relaxed),
+            RUN_DEADLINE.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    loop {
+        let stats = storage.stats(0).await?;
+        let count = |status: ExecutionStatus| {
+            stats
+                .counts
+                .iter()
+                .filter(|(task, s, _)| task == task_id && *s == status)
+                .map(|(_, _, c)| *c)
+                .sum::<u64>()
+        };
+        let completed = count(ExecutionStatus::Completed);
+        if completed == n {
+            return Ok(());
+        }
+        let failed: u64 = stats
+            .counts
+            .iter()
+            .filter(|(_, s, _)| s.is_finished() && *s != ExecutionStatus::Completed)
+            .map(|(_, _, c)| *c)
+            .sum();
+        ensure!(failed == 0, "{failed} executions did not complete");
+        ensure!(
+            Instant::now() < deadline,
+            "only {completed} of {n} tasks completed within {} s",
+            RUN_DEADLINE.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+}
+
+/// `n` trivial tasks enqueued with `enqueue_many` (chunks of 5,000), run
+/// to completion. Returns tasks per second.
+pub(crate) async fn bulk(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, Observed)> {
+    let fresh = Fresh::new(backend, pg_url).await?;
+    let runs = Arc::new(AtomicU64::new(0));
+    let task = trivial(runs.clone());
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(executor_options()?)
+        .register(&task)
+        .build()?;
+    executor.start()?;
+    let deadline = Instant::now() + RUN_DEADLINE;
+    let probe = Probe::start(&fresh);
+    let mut next = 0;
+    while next < n {
+        let end = (next + BULK_CHUNK).min(n);
+        executor.enqueue_many(&task, next..end).await?;
+        next = end;
+    }
+    wait_completed(fresh.storage.as_ref(), &runs, task.id(), n, deadline).await?;
+    let (wall, observed) = probe.finish(&fresh, n);
+    executor.shutdown(Duration::from_secs(5)).await?;
+    fresh.cleanup().await?;
+    Ok((n as f64 / wall.as_secs_f64(), observed))
+}
+
+/// `n` trivial tasks enqueued one by one by 4 concurrent enqueuers, run to
+/// completion. Returns tasks per second.
+pub(crate) async fn one_by_one(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, Observed)> {
+    let fresh = Fresh::new(backend, pg_url).await?;
+    let runs = Arc::new(AtomicU64::new(0));
+    let task = trivial(runs.clone());
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(executor_options()?)
+        .register(&task)
+        .build()?;
+    executor.start()?;
+    let deadline = Instant::now() + RUN_DEADLINE;
+    let probe = Probe::start(&fresh);
+    let enqueuers: Vec<_> = (0..ENQUEUERS)
+        .map(|k| {
+            let executor = executor.clone();
+            let task = task.clone();
+            tokio::spawn(async move {
+                let mut i = k;
+                while i < n {
+                    executor.enqueue(&task, i).await?;
+                    i += ENQUEUERS;
+                }
+                Ok::<_, durable_execution::ExecutorError>(())
+            })
+        })
+        .collect();
+    for enqueuer in enqueuers {
+        enqueuer.await.context("enqueuer panicked")??;
+    }
+    wait_completed(fresh.storage.as_ref(), &runs, task.id(), n, deadline).await?;
+    let (wall, observed) = probe.finish(&fresh, n);
+    executor.shutdown(Duration::from_secs(5)).await?;
+    fresh.cleanup().await?;
+    Ok((n as f64 / wall.as_secs_f64(), observed))
+}
+
+/// Size of the workflow case.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WorkflowSize {
+    pub(crate) parents: u32,
+    pub(crate) children: u32,
+    pub(crate) chains: u32,
+}
+
+impl WorkflowSize {
+    /// Executions per run: parent + children + finalize per parent, the
+    /// sequence parent + 4 steps per chain.
+    pub(crate) fn executions(&self) -> u64 {
+        u64::from(self.parents) * (u64::from(self.children) + 2) + u64::from(self.chains) * 5
+    }
+}
+
+/// What the workflow case measured.
+pub(crate) struct WorkflowResult {
+    /// Wall time from the first enqueue until every handle reported
+    /// finished, in seconds.
+    pub(crate) wall_s: f64,
+    /// Executions per second.
+    pub(crate) per_second: f64,
+}
+
+/// Parents with children (each sleeps 1 ms) and a finalize that checks
+/// every child output, plus chains of 4 sequential steps.
+pub(crate) async fn workflow(
+    backend: Backend,
+    pg_url: &str,
+    size: WorkflowSize,
+) -> Result<(WorkflowResult, Observed)> {
+    let fresh = Fresh::new(backend, pg_url).await?;
+    let child = Task::new("bench_child", |_ctx: TaskContext, i: u32| async move {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok::<_, TaskError>(i)
+    });
+    let children = size.children;
+    let finalize = Task::new(
+        "bench_finalize",
+        move |_ctx: TaskContext, input: FinalizeInput<u32, (), u32>| async move {
+            let expected: Vec<u32> = (0..children).collect();
+            if input.children != expected {
+                return Err(TaskError::non_retryable(format!(
+                    "parent {} got children outputs {:?}",
+                    input.input, input.children
+                )));
+            }
+            Ok(u64::from(input.input) * 1_000 + u64::from(children))
+        },
+    );
+    let parent = {
+        let child = child.clone();
+        ParentTask::new("bench_parent", move |_ctx: TaskContext, p: u32| {
+            let spawned: Vec<_> = (0..children).map(|i| child.child(i)).collect();
+            let _ = p;
+            async move { Ok::<_, TaskError>(ParentOutput::new(()).children(spawned)) }
+        })
+        .finalize(&finalize)
+    };
+    let step = Task::new("bench_step", |_ctx: TaskContext, x: u64| async move {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok::<_, TaskError>(x + 1)
+    });
+    let chain = Sequence::new("bench_chain", &step)
+        .then(&step)
+        .then(&step)
+        .then(&step);
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(executor_options()?)
+        .register(&parent)
+        .register(&child)
+        .register(&chain)
+        .build()?;
+    executor.start()?;
+    let probe = Probe::start(&fresh);
+    let (parents, chains) = tokio::try_join!(
+        executor.enqueue_many(&parent, 0..size.parents),
+        executor.enqueue_many(&chain, (0..size.chains).map(|c| u64::from(c) * 10)),
+    )?;
+    let waits = futures::future::join_all(
+        parents
+            .iter()
+            .chain(chains.iter())
+            .map(|h| h.wait_with(durable_execution::WaitOptions::new().timeout(RUN_DEADLINE))),
+    );
+    let finished = waits.await;
+    let executions = size.executions();
+    let (wall, observed) = probe.finish(&fresh, executions);
+    for (i, execution) in finished.into_iter().enumerate() {
+        let execution = execution?;
+        if execution.status != ExecutionStatus::Completed {
+            bail!(
+                "{} {} ended {}: {}",
+                execution.task_id,
+                execution.execution_id,
+                execution.status,
+                execution.parent_facing_error().message
+            );
+        }
+        let output: u64 = execution.output()?;
+        let expected = if i < parents.len() {
+            i as u64 * 1_000 + u64::from(children)
+        } else {
+            (i - parents.len()) as u64 * 10 + 4
+        };
+        ensure!(
+            output == expected,
+            "{} {} output {output}, expected {expected}",
+            execution.task_id,
+            execution.execution_id
+        );
+    }
+    executor.shutdown(Duration::from_secs(5)).await?;
+    fresh.cleanup().await?;
+    let wall_s = wall.as_secs_f64();
+    Ok((
+        WorkflowResult {
+            wall_s,
+            per_second: executions as f64 / wall_s,
+        },
+        observed,
+    ))
+}
+
+/// Latency percentiles, in milliseconds.
+pub(crate) struct Latency {
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+}
+
+/// An idle executor; `tasks` tasks enqueued one at a time at random gaps
+/// in `gap_ms`; enqueue-to-start latency (from just before `enqueue` to the
+/// first line of the task body, on one local monotonic clock).
+pub(crate) async fn latency(
+    backend: Backend,
+    pg_url: &str,
+    tasks: usize,
+    gap_ms: (u64, u64),
+) -> Result<(Latency, Observed)> {
+    let fresh = Fresh::new(backend, pg_url).await?;
+    let started: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; tasks]));
+    let task = {
+        let started = started.clone();
+        Task::new("bench_probe", move |_ctx: TaskContext, i: usize| {
+            let now = Instant::now();
+            if let Ok(mut started) = started.lock()
+                && let Some(slot) = started.get_mut(i)
+            {
+                *slot = Some(now);
+            }
+            async move { Ok::<_, TaskError>(()) }
+        })
+    };
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(executor_options()?)
+        .register(&task)
+        .build()?;
+    executor.start()?;
+    // Let the executor go idle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe = Probe::start(&fresh);
+    let mut enqueued = Vec::with_capacity(tasks);
+    let mut handles = Vec::with_capacity(tasks);
+    for i in 0..tasks {
+        let gap = rand::rng().random_range(gap_ms.0..=gap_ms.1);
+        tokio::time::sleep(Duration::from_millis(gap)).await;
+        enqueued.push(Instant::now());
+        handles.push(executor.enqueue(&task, i).await?);
+    }
+    for handle in &handles {
+        let execution = handle
+            .wait_with(durable_execution::WaitOptions::new().timeout(RUN_DEADLINE))
+            .await?;
+        ensure!(
+            execution.status == ExecutionStatus::Completed,
+            "latency probe {} ended {}",
+            execution.execution_id,
+            execution.status
+        );
+    }
+    let (_, observed) = probe.finish(&fresh, tasks as u64);
+    executor.shutdown(Duration::from_secs(5)).await?;
+    fresh.cleanup().await?;
+    let started = started
+        .lock()
+        .map_err(|_| anyhow::anyhow!("latency recorder poisoned"))?
+        .clone();
+    let mut latencies = Vec::with_capacity(tasks);
+    for (i, (enq, start)) in enqueued.iter().zip(started).enumerate() {
+        let start = start.with_context(|| format!("latency probe {i} never started"))?;
+        latencies.push(start.saturating_duration_since(*enq).as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok((
+        Latency {
+            p50_ms: quantile(&latencies, 0.5),
+            p99_ms: quantile(&latencies, 0.99),
+        },
+        observed,
+    ))
+}
