@@ -532,3 +532,33 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
             .expect("drop schema");
     });
 }
+
+#[test]
+fn bench_smoke_runs_on_memory_and_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_durable-bench"))
+        .args(["--smoke", "--backends", "memory,sqlite"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("durable-bench runs");
+    let out = ok(output);
+    assert!(out.contains("smoke: OK, all "), "{out}");
+    assert!(out.contains("| backend | case | median |"), "{out}");
+    for backend in ["memory", "sqlite"] {
+        for case in [
+            "bulk enqueue, N=300",
+            "one-by-one enqueue, N=300",
+            "workflow 10×10 + 10 chains of 4: wall time",
+            "latency, 20 tasks at 2–5 ms gaps: p99",
+            "peak RSS during bulk N=300",
+        ] {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with(&format!("| {backend} | {case}"))),
+                "no {backend} row for {case} in:\n{out}"
+            );
+        }
+    }
+    assert!(!out.contains("| postgres |"), "{out}");
+}

@@ -8,8 +8,10 @@ use durable_execution::storage::{
     PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
     StorageEvent, StorageResult, StorageStats, WaitItem,
 };
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -70,7 +72,10 @@ impl Fresh {
                     .await
                     .context("cannot create the benchmark schema")?;
                 let storage = PostgresStorage::connect(
-                    PostgresConfig::new(pg_url).schema(&tag).migrate(true),
+                    PostgresConfig::new(pg_url)
+                        .schema(&tag)
+                        .migrate(true)
+                        .pool_size(pool_size()),
                 )
                 .await
                 .context("cannot connect the PostgreSQL storage")?;
@@ -87,6 +92,20 @@ impl Fresh {
             storage: Arc::new(CountingStorage::new(storage)),
             cleanup,
         })
+    }
+
+    /// Runs `ANALYZE` on the PostgreSQL table (a diagnostic switched on by
+    /// `DURABLE_BENCH_ANALYZE`: fresh statistics change the plans of the
+    /// batched updates); does nothing on other backends.
+    pub(crate) async fn analyze(&self) -> Result<()> {
+        if let Cleanup::Schema { url, schema } = &self.cleanup {
+            let client = pg_client(url).await?;
+            client
+                .batch_execute(&format!("ANALYZE {schema}.task_executions"))
+                .await
+                .context("cannot analyze the benchmark table")?;
+        }
+        Ok(())
     }
 
     /// Drops the file or schema.
@@ -133,6 +152,8 @@ pub(crate) struct Calls {
     pub(crate) count: AtomicU64,
     /// Total time spent inside storage calls, in microseconds.
     pub(crate) micros: AtomicU64,
+    /// Per method: `(calls, microseconds, max microseconds)`.
+    per_method: Mutex<BTreeMap<&'static str, (u64, u64, u64)>>,
 }
 
 /// Wraps a storage and counts its calls and the time spent in them.
@@ -158,14 +179,42 @@ impl CountingStorage {
         )
     }
 
-    async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+    /// One line per method: `name calls×mean(max)`, busiest first.
+    pub(crate) fn per_method(&self) -> String {
+        let map = self
+            .calls
+            .per_method
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        let mut entries: Vec<_> = map.into_iter().collect();
+        entries.sort_by_key(|(_, (_, micros, _))| std::cmp::Reverse(*micros));
+        entries
+            .iter()
+            .map(|(name, (calls, micros, max))| {
+                format!(
+                    "{name} {calls}× {:.2} ms (max {:.1} ms, total {:.0} ms)",
+                    *micros as f64 / 1000.0 / (*calls).max(1) as f64,
+                    *max as f64 / 1000.0,
+                    *micros as f64 / 1000.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn timed<T>(&self, name: &'static str, call: impl std::future::Future<Output = T>) -> T {
         let start = Instant::now();
         let out = call.await;
+        let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.calls.count.fetch_add(1, Ordering::Relaxed);
-        self.calls.micros.fetch_add(
-            u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.calls.micros.fetch_add(micros, Ordering::Relaxed);
+        if let Ok(mut map) = self.calls.per_method.lock() {
+            let entry = map.entry(name).or_default();
+            entry.0 += 1;
+            entry.1 += micros;
+            entry.2 = entry.2.max(micros);
+        }
         out
     }
 }
@@ -176,13 +225,13 @@ impl Storage for CountingStorage {
         self.inner.backend_name()
     }
     async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        self.timed(self.inner.insert(executions)).await
+        self.timed("insert", self.inner.insert(executions)).await
     }
     async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.timed(self.inner.get(execution_ids)).await
+        self.timed("get", self.inner.get(execution_ids)).await
     }
     async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.timed(self.inner.get_children(parent_execution_id))
+        self.timed("get_children", self.inner.get_children(parent_execution_id))
             .await
     }
     async fn claim_ready(
@@ -193,6 +242,7 @@ impl Storage for CountingStorage {
         lease_slack_ms: u64,
     ) -> StorageResult<Vec<Loaded>> {
         self.timed(
+            "claim_ready",
             self.inner
                 .claim_ready(executor_id, now, limit, lease_slack_ms),
         )
@@ -204,7 +254,8 @@ impl Storage for CountingStorage {
         now: Millis,
         items: &[FinishItem],
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.finish(executor_id, now, items)).await
+        self.timed("finish", self.inner.finish(executor_id, now, items))
+            .await
     }
     async fn retry(
         &self,
@@ -212,7 +263,8 @@ impl Storage for CountingStorage {
         now: Millis,
         items: &[RetryItem],
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.retry(executor_id, now, items)).await
+        self.timed("retry", self.inner.retry(executor_id, now, items))
+            .await
     }
     async fn wait_for_children(
         &self,
@@ -220,8 +272,11 @@ impl Storage for CountingStorage {
         now: Millis,
         items: &[WaitItem],
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.wait_for_children(executor_id, now, items))
-            .await
+        self.timed(
+            "wait_for_children",
+            self.inner.wait_for_children(executor_id, now, items),
+        )
+        .await
     }
     async fn release(
         &self,
@@ -229,43 +284,62 @@ impl Storage for CountingStorage {
         now: Millis,
         execution_ids: &[String],
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.release(executor_id, now, execution_ids))
-            .await
+        self.timed(
+            "release",
+            self.inner.release(executor_id, now, execution_ids),
+        )
+        .await
     }
     async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.timed(self.inner.close_finished(now, limit)).await
+        self.timed("close_finished", self.inner.close_finished(now, limit))
+            .await
     }
     async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.timed(self.inner.ready_parents(limit)).await
+        self.timed("ready_parents", self.inner.ready_parents(limit))
+            .await
     }
     async fn advance_parents(
         &self,
         now: Millis,
         items: &[AdvanceItem],
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.advance_parents(now, items)).await
+        self.timed("advance_parents", self.inner.advance_parents(now, items))
+            .await
     }
     async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.cancel(now, items)).await
+        self.timed("cancel", self.inner.cancel(now, items)).await
     }
     async fn claim_cancellations(
         &self,
         executor_id: &str,
         limit: u32,
     ) -> StorageResult<Vec<String>> {
-        self.timed(self.inner.claim_cancellations(executor_id, limit))
-            .await
+        self.timed(
+            "claim_cancellations",
+            self.inner.claim_cancellations(executor_id, limit),
+        )
+        .await
     }
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.timed(self.inner.expire_leases(now, limit)).await
+        self.timed("expire_leases", self.inner.expire_leases(now, limit))
+            .await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.timed(self.inner.stats(now)).await
+        self.timed("stats", self.inner.stats(now)).await
     }
     async fn delete_all(&self) -> StorageResult<u64> {
-        self.timed(self.inner.delete_all()).await
+        self.timed("delete_all", self.inner.delete_all()).await
     }
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
         self.inner.subscribe()
     }
+}
+
+/// Pool size of the PostgreSQL storage (`DURABLE_BENCH_PG_POOL`, default 16
+/// like the library).
+fn pool_size() -> usize {
+    std::env::var("DURABLE_BENCH_PG_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16)
 }

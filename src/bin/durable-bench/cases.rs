@@ -3,7 +3,7 @@
 //! the expected output, and returns what it measured.
 
 use crate::backend::{Backend, Fresh};
-use crate::measure::{CpuSnapshot, RssSampler, quantile};
+use crate::measure::{CpuSnapshot, RssPeaks, RssSampler, quantile};
 use anyhow::{Context as _, Result, bail, ensure};
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::Storage;
@@ -46,8 +46,8 @@ pub(crate) struct Observed {
     pub(crate) calls_per_exec: f64,
     /// Mean storage call time, in milliseconds.
     pub(crate) mean_call_ms: f64,
-    /// Peak RSS during the run, in kB.
-    pub(crate) peak_rss_kb: u64,
+    /// Peak RSS during the run.
+    pub(crate) rss: RssPeaks,
 }
 
 /// Measures around a run: wall time, CPU, storage calls, RSS.
@@ -71,6 +71,13 @@ impl Probe {
     fn finish(self, fresh: &Fresh, executions: u64) -> (Duration, Observed) {
         let wall = self.start.elapsed();
         let (own_cpu, pg_cpu) = CpuSnapshot::now().cores_since(&self.cpu, wall);
+        if std::env::var_os("DURABLE_BENCH_CALLS").is_some() {
+            eprintln!(
+                "  storage calls ({:.0} ms wall): {}",
+                wall.as_secs_f64() * 1000.0,
+                fresh.storage.per_method()
+            );
+        }
         let (calls, micros) = fresh.storage.snapshot();
         let calls = calls - self.calls.0;
         let micros = micros - self.calls.1;
@@ -79,7 +86,7 @@ impl Probe {
             pg_cpu,
             calls_per_exec: calls as f64 / executions.max(1) as f64,
             mean_call_ms: micros as f64 / 1000.0 / calls.max(1) as f64,
-            peak_rss_kb: self.rss.finish(),
+            rss: self.rss.finish(),
         };
         (wall, observed)
     }
@@ -158,6 +165,9 @@ pub(crate) async fn bulk(backend: Backend, pg_url: &str, n: u64) -> Result<(f64,
         let end = (next + BULK_CHUNK).min(n);
         executor.enqueue_many(&task, next..end).await?;
         next = end;
+    }
+    if std::env::var_os("DURABLE_BENCH_ANALYZE").is_some() {
+        fresh.analyze().await?;
     }
     wait_completed(fresh.storage.as_ref(), &runs, task.id(), n, deadline).await?;
     let (wall, observed) = probe.finish(&fresh, n);

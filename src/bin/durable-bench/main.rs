@@ -54,6 +54,10 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/test"
     )]
     postgres_url: String,
+    /// Internal: run one bulk case of `N` tasks on the first backend in this
+    /// (fresh) process and print its measurements on one line.
+    #[arg(long, hide = true, value_name = "N")]
+    child_bulk: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,7 +113,7 @@ fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -161,13 +165,105 @@ fn machine() -> String {
     format!("{cores} cores ({model}), {mem_gib:.1} GiB RAM")
 }
 
+/// The 1-minute load average (other processes compete for the cores).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 async fn postgres_version(url: &str) -> Result<String> {
     let client = backend::pg_client(url).await?;
     let row = client.query_one("SHOW server_version", &[]).await?;
     Ok(row.get::<_, String>(0))
 }
 
+/// The prefix of the line a `--child-bulk` process prints.
+const CHILD_LINE: &str = "durable-bench-child";
+
+/// Runs one bulk case in a fresh process of this program, so that its peak
+/// RSS is not inflated by memory an earlier run left to the allocator.
+async fn bulk_in_child(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, Observed)> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let args = vec![
+        "--backends".to_owned(),
+        backend.name().to_owned(),
+        "--postgres-url".to_owned(),
+        pg_url.to_owned(),
+        "--child-bulk".to_owned(),
+        n.to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+    })
+    .await?
+    .context("cannot run the child process")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "the child process failed ({}); see its error above",
+            output.status
+        );
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(CHILD_LINE))
+        .context("the child process printed no measurement")?;
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .context("bad measurement line from the child process")?;
+    let [
+        value,
+        own_cpu,
+        pg_cpu,
+        calls_per_exec,
+        mean_call_ms,
+        rss_kb,
+        anon_kb,
+    ] = fields.as_slice()
+    else {
+        bail!("bad measurement line from the child process: {line}");
+    };
+    Ok((
+        *value,
+        Observed {
+            own_cpu: *own_cpu,
+            pg_cpu: *pg_cpu,
+            calls_per_exec: *calls_per_exec,
+            mean_call_ms: *mean_call_ms,
+            rss: measure::RssPeaks {
+                rss_kb: *rss_kb as u64,
+                anon_kb: *anon_kb as u64,
+            },
+        },
+    ))
+}
+
+/// The `--child-bulk` process.
+async fn child_bulk(args: &Args, n: u64) -> Result<()> {
+    let backend = *args
+        .backends
+        .first()
+        .context("--child-bulk needs one backend")?;
+    let (value, o) = cases::bulk(backend, &args.postgres_url, n).await?;
+    println!(
+        "{CHILD_LINE} {value} {} {} {} {} {} {}",
+        o.own_cpu, o.pg_cpu, o.calls_per_exec, o.mean_call_ms, o.rss.rss_kb, o.rss.anon_kb
+    );
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<()> {
+    if let Some(n) = args.child_bulk {
+        return child_bulk(&args, n).await;
+    }
     let (ns, reps, workflow_size, latency_tasks, gap) = if args.smoke {
         (
             vec![300],
@@ -201,6 +297,7 @@ async fn run(args: Args) -> Result<()> {
     }
     let pg_url = args.postgres_url.as_str();
     let started = Instant::now();
+    let load_before = load_average();
     let mut rows: Vec<Row> = Vec::new();
     let mut executions = 0u64;
     for &backend in &args.backends {
@@ -222,7 +319,7 @@ async fn run(args: Args) -> Result<()> {
                         };
                         for rep in 1..=reps {
                             let (value, observed) = match case {
-                                Case::Bulk => cases::bulk(backend, pg_url, n).await,
+                                Case::Bulk => bulk_in_child(backend, pg_url, n).await,
                                 _ => cases::one_by_one(backend, pg_url, n).await,
                             }
                             .with_context(|| format!("{} {}", backend.name(), row.case))?;
@@ -332,8 +429,9 @@ async fn run(args: Args) -> Result<()> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {}; {} build; PostgreSQL {}; {} repetition{} per case (median, min–max).",
+        "Machine: {}, load average {load_before} at start and {} at end; {} build; PostgreSQL {}; {} repetition{} per case (median, min–max).",
         machine(),
+        load_average(),
         if cfg!(debug_assertions) {
             "debug (not representative)"
         } else {
@@ -413,47 +511,51 @@ async fn run(args: Args) -> Result<()> {
 /// Peak RSS rows from the bulk runs: one per size, and the ratio of the
 /// largest to the smallest size.
 fn memory_rows(backend: Backend, ns: &[u64], rows: &mut Vec<Row>) {
-    let mut peaks: Vec<(u64, Vec<f64>)> = Vec::new();
-    for &n in ns {
-        let case = format!("bulk enqueue, N={} (tasks/s)", thousands(n));
-        if let Some(row) = rows.iter().find(|r| r.backend == backend && r.case == case) {
-            let mib: Vec<f64> = row
-                .observed
-                .iter()
-                .map(|o| o.peak_rss_kb as f64 / 1024.0)
-                .collect();
-            peaks.push((n, mib));
+    for (what, pick) in [
+        (
+            "peak RSS",
+            (|o: &Observed| o.rss.rss_kb) as fn(&Observed) -> u64,
+        ),
+        ("peak anonymous RSS", |o: &Observed| o.rss.anon_kb),
+    ] {
+        let mut peaks: Vec<(u64, Vec<f64>)> = Vec::new();
+        for &n in ns {
+            let case = format!("bulk enqueue, N={} (tasks/s)", thousands(n));
+            if let Some(row) = rows.iter().find(|r| r.backend == backend && r.case == case) {
+                let mib: Vec<f64> = row
+                    .observed
+                    .iter()
+                    .map(|o| pick(o) as f64 / 1024.0)
+                    .collect();
+                peaks.push((n, mib));
+            }
         }
-    }
-    for (n, mib) in &peaks {
-        rows.push(Row {
-            backend,
-            case: format!("peak RSS during bulk N={}", thousands(*n)),
-            unit: Unit::MiB,
-            values: mib.clone(),
-            observed: Vec::new(),
-            target: None,
-        });
-    }
-    if let (Some(small), Some(large)) = (
-        peaks.iter().min_by_key(|(n, _)| *n),
-        peaks.iter().max_by_key(|(n, _)| *n),
-    ) && large.0 > small.0
-    {
-        let (small_median, _, _) = summary(&small.1);
-        let ratios: Vec<f64> = large.1.iter().map(|l| l / small_median).collect();
-        rows.push(Row {
-            backend,
-            case: format!(
-                "peak RSS N={} / N={}",
-                thousands(large.0),
-                thousands(small.0)
-            ),
-            unit: Unit::Ratio,
-            values: ratios,
-            observed: Vec::new(),
-            target: Some(Target::AtMost(1.5)),
-        });
+        for (n, mib) in &peaks {
+            rows.push(Row {
+                backend,
+                case: format!("{what} during bulk N={}", thousands(*n)),
+                unit: Unit::MiB,
+                values: mib.clone(),
+                observed: Vec::new(),
+                target: None,
+            });
+        }
+        if let (Some(small), Some(large)) = (
+            peaks.iter().min_by_key(|(n, _)| *n),
+            peaks.iter().max_by_key(|(n, _)| *n),
+        ) && large.0 > small.0
+        {
+            let (small_median, _, _) = summary(&small.1);
+            let ratios: Vec<f64> = large.1.iter().map(|l| l / small_median).collect();
+            rows.push(Row {
+                backend,
+                case: format!("{what} N={} / N={}", thousands(large.0), thousands(small.0)),
+                unit: Unit::Ratio,
+                values: ratios,
+                observed: Vec::new(),
+                target: Some(Target::AtMost(1.5)),
+            });
+        }
     }
 }
 

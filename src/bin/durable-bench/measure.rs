@@ -17,25 +17,37 @@ pub(crate) fn status_kb(field: &str) -> Option<u64> {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
-/// Samples `VmRSS` every 5 ms on a thread until stopped; the peak is in kB.
+/// Samples `VmRSS` and `RssAnon` every 5 ms on a thread until stopped.
 pub(crate) struct RssSampler {
     stop: Arc<AtomicBool>,
     peak: Arc<AtomicU64>,
+    peak_anon: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Peaks of one [`RssSampler`], in kB.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RssPeaks {
+    /// Peak `VmRSS` (anonymous + file-backed + shared pages).
+    pub(crate) rss_kb: u64,
+    /// Peak `RssAnon` (heap and stacks only; leaves out mapped files such
+    /// as SQLite's shared-memory WAL index).
+    pub(crate) anon_kb: u64,
 }
 
 impl RssSampler {
     pub(crate) fn start() -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(status_kb("VmRSS").unwrap_or(0)));
+        let peak = Arc::new(AtomicU64::new(0));
+        let peak_anon = Arc::new(AtomicU64::new(0));
+        sample(&peak, &peak_anon);
         let thread = {
             let stop = stop.clone();
             let peak = peak.clone();
+            let peak_anon = peak_anon.clone();
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(rss) = status_kb("VmRSS") {
-                        peak.fetch_max(rss, Ordering::Relaxed);
-                    }
+                    sample(&peak, &peak_anon);
                     std::thread::sleep(Duration::from_millis(5));
                 }
             })
@@ -43,20 +55,31 @@ impl RssSampler {
         Self {
             stop,
             peak,
+            peak_anon,
             thread: Some(thread),
         }
     }
 
-    /// Stops sampling and returns the peak RSS in kB.
-    pub(crate) fn finish(mut self) -> u64 {
+    /// Stops sampling and returns the peaks.
+    pub(crate) fn finish(mut self) -> RssPeaks {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if let Some(rss) = status_kb("VmRSS") {
-            self.peak.fetch_max(rss, Ordering::Relaxed);
+        sample(&self.peak, &self.peak_anon);
+        RssPeaks {
+            rss_kb: self.peak.load(Ordering::Relaxed),
+            anon_kb: self.peak_anon.load(Ordering::Relaxed),
         }
-        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+fn sample(peak: &AtomicU64, peak_anon: &AtomicU64) {
+    if let Some(rss) = status_kb("VmRSS") {
+        peak.fetch_max(rss, Ordering::Relaxed);
+    }
+    if let Some(anon) = status_kb("RssAnon") {
+        peak_anon.fetch_max(anon, Ordering::Relaxed);
     }
 }
 
