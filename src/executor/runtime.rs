@@ -73,7 +73,9 @@ impl ExecutorBuilder {
     }
 
     /// Registers a task, parent task or sequence, with its finalize task
-    /// and steps. Registering the same definition twice is harmless; two
+    /// and steps. Executors sharing a storage should all register every
+    /// task: an executor that claims an execution of a task it does not
+    /// know fails that execution (`Task <id> not found`). Registering the same definition twice is harmless; two
     /// different definitions with one id fail [`ExecutorBuilder::build`].
     pub fn register<D: Definition + ?Sized>(mut self, task: &D) -> Self {
         self.specs.push(task.spec().clone());

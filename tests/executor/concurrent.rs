@@ -206,3 +206,39 @@ pub async fn cancel_from_another_executor(factory: Factory) {
     assert!(!done.needs_cancel);
     worker.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+/// An executor that does not know a parent's task leaves the parent to one
+/// that does, instead of failing it, even when it closes the last child.
+pub async fn unknown_parent_left_to_knowing_executor(factory: Factory) {
+    let storage = factory("unknown_parent_left_to_knowing_executor").await;
+    let child = Task::new("leaf", |_ctx: TaskContext, i: u32| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok::<_, TaskError>(i)
+    });
+    let c = child.clone();
+    let parent = ParentTask::new("fan_out", move |_ctx: TaskContext, n: u32| {
+        let c = c.clone();
+        async move { Ok::<_, TaskError>(ParentOutput::new(()).children((0..n).map(|i| c.child(i)))) }
+    });
+    let knowing = start_with(&storage, fast_options().max_concurrent_executions(2), |b| {
+        b.register(&parent).register(&child)
+    });
+    let handle = knowing.enqueue(&parent, 20).await.unwrap();
+    for _ in 0..500 {
+        if handle.get().await.unwrap().status == ExecutionStatus::WaitingForChildrenTasks {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The second executor knows only the children and runs most of them.
+    let helper = start_with(&storage, fast_options(), |b| b.register(&child));
+    let done = handle
+        .wait_with(durable_execution::WaitOptions::new().timeout(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Completed, "{:?}", done.error);
+    let result: ParentResult<(), u32> = done.output().unwrap();
+    assert_eq!(result.children, (0..20).collect::<Vec<_>>());
+    knowing.shutdown(Duration::from_secs(1)).await.unwrap();
+    helper.shutdown(Duration::from_secs(1)).await.unwrap();
+}

@@ -106,6 +106,7 @@ macro_rules! executor_suite {
                     two_executors_run_each_task_once,
                     thousand_children_two_executors,
                     cancel_from_another_executor,
+                    unknown_parent_left_to_knowing_executor,
                 }
                 workflow {
                     task_tree,

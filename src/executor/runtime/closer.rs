@@ -107,6 +107,13 @@ async fn advance_item(inner: &Inner, parent: Loaded) -> StorageResult<Option<Adv
     {
         return Ok(None);
     }
+    if !inner.registry.contains_key(&parent.task_id) {
+        // Another executor sharing the storage may know the task: leave the
+        // parent to it rather than fail it (every executor should register
+        // every task; see `ExecutorBuilder::register`).
+        tracing::warn!(task_id = %parent.task_id, execution_id = %parent.execution_id, "cannot advance a parent whose task is not registered here; leaving it to another executor");
+        return Ok(None);
+    }
     let children = inner.storage.get_children(&parent.execution_id).await?;
     Ok(Some(AdvanceItem {
         execution_id: parent.execution_id.clone(),
