@@ -109,13 +109,13 @@ COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch 
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);
 COMMENT ON INDEX ix_task_executions_execution_id IS 'Lookups by id; rejects duplicate execution ids.';
 
--- The claim of ready executions, oldest start_at first.
-CREATE INDEX ix_task_executions_status_start_at ON task_executions (status, start_at);
-COMMENT ON INDEX ix_task_executions_status_start_at IS 'The claim of ready executions, oldest start_at first.';
+-- The claim of ready executions, oldest start_at first. Partial: only ready rows are indexed, so the index stays as small as the queue, and updates to any other status (claim, finish, close) add no entry to it.
+CREATE INDEX ix_task_executions_ready ON task_executions (start_at) WHERE status = 'ready';
+COMMENT ON INDEX ix_task_executions_ready IS 'The claim of ready executions, oldest start_at first. Partial: only ready rows are indexed, so the index stays as small as the queue, and updates to any other status (claim, finish, close) add no entry to it.';
 
--- Children of a parent in spawn order; subtree cancellation.
-CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, index_in_parent);
-COMMENT ON INDEX ix_task_executions_parent IS 'Children of a parent in spawn order; subtree cancellation.';
+-- Children of a parent in spawn order; subtree cancellation. Partial, so that top-level executions (most of them) are not indexed.
+CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, index_in_parent) WHERE parent_execution_id IS NOT NULL;
+COMMENT ON INDEX ix_task_executions_parent IS 'Children of a parent in spawn order; subtree cancellation. Partial, so that top-level executions (most of them) are not indexed.';
 
 -- Finished executions whose effects are not applied yet (small; closed rows are not indexed).
 CREATE INDEX ix_task_executions_unclosed ON task_executions (finished_at) WHERE is_closed = false AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled');

@@ -74,11 +74,11 @@ CREATE TABLE task_executions (
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);
 
--- The claim of ready executions, oldest start_at first.
-CREATE INDEX ix_task_executions_status_start_at ON task_executions (status, start_at);
+-- The claim of ready executions, oldest start_at first. Partial: only ready rows are indexed, so the index stays as small as the queue, and updates to any other status (claim, finish, close) add no entry to it.
+CREATE INDEX ix_task_executions_ready ON task_executions (start_at) WHERE status = 'ready';
 
--- Children of a parent in spawn order; subtree cancellation.
-CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, index_in_parent);
+-- Children of a parent in spawn order; subtree cancellation. Partial, so that top-level executions (most of them) are not indexed.
+CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, index_in_parent) WHERE parent_execution_id IS NOT NULL;
 
 -- Finished executions whose effects are not applied yet (small; closed rows are not indexed).
 CREATE INDEX ix_task_executions_unclosed ON task_executions (finished_at) WHERE is_closed = false AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled');

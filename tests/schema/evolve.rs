@@ -93,12 +93,18 @@ fn editing_one_column_produces_the_next_migration_for_both_dialects() {
         );
     }
     assert!(
-        evolution.files[Path::new("generated/migrations/postgres/0002_alter_column_input.sql")]
-            .contains("ALTER TABLE task_executions ALTER COLUMN input SET DEFAULT '{}';")
+        evolution.files[Path::new(&format!(
+            "generated/migrations/postgres/{:04}_alter_column_input.sql",
+            evolution.version
+        ))]
+        .contains("ALTER TABLE task_executions ALTER COLUMN input SET DEFAULT '{}';")
     );
     assert!(
-        evolution.files[Path::new("generated/migrations/sqlite/0002_alter_column_input.sql")]
-            .contains("CREATE TABLE task_executions__new (")
+        evolution.files[Path::new(&format!(
+            "generated/migrations/sqlite/{:04}_alter_column_input.sql",
+            evolution.version
+        ))]
+        .contains("CREATE TABLE task_executions__new (")
     );
     let snapshot = format!(
         "generated/migrations/snapshots/{:04}.json",
