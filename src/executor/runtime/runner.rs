@@ -81,7 +81,24 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         }
     };
     let cancel = inner.hard_stop.child_token();
-    lock(&inner.running).insert(row.execution_id.clone(), cancel.clone());
+    {
+        let mut running = lock(&inner.running);
+        if running.contains_key(&row.execution_id) {
+            // An earlier run of this execution is still in progress here:
+            // it stalled past its lease, the execution was recovered, and
+            // this executor claimed it again. Never run one execution twice
+            // at once in one executor (the second run would share the
+            // first's bookkeeping, and the first's late result would be
+            // written over the second's run, since this executor owns the
+            // row again). The earlier run stays the owner's run: its result
+            // is written when it ends; if it never ends, the new lease
+            // expires and the execution is recovered again, within its
+            // retry budget.
+            tracing::warn!(execution_id = %row.execution_id, attempt = row.attempt, "claimed an execution whose earlier run is still in progress here; not starting a second run");
+            return;
+        }
+        running.insert(row.execution_id.clone(), cancel.clone());
+    }
     let span = tracing::info_span!("execution", task_id = %row.task_id, execution_id = %row.execution_id, attempt = row.attempt);
     let inner = inner.clone();
     tokio::spawn(
