@@ -25,6 +25,9 @@
 //!   terminated, twice: every task still runs exactly once;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
+//! - [`zombie`]: a stalled run outlives its lease and the execution is
+//!   recovered: another executor's newer run wins over the stale result; an
+//!   executor never runs one execution twice at once;
 //! - [`transactions`]: enqueue inside the caller's own database transaction
 //!   (commit runs it, rollback leaves nothing).
 //!
@@ -53,6 +56,7 @@ mod processes;
 mod recording;
 mod transactions;
 mod two_executors;
+mod zombie;
 
 /// The worker-process entry point. It does nothing in a normal test run; a
 /// test that needs another executor process runs this binary again with
@@ -89,12 +93,16 @@ macro_rules! backend {
 }
 
 backend!(memory, crate::common::Backend::Memory;
+    zombie::stale_result_of_a_zombie_is_refused,
+    zombie::executor_never_runs_one_execution_twice_at_once,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     late_result::late_result_never_overwrites_cancel,
 );
 
 backend!(sqlite, crate::common::Backend::Sqlite;
+    zombie::stale_result_of_a_zombie_is_refused,
+    zombie::executor_never_runs_one_execution_twice_at_once,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
@@ -107,6 +115,8 @@ backend!(sqlite, crate::common::Backend::Sqlite;
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
+    zombie::stale_result_of_a_zombie_is_refused,
+    zombie::executor_never_runs_one_execution_twice_at_once,
     db_blip::connections_killed_mid_load,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
