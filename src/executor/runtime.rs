@@ -198,7 +198,11 @@ pub(crate) struct Inner {
     /// Stops the background loops.
     pub(crate) stop_loops: CancellationToken,
     /// Runs in this executor whose result is not written yet.
-    running: Mutex<HashMap<String, CancellationToken>>,
+    // The value is the run's own token (shared, so that an entry is only
+    // removed by the completion of the run that inserted it: an execution
+    // can be claimed again while its previous run's result is still being
+    // written, see `runner::start_run`).
+    running: Mutex<HashMap<String, Arc<CancellationToken>>>,
     semaphore: Arc<Semaphore>,
     wake_claimer: Notify,
     wake_closer: Notify,
@@ -238,7 +242,26 @@ enum Write {
 struct Completion {
     execution_id: String,
     write: Write,
+    /// The run's entry in `Inner::running`.
+    run: Arc<CancellationToken>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl Inner {
+    /// Removes `execution_id` from the running map if its entry is still
+    /// `run`'s (a newer run of the same execution may have replaced it).
+    fn forget_run(
+        running: &mut HashMap<String, Arc<CancellationToken>>,
+        execution_id: &str,
+        run: &Arc<CancellationToken>,
+    ) {
+        if running
+            .get(execution_id)
+            .is_some_and(|current| Arc::ptr_eq(current, run))
+        {
+            running.remove(execution_id);
+        }
+    }
 }
 
 #[allow(clippy::large_enum_variant)]

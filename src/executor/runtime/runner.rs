@@ -75,29 +75,38 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
                 ExecutionError::generic(format!("Cannot run execution: {corrupt}"), false)
                     .internal(),
             ));
-            lock(&inner.running).insert(corrupt.execution_id.clone(), CancellationToken::new());
-            send_completion(inner, corrupt.execution_id, write, permit);
+            // No run: its token is over from the start.
+            let run = Arc::new(CancellationToken::new());
+            run.cancel();
+            lock(&inner.running).insert(corrupt.execution_id.clone(), run.clone());
+            send_completion(inner, corrupt.execution_id, write, run, permit);
             return;
         }
     };
     let cancel = inner.hard_stop.child_token();
+    let run = Arc::new(cancel.clone());
     {
         let mut running = lock(&inner.running);
-        if running.contains_key(&row.execution_id) {
+        // An entry whose token is cancelled belongs to a run that is over
+        // (`execute` fires the token when the run ends), typically a failed
+        // attempt whose retry the writer stored just before this claim and
+        // whose entry it has not removed yet: the new run replaces it.
+        if running
+            .get(&row.execution_id)
+            .is_some_and(|earlier| !earlier.is_cancelled())
+        {
             // An earlier run of this execution is still in progress here:
             // it stalled past its lease, the execution was recovered, and
             // this executor claimed it again. Never run one execution twice
-            // at once in one executor (the second run would share the
-            // first's bookkeeping, and the first's late result would be
-            // written over the second's run, since this executor owns the
-            // row again). The earlier run stays the owner's run: its result
-            // is written when it ends; if it never ends, the new lease
-            // expires and the execution is recovered again, within its
-            // retry budget.
+            // at once in one executor (the first run's late result would be
+            // written over the second's, since this executor owns the row
+            // again). The earlier run stays the owner's run: its result is
+            // written when it ends; if it never ends, the new lease expires
+            // and the execution is recovered again, within its retry budget.
             tracing::warn!(execution_id = %row.execution_id, attempt = row.attempt, "claimed an execution whose earlier run is still in progress here; not starting a second run");
             return;
         }
-        running.insert(row.execution_id.clone(), cancel.clone());
+        running.insert(row.execution_id.clone(), run.clone());
     }
     let span = tracing::info_span!("execution", task_id = %row.task_id, execution_id = %row.execution_id, attempt = row.attempt);
     let inner = inner.clone();
@@ -106,7 +115,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             tracing::debug!("running");
             let execution_id = row.execution_id.clone();
             let write = execute(&inner, row, cancel).await;
-            send_completion(&inner, execution_id, write, permit);
+            send_completion(&inner, execution_id, write, run, permit);
         }
         .instrument(span),
     );
@@ -116,11 +125,13 @@ fn send_completion(
     inner: &Inner,
     execution_id: String,
     write: Write,
+    run: Arc<CancellationToken>,
     permit: OwnedSemaphorePermit,
 ) {
     let completion = Completion {
         execution_id,
         write,
+        run,
         _permit: permit,
     };
     if let Err(mpsc::error::SendError(WriterMessage::Done(completion))) =
@@ -128,7 +139,11 @@ fn send_completion(
     {
         // The writer is gone (executor dropped): forget the run; its lease
         // recovers the execution.
-        lock(&inner.running).remove(&completion.execution_id);
+        Inner::forget_run(
+            &mut lock(&inner.running),
+            &completion.execution_id,
+            &completion.run,
+        );
     }
 }
 

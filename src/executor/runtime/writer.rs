@@ -26,7 +26,7 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
         {
             let mut running = lock(&inner.running);
             for completion in &completions {
-                running.remove(&completion.execution_id);
+                Inner::forget_run(&mut running, &completion.execution_id, &completion.run);
             }
         }
         // Dropping the completions releases their permits.
