@@ -28,6 +28,8 @@
 //! - [`zombie`]: a stalled run outlives its lease and the execution is
 //!   recovered: another executor's newer run wins over the stale result; an
 //!   executor never runs one execution twice at once;
+//! - [`tracking`]: runs retried at once stay tracked by their executor
+//!   (listed, cancellable);
 //! - [`transactions`]: enqueue inside the caller's own database transaction
 //!   (commit runs it, rollback leaves nothing).
 //!
@@ -54,6 +56,7 @@ mod handoff;
 mod late_result;
 mod processes;
 mod recording;
+mod tracking;
 mod transactions;
 mod two_executors;
 mod zombie;
@@ -93,6 +96,7 @@ macro_rules! backend {
 }
 
 backend!(memory, crate::common::Backend::Memory;
+    tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,
     cancel_storm::concurrent_overlapping_cancels,
@@ -101,6 +105,7 @@ backend!(memory, crate::common::Backend::Memory;
 );
 
 backend!(sqlite, crate::common::Backend::Sqlite;
+    tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,
     cancel_storm::concurrent_overlapping_cancels,
@@ -115,6 +120,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
+    tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,
     db_blip::connections_killed_mid_load,

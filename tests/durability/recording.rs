@@ -7,6 +7,7 @@ use durable_execution::storage::{
     StorageEvent, StorageResult, StorageStats, WaitItem,
 };
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One `finish` item the executor tried to write, and whether the guarded
 /// update matched.
@@ -18,11 +19,14 @@ pub struct FinishAttempt {
     pub matched: bool,
 }
 
-/// Forwards everything to `inner`; records every `finish` item.
+/// Forwards everything to `inner`; records every `finish` item; can delay
+/// the acknowledgement of `retry` writes (network latency after the commit:
+/// the change is already visible to everyone else).
 #[derive(Debug)]
 pub struct Recording {
     inner: Arc<dyn Storage>,
     finishes: Mutex<Vec<FinishAttempt>>,
+    retry_ack_delay: Duration,
 }
 
 impl Recording {
@@ -30,7 +34,14 @@ impl Recording {
         Self {
             inner,
             finishes: Mutex::new(Vec::new()),
+            retry_ack_delay: Duration::ZERO,
         }
+    }
+
+    /// Delays the return of every `retry` call by `delay`, after the write.
+    pub fn with_retry_ack_delay(mut self, delay: Duration) -> Self {
+        self.retry_ack_delay = delay;
+        self
     }
 
     /// The finish attempts for `execution_id` so far.
@@ -94,7 +105,11 @@ impl Storage for Recording {
         now: Millis,
         items: &[RetryItem],
     ) -> StorageResult<Vec<String>> {
-        self.inner.retry(executor_id, now, items).await
+        let matched = self.inner.retry(executor_id, now, items).await;
+        if !self.retry_ack_delay.is_zero() {
+            tokio::time::sleep(self.retry_ack_delay).await;
+        }
+        matched
     }
     async fn wait_for_children(
         &self,
