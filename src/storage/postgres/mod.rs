@@ -12,11 +12,13 @@
 //!   never lose a decrement.
 //! - Claims use `FOR UPDATE SKIP LOCKED`: concurrent claimers (threads,
 //!   processes, machines) never receive the same execution.
-//! - Wake-ups: every insert, re-queue and finish sends `NOTIFY
-//!   task_executions_events`; a background connection `LISTEN`s and forwards
-//!   the notifications to [`Storage::subscribe`], reconnecting after
-//!   failures, so an idle executor learns about new work from any process
-//!   without waiting for its poll interval.
+//! - Wake-ups: after every insert, re-queue, finish, cancellation and close
+//!   that changed something, `NOTIFY task_executions_events` is sent by a
+//!   background task that coalesces them (one notification per kind per
+//!   round trip, after the change committed); a background connection
+//!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`],
+//!   reconnecting after failures, so an idle executor learns about new work
+//!   from any process without waiting for its poll interval.
 //!
 //! # Schema placement
 //!
@@ -156,7 +158,62 @@ impl PostgresConfig {
 struct Inner {
     pool: Pool,
     events: broadcast::Sender<StorageEvent>,
+    notifier: Arc<Notifier>,
     shutdown: CancellationToken,
+}
+
+/// Coalesces the `NOTIFY`s of this storage: operations only set a flag
+/// after their commit; one background task sends the notifications, at most
+/// one per kind per round trip.
+///
+/// Sending `NOTIFY` inside each operation's transaction would be simpler but
+/// slow: PostgreSQL serializes the commits of every transaction that queued a
+/// notification (database-wide lock held through the WAL flush), which
+/// defeats group commit under concurrency. Sent after the commit, the
+/// notification also never reaches a listener before the change is visible.
+#[derive(Debug, Default)]
+struct Notifier {
+    ready: std::sync::atomic::AtomicBool,
+    changed: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Notifier {
+    fn request(&self, event: StorageEvent) {
+        use std::sync::atomic::Ordering;
+        match event {
+            StorageEvent::ReadyWork => self.ready.store(true, Ordering::Release),
+            StorageEvent::Changed => self.changed.store(true, Ordering::Release),
+        }
+        self.wake.notify_one();
+    }
+}
+
+/// Sends the coalesced notifications until `shutdown`.
+async fn run_notifier(pool: Pool, notifier: Arc<Notifier>, shutdown: CancellationToken) {
+    use std::sync::atomic::Ordering;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = notifier.wake.notified() => {}
+        }
+        let ready = notifier.ready.swap(false, Ordering::AcqRel);
+        let changed = notifier.changed.swap(false, Ordering::AcqRel);
+        let payloads = [(ready, PAYLOAD_READY), (changed, PAYLOAD_CHANGED)];
+        let result = async {
+            let client = pool.get().await?;
+            for (wanted, payload) in payloads {
+                if wanted {
+                    notify_on(&client, payload).await?;
+                }
+            }
+            Ok::<(), StorageError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "postgres notify failed; other processes will poll");
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -253,9 +310,15 @@ impl PostgresStorage {
             inner: Arc::new(Inner {
                 pool,
                 events,
+                notifier: Arc::default(),
                 shutdown: CancellationToken::new(),
             }),
         };
+        tokio::spawn(run_notifier(
+            storage.inner.pool.clone(),
+            Arc::clone(&storage.inner.notifier),
+            storage.inner.shutdown.clone(),
+        ));
         if config.migrate {
             storage.migrate().await?;
         }
@@ -359,20 +422,11 @@ impl PostgresStorage {
         Ok(self.inner.pool.get().await?)
     }
 
-    /// Queues a `NOTIFY` in the operation's transaction: other processes
-    /// get it on commit, and the change and the notification share one WAL
-    /// flush (a separate `NOTIFY` statement would commit, and flush, on its
-    /// own). Local subscribers are woken by the caller after the commit.
-    async fn notify(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        event: StorageEvent,
-    ) -> StorageResult<()> {
-        let payload = match event {
-            StorageEvent::ReadyWork => PAYLOAD_READY,
-            StorageEvent::Changed => PAYLOAD_CHANGED,
-        };
-        notify_on(tx, payload).await
+    /// Wakes local subscribers now and, through the coalescing notifier,
+    /// every listening process (call after the change committed).
+    fn announce(&self, event: StorageEvent) {
+        self.emit(event);
+        self.inner.notifier.request(event);
     }
 }
 
@@ -595,12 +649,9 @@ impl Storage for PostgresStorage {
         if executions.is_empty() {
             return Ok(());
         }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err("begin insert"))?;
-        insert_on(&tx, executions).await?;
-        self.notify(&tx, StorageEvent::ReadyWork).await?;
-        tx.commit().await.map_err(pg_err("commit insert"))?;
-        self.emit(StorageEvent::ReadyWork);
+        let client = self.client().await?;
+        insert_on(&client, executions).await?;
+        self.announce(StorageEvent::ReadyWork);
         Ok(())
     }
 
@@ -670,11 +721,10 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::finish_json(items)?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err("begin finish"))?;
+        let client = self.client().await?;
         let matched = pgq::finish_executions()
             .params(
-                &tx,
+                &client,
                 &pgq::FinishExecutionsParams {
                     executor_id,
                     now,
@@ -686,11 +736,7 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("finish_executions"))?;
         if !matched.is_empty() {
-            self.notify(&tx, StorageEvent::Changed).await?;
-        }
-        tx.commit().await.map_err(pg_err("commit finish"))?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
+            self.announce(StorageEvent::Changed);
         }
         Ok(matched)
     }
@@ -705,11 +751,10 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::retry_json(items)?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err("begin retry"))?;
+        let client = self.client().await?;
         let matched = pgq::retry_executions()
             .params(
-                &tx,
+                &client,
                 &pgq::RetryExecutionsParams {
                     executor_id,
                     now,
@@ -721,11 +766,7 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("retry_executions"))?;
         if !matched.is_empty() {
-            self.notify(&tx, StorageEvent::ReadyWork).await?;
-        }
-        tx.commit().await.map_err(pg_err("commit retry"))?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
+            self.announce(StorageEvent::ReadyWork);
         }
         Ok(matched)
     }
@@ -759,14 +800,11 @@ impl Storage for PostgresStorage {
             .map_err(pg_err("start_waiting"))?;
         let inserts = row::wait_inserts(items, &matched);
         insert_on(&tx, &inserts).await?;
-        if !inserts.is_empty() {
-            notify_on(&tx, PAYLOAD_READY).await?;
-        }
         tx.commit()
             .await
             .map_err(pg_err("commit wait_for_children"))?;
         if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
+            self.announce(StorageEvent::ReadyWork);
         }
         Ok(matched)
     }
@@ -780,14 +818,10 @@ impl Storage for PostgresStorage {
         if execution_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin release"))?;
+        let client = self.client().await?;
         let matched = pgq::release_executions()
             .params(
-                &tx,
+                &client,
                 &pgq::ReleaseExecutionsParams {
                     executor_id,
                     now,
@@ -799,11 +833,7 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("release_executions"))?;
         if !matched.is_empty() {
-            self.notify(&tx, StorageEvent::ReadyWork).await?;
-        }
-        tx.commit().await.map_err(pg_err("commit release"))?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
+            self.announce(StorageEvent::ReadyWork);
         }
         Ok(matched)
     }
@@ -840,12 +870,9 @@ impl Storage for PostgresStorage {
         }
         let plan = ClosePlan::new(&finished);
         apply_close_plan(&tx, now, &plan, &mut outcome).await?;
-        if !outcome.newly_finished.is_empty() || !outcome.parents_ready.is_empty() {
-            notify_on(&tx, PAYLOAD_CHANGED).await?;
-        }
         tx.commit().await.map_err(pg_err("commit close_finished"))?;
         if !outcome.newly_finished.is_empty() || !outcome.parents_ready.is_empty() {
-            self.emit(StorageEvent::Changed);
+            self.announce(StorageEvent::Changed);
         }
         Ok(outcome)
     }
@@ -885,22 +912,14 @@ impl Storage for PostgresStorage {
             .map_err(pg_err("advance_parents"))?;
         let inserts = row::advance_inserts(items, &matched);
         insert_on(&tx, &inserts).await?;
-        if !matched.is_empty() {
-            let payload = if inserts.is_empty() {
-                PAYLOAD_CHANGED
-            } else {
-                PAYLOAD_READY
-            };
-            notify_on(&tx, payload).await?;
-        }
         tx.commit()
             .await
             .map_err(pg_err("commit advance_parents"))?;
         if !inserts.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
+            self.announce(StorageEvent::ReadyWork);
         }
         if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
+            self.announce(StorageEvent::Changed);
         }
         Ok(matched)
     }
@@ -910,20 +929,15 @@ impl Storage for PostgresStorage {
             return Ok(Vec::new());
         }
         let json = row::cancel_json(items)?;
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err("begin cancel"))?;
+        let client = self.client().await?;
         let cancelled = pgq::cancel_subtrees()
-            .params(&tx, &pgq::CancelSubtreesParams { now, items: json })
+            .params(&client, &pgq::CancelSubtreesParams { now, items: json })
             .map(|r| r.execution_id.to_owned())
             .all()
             .await
             .map_err(pg_err("cancel_subtrees"))?;
         if !cancelled.is_empty() {
-            self.notify(&tx, StorageEvent::Changed).await?;
-        }
-        tx.commit().await.map_err(pg_err("commit cancel"))?;
-        if !cancelled.is_empty() {
-            self.emit(StorageEvent::Changed);
+            self.announce(StorageEvent::Changed);
         }
         Ok(cancelled)
     }
@@ -960,14 +974,10 @@ impl Storage for PostgresStorage {
                 what: "error",
                 message: e.to_string(),
             })?;
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin expire_leases"))?;
+        let client = self.client().await?;
         let rows = pgq::expire_leases()
             .params(
-                &tx,
+                &client,
                 &pgq::ExpireLeasesParams {
                     now,
                     error,
@@ -986,17 +996,10 @@ impl Storage for PostgresStorage {
             }
         }
         if !outcome.requeued.is_empty() {
-            self.notify(&tx, StorageEvent::ReadyWork).await?;
+            self.announce(StorageEvent::ReadyWork);
         }
         if !outcome.failed.is_empty() {
-            self.notify(&tx, StorageEvent::Changed).await?;
-        }
-        tx.commit().await.map_err(pg_err("commit expire_leases"))?;
-        if !outcome.requeued.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !outcome.failed.is_empty() {
-            self.emit(StorageEvent::Changed);
+            self.announce(StorageEvent::Changed);
         }
         Ok(outcome)
     }

@@ -111,6 +111,10 @@ struct Inner {
     path: Option<PathBuf>,
     options: SqliteOptions,
     writer: Mutex<Connection>,
+    /// Writers queue here (asynchronously) before taking a blocking thread,
+    /// so that concurrent writes do not pile up blocked threads on the
+    /// writer's mutex.
+    write_gate: tokio::sync::Semaphore,
     readers: Mutex<Vec<Connection>>,
     events: Arc<Hub>,
 }
@@ -335,6 +339,7 @@ impl SqliteStorage {
                     path: Some(path),
                     options,
                     writer: Mutex::new(writer),
+                    write_gate: tokio::sync::Semaphore::new(1),
                     readers: Mutex::new(Vec::new()),
                     events,
                 }),
@@ -356,6 +361,7 @@ impl SqliteStorage {
                     path: None,
                     options,
                     writer: Mutex::new(writer),
+                    write_gate: tokio::sync::Semaphore::new(1),
                     readers: Mutex::new(Vec::new()),
                     events: hub_for(None),
                 }),
@@ -434,6 +440,12 @@ impl SqliteStorage {
         &self,
         job: impl FnOnce(&rusqlite::Transaction<'_>) -> StorageResult<T> + Send + 'static,
     ) -> StorageResult<T> {
+        let _turn = self
+            .inner
+            .write_gate
+            .acquire()
+            .await
+            .map_err(|e| StorageError::Worker(format!("sqlite write gate: {e}")))?;
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             let mut conn = lock(&inner.writer);
