@@ -31,7 +31,6 @@ pub(crate) fn executor_options() -> Result<ExecutorOptions> {
         .close_batch(4_096)
         .write_batch(4_096)
         .poll_interval(Duration::from_millis(100))
-        .wait_poll_interval(Duration::from_millis(100))
         .build()?)
 }
 

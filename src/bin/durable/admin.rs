@@ -163,7 +163,13 @@ pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
     let fmt_time = |ms: Option<i64>| {
         ms.map_or_else(
             || "-".to_owned(),
-            |ms| format!("{ms} ({} ago)", tree::human_ms(now_millis() - ms)),
+            |ms| {
+                format!(
+                    "{} ({} ago)",
+                    tree::utc(ms),
+                    tree::human_ms(now_millis() - ms)
+                )
+            },
         )
     };
     outln!("execution  {}", execution.execution_id);

@@ -111,6 +111,30 @@ pub(crate) fn human_ms(ms: Millis) -> String {
     }
 }
 
+/// Formats epoch milliseconds as UTC: `2026-11-26 04:54:20.123 UTC`.
+pub(crate) fn utc(ms: Millis) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03} UTC",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
 /// Duration of an execution: from its first start (or creation) to its end
 /// (or now, while active).
 pub(crate) fn duration_ms(execution: &TaskExecution, now: Millis) -> Millis {
@@ -240,6 +264,21 @@ fn collect<'a>(
             format!("{child_prefix}{rest}"),
             rows,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(utc(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
+        assert_eq!(utc(1_795_668_848_766), "2026-11-26 04:54:08.766 UTC");
+        assert_eq!(human_ms(850), "850 ms");
+        assert_eq!(human_ms(1_240), "1.24 s");
+        assert_eq!(human_ms(185_000), "3m05s");
     }
 }
 
