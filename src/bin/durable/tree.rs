@@ -267,21 +267,6 @@ fn collect<'a>(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_times() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(utc(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
-        assert_eq!(utc(1_795_668_848_766), "2026-11-26 04:54:08.766 UTC");
-        assert_eq!(human_ms(850), "850 ms");
-        assert_eq!(human_ms(1_240), "1.24 s");
-        assert_eq!(human_ms(185_000), "3m05s");
-    }
-}
-
 /// Short name of an error kind.
 trait KindStr {
     fn kind_str(&self) -> &'static str;
@@ -298,5 +283,20 @@ impl KindStr for durable_execution::model::ExecutionError {
             #[allow(unreachable_patterns)]
             _ => "error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(utc(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
+        assert_eq!(utc(1_795_668_848_766), "2026-11-26 04:54:08.766 UTC");
+        assert_eq!(human_ms(850), "850 ms");
+        assert_eq!(human_ms(1_240), "1.24 s");
+        assert_eq!(human_ms(185_000), "3m05s");
     }
 }
