@@ -163,6 +163,13 @@ pub async fn executor_never_runs_one_execution_twice_at_once(backend: Backend) {
     assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
     assert_eq!(done.output::<String>().unwrap(), "stale");
     assert_eq!(done.attempt, 1);
+    // (Recorded once the write call returns, which can be after the wait saw it.)
+    assert!(
+        eventually(Duration::from_secs(5), async || {
+            !recording.finishes_of(&id).is_empty()
+        })
+        .await
+    );
     let finishes = recording.finishes_of(&id);
     assert_eq!(finishes.len(), 1, "{finishes:?}");
     assert!(finishes[0].matched);
