@@ -112,13 +112,19 @@ pub async fn killed_under_load_loses_nothing(backend: Backend) {
     let mut doomed = spawn_worker(&db.spec(), WORKER_MODE, dir.path(), "doomed");
     doomed.wait_ready(Duration::from_secs(60)).await;
     std::fs::write(dir.path().join("go"), b"go").unwrap();
+    // The survivor joins once the worker is busy (started alone, it could
+    // take nearly all the work: on SQLite only it is woken by the inserts).
+    let mut runs_reach = async |n: usize| {
+        let busy = eventually(Duration::from_secs(20), async || {
+            doomed.assert_alive();
+            doomed.runs().len() >= n
+        })
+        .await;
+        assert!(busy, "the worker did not get busy:\n{}", doomed.stderr());
+    };
+    runs_reach(KILL_AFTER_RUNS / 2).await;
     survivor.start().unwrap();
-    let busy = eventually(Duration::from_secs(20), async || {
-        doomed.assert_alive();
-        doomed.runs().len() >= KILL_AFTER_RUNS
-    })
-    .await;
-    assert!(busy, "the worker did not get busy:\n{}", doomed.stderr());
+    runs_reach(KILL_AFTER_RUNS).await;
     let doomed_pid = doomed.pid();
     let status = doomed.kill().await;
     assert_eq!(status.signal(), Some(9), "killed by SIGKILL: {status}");
