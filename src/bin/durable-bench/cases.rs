@@ -288,6 +288,7 @@ pub(crate) async fn workflow(
         .build()?;
     executor.start()?;
     let probe = Probe::start(&fresh);
+    let start_ms = durable_execution::model::now_millis();
     let (parents, chains) = tokio::try_join!(
         executor.enqueue_many(&parent, 0..size.parents),
         executor.enqueue_many(&chain, (0..size.chains).map(|c| u64::from(c) * 10)),
@@ -301,6 +302,18 @@ pub(crate) async fn workflow(
     let finished = waits.await;
     let executions = size.executions();
     let (wall, observed) = probe.finish(&fresh, executions);
+    if std::env::var_os("DURABLE_BENCH_CALLS").is_some() {
+        let last_finished = finished
+            .iter()
+            .filter_map(|e| e.as_ref().ok()?.finished_at)
+            .max()
+            .unwrap_or(start_ms);
+        eprintln!(
+            "  workflow: the last top-level execution finished {} ms after the first enqueue; every handle had reported it after {} ms",
+            last_finished - start_ms,
+            wall.as_millis()
+        );
+    }
     for (i, execution) in finished.into_iter().enumerate() {
         let execution = execution?;
         if execution.status != ExecutionStatus::Completed {
