@@ -19,7 +19,7 @@ FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
 SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
-WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb));
+WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
 
 --! get_children : TaskExecutionRow
 --- Reads the children of a parent in spawn order, its finalize last.
@@ -47,7 +47,8 @@ SET status = u.status, run_output = u.run_output, output = u.output, error = u.e
     finished_at = :now, updated_at = :now, is_closed = false, expires_at = NULL,
     executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb)
-WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
 RETURNING t.execution_id;
 
 --! retry_executions : RetryExecutionsRow()
@@ -56,7 +57,8 @@ UPDATE task_executions AS t
 SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at,
     executor_id = NULL, expires_at = NULL, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, error jsonb, start_at bigint)
-WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
 RETURNING t.execution_id;
 
 --! start_waiting : StartWaitingRow()
@@ -66,15 +68,16 @@ SET status = u.status, run_output = u.run_output, children_count = u.children_co
     active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id,
     error = NULL, executor_id = NULL, expires_at = NULL, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text)
-WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = :executor_id
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
 RETURNING t.execution_id;
 
 --! release_executions : ReleaseExecutionsRow()
 --- Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
 UPDATE task_executions
 SET status = 'ready', start_at = :now, executor_id = NULL, expires_at = NULL, updated_at = :now
-WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb))
-  AND status = 'running' AND executor_id = :executor_id
+WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+  AND status COLLATE "C" = 'running' AND executor_id = :executor_id
 RETURNING execution_id;
 
 --! claim_unclosed : TaskExecutionRow
@@ -92,7 +95,7 @@ RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, 
 --! lock_executions : LockExecutionsRow()
 --- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
 SELECT execution_id, status FROM task_executions
-WHERE execution_id IN (SELECT jsonb_array_elements_text(:ids::jsonb))
+WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
 ORDER BY execution_id
 FOR UPDATE;
 
@@ -101,7 +104,8 @@ FOR UPDATE;
 UPDATE task_executions AS t
 SET active_children_count = t.active_children_count - u.n, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, n integer)
-WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks'
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'waiting_for_children_tasks'
 RETURNING t.execution_id, t.active_children_count;
 
 --! record_children_failures : RecordChildrenFailuresRow()
@@ -113,7 +117,8 @@ SET children_errors = coalesce(t.children_errors, '[]'::jsonb) || u.errors,
     is_closed = CASE WHEN t.status = 'waiting_for_children_tasks' THEN false ELSE t.is_closed END,
     updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, errors jsonb)
-WHERE t.execution_id = u.execution_id
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id
 RETURNING t.execution_id, t.status;
 
 --! complete_from_finalize : CompleteFromFinalizeRow()
@@ -121,7 +126,8 @@ RETURNING t.execution_id, t.status;
 UPDATE task_executions AS t
 SET status = 'completed', output = u.output, finished_at = :now, is_closed = false, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, output text)
-WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task'
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'waiting_for_finalize_task'
 RETURNING t.execution_id;
 
 --! fail_from_finalize : FailFromFinalizeRow()
@@ -129,7 +135,8 @@ RETURNING t.execution_id;
 UPDATE task_executions AS t
 SET status = 'finalize_task_failed', finalize_error = u.error, finished_at = :now, is_closed = false, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, error jsonb)
-WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task'
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'waiting_for_finalize_task'
 RETURNING t.execution_id;
 
 --! cancel_subtrees : CancelSubtreesRow()
@@ -179,7 +186,8 @@ SET status = u.status,
     finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN :now::bigint ELSE NULL END,
     is_closed = false, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean)
-WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' AND t.active_children_count = 0
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'waiting_for_children_tasks' AND t.active_children_count = 0
 RETURNING t.execution_id;
 
 --! claim_cancellations : ClaimCancellationsRow()

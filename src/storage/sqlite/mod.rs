@@ -84,13 +84,29 @@ impl SqliteOptions {
     }
 }
 
-/// The broadcast channel shared by every storage opened on one file.
-type Hub = broadcast::Sender<StorageEvent>;
+/// What every storage opened on one file in this process shares: the
+/// wake-ups, and the queue of writers (so that in-process writers take turns
+/// in order instead of sleeping in SQLite's busy handler while another
+/// handle holds the file's write lock).
+#[derive(Debug)]
+struct Hub {
+    events: broadcast::Sender<StorageEvent>,
+    write_gate: tokio::sync::Semaphore,
+}
+
+impl Hub {
+    fn new() -> Self {
+        Self {
+            events: broadcast::channel(1024).0,
+            write_gate: tokio::sync::Semaphore::new(1),
+        }
+    }
+}
 
 fn hub_for(path: Option<&Path>) -> Arc<Hub> {
     static HUBS: OnceLock<Mutex<HashMap<PathBuf, Weak<Hub>>>> = OnceLock::new();
     let Some(path) = path else {
-        return Arc::new(broadcast::channel(1024).0);
+        return Arc::new(Hub::new());
     };
     let mut hubs = HUBS
         .get_or_init(Default::default)
@@ -100,7 +116,7 @@ fn hub_for(path: Option<&Path>) -> Arc<Hub> {
     if let Some(hub) = hubs.get(path).and_then(Weak::upgrade) {
         return hub;
     }
-    let hub = Arc::new(broadcast::channel(1024).0);
+    let hub = Arc::new(Hub::new());
     hubs.insert(path.to_owned(), Arc::downgrade(&hub));
     hub
 }
@@ -111,12 +127,11 @@ struct Inner {
     path: Option<PathBuf>,
     options: SqliteOptions,
     writer: Mutex<Connection>,
-    /// Writers queue here (asynchronously) before taking a blocking thread,
-    /// so that concurrent writes do not pile up blocked threads on the
-    /// writer's mutex.
-    write_gate: tokio::sync::Semaphore,
     readers: Mutex<Vec<Connection>>,
-    events: Arc<Hub>,
+    /// Shared with the other storages on the same file. Writers queue on its
+    /// gate (asynchronously) before taking a blocking thread, so concurrent
+    /// writes neither pile up blocked threads nor busy-wait on the file lock.
+    hub: Arc<Hub>,
 }
 
 /// A [`Storage`] in one SQLite database file (see the [module docs](self)).
@@ -333,15 +348,14 @@ impl SqliteStorage {
             let mut writer = open_connection(&path, &options)?;
             prepare_schema(&mut writer, &options)?;
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            let events = hub_for(Some(&canonical));
+            let hub = hub_for(Some(&canonical));
             Ok(Self {
                 inner: Arc::new(Inner {
                     path: Some(path),
                     options,
                     writer: Mutex::new(writer),
-                    write_gate: tokio::sync::Semaphore::new(1),
                     readers: Mutex::new(Vec::new()),
-                    events,
+                    hub,
                 }),
             })
         })
@@ -361,9 +375,8 @@ impl SqliteStorage {
                     path: None,
                     options,
                     writer: Mutex::new(writer),
-                    write_gate: tokio::sync::Semaphore::new(1),
                     readers: Mutex::new(Vec::new()),
-                    events: hub_for(None),
+                    hub: hub_for(None),
                 }),
             })
         })
@@ -432,7 +445,7 @@ impl SqliteStorage {
 
     fn emit(&self, event: StorageEvent) {
         // No receiver is not an error: nobody is listening yet.
-        let _ = self.inner.events.send(event);
+        let _ = self.inner.hub.events.send(event);
     }
 
     /// Runs `job` in one `BEGIN IMMEDIATE` transaction on the writer.
@@ -442,6 +455,7 @@ impl SqliteStorage {
     ) -> StorageResult<T> {
         let _turn = self
             .inner
+            .hub
             .write_gate
             .acquire()
             .await
@@ -907,6 +921,6 @@ impl Storage for SqliteStorage {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
-        self.inner.events.subscribe()
+        self.inner.hub.events.subscribe()
     }
 }

@@ -1720,7 +1720,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -1951,7 +1951,7 @@ pub struct FinishExecutionsStmt(&'static str, Option<tokio_postgres::Statement>)
 /// Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
 pub fn finish_executions() -> FinishExecutionsStmt {
     FinishExecutionsStmt(
-        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, output = u.output, error = u.error, finished_at = $1, updated_at = $1, is_closed = false, expires_at = NULL, executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, output = u.output, error = u.error, finished_at = $1, updated_at = $1, is_closed = false, expires_at = NULL, executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
         None,
     )
 }
@@ -2008,7 +2008,7 @@ pub struct RetryExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Re-queues running executions owned by the executor from a JSON array of {execution_id, error, start_at}.
 pub fn retry_executions() -> RetryExecutionsStmt {
     RetryExecutionsStmt(
-        "UPDATE task_executions AS t SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb, start_at bigint) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb, start_at bigint) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
         None,
     )
 }
@@ -2065,7 +2065,7 @@ pub struct StartWaitingStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
 pub fn start_waiting() -> StartWaitingStmt {
     StartWaitingStmt(
-        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = u.execution_id AND t.status = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
         None,
     )
 }
@@ -2122,7 +2122,7 @@ pub struct ReleaseExecutionsStmt(&'static str, Option<tokio_postgres::Statement>
 /// Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
 pub fn release_executions() -> ReleaseExecutionsStmt {
     ReleaseExecutionsStmt(
-        "UPDATE task_executions SET status = 'ready', start_at = $1, executor_id = NULL, expires_at = NULL, updated_at = $1 WHERE execution_id IN (SELECT jsonb_array_elements_text($2::jsonb)) AND status = 'running' AND executor_id = $3 RETURNING execution_id",
+        "UPDATE task_executions SET status = 'ready', start_at = $1, executor_id = NULL, expires_at = NULL, updated_at = $1 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) AND status COLLATE \"C\" = 'running' AND executor_id = $3 RETURNING execution_id",
         None,
     )
 }
@@ -2247,7 +2247,7 @@ pub struct LockExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
 pub fn lock_executions() -> LockExecutionsStmt {
     LockExecutionsStmt(
-        "SELECT execution_id, status FROM task_executions WHERE execution_id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY execution_id FOR UPDATE",
+        "SELECT execution_id, status FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) ORDER BY execution_id FOR UPDATE",
         None,
     )
 }
@@ -2285,7 +2285,7 @@ pub struct DecrementActiveChildrenStmt(&'static str, Option<tokio_postgres::Stat
 /// Counts down the active children of waiting parents from a JSON array of {execution_id, n}; returns the new counts.
 pub fn decrement_active_children() -> DecrementActiveChildrenStmt {
     DecrementActiveChildrenStmt(
-        "UPDATE task_executions AS t SET active_children_count = t.active_children_count - u.n, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, n integer) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' RETURNING t.execution_id, t.active_children_count",
+        "UPDATE task_executions AS t SET active_children_count = t.active_children_count - u.n, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, n integer) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_children_tasks' RETURNING t.execution_id, t.active_children_count",
         None,
     )
 }
@@ -2342,7 +2342,7 @@ pub struct RecordChildrenFailuresStmt(&'static str, Option<tokio_postgres::State
 /// Appends child errors to parents from a JSON array of {execution_id, errors}; a parent still waiting for its children becomes children_tasks_failed.
 pub fn record_children_failures() -> RecordChildrenFailuresStmt {
     RecordChildrenFailuresStmt(
-        "UPDATE task_executions AS t SET children_errors = coalesce(t.children_errors, '[]'::jsonb) || u.errors, status = CASE WHEN t.status = 'waiting_for_children_tasks' THEN 'children_tasks_failed' ELSE t.status END, finished_at = CASE WHEN t.status = 'waiting_for_children_tasks' THEN $1 ELSE t.finished_at END, is_closed = CASE WHEN t.status = 'waiting_for_children_tasks' THEN false ELSE t.is_closed END, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, errors jsonb) WHERE t.execution_id = u.execution_id RETURNING t.execution_id, t.status",
+        "UPDATE task_executions AS t SET children_errors = coalesce(t.children_errors, '[]'::jsonb) || u.errors, status = CASE WHEN t.status = 'waiting_for_children_tasks' THEN 'children_tasks_failed' ELSE t.status END, finished_at = CASE WHEN t.status = 'waiting_for_children_tasks' THEN $1 ELSE t.finished_at END, is_closed = CASE WHEN t.status = 'waiting_for_children_tasks' THEN false ELSE t.is_closed END, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, errors jsonb) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id RETURNING t.execution_id, t.status",
         None,
     )
 }
@@ -2399,7 +2399,7 @@ pub struct CompleteFromFinalizeStmt(&'static str, Option<tokio_postgres::Stateme
 /// Completes parents waiting for their finalize from a JSON array of {execution_id, output}.
 pub fn complete_from_finalize() -> CompleteFromFinalizeStmt {
     CompleteFromFinalizeStmt(
-        "UPDATE task_executions AS t SET status = 'completed', output = u.output, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, output text) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task' RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = 'completed', output = u.output, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, output text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_finalize_task' RETURNING t.execution_id",
         None,
     )
 }
@@ -2455,7 +2455,7 @@ pub struct FailFromFinalizeStmt(&'static str, Option<tokio_postgres::Statement>)
 /// Fails parents waiting for their finalize from a JSON array of {execution_id, error}.
 pub fn fail_from_finalize() -> FailFromFinalizeStmt {
     FailFromFinalizeStmt(
-        "UPDATE task_executions AS t SET status = 'finalize_task_failed', finalize_error = u.error, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_finalize_task' RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = 'finalize_task_failed', finalize_error = u.error, finished_at = $1, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_finalize_task' RETURNING t.execution_id",
         None,
     )
 }
@@ -2635,7 +2635,7 @@ pub struct AdvanceParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Moves parents whose children all completed, from a JSON array of {execution_id, status, output?, finalize_execution_id?, error?, spawn_next}: complete, wait for the finalize, spawn the next sequential child, or fail.
 pub fn advance_parents() -> AdvanceParentsStmt {
     AdvanceParentsStmt(
-        "UPDATE task_executions AS t SET status = u.status, output = coalesce(u.output, t.output), finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id), error = coalesce(u.error, t.error), children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END, active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END, finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN $1::bigint ELSE NULL END, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean) WHERE t.execution_id = u.execution_id AND t.status = 'waiting_for_children_tasks' AND t.active_children_count = 0 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, output = coalesce(u.output, t.output), finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id), error = coalesce(u.error, t.error), children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END, active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END, finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN $1::bigint ELSE NULL END, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_children_tasks' AND t.active_children_count = 0 RETURNING t.execution_id",
         None,
     )
 }
