@@ -99,7 +99,10 @@ fn definitions(
 }
 
 fn start(storage: Arc<dyn Storage>, d: &Definitions) -> Executor {
+    // A small capacity makes each executor claim many small batches, so
+    // neither can take the whole queue before the other one starts.
     let options = fast_options()
+        .max_concurrent_executions(24)
         .max_batch(50)
         .close_batch(16)
         .build()
