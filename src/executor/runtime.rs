@@ -9,8 +9,8 @@ use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
 use super::task::{Definition, Kind, RunFailure, RunOutcome, TaskSpec};
 use crate::model::{
-    CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, NewExecution, ParentRef,
-    TaskExecution, now_millis,
+    CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution,
+    ParentRef, TaskExecution, now_millis,
 };
 use crate::storage::{
     Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
@@ -242,6 +242,10 @@ enum Write {
 struct Completion {
     execution_id: String,
     write: Write,
+    /// The lease deadline of the run's claim: the writer retries transient
+    /// storage errors at most until then (after it, the execution belongs
+    /// to lease recovery).
+    lease_expires_at: Option<Millis>,
     /// The run's entry in `Inner::running`.
     run: Arc<CancellationToken>,
     _permit: OwnedSemaphorePermit,

@@ -1,6 +1,6 @@
 //! Cases every backend passes (instantiated per backend in `main.rs`).
 
-use crate::support::Harness;
+use crate::support::{Harness, Kind};
 use durable_execution::model::{
     ChildError, ErrorKind, ExecutionError, ExecutionRef, ExecutionStatus, Millis, NewExecution,
     ParentRef, RetryOptions, TaskExecution,
@@ -1331,4 +1331,63 @@ pub async fn concurrent_closers_lose_no_countdown(h: Harness) {
         let c = c.unwrap();
         c.is_closed && c.status == ExecutionStatus::Completed
     }));
+}
+
+/// U+0000 in stored text: PostgreSQL cannot hold it in `text`/`jsonb`, so it
+/// replaces a raw NUL with U+FFFD; SQLite and memory keep it. A NUL escaped
+/// inside serialized JSON (an output) is kept by every backend. Either
+/// way the write succeeds (it used to fail on PostgreSQL, leaving the
+/// execution `running` until its lease expired).
+pub async fn nul_characters_are_stored(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b", "c", "d"]).await;
+    let replaced = |text: &str| match h.kind {
+        Kind::Postgres { .. } => text.replace('\0', "\u{FFFD}"),
+        _ => text.to_owned(),
+    };
+    let matched = h
+        .finish(
+            "ex",
+            T0 + 1,
+            &[failed("a", "bad\0byte"), completed("d", "\"x\\u0000y\"")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(matched), ids(&["a", "d"]));
+    let retried = h
+        .retry(
+            "ex",
+            T0 + 1,
+            &[RetryItem {
+                execution_id: "b".into(),
+                error: ExecutionError::generic("flaky\0", true),
+                start_at: T0 + 10,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(retried, ids(&["b"]));
+    let cancelled = h
+        .cancel(
+            T0 + 1,
+            &[CancelItem {
+                execution_id: "c".into(),
+                error: ExecutionError::cancelled("stop\0now"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ids(&["c"]));
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Failed);
+    assert_eq!(a.error.map(|e| e.message), Some(replaced("bad\0byte")));
+    let b = one(&*h, "b").await;
+    assert_eq!(b.status, ExecutionStatus::Ready);
+    assert_eq!(b.error.map(|e| e.message), Some(replaced("flaky\0")));
+    let c = one(&*h, "c").await;
+    assert_eq!(c.error.map(|e| e.message), Some(replaced("stop\0now")));
+    let d = one(&*h, "d").await;
+    assert_eq!(d.output.as_deref(), Some("\"x\\u0000y\""));
+    let value: String = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(value, "x\0y");
 }

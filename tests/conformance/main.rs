@@ -68,6 +68,7 @@ macro_rules! all_backends {
                 events_wake_subscribers,
                 concurrent_claimers_get_disjoint_rows,
                 concurrent_closers_lose_no_countdown,
+                nul_characters_are_stored,
             ],
         });)*
     };

@@ -99,7 +99,13 @@ pub struct FaultyStorage {
     pub fail_finish: AtomicU32,
     pub fail_claim: AtomicU32,
     pub fail_close: AtomicU32,
+    pub fail_retry: AtomicU32,
+    pub fail_wait: AtomicU32,
     pub corrupt_ids: Mutex<Vec<String>>,
+    /// A finish, retry or wait-for-children batch with an item whose
+    /// output or error message contains this text is refused with a
+    /// non-transient error (as a database refuses a value it cannot store).
+    pub refuse_marker: Mutex<Option<String>>,
 }
 
 impl FaultyStorage {
@@ -110,8 +116,29 @@ impl FaultyStorage {
             fail_finish: AtomicU32::new(0),
             fail_claim: AtomicU32::new(0),
             fail_close: AtomicU32::new(0),
+            fail_retry: AtomicU32::new(0),
+            fail_wait: AtomicU32::new(0),
             corrupt_ids: Mutex::new(Vec::new()),
+            refuse_marker: Mutex::new(None),
         }
+    }
+
+    fn refuse<'a>(&self, texts: impl IntoIterator<Item = Option<&'a str>>) -> StorageResult<()> {
+        let marker = self.refuse_marker.lock().expect("lock").clone();
+        let Some(marker) = marker else {
+            return Ok(());
+        };
+        if texts
+            .into_iter()
+            .flatten()
+            .any(|text| text.contains(&marker))
+        {
+            return Err(StorageError::Encode {
+                what: "item",
+                message: "injected refusal of a value it cannot store".to_owned(),
+            });
+        }
+        Ok(())
     }
 
     fn take(counter: &AtomicU32, operation: &str) -> StorageResult<()> {
@@ -178,6 +205,12 @@ impl Storage for FaultyStorage {
         items: &[FinishItem],
     ) -> StorageResult<Vec<String>> {
         Self::take(&self.fail_finish, "finish")?;
+        self.refuse(items.iter().flat_map(|item| {
+            [
+                item.output.as_deref(),
+                item.error.as_ref().map(|e| e.message.as_str()),
+            ]
+        }))?;
         self.inner.finish(executor_id, now, items).await
     }
     async fn retry(
@@ -186,6 +219,8 @@ impl Storage for FaultyStorage {
         now: Millis,
         items: &[RetryItem],
     ) -> StorageResult<Vec<String>> {
+        Self::take(&self.fail_retry, "retry")?;
+        self.refuse(items.iter().map(|item| Some(item.error.message.as_str())))?;
         self.inner.retry(executor_id, now, items).await
     }
     async fn wait_for_children(
@@ -194,6 +229,8 @@ impl Storage for FaultyStorage {
         now: Millis,
         items: &[WaitItem],
     ) -> StorageResult<Vec<String>> {
+        Self::take(&self.fail_wait, "wait_for_children")?;
+        self.refuse(items.iter().map(|item| Some(item.run_output.as_str())))?;
         self.inner.wait_for_children(executor_id, now, items).await
     }
     async fn release(

@@ -24,6 +24,7 @@ mod backpressure;
 mod common;
 mod concurrent;
 mod executor;
+mod faults;
 mod handles;
 mod parent;
 mod sequence;
@@ -96,6 +97,11 @@ macro_rules! executor_suite {
                     enqueue_many_and_prepare,
                     crash_recovery_by_lease_expiry,
                     storage_faults_are_survived,
+                }
+                faults {
+                    transient_write_failures_never_fail_executions,
+                    refused_result_fails_alone,
+                    nul_in_an_error_is_stored,
                 }
                 backpressure {
                     concurrency_limit_is_respected,

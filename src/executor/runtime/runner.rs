@@ -79,7 +79,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             let run = Arc::new(CancellationToken::new());
             run.cancel();
             lock(&inner.running).insert(corrupt.execution_id.clone(), run.clone());
-            send_completion(inner, corrupt.execution_id, write, run, permit);
+            send_completion(inner, corrupt.execution_id, write, None, run, permit);
             return;
         }
     };
@@ -114,8 +114,9 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         async move {
             tracing::debug!("running");
             let execution_id = row.execution_id.clone();
+            let lease_expires_at = row.expires_at;
             let write = execute(&inner, row, cancel).await;
-            send_completion(&inner, execution_id, write, run, permit);
+            send_completion(&inner, execution_id, write, lease_expires_at, run, permit);
         }
         .instrument(span),
     );
@@ -125,12 +126,14 @@ fn send_completion(
     inner: &Inner,
     execution_id: String,
     write: Write,
+    lease_expires_at: Option<Millis>,
     run: Arc<CancellationToken>,
     permit: OwnedSemaphorePermit,
 ) {
     let completion = Completion {
         execution_id,
         write,
+        lease_expires_at,
         run,
         _permit: permit,
     };

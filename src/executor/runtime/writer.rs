@@ -3,6 +3,7 @@
 
 use super::runner::{fail_item, non_retryable};
 use super::*;
+use futures::future::BoxFuture;
 
 pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<WriterMessage>) {
     let mut buffer = Vec::with_capacity(inner.options.write_batch);
@@ -45,138 +46,226 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     let mut retries = Vec::new();
     let mut waits = Vec::new();
     for completion in completions.iter_mut() {
+        let give_up_at = give_up_at(inner, completion.lease_expires_at);
         match std::mem::replace(&mut completion.write, Write::Nothing) {
-            Write::Finish(item) => finishes.push(item),
-            Write::Retry(item) => retries.push(item),
-            Write::Wait(item) => waits.push(item),
+            Write::Finish(item) => finishes.push((item, give_up_at)),
+            Write::Retry(item) => retries.push((item, give_up_at)),
+            Write::Wait(item) => waits.push((item, give_up_at)),
             Write::Nothing => {}
         }
     }
-    let (finish_failed, retry_failed, wait_failed) = tokio::join!(
-        write_finishes(inner, finishes),
-        write_retries(inner, retries),
-        write_waits(inner, waits),
+    let (finish_refused, retry_refused, wait_refused) = tokio::join!(
+        write_all(inner, finishes),
+        write_all(inner, retries),
+        write_all(inner, waits),
     );
-    // Parents whose children could not be stored fail with the reason.
-    let mut fallback: Vec<FinishItem> = wait_failed
-        .into_iter()
-        .map(|(item, error)| {
-            fail_item(
-                &item.execution_id,
-                non_retryable(format!(
-                    "Cannot store the children of execution {}: {error}",
-                    item.execution_id
-                )),
-            )
-        })
-        .collect();
-    fallback.extend(finish_failed);
-    if !fallback.is_empty() {
-        let _ = write_finishes_individually(inner, fallback).await;
+    // Items the storage refused for a non-transient reason end the
+    // execution with an error that says so, rather than leaving it to be
+    // re-run by lease recovery with the same refused result. Transient
+    // errors never get here: they are retried (see `write_until`).
+    let mut fallback: Vec<(FinishItem, Millis)> = Vec::new();
+    for (item, give_up_at, error) in finish_refused {
+        fallback.push((refusal(&item.execution_id, "result", &error), give_up_at));
     }
-    for item in retry_failed {
-        tracing::error!(execution_id = %item.execution_id, "giving up on writing a retry; the lease will recover the execution");
+    for (item, give_up_at, error) in retry_refused {
+        fallback.push((refusal(&item.execution_id, "retry", &error), give_up_at));
     }
-}
-
-/// Writes finishes in one call; returns the items that could not be written
-/// because of a non-transient error (after isolating them).
-async fn write_finishes(inner: &Inner, items: Vec<FinishItem>) -> Vec<FinishItem> {
-    if items.is_empty() {
-        return Vec::new();
+    for (item, give_up_at, error) in wait_refused {
+        fallback.push((refusal(&item.execution_id, "children", &error), give_up_at));
     }
-    match retrying(inner, "finish", || {
-        inner
-            .storage
-            .finish(&inner.executor_id, now_millis(), &items)
-    })
-    .await
-    {
-        Ok(_) => Vec::new(),
-        Err(error) => {
-            tracing::warn!(error = %error, count = items.len(), "batched finish failed; writing one by one");
-            write_finishes_individually(inner, items).await
-        }
-    }
-}
-
-async fn write_finishes_individually(inner: &Inner, items: Vec<FinishItem>) -> Vec<FinishItem> {
-    let mut failed = Vec::new();
-    for item in items {
+    for (item, give_up_at) in fallback {
         let one = std::slice::from_ref(&item);
-        if let Err(error) = retrying(inner, "finish", || {
+        match write_until(inner, "finish", give_up_at, || {
             inner.storage.finish(&inner.executor_id, now_millis(), one)
         })
         .await
         {
-            tracing::error!(execution_id = %item.execution_id, error = %error, "cannot write the result; the lease will recover the execution");
-            failed.push(item);
-        }
-    }
-    // Already logged; nothing else can be done with them here.
-    let _ = &failed;
-    Vec::new()
-}
-
-async fn write_retries(inner: &Inner, items: Vec<RetryItem>) -> Vec<RetryItem> {
-    if items.is_empty() {
-        return Vec::new();
-    }
-    match retrying(inner, "retry", || {
-        inner
-            .storage
-            .retry(&inner.executor_id, now_millis(), &items)
-    })
-    .await
-    {
-        Ok(_) => Vec::new(),
-        Err(error) => {
-            tracing::warn!(error = %error, count = items.len(), "batched retry failed; writing one by one");
-            let mut failed = Vec::new();
-            for item in items {
-                let one = std::slice::from_ref(&item);
-                if let Err(error) = retrying(inner, "retry", || {
-                    inner.storage.retry(&inner.executor_id, now_millis(), one)
-                })
-                .await
-                {
-                    tracing::error!(execution_id = %item.execution_id, error = %error, "cannot write a retry");
-                    failed.push(item);
-                }
+            Ok(_) => {}
+            Err(WriteFailure::Refused(error)) => {
+                tracing::error!(execution_id = %item.execution_id, error = %error, "the storage refused even the error that explains its refusal; lease recovery will handle the execution");
             }
-            failed
+            Err(WriteFailure::Abandoned(error)) => abandoned(&item.execution_id, &error),
         }
     }
 }
 
-async fn write_waits(inner: &Inner, items: Vec<WaitItem>) -> Vec<(WaitItem, StorageError)> {
+/// The failure written in place of a refused write.
+fn refusal(execution_id: &str, what: &str, error: &StorageError) -> FinishItem {
+    fail_item(
+        execution_id,
+        non_retryable(format!(
+            "Cannot store the {what} of execution {execution_id}: the storage refused it: {}",
+            error_chain(error)
+        ))
+        .internal(),
+    )
+}
+
+/// An error and its sources, `: `-separated.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn abandoned(execution_id: &str, error: &StorageError) {
+    tracing::error!(execution_id, error = %error, "cannot write the result before the lease ends; lease recovery will re-run the execution");
+}
+
+/// Until when the writer keeps retrying a transient failure of a run's
+/// write: the end of the run's lease (after it, lease recovery owns the
+/// execution), or one lease slack from now when the lease is unknown.
+fn give_up_at(inner: &Inner, lease_expires_at: Option<Millis>) -> Millis {
+    lease_expires_at.unwrap_or_else(|| {
+        now_millis().saturating_add(
+            i64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(i64::MAX),
+        )
+    })
+}
+
+/// Why a write did not land.
+#[derive(Debug)]
+enum WriteFailure {
+    /// A non-transient error: retrying the same write cannot succeed.
+    Refused(StorageError),
+    /// Transient errors until the lease ended (or the executor stopped): the
+    /// execution is left to lease recovery.
+    Abandoned(StorageError),
+}
+
+/// Runs a storage write, retrying transient errors with backoff until
+/// `give_up_at` (or until the executor's loops stop).
+async fn write_until<T, F, Fut>(
+    inner: &Inner,
+    operation: &'static str,
+    give_up_at: Millis,
+    mut call: F,
+) -> Result<T, WriteFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = StorageResult<T>>,
+{
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    loop {
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if !error.is_transient() => return Err(WriteFailure::Refused(error)),
+            Err(error) => error,
+        };
+        let left = give_up_at.saturating_sub(now_millis());
+        if left <= 0 || inner.stop_loops.is_cancelled() {
+            return Err(WriteFailure::Abandoned(error));
+        }
+        let delay = backoff
+            .next_delay()
+            .min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+        tracing::warn!(operation, attempt = backoff.consecutive_errors(), error = %error, ?delay, "transient storage error while writing results, retrying");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = inner.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
+        }
+    }
+}
+
+/// One kind of result write, batched by the writer.
+trait WriteKind: Sized + Send + Sync {
+    /// The operation's name in logs.
+    const OPERATION: &'static str;
+    /// The execution the item writes.
+    fn execution_id(&self) -> &str;
+    /// One storage call for `items`.
+    fn write<'a>(inner: &'a Inner, items: &'a [Self]) -> BoxFuture<'a, StorageResult<Vec<String>>>;
+}
+
+impl WriteKind for FinishItem {
+    const OPERATION: &'static str = "finish";
+    fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+    fn write<'a>(inner: &'a Inner, items: &'a [Self]) -> BoxFuture<'a, StorageResult<Vec<String>>> {
+        inner
+            .storage
+            .finish(&inner.executor_id, now_millis(), items)
+    }
+}
+
+impl WriteKind for RetryItem {
+    const OPERATION: &'static str = "retry";
+    fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+    fn write<'a>(inner: &'a Inner, items: &'a [Self]) -> BoxFuture<'a, StorageResult<Vec<String>>> {
+        inner.storage.retry(&inner.executor_id, now_millis(), items)
+    }
+}
+
+impl WriteKind for WaitItem {
+    const OPERATION: &'static str = "wait_for_children";
+    fn execution_id(&self) -> &str {
+        &self.execution_id
+    }
+    fn write<'a>(inner: &'a Inner, items: &'a [Self]) -> BoxFuture<'a, StorageResult<Vec<String>>> {
+        inner
+            .storage
+            .wait_for_children(&inner.executor_id, now_millis(), items)
+    }
+}
+
+/// Writes `items` with one call; if the storage refuses the batch, writes
+/// them one by one so that one refused item does not hold back the others.
+/// Returns the items that were refused on their own, with the error.
+/// Transient errors are retried until the latest lease of the batch ends
+/// (each item's own lease when written one by one); what is still not
+/// written then is left to lease recovery.
+async fn write_all<I: WriteKind>(
+    inner: &Inner,
+    items: Vec<(I, Millis)>,
+) -> Vec<(I, Millis, StorageError)> {
     if items.is_empty() {
         return Vec::new();
     }
-    match retrying(inner, "wait_for_children", || {
-        inner
-            .storage
-            .wait_for_children(&inner.executor_id, now_millis(), &items)
-    })
-    .await
-    {
-        Ok(_) => Vec::new(),
-        Err(error) => {
-            tracing::warn!(error = %error, count = items.len(), "batched wait_for_children failed; writing one by one");
-            let mut failed = Vec::new();
-            for item in items {
-                let one = std::slice::from_ref(&item);
-                if let Err(error) = retrying(inner, "wait_for_children", || {
-                    inner
-                        .storage
-                        .wait_for_children(&inner.executor_id, now_millis(), one)
-                })
-                .await
-                {
-                    failed.push((item, error));
-                }
+    let latest = items.iter().map(|(_, at)| *at).max().unwrap_or_default();
+    let (batch, deadlines): (Vec<I>, Vec<Millis>) = items.into_iter().unzip();
+    let error = match write_until(inner, I::OPERATION, latest, || I::write(inner, &batch)).await {
+        Ok(_) => return Vec::new(),
+        Err(WriteFailure::Abandoned(error)) => {
+            for item in &batch {
+                abandoned(item.execution_id(), &error);
             }
-            failed
+            return Vec::new();
+        }
+        Err(WriteFailure::Refused(error)) => error,
+    };
+    if batch.len() == 1 {
+        let mut refused = Vec::with_capacity(1);
+        if let (Some(item), Some(at)) = (batch.into_iter().next(), deadlines.first()) {
+            refused.push((item, *at, error));
+        }
+        return refused;
+    }
+    tracing::warn!(operation = I::OPERATION, error = %error, count = batch.len(), "the storage refused a batched write; writing one by one");
+    let mut refused = Vec::new();
+    for (item, at) in batch.into_iter().zip(deadlines) {
+        let one = std::slice::from_ref(&item);
+        match write_until(inner, I::OPERATION, at, || I::write(inner, one)).await {
+            Ok(_) => {}
+            Err(WriteFailure::Refused(error)) => {
+                tracing::error!(operation = I::OPERATION, execution_id = %item.execution_id(), error = %error, "the storage refused a result");
+                refused.push((item, at, error));
+            }
+            Err(WriteFailure::Abandoned(error)) => abandoned(item.execution_id(), &error),
         }
     }
+    refused
 }

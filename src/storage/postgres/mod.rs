@@ -20,6 +20,15 @@
 //!   reconnecting after failures, so an idle executor learns about new work
 //!   from any process without waiting for its poll interval.
 //!
+//! # NUL characters
+//!
+//! PostgreSQL's `text` and `jsonb` cannot hold U+0000. Serialized inputs
+//! and outputs are JSON text, where a NUL is always escaped (`\u0000`) and
+//! is stored and returned faithfully. A raw NUL in any other stored string
+//! (an error message, a cancellation reason, a task id) is replaced with
+//! U+FFFD (`�`) on the way in, so that such an error is stored instead of
+//! failing the write. SQLite and the in-memory backend store it unchanged.
+//!
 //! # Schema placement
 //!
 //! The table lives in whatever schema the connections' `search_path` names
@@ -252,6 +261,32 @@ fn pg_err(query: &'static str) -> impl Fn(tokio_postgres::Error) -> StorageError
     }
 }
 
+/// The replacement of U+0000 in text stored in PostgreSQL.
+const NUL_REPLACEMENT: char = '\u{FFFD}';
+
+/// A JSON parameter PostgreSQL accepts: `jsonb` (and `text`) cannot hold
+/// U+0000, so every NUL character in a string (an error message, a task
+/// id, ...) is replaced with U+FFFD (documented on [`PostgresStorage`]).
+/// Serialized inputs and outputs never contain a raw NUL: JSON text escapes
+/// it, and the escaped form is stored as is.
+fn pg_json(mut value: Value) -> Value {
+    replace_nul(&mut value);
+    value
+}
+
+fn replace_nul(value: &mut Value) {
+    match value {
+        Value::String(text) => {
+            if text.contains('\0') {
+                *text = text.replace('\0', &NUL_REPLACEMENT.to_string());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(map) => map.values_mut().for_each(replace_nul),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 fn to_loaded(rows: Vec<pgq::TaskExecutionRow>) -> Vec<Loaded> {
     rows.into_iter()
         .map(|r| convert::raw(r).into_loaded())
@@ -269,7 +304,7 @@ async fn insert_on<C: durable_execution_pg_queries::client::GenericClient>(
     if let Some(execution_id) = row::duplicate_within(executions) {
         return Err(StorageError::DuplicateExecutionId { execution_id });
     }
-    let rows = row::insert_rows_json(executions)?;
+    let rows = pg_json(row::insert_rows_json(executions)?);
     pgq::insert_executions()
         .bind(client, &rows)
         .await
@@ -545,7 +580,7 @@ async fn apply_close_plan(
     if !parents.is_empty() {
         let ids: Vec<String> = parents.into_iter().cloned().collect();
         for r in pgq::lock_executions()
-            .bind(tx, &row::ids_json(&ids))
+            .bind(tx, &pg_json(row::ids_json(&ids)))
             .all()
             .await
             .map_err(pg_err("lock_executions"))?
@@ -559,7 +594,7 @@ async fn apply_close_plan(
                 tx,
                 &pgq::DecrementActiveChildrenParams {
                     now,
-                    items: row::decrements_json(&plan.decrements),
+                    items: pg_json(row::decrements_json(&plan.decrements)),
                 },
             )
             .all()
@@ -573,7 +608,7 @@ async fn apply_close_plan(
                 tx,
                 &pgq::RecordChildrenFailuresParams {
                     now,
-                    items: row::child_failures_json(&plan.child_failures)?,
+                    items: pg_json(row::child_failures_json(&plan.child_failures)?),
                 },
             )
             .all()
@@ -593,7 +628,7 @@ async fn apply_close_plan(
                 tx,
                 &pgq::CompleteFromFinalizeParams {
                     now,
-                    items: row::finalize_completions_json(&plan.finalize_completions),
+                    items: pg_json(row::finalize_completions_json(&plan.finalize_completions)),
                 },
             )
             .map(|r| r.execution_id.to_owned())
@@ -608,7 +643,7 @@ async fn apply_close_plan(
                 tx,
                 &pgq::FailFromFinalizeParams {
                     now,
-                    items: row::finalize_failures_json(&plan.finalize_failures)?,
+                    items: pg_json(row::finalize_failures_json(&plan.finalize_failures)?),
                 },
             )
             .map(|r| r.execution_id.to_owned())
@@ -623,7 +658,7 @@ async fn apply_close_plan(
                 tx,
                 &pgq::CancelSubtreesParams {
                     now,
-                    items: row::cancel_json(&plan.cancel_subtrees)?,
+                    items: pg_json(row::cancel_json(&plan.cancel_subtrees)?),
                 },
             )
             .map(|r| r.execution_id.to_owned())
@@ -661,7 +696,7 @@ impl Storage for PostgresStorage {
         }
         let client = self.client().await?;
         let rows = pgq::get_executions()
-            .bind(&client, &row::ids_json(execution_ids))
+            .bind(&client, &pg_json(row::ids_json(execution_ids)))
             .all()
             .await
             .map_err(pg_err("get_executions"))?;
@@ -720,7 +755,7 @@ impl Storage for PostgresStorage {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let json = row::finish_json(items)?;
+        let json = pg_json(row::finish_json(items)?);
         let client = self.client().await?;
         let matched = pgq::finish_executions()
             .params(
@@ -750,7 +785,7 @@ impl Storage for PostgresStorage {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let json = row::retry_json(items)?;
+        let json = pg_json(row::retry_json(items)?);
         let client = self.client().await?;
         let matched = pgq::retry_executions()
             .params(
@@ -791,7 +826,7 @@ impl Storage for PostgresStorage {
                 &pgq::StartWaitingParams {
                     executor_id,
                     now,
-                    items: row::wait_json(items),
+                    items: pg_json(row::wait_json(items)),
                 },
             )
             .map(|r| r.execution_id.to_owned())
@@ -825,7 +860,7 @@ impl Storage for PostgresStorage {
                 &pgq::ReleaseExecutionsParams {
                     executor_id,
                     now,
-                    ids: row::ids_json(execution_ids),
+                    ids: pg_json(row::ids_json(execution_ids)),
                 },
             )
             .map(|r| r.execution_id.to_owned())
@@ -898,7 +933,7 @@ impl Storage for PostgresStorage {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let json: Value = row::advance_json(items)?;
+        let json: Value = pg_json(row::advance_json(items)?);
         let mut client = self.client().await?;
         let tx = client
             .transaction()
@@ -928,7 +963,7 @@ impl Storage for PostgresStorage {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let json = row::cancel_json(items)?;
+        let json = pg_json(row::cancel_json(items)?);
         let client = self.client().await?;
         let cancelled = pgq::cancel_subtrees()
             .params(&client, &pgq::CancelSubtreesParams { now, items: json })
