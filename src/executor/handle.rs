@@ -127,7 +127,10 @@ impl ExecutionHandle {
     /// are retried at the next poll; other errors end the wait.
     pub async fn wait_with(&self, options: WaitOptions) -> Result<TaskExecution, ExecutorError> {
         let cancel = options.cancel.unwrap_or_default();
-        let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+        // A timeout too long to represent waits without a deadline.
+        let deadline = options
+            .timeout
+            .and_then(|t| tokio::time::Instant::now().checked_add(t));
         let timeout_ms = options
             .timeout
             .map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));

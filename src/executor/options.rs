@@ -73,15 +73,21 @@ impl ExecutorOptions {
                 })
             }
         }
+        let interval = |d: Duration| !d.is_zero() && d <= MAX_INTERVAL;
         check(
-            !self.poll_interval.is_zero(),
+            interval(self.poll_interval),
             "poll_interval",
-            "must be positive",
+            "must be positive and at most 1 hour",
         )?;
         check(
-            !self.wait_poll_interval.is_zero(),
+            interval(self.wait_poll_interval),
             "wait_poll_interval",
-            "must be positive",
+            "must be positive and at most 1 hour",
+        )?;
+        check(
+            self.lease_slack.as_millis() <= MAX_DURATION_MS,
+            "lease_slack",
+            "must be at most 2147483647 ms (about 24 days)",
         )?;
         check(
             (1..=1_000_000).contains(&self.max_concurrent_executions),
@@ -114,9 +120,11 @@ impl ExecutorOptions {
             "must be between 1 and 100000",
         )?;
         check(
-            !self.error_backoff_base.is_zero() && self.error_backoff_cap >= self.error_backoff_base,
+            !self.error_backoff_base.is_zero()
+                && self.error_backoff_cap >= self.error_backoff_base
+                && self.error_backoff_cap <= MAX_INTERVAL,
             "error_backoff",
-            "base must be positive and not above the cap",
+            "base must be positive and not above the cap, and the cap at most 1 hour",
         )
     }
 }
@@ -242,9 +250,13 @@ impl EnqueueOptions {
     }
 }
 
-/// Longest accepted timeout or sleep (about 24 days, so that timestamps never
-/// overflow).
+/// Longest accepted timeout, sleep, retry delay or lease slack (about 24
+/// days, so that timestamps and timers never overflow).
 const MAX_DURATION_MS: u128 = 2_147_483_647;
+
+/// Longest accepted poll interval or error backoff cap of the background
+/// loops (their jitter multiplies it: a bound keeps that arithmetic finite).
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Checks the task id rules of §1.5.
 pub(crate) fn validate_task_id(task_id: &str) -> Result<(), ExecutorError> {
@@ -292,6 +304,14 @@ pub(crate) fn validate_retry_options(
         .filter(|j| !(j.is_finite() && (0.0..=1.0).contains(j)))
     {
         Some(format!("jitter must be between 0 and 1, got {j}"))
+    } else if let Some(delay) = [options.base_delay_ms, options.max_delay_ms]
+        .into_iter()
+        .flatten()
+        .find(|ms| u128::from(*ms) > MAX_DURATION_MS)
+    {
+        Some(format!(
+            "retry delays must be at most {MAX_DURATION_MS} ms, got {delay} ms"
+        ))
     } else if let (Some(base), Some(max)) = (options.base_delay_ms, options.max_delay_ms) {
         (max < base).then(|| {
             format!("max_delay_ms ({max}) must not be smaller than base_delay_ms ({base})")
@@ -496,6 +516,70 @@ mod tests {
                 .poll_interval(Duration::ZERO)
                 .build()
                 .is_err()
+        );
+    }
+
+    /// Durations too long for the background loops' arithmetic (jitter is a
+    /// float multiplication, deadlines are `now + duration`) are refused
+    /// with the option's name instead of panicking a loop later.
+    #[test]
+    fn huge_durations_are_refused_by_name() {
+        let option_of = |builder: ExecutorOptionsBuilder| match builder.build() {
+            Err(ExecutorError::InvalidExecutorOption { option, .. }) => option,
+            other => panic!("expected an invalid option, got {other:?}"),
+        };
+        let max = Duration::MAX;
+        assert_eq!(
+            option_of(ExecutorOptions::builder().poll_interval(max)),
+            "poll_interval"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().wait_poll_interval(max)),
+            "wait_poll_interval"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().lease_slack(max)),
+            "lease_slack"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().error_backoff(Duration::from_millis(1), max)),
+            "error_backoff"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().error_backoff(max, max)),
+            "error_backoff"
+        );
+        // The bounds themselves are accepted.
+        assert!(
+            ExecutorOptions::builder()
+                .poll_interval(MAX_INTERVAL)
+                .wait_poll_interval(MAX_INTERVAL)
+                .error_backoff(MAX_INTERVAL, MAX_INTERVAL)
+                .lease_slack(Duration::from_millis(2_147_483_647))
+                .build()
+                .is_ok()
+        );
+        let retry = RetryOptions {
+            base_delay_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        assert!(
+            message(validate_retry_options("t", &retry)).contains("retry delays must be at most")
+        );
+        let retry = RetryOptions {
+            max_delay_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        assert!(validate_retry_options("t", &retry).is_err());
+        assert!(
+            effective_options(
+                "t",
+                Duration::MAX,
+                &RetryOptions::default(),
+                Duration::ZERO,
+                &EnqueueOptions::new(),
+            )
+            .is_err()
         );
     }
 }

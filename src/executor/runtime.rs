@@ -491,7 +491,12 @@ impl Executor {
         } {
             tracing::error!(error = %e, "claimer loop failed");
         }
-        let deadline = tokio::time::Instant::now() + grace;
+        // A grace period too long to represent (`Duration::MAX`) waits for
+        // as long as runs take.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(grace)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100));
         loop {
             let notified = inner.run_finished.notified();
             if lock(&inner.running).is_empty() || tokio::time::Instant::now() >= deadline {

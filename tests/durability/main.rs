@@ -23,6 +23,8 @@
 //!   cancelled and closed;
 //! - [`db_blip`] (PostgreSQL): every pooled connection of a busy executor is
 //!   terminated, twice: every task still runs exactly once;
+//! - [`outage`] (PostgreSQL): a private cluster is stopped for 8 s while
+//!   10 parents finish: every parent completes on its first attempt;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`zombie`]: a stalled run outlives its lease and the execution is
@@ -54,6 +56,7 @@ mod crash_load;
 mod db_blip;
 mod handoff;
 mod late_result;
+mod outage;
 mod processes;
 mod recording;
 mod tracking;
@@ -124,6 +127,7 @@ backend!(postgres, crate::common::Backend::Postgres;
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,
     db_blip::connections_killed_mid_load,
+    outage::server_down_while_parents_finish,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,

@@ -235,3 +235,23 @@ pub async fn nul_in_an_error_is_stored(factory: Factory) {
     assert_eq!((done.attempt, runs.get()), (0, 1));
     executor.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+/// `Duration::MAX` where a caller means "forever" (a wait timeout, a
+/// shutdown grace period) works instead of panicking on `now + duration`.
+pub async fn huge_durations_mean_forever(factory: Factory) {
+    let storage = factory("huge_durations_mean_forever").await;
+    let task = Task::new("quick", |_ctx: TaskContext, n: u32| async move {
+        Ok::<_, TaskError>(n + 1)
+    });
+    let executor = start_with(&storage, fast_options(), |b| b.register(&task));
+    let handle = executor.enqueue(&task, 1).await.unwrap();
+    let done = handle
+        .wait_with(durable_execution::WaitOptions::new().timeout(Duration::MAX))
+        .await
+        .unwrap();
+    assert_eq!(done.output::<u32>().unwrap(), 2);
+    tokio::time::timeout(Duration::from_secs(10), executor.shutdown(Duration::MAX))
+        .await
+        .expect("an idle executor shuts down at once")
+        .unwrap();
+}

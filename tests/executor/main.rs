@@ -102,6 +102,7 @@ macro_rules! executor_suite {
                     transient_write_failures_never_fail_executions,
                     refused_result_fails_alone,
                     nul_in_an_error_is_stored,
+                    huge_durations_mean_forever,
                 }
                 backpressure {
                     concurrency_limit_is_respected,

@@ -12,6 +12,8 @@
 //!   storage: a second handle on the same database and raw fixture SQL.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
+
 use async_trait::async_trait;
 use durable_execution::model::{Loaded, Millis, NewExecution};
 use durable_execution::storage::{

@@ -65,6 +65,21 @@ impl Default for SqliteOptions {
 }
 
 impl SqliteOptions {
+    /// Checks every option (SQLite takes the busy timeout in milliseconds
+    /// as a 32-bit integer).
+    fn validate(&self) -> StorageResult<()> {
+        if self.busy_timeout.as_millis() > i32::MAX as u128 {
+            return Err(StorageError::Config(format!(
+                "SqliteOptions::busy_timeout must be at most {} ms, got {:?}",
+                i32::MAX,
+                self.busy_timeout
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl SqliteOptions {
     /// Sets [`SqliteOptions::busy_timeout`].
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
@@ -343,6 +358,7 @@ impl SqliteStorage {
     /// embedded migrations unless [`SqliteOptions::migrate`] is `false`, and
     /// switches it to WAL.
     pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> StorageResult<Self> {
+        options.validate()?;
         let path = path.as_ref().to_owned();
         blocking(move || {
             let mut writer = open_connection(&path, &options)?;
@@ -922,5 +938,25 @@ impl Storage for SqliteStorage {
 
     fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
         self.inner.hub.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_busy_timeout_sqlite_cannot_take_is_refused() {
+        let dir = std::env::temp_dir().join(format!("durable-busy-{}", std::process::id()));
+        let path = dir.join("never-created.sqlite3");
+        let result =
+            SqliteStorage::open(&path, SqliteOptions::default().busy_timeout(Duration::MAX)).await;
+        match result {
+            Err(StorageError::Config(message)) => {
+                assert!(message.contains("busy_timeout"), "{message}");
+            }
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+        assert!(!path.exists());
     }
 }
