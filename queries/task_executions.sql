@@ -216,6 +216,40 @@ WHERE t.id IN (
     FOR UPDATE SKIP LOCKED)
 RETURNING t.execution_id, t.status;
 
+--! repair_missing_leases : RepairMissingLeasesRow()
+--- Gives up to `limit` running executions that have no lease deadline (a row written by hand or by a faulty tool) the lease a claim would have given them: started_at (or now) + timeout + lease slack; lease expiry then recovers them if their run is gone.
+UPDATE task_executions AS t
+SET expires_at = coalesce(t.started_at, :now) + t.timeout_ms + :lease_slack_ms, updated_at = :now
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.status = 'running' AND c.expires_at IS NULL
+    ORDER BY c.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.execution_id;
+
+--! fail_missing_finalize : FailMissingFinalizeRow()
+--- Ends up to `limit` parents that wait for a finalize execution that does not exist (its row is missing, or no finalize id is recorded): `finalize_task_failed` with the given error, to be closed like any finished execution.
+UPDATE task_executions AS t
+SET status = 'finalize_task_failed', error = :error::jsonb, finalize_error = :error::jsonb,
+    finished_at = :now, updated_at = :now, is_closed = false
+WHERE t.id IN (
+    SELECT p.id FROM task_executions AS p
+    WHERE p.status = 'waiting_for_finalize_task'
+      AND NOT EXISTS (SELECT 1 FROM task_executions AS f WHERE f.execution_id = p.finalize_execution_id)
+    ORDER BY p.updated_at, p.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+RETURNING t.execution_id;
+
+--! count_stuck : CountStuckRow()
+--- Rows that would hang without the maintenance check: running executions with no lease deadline, and parents waiting for a finalize execution that does not exist.
+SELECT
+    (SELECT count(*) FROM task_executions WHERE status = 'running' AND expires_at IS NULL) AS running_without_lease,
+    (SELECT count(*) FROM task_executions AS p
+     WHERE p.status = 'waiting_for_finalize_task'
+       AND NOT EXISTS (SELECT 1 FROM task_executions AS f WHERE f.execution_id = p.finalize_execution_id)) AS missing_finalize;
+
 --! count_by_task_and_status : CountByTaskAndStatusRow()
 --- Number of executions per task id and status.
 SELECT task_id, status, count(*) AS count FROM task_executions

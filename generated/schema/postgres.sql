@@ -132,3 +132,7 @@ COMMENT ON INDEX ix_task_executions_needs_cancel IS 'Each executor''s queue of r
 -- Parents whose children have all completed.
 CREATE INDEX ix_task_executions_waiting_parents ON task_executions (updated_at) WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0;
 COMMENT ON INDEX ix_task_executions_waiting_parents IS 'Parents whose children have all completed.';
+
+-- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
+CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';
+COMMENT ON INDEX ix_task_executions_waiting_finalize IS 'Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.';

@@ -91,3 +91,6 @@ CREATE INDEX ix_task_executions_needs_cancel ON task_executions (executor_id) WH
 
 -- Parents whose children have all completed.
 CREATE INDEX ix_task_executions_waiting_parents ON task_executions (updated_at) WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0;
+
+-- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
+CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';

@@ -73,6 +73,18 @@ pub struct ExpireLeasesParams<T1: crate::JsonSql> {
     pub error: T1,
     pub limit: i64,
 }
+#[derive(Clone, Copy, Debug)]
+pub struct RepairMissingLeasesParams {
+    pub now: i64,
+    pub lease_slack_ms: i64,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct FailMissingFinalizeParams<T1: crate::JsonSql> {
+    pub error: T1,
+    pub now: i64,
+    pub limit: i64,
+}
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskExecutionRow {
     pub id: i64,
@@ -434,6 +446,43 @@ impl<'a> From<ExpireLeasesRowBorrowed<'a>> for ExpireLeasesRow {
             status: status.into(),
         }
     }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepairMissingLeasesRow {
+    pub execution_id: String,
+}
+pub struct RepairMissingLeasesRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<RepairMissingLeasesRowBorrowed<'a>> for RepairMissingLeasesRow {
+    fn from(
+        RepairMissingLeasesRowBorrowed { execution_id }: RepairMissingLeasesRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailMissingFinalizeRow {
+    pub execution_id: String,
+}
+pub struct FailMissingFinalizeRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<FailMissingFinalizeRowBorrowed<'a>> for FailMissingFinalizeRow {
+    fn from(
+        FailMissingFinalizeRowBorrowed { execution_id }: FailMissingFinalizeRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq, Copy)]
+pub struct CountStuckRow {
+    pub running_without_lease: i64,
+    pub missing_finalize: i64,
 }
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountByTaskAndStatusRow {
@@ -1373,6 +1422,206 @@ where
         mapper: fn(ExpireLeasesRowBorrowed) -> R,
     ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, R, N> {
         ExpireLeasesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct RepairMissingLeasesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<RepairMissingLeasesRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(RepairMissingLeasesRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> RepairMissingLeasesRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(RepairMissingLeasesRowBorrowed) -> R,
+    ) -> RepairMissingLeasesRowQuery<'c, 'a, 's, C, R, N> {
+        RepairMissingLeasesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct FailMissingFinalizeRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<FailMissingFinalizeRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(FailMissingFinalizeRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> FailMissingFinalizeRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(FailMissingFinalizeRowBorrowed) -> R,
+    ) -> FailMissingFinalizeRowQuery<'c, 'a, 's, C, R, N> {
+        FailMissingFinalizeRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CountStuckRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<CountStuckRow, tokio_postgres::Error>,
+    mapper: fn(CountStuckRow) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CountStuckRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(self, mapper: fn(CountStuckRow) -> R) -> CountStuckRowQuery<'c, 'a, 's, C, R, N> {
+        CountStuckRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -2799,6 +3048,155 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
         params: &'a ExpireLeasesParams<T1>,
     ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, ExpireLeasesRow, 3> {
         self.bind(client, &params.now, &params.error, &params.limit)
+    }
+}
+pub struct RepairMissingLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Gives up to `limit` running executions that have no lease deadline (a row written by hand or by a faulty tool) the lease a claim would have given them: started_at (or now) + timeout + lease slack; lease expiry then recovers them if their run is gone.
+pub fn repair_missing_leases() -> RepairMissingLeasesStmt {
+    RepairMissingLeasesStmt(
+        "UPDATE task_executions AS t SET expires_at = coalesce(t.started_at, $1) + t.timeout_ms + $2, updated_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'running' AND c.expires_at IS NULL ORDER BY c.id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id",
+        None,
+    )
+}
+impl RepairMissingLeasesStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        lease_slack_ms: &'a i64,
+        limit: &'a i64,
+    ) -> RepairMissingLeasesRowQuery<'c, 'a, 's, C, RepairMissingLeasesRow, 3> {
+        RepairMissingLeasesRowQuery {
+            client,
+            params: [now, lease_slack_ms, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<RepairMissingLeasesRowBorrowed, tokio_postgres::Error> {
+                Ok(RepairMissingLeasesRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| RepairMissingLeasesRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        RepairMissingLeasesParams,
+        RepairMissingLeasesRowQuery<'c, 'a, 's, C, RepairMissingLeasesRow, 3>,
+        C,
+    > for RepairMissingLeasesStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a RepairMissingLeasesParams,
+    ) -> RepairMissingLeasesRowQuery<'c, 'a, 's, C, RepairMissingLeasesRow, 3> {
+        self.bind(client, &params.now, &params.lease_slack_ms, &params.limit)
+    }
+}
+pub struct FailMissingFinalizeStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Ends up to `limit` parents that wait for a finalize execution that does not exist (its row is missing, or no finalize id is recorded): `finalize_task_failed` with the given error, to be closed like any finished execution.
+pub fn fail_missing_finalize() -> FailMissingFinalizeStmt {
+    FailMissingFinalizeStmt(
+        "UPDATE task_executions AS t SET status = 'finalize_task_failed', error = $1::jsonb, finalize_error = $1::jsonb, finished_at = $2, updated_at = $2, is_closed = false WHERE t.id IN ( SELECT p.id FROM task_executions AS p WHERE p.status = 'waiting_for_finalize_task' AND NOT EXISTS (SELECT 1 FROM task_executions AS f WHERE f.execution_id = p.finalize_execution_id) ORDER BY p.updated_at, p.id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id",
+        None,
+    )
+}
+impl FailMissingFinalizeStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        error: &'a T1,
+        now: &'a i64,
+        limit: &'a i64,
+    ) -> FailMissingFinalizeRowQuery<'c, 'a, 's, C, FailMissingFinalizeRow, 3> {
+        FailMissingFinalizeRowQuery {
+            client,
+            params: [error, now, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<FailMissingFinalizeRowBorrowed, tokio_postgres::Error> {
+                Ok(FailMissingFinalizeRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| FailMissingFinalizeRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        FailMissingFinalizeParams<T1>,
+        FailMissingFinalizeRowQuery<'c, 'a, 's, C, FailMissingFinalizeRow, 3>,
+        C,
+    > for FailMissingFinalizeStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a FailMissingFinalizeParams<T1>,
+    ) -> FailMissingFinalizeRowQuery<'c, 'a, 's, C, FailMissingFinalizeRow, 3> {
+        self.bind(client, &params.error, &params.now, &params.limit)
+    }
+}
+pub struct CountStuckStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Rows that would hang without the maintenance check: running executions with no lease deadline, and parents waiting for a finalize execution that does not exist.
+pub fn count_stuck() -> CountStuckStmt {
+    CountStuckStmt(
+        "SELECT (SELECT count(*) FROM task_executions WHERE status = 'running' AND expires_at IS NULL) AS running_without_lease, (SELECT count(*) FROM task_executions AS p WHERE p.status = 'waiting_for_finalize_task' AND NOT EXISTS (SELECT 1 FROM task_executions AS f WHERE f.execution_id = p.finalize_execution_id)) AS missing_finalize",
+        None,
+    )
+}
+impl CountStuckStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+    ) -> CountStuckRowQuery<'c, 'a, 's, C, CountStuckRow, 0> {
+        CountStuckRowQuery {
+            client,
+            params: [],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |row: &tokio_postgres::Row| -> Result<CountStuckRow, tokio_postgres::Error> {
+                Ok(CountStuckRow {
+                    running_without_lease: row.try_get(0)?,
+                    missing_finalize: row.try_get(1)?,
+                })
+            },
+            mapper: |it| CountStuckRow::from(it),
+        }
     }
 }
 pub struct CountByTaskAndStatusStmt(&'static str, Option<tokio_postgres::Statement>);
