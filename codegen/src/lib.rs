@@ -16,11 +16,13 @@
 //! Nothing here touches the filesystem or a database: `build.rs` and `xtask`
 //! read the files and pass the text in, and write (or compare) the output.
 
+pub mod columns;
 pub mod error;
 pub mod locate;
 pub mod parse;
 pub mod read;
 pub mod render;
+pub mod reserved;
 pub mod sql;
 pub mod validate;
 
