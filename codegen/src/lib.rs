@@ -38,6 +38,12 @@ pub fn load(path: &str, text: &str) -> Result<Spec, Error> {
     Ok(spec)
 }
 
+/// Like [`load`], from the raw bytes of the spec file: text that is not
+/// UTF-8 is reported at the line and column of the first invalid byte.
+pub fn load_bytes(path: &str, bytes: &[u8]) -> Result<Spec, Error> {
+    load(path, read::decode(path, bytes)?)
+}
+
 /// The committed artifacts the spec renders to: the schema files, the
 /// cornucopia input, any new migration with its snapshot, and the
 /// `migrations.sum` files. Existing migrations are never part of the output.
