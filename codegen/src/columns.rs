@@ -508,17 +508,16 @@ impl<'s, 't> Analysis<'s, 't> {
             if last.is_punct('*') {
                 return None;
             }
-            let name = if len >= 2 && self.toks[e - 2].is_word("as") {
-                last.ident_name()
-            } else if len == 1 && is_name(last) {
-                last.ident_name()
-            } else if len == 3 && is_name(&self.toks[s]) && self.toks[s + 1].is_punct('.') {
-                last.ident_name()
-            } else if len >= 2
+            // `expr AS name`, `name`, `q.name` and `expr name` are named after
+            // their last token.
+            let aliased = len >= 2 && self.toks[e - 2].is_word("as");
+            let plain = len == 1 && is_name(last);
+            let qualified = len == 3 && is_name(&self.toks[s]) && self.toks[s + 1].is_punct('.');
+            let bare_alias = len >= 2
                 && is_name(last)
                 && !(last.kind == TokenKind::Ident && is_keyword(last.text))
-                && self.is_expr_end(e - 2)
-            {
+                && self.is_expr_end(e - 2);
+            let name = if aliased || plain || qualified || bare_alias {
                 last.ident_name()
             } else if is_name(&self.toks[s])
                 && self.punct_at(s + 1, '(')
@@ -576,8 +575,7 @@ impl<'s, 't> Analysis<'s, 't> {
             if self.word_at(j, "recursive") {
                 j += 1;
             }
-            loop {
-                let Some(name) = self.name_at(j) else { break };
+            while let Some(name) = self.name_at(j) {
                 let name_tok = j;
                 j += 1;
                 let mut cols = None;
