@@ -1199,4 +1199,61 @@ mod tests {
             Vec::<String>::new()
         );
     }
+
+    #[test]
+    fn malformed_sql_never_panics() {
+        let pieces = [
+            "SELECT",
+            "UPDATE",
+            "INSERT",
+            "INTO",
+            "WITH",
+            "AS",
+            "FROM",
+            "JOIN",
+            "SET",
+            "(",
+            ")",
+            ",",
+            ".",
+            "::",
+            "jobs",
+            "t",
+            "x",
+            "=",
+            "'s",
+            "\"q",
+            "CAST",
+            "DISTINCT",
+            "ON",
+            "OF",
+            "INDEXED",
+            "BY",
+            "COLLATE",
+            "EXTRACT",
+            "RECURSIVE",
+            "*",
+            ":p",
+            "$1",
+            "--",
+        ];
+        // Every sequence of up to three pieces, then a few longer prefixes/suffixes.
+        let mut cases = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    cases.push(format!("{a} {b} {c}"));
+                    cases.push(format!("SELECT {a} {b} {c}"));
+                    cases.push(format!("UPDATE jobs AS t SET {a} {b} {c}"));
+                }
+            }
+        }
+        for sql in &cases {
+            for dialect in Dialect::ALL {
+                for e in check(sql, &table(), dialect) {
+                    assert!(e.offset < sql.len(), "{sql}: {e:?}");
+                }
+            }
+        }
+    }
 }
