@@ -53,8 +53,10 @@ fn run() -> Result<(), String> {
         println!("cargo:rerun-if-changed={path}");
     }
 
-    let text = read(&root.join(SPEC))?;
-    let spec = codegen::load(SPEC, &text).map_err(|e| format!("invalid spec:\n{e}"))?;
+    let spec_path = root.join(SPEC);
+    let bytes =
+        fs::read(&spec_path).map_err(|e| format!("cannot read {}: {e}", spec_path.display()))?;
+    let spec = codegen::load_bytes(SPEC, &bytes).map_err(|e| format!("invalid spec:\n{e}"))?;
     let migrations = root.join("generated/migrations");
     let pg_files = read_dir(&migrations.join("postgres"))?;
     let history = codegen::History::from_files(

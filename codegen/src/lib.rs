@@ -16,11 +16,13 @@
 //! Nothing here touches the filesystem or a database: `build.rs` and `xtask`
 //! read the files and pass the text in, and write (or compare) the output.
 
+pub mod columns;
 pub mod error;
 pub mod locate;
 pub mod parse;
 pub mod read;
 pub mod render;
+pub mod reserved;
 pub mod sql;
 pub mod validate;
 
@@ -34,6 +36,12 @@ pub fn load(path: &str, text: &str) -> Result<Spec, Error> {
     let spec = read::read(path, text)?;
     validate::validate(&spec, &text.replace("\r\n", "\n"))?;
     Ok(spec)
+}
+
+/// Like [`load`], from the raw bytes of the spec file: text that is not
+/// UTF-8 is reported at the line and column of the first invalid byte.
+pub fn load_bytes(path: &str, bytes: &[u8]) -> Result<Spec, Error> {
+    load(path, read::decode(path, bytes)?)
 }
 
 /// The committed artifacts the spec renders to: the schema files, the

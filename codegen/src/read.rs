@@ -19,6 +19,29 @@ pub struct ReadError {
     pub message: String,
 }
 
+/// Decodes the bytes of a spec file as UTF-8; invalid UTF-8 is reported at
+/// the line and column (in characters) of the first invalid byte.
+pub fn decode<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b str, ReadError> {
+    std::str::from_utf8(bytes).map_err(|err| {
+        let valid = &bytes[..err.valid_up_to()];
+        // The prefix is valid UTF-8 by definition of `valid_up_to`.
+        let prefix = std::str::from_utf8(valid).unwrap_or_default();
+        let line = prefix.matches('\n').count() + 1;
+        let line_start = prefix.rfind('\n').map(|p| p + 1).unwrap_or(0);
+        let column = prefix[line_start..].chars().count() + 1;
+        let byte = bytes.get(err.valid_up_to()).copied().unwrap_or_default();
+        let what = match err.error_len() {
+            Some(_) => format!("invalid UTF-8 byte 0x{byte:02X}"),
+            None => format!("incomplete UTF-8 sequence (byte 0x{byte:02X}) at the end of the file"),
+        };
+        ReadError {
+            path: path.to_owned(),
+            location: Location { line, column },
+            message: format!("{what}: the spec must be UTF-8 text (re-save the file as UTF-8)"),
+        }
+    })
+}
+
 /// Parses the spec text. `path` is shown in errors and generated headers.
 pub fn read(path: &str, text: &str) -> Result<Spec, ReadError> {
     let normalized = text.replace("\r\n", "\n");

@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::columns;
 use crate::locate::{Location, locate, locate_in_scalar};
-use crate::parse::{Dialect, LogicalType, ReturnColumn, Returns, Spec, SqlItem};
+use crate::parse::{Dialect, LogicalType, ReturnColumn, Returns, Spec, SqlItem, Table};
 use crate::render::render_sql;
+use crate::reserved::is_reserved;
 use crate::sql;
 
 /// One validation finding.
@@ -44,6 +46,10 @@ struct Checker<'s> {
     spec: &'s Spec,
     text: &'s str,
     out: Vec<Diagnostic>,
+    /// Whether the table definition is valid; the SQL's column names are
+    /// only checked against a valid table (otherwise every use of a broken
+    /// column would repeat the table's error).
+    table_ok: bool,
 }
 
 impl Checker<'_> {
@@ -68,6 +74,23 @@ impl Checker<'_> {
             );
         }
     }
+
+    /// A name that becomes an unquoted SQL identifier must not be a reserved word.
+    fn not_reserved(&mut self, path: &str, what: &str, name: &str) {
+        if is_reserved(name) {
+            let suggestion = if what == "table" {
+                format!("{name}s")
+            } else {
+                format!("{}_{name}", self.spec.table.name)
+            };
+            self.at(
+                path,
+                format!(
+                    "{what} name `{name}` is an SQL reserved word: PostgreSQL or SQLite rejects it unquoted and the generated SQL does not quote names; rename it (e.g. `{suggestion}` or a more specific word)"
+                ),
+            );
+        }
+    }
 }
 
 /// Whether `s` is snake_case.
@@ -85,8 +108,10 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
         spec,
         text,
         out: Vec::new(),
+        table_ok: false,
     };
     check_table(&mut c);
+    c.table_ok = c.out.is_empty();
     let mut seen = BTreeSet::new();
     for (i, q) in spec.queries.iter().enumerate() {
         let prefix = format!("queries[{i}]");
@@ -123,6 +148,7 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
 fn check_table(c: &mut Checker<'_>) {
     let table = &c.spec.table;
     c.snake("table.name", "table", &table.name);
+    c.not_reserved("table.name", "table", &table.name);
     if table.columns.is_empty() {
         c.at("table.columns", "the table has no columns".to_owned());
     }
@@ -131,6 +157,7 @@ fn check_table(c: &mut Checker<'_>) {
     for (i, col) in table.columns.iter().enumerate() {
         let path = format!("table.columns[{i}]");
         c.snake(&format!("{path}.name"), "column", &col.name);
+        c.not_reserved(&format!("{path}.name"), "column", &col.name);
         if !names.insert(col.name.clone()) {
             c.at(
                 &format!("{path}.name"),
@@ -157,6 +184,7 @@ fn check_table(c: &mut Checker<'_>) {
     for (n, ix) in table.indexes.iter().enumerate() {
         let path = format!("table.indexes[{n}]");
         c.snake(&format!("{path}.name"), "index", &ix.name);
+        c.not_reserved(&format!("{path}.name"), "index", &ix.name);
         if !index_names.insert(ix.name.clone()) {
             c.at(
                 &format!("{path}.name"),
@@ -302,6 +330,28 @@ fn check_item(c: &mut Checker<'_>, item: &dyn SqlItem, prefix: &str, what: &str)
                 );
             }
             Ok(rendered) => {
+                let errors = if c.table_ok {
+                    columns::check(&rendered, &c.spec.table, d)
+                } else {
+                    Vec::new()
+                };
+                if !errors.is_empty() {
+                    let map = source_map(&c.spec.table, template, &rendered);
+                    for e in errors {
+                        let loc = match &map {
+                            Some(map) => {
+                                let at = map.get(e.offset).copied().unwrap_or(0);
+                                let (line, column) = text_position(template, at);
+                                locate_in_scalar(c.text, &field, line, column)
+                            }
+                            None => locate(c.text, &field),
+                        };
+                        c.push(
+                            loc,
+                            format!("{what} `{name}` ({}): {}", d.as_str(), e.message),
+                        );
+                    }
+                }
                 if let Some((line, column)) = sql::star_select(&rendered) {
                     let loc = locate_in_scalar(c.text, &field, line, column);
                     c.push(
@@ -350,6 +400,7 @@ fn check_returns(c: &mut Checker<'_>, q: &crate::parse::Query, prefix: &str) {
             ReturnColumn::Computed(comp) => {
                 let path = format!("{prefix}.returns.columns[{i}]");
                 c.snake(&format!("{path}.name"), "result column", &comp.name);
+                c.not_reserved(&format!("{path}.name"), "result column", &comp.name);
                 if !seen.insert(comp.name.clone()) {
                     c.at(
                         &format!("{path}.name"),
@@ -397,4 +448,44 @@ fn unknown_variable_line(template: &str, names: &[String]) -> usize {
             (l.contains("{{") || l.contains("{%")) && names.iter().any(|n| l.contains(n.as_str()))
         })
         .unwrap_or(0)
+}
+
+/// Maps every byte offset of `rendered` (the rendered `template`) to the
+/// template offset it comes from: literal text maps to itself, the output of a
+/// `{{ ... }}` expression to the expression's start. `None` when the template
+/// uses statements, comments or whitespace control (the output is then not a
+/// concatenation of its parts).
+fn source_map(table: &Table, template: &str, rendered: &str) -> Option<Vec<usize>> {
+    if template.contains("{%") || template.contains("{#") {
+        return None;
+    }
+    let mut out = String::new();
+    let mut map = Vec::new();
+    let mut rest = 0;
+    while let Some(pos) = template[rest..].find("{{") {
+        let start = rest + pos;
+        let end = start + template[start..].find("}}")? + 2;
+        out.push_str(&template[rest..start]);
+        map.extend(rest..start);
+        let expr = &template[start..end];
+        if expr.starts_with("{{-") || expr.ends_with("-}}") {
+            return None;
+        }
+        let value = render_sql(table, expr).ok()?;
+        out.push_str(&value);
+        map.extend(std::iter::repeat_n(start, value.len()));
+        rest = end;
+    }
+    out.push_str(&template[rest..]);
+    map.extend(rest..template.len());
+    (out.trim_end() == rendered).then_some(map)
+}
+
+/// 0-based line and column (in characters) of byte `offset` of `text`.
+fn text_position(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map(|p| p + 1).unwrap_or(0);
+    (line, before[line_start..].chars().count())
 }

@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use durable_execution_codegen::{Error, load};
+use durable_execution_codegen::{Error, load, load_bytes};
 
 const PATH: &str = "spec/jobs.yaml";
 
@@ -61,6 +61,14 @@ fn error_of(text: &str) -> String {
         Ok(_) => panic!("the spec should be rejected:\n{text}"),
         Err(Error::Read(e)) => e.to_string(),
         Err(Error::Validate(e)) => e.to_string(),
+        Err(other) => panic!("unexpected error kind: {other}"),
+    }
+}
+
+fn error_of_bytes(bytes: &[u8]) -> String {
+    match load_bytes(PATH, bytes) {
+        Ok(_) => panic!("the spec should be rejected"),
+        Err(Error::Read(e)) => e.to_string(),
         Err(other) => panic!("unexpected error kind: {other}"),
     }
 }
@@ -257,4 +265,112 @@ fn every_error_is_reported_at_once() {
     let text = text.replace("  - name: notes\n", "  - name: Notes\n");
     let message = error_of(&text);
     assert_eq!(message.lines().count(), 2, "{message}");
+}
+
+#[test]
+fn unknown_column_only_in_the_sqlite_sql() {
+    let text = broken(
+        "    sqlite: |\n      SELECT note FROM {{ table }}\n",
+        "    sqlite: |\n      SELECT note FROM {{ table }} WHERE attempt > 0\n",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:41:42: query `notes` (sqlite): unknown column `attempt`: `jobs` has no such column (columns of `jobs`: id, job_id, note, attempts) and this SQL defines no alias, CTE or record column `attempt`"
+    );
+}
+
+#[test]
+fn unknown_column_only_in_the_postgres_sql() {
+    let text = broken(
+        "    postgres: |\n      SELECT note FROM {{ table }}\n",
+        "    postgres: |\n      SELECT note\n      FROM {{ table }}\n      ORDER BY attempts, notes\n",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:41:26: query `notes` (postgres): unknown column `notes`: `jobs` has no such column (columns of `jobs`: id, job_id, note, attempts) and this SQL defines no alias, CTE or record column `notes`"
+    );
+}
+
+#[test]
+fn unknown_qualified_column() {
+    let text = broken(
+        "SELECT {{ columns() }} FROM {{ table }}\n      WHERE job_id = :job_id",
+        "SELECT {{ columns(\"j\") }} FROM {{ table }} AS j\n      WHERE j.jobid = :job_id",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:32:15: query `get_job` (postgres): unknown column `j.jobid`: `jobs` has no column `jobid` (columns of `jobs`: id, job_id, note, attempts)\n\
+         spec/jobs.yaml:32:15: query `get_job` (sqlite): unknown column `j.jobid`: `jobs` has no column `jobid` (columns of `jobs`: id, job_id, note, attempts)"
+    );
+}
+
+#[test]
+fn unknown_column_of_a_derived_table_and_unknown_write_targets() {
+    let text = broken(
+        "    postgres: |\n      SELECT note FROM {{ table }}\n",
+        "    postgres: |\n      UPDATE {{ table }} AS t SET notes = u.note, attempts = t.attempts + 1\n      FROM jsonb_to_recordset(:items::jsonb) AS u(job_id text, note text)\n      WHERE t.job_id = u.jobid\n",
+    );
+    let text = text.replace(
+        "    returns:\n      columns:\n        - { name: note, type: text, nullable: true }\n    postgres",
+        "    params:\n      - { name: items, type: json }\n    returns:\n      columns:\n        - { name: note, type: text, nullable: true }\n    postgres",
+    );
+    let text = text.replace(
+        "    sqlite: |\n      SELECT note FROM {{ table }}\n",
+        "    sqlite: |\n      SELECT note FROM {{ table }} WHERE job_id IN (SELECT value FROM json_each(:items))\n",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:41:35: query `notes` (postgres): unknown column `notes`: `jobs` has no such column (columns of `jobs`: id, job_id, note, attempts)\n\
+         spec/jobs.yaml:43:26: query `notes` (postgres): unknown column `u.jobid`: `u` has no column `jobid` (its columns: job_id, note)"
+    );
+}
+
+#[test]
+fn reserved_word_as_a_column_name() {
+    let text = broken("    - name: note\n", "    - name: select\n");
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:11:13: column name `select` is an SQL reserved word: PostgreSQL or SQLite rejects it unquoted and the generated SQL does not quote names; rename it (e.g. `jobs_select` or a more specific word)"
+    );
+}
+
+#[test]
+fn reserved_word_as_a_result_column_name() {
+    let text = broken(
+        "{ name: note, type: text, nullable: true }",
+        "{ name: order, type: text, nullable: true }",
+    )
+    .replace("SELECT note FROM", "SELECT note AS order FROM");
+    let message = error_of(&text);
+    assert!(
+        message.starts_with(
+            "spec/jobs.yaml:37:19: result column name `order` is an SQL reserved word: PostgreSQL or SQLite rejects it unquoted"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn non_utf8_spec() {
+    let text = BASE.replacen("doc: Free text.", "doc: Fr\u{e9}e \u{0}text.", 1);
+    let mut bytes = text.into_bytes();
+    let nul = bytes.iter().position(|&b| b == 0).expect("marker");
+    bytes[nul] = 0xFF;
+    assert_eq!(
+        error_of_bytes(&bytes),
+        "spec/jobs.yaml:14:17: invalid UTF-8 byte 0xFF: the spec must be UTF-8 text (re-save the file as UTF-8)"
+    );
+}
+
+#[test]
+fn the_real_spec_is_valid() {
+    let path = "spec/task_executions.yaml";
+    let bytes = include_bytes!("../../spec/task_executions.yaml");
+    match load_bytes(path, bytes) {
+        Ok(spec) => {
+            assert_eq!(spec.table.name, "task_executions");
+            assert!(!spec.queries.is_empty());
+        }
+        Err(e) => panic!("{path} should validate:\n{e}"),
+    }
 }

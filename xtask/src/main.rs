@@ -93,8 +93,9 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
 fn run() -> Result<()> {
     let args = parse_args()?;
     let root = workspace_root()?;
-    let text = fs::read_to_string(root.join(SPEC)).with_context(|| format!("reading {SPEC}"))?;
-    let spec = codegen::load(SPEC, &text).map_err(|e| anyhow::anyhow!("invalid spec:\n{e}"))?;
+    let bytes = fs::read(root.join(SPEC)).with_context(|| format!("reading {SPEC}"))?;
+    let spec =
+        codegen::load_bytes(SPEC, &bytes).map_err(|e| anyhow::anyhow!("invalid spec:\n{e}"))?;
     let migrations_dir = root.join("generated/migrations");
     let history = codegen::History::from_files(
         read_dir(&migrations_dir.join("postgres"))?,
