@@ -13,7 +13,7 @@ use durable_execution::model::ExecutionStatus;
 use durable_execution::model::{Loaded, Millis, NewExecution};
 use durable_execution::storage::{
     AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, StorageEvent,
-    StorageResult, StorageStats, WaitItem,
+    StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use durable_execution::storage::{
     MemoryStorage, PostgresConfig, PostgresStorage, SqliteOptions, SqliteStorage, Storage,
@@ -197,6 +197,14 @@ impl Storage for Timed {
             |v: &ExpireOutcome| v.requeued.len() + v.failed.len(),
             self.inner.expire_leases(now, limit)
         )
+    }
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        self.inner.repair_stuck(now, lease_slack_ms, limit).await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         timed!(self, "stats", |_: &StorageStats| 0, self.inner.stats(now))

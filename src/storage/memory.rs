@@ -7,7 +7,8 @@
 
 use super::{
     Advance, AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
+    StuckOutcome, WaitItem,
 };
 use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
@@ -75,6 +76,32 @@ impl Indexes {
             self.cancellations.insert((owner.clone(), seq), id());
         }
     }
+}
+
+/// Running rows with no lease deadline and parents waiting for a finalize
+/// that does not exist, oldest first.
+fn stuck_rows(state: &State) -> (Vec<String>, Vec<String>) {
+    let mut without_lease = Vec::new();
+    let mut missing_finalize = Vec::new();
+    let mut rows: Vec<&(u64, TaskExecution)> = state.rows.values().collect();
+    rows.sort_by_key(|(seq, _)| *seq);
+    for (_, row) in rows {
+        match row.status {
+            ExecutionStatus::Running if row.expires_at.is_none() => {
+                without_lease.push(row.execution_id.clone());
+            }
+            ExecutionStatus::WaitingForFinalizeTask
+                if row
+                    .finalize_execution_id
+                    .as_ref()
+                    .is_none_or(|id| !state.rows.contains_key(id)) =>
+            {
+                missing_finalize.push(row.execution_id.clone());
+            }
+            _ => {}
+        }
+    }
+    (without_lease, missing_finalize)
 }
 
 impl State {
@@ -730,8 +757,54 @@ impl Storage for MemoryStorage {
         Ok(outcome)
     }
 
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        // This backend's own operations never leave such rows; the same
+        // rules as the SQL backends are applied anyway, by a scan.
+        let mut outcome = StuckOutcome::default();
+        {
+            let mut state = self.lock();
+            let (without_lease, missing_finalize) = stuck_rows(&state);
+            let slack = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
+            for id in without_lease.into_iter().take(limit as usize) {
+                state.update(&id, |row| {
+                    let timeout = i64::try_from(row.timeout_ms).unwrap_or(i64::MAX);
+                    row.expires_at = Some(
+                        row.started_at
+                            .unwrap_or(now)
+                            .saturating_add(timeout)
+                            .saturating_add(slack),
+                    );
+                    row.updated_at = now;
+                });
+                outcome.leases_restored.push(id);
+            }
+            let error = super::missing_finalize_error();
+            for id in missing_finalize.into_iter().take(limit as usize) {
+                state.update(&id, |row| {
+                    row.status = ExecutionStatus::FinalizeTaskFailed;
+                    row.error = Some(error.clone());
+                    row.finalize_error = Some(error.clone());
+                    row.finished_at = Some(now);
+                    row.updated_at = now;
+                    row.is_closed = false;
+                });
+                outcome.parents_failed.push(id);
+            }
+        }
+        if !outcome.parents_failed.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(outcome)
+    }
+
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         let state = self.lock();
+        let (without_lease, missing_finalize) = stuck_rows(&state);
         let mut counts: BTreeMap<(String, ExecutionStatus), u64> = BTreeMap::new();
         for (_, row) in state.rows.values() {
             *counts.entry((row.task_id.clone(), row.status)).or_default() += 1;
@@ -748,6 +821,10 @@ impl Storage for MemoryStorage {
                 .keys()
                 .take_while(|(expires_at, _)| *expires_at < now)
                 .count() as u64,
+            stuck: StuckCounts {
+                running_without_lease: without_lease.len() as u64,
+                missing_finalize: missing_finalize.len() as u64,
+            },
         })
     }
 

@@ -34,6 +34,16 @@ pub use sqlite::{SqliteOptions, SqliteStorage};
 use crate::model::{CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
 
+/// The error of a parent whose finalize execution does not exist.
+pub(crate) fn missing_finalize_error() -> ExecutionError {
+    ExecutionError::generic(
+        "The finalize execution of this parent does not exist (its row is missing); \
+         the parent was waiting for it and is ended by the maintenance check",
+        false,
+    )
+    .internal()
+}
+
 /// Result type of every storage operation.
 pub type StorageResult<T> = Result<T, StorageError>;
 
@@ -160,6 +170,36 @@ pub struct ExpireOutcome {
     pub failed: Vec<String>,
 }
 
+/// What one [`Storage::repair_stuck`] call did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StuckOutcome {
+    /// Running executions that had no lease deadline and were given one
+    /// (`started_at + timeout + lease slack`); lease expiry recovers them
+    /// once it passes, if their run is gone.
+    pub leases_restored: Vec<String>,
+    /// Parents that waited for a finalize execution that does not exist,
+    /// now `finalize_task_failed` (closed like any finished execution).
+    pub parents_failed: Vec<String>,
+}
+
+/// Rows that would hang without [`Storage::repair_stuck`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StuckCounts {
+    /// `running` executions with no lease deadline: lease expiry never
+    /// sees them.
+    pub running_without_lease: u64,
+    /// Parents in `waiting_for_finalize_task` whose finalize execution does
+    /// not exist: nothing would ever finish them.
+    pub missing_finalize: u64,
+}
+
+impl StuckCounts {
+    /// The total number of stuck rows.
+    pub fn total(&self) -> u64 {
+        self.running_without_lease + self.missing_finalize
+    }
+}
+
 /// Counts for operators.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StorageStats {
@@ -169,6 +209,9 @@ pub struct StorageStats {
     pub oldest_ready_start_at: Option<Millis>,
     /// Running executions whose lease has expired.
     pub expired_leases: u64,
+    /// Rows that would hang without the maintenance check (see
+    /// [`Storage::repair_stuck`]).
+    pub stuck: StuckCounts,
 }
 
 /// A wake-up sent by a storage when something worth looking at happened.
@@ -292,7 +335,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// while the retry budget allows, otherwise `failed`.
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
 
-    /// Counts by task and status, oldest ready, expired leases.
+    /// Repairs or ends up to `limit` rows of each kind that would otherwise
+    /// hang forever (rows written by hand, by a faulty tool or by a bug):
+    /// a `running` execution with no lease deadline gets the lease a claim
+    /// would have given it (`started_at` (or `now`) + timeout +
+    /// `lease_slack_ms`), so that lease expiry recovers it if its run is
+    /// gone; a parent waiting for a finalize execution that does not exist
+    /// ends `finalize_task_failed` with an error saying so. Each kind is one
+    /// guarded statement, index-driven.
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome>;
+
+    /// Counts by task and status, oldest ready, expired leases, stuck rows.
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats>;
 
     /// Deletes every execution (tests and benchmarks).

@@ -88,6 +88,7 @@ macro_rules! sql_backends {
                 corrupt_rows_fail_alone,
                 corrupt_finished_row_does_not_block_the_closer,
                 millisecond_timestamps_survive,
+                stuck_rows_are_counted_and_repaired,
             ],
         });)*
     };

@@ -1,9 +1,11 @@
 //! Cases for the SQL backends (fixture SQL, real connections, processes).
 
-use crate::cases::{T0, child, exec, ids, one};
+use crate::cases::{T0, child, exec, finalize_of, ids, one};
 use crate::support::{self, Harness};
 use durable_execution::model::{ExecutionStatus, Loaded};
-use durable_execution::storage::{FinishItem, Storage, StorageError, WaitItem};
+use durable_execution::storage::{
+    FinishItem, Storage, StorageError, StuckCounts, StuckOutcome, WaitItem,
+};
 
 const CORRUPT: &str = "
     UPDATE task_executions SET retry_options = '\"oops\"' WHERE execution_id = 'b';
@@ -571,4 +573,92 @@ mod postgres_only {
                 .is_empty()
         );
     }
+}
+
+/// Rows that would hang forever (written by hand or by a faulty tool): a
+/// `running` row with no lease deadline (lease expiry never saw it) and a
+/// parent waiting for a finalize that does not exist (nothing ever finished
+/// it). Both are counted by `stats` and repaired by `repair_stuck`: the
+/// first gets the lease a claim gives, and lease expiry then recovers it;
+/// the second ends `finalize_task_failed` and is closed like any other.
+pub async fn stuck_rows_are_counted_and_repaired(h: Harness) {
+    h.insert(&[
+        exec("a", "t", T0),
+        exec("b", "t", T0),
+        exec("p", "t", T0),
+        exec("q", "t", T0),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(h.claim_ready("ex", T0, 10, 0).await.unwrap().len(), 4);
+    let waits: Vec<WaitItem> = ["p", "q"]
+        .iter()
+        .map(|id| WaitItem {
+            execution_id: (*id).into(),
+            run_output: "\"o\"".into(),
+            children: vec![],
+            finalize: Some(finalize_of(id, &format!("{id}_f"), T0 + 1)),
+        })
+        .collect();
+    assert_eq!(
+        h.wait_for_children("ex", T0 + 1, &waits)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(h.stats(T0 + 2).await.unwrap().stuck, StuckCounts::default());
+    h.exec_sql(
+        "UPDATE task_executions SET expires_at = NULL WHERE execution_id = 'a';
+         DELETE FROM task_executions WHERE execution_id = 'p_f';",
+    )
+    .await;
+    let stats = h.stats(T0 + 2).await.unwrap();
+    assert_eq!(
+        stats.stuck,
+        StuckCounts {
+            running_without_lease: 1,
+            missing_finalize: 1,
+        }
+    );
+    assert_eq!(stats.stuck.total(), 2);
+
+    let outcome = h.repair_stuck(T0 + 100, 5_000, 100).await.unwrap();
+    assert_eq!(
+        outcome,
+        StuckOutcome {
+            leases_restored: ids(&["a"]),
+            parents_failed: ids(&["p"]),
+        }
+    );
+    let a = one(&*h, "a").await;
+    assert_eq!(a.status, ExecutionStatus::Running);
+    assert_eq!(a.expires_at, Some(T0 + 1_000 + 5_000));
+    assert_eq!(one(&*h, "b").await.expires_at, Some(T0 + 1_000));
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::FinalizeTaskFailed);
+    assert_eq!((p.finished_at, p.is_closed), (Some(T0 + 100), false));
+    let error = p.error.unwrap();
+    assert!(
+        error.message.contains("finalize execution"),
+        "{}",
+        error.message
+    );
+    assert!(!error.is_retryable && error.is_internal);
+    assert_eq!(p.finalize_error.map(|e| e.message), Some(error.message));
+    assert_eq!(
+        one(&*h, "q").await.status,
+        ExecutionStatus::WaitingForFinalizeTask
+    );
+    // Nothing is stuck any more, and a second call changes nothing.
+    assert_eq!(h.stats(T0 + 101).await.unwrap().stuck.total(), 0);
+    assert_eq!(
+        h.repair_stuck(T0 + 101, 5_000, 100).await.unwrap(),
+        StuckOutcome::default()
+    );
+    // The restored lease is recovered when it ends; the failed parent closes.
+    let expired = h.expire_leases(T0 + 6_001, 100).await.unwrap();
+    assert!(expired.failed.contains(&"a".to_owned()), "{expired:?}");
+    let closed = h.close_finished(T0 + 6_002, 100).await.unwrap();
+    assert!(closed.closed.contains(&"p".to_owned()), "{closed:?}");
 }

@@ -63,6 +63,11 @@ impl SharedDb {
         }
     }
 
+    /// Runs fixture SQL on the database (the SQL backends only).
+    pub async fn exec_sql(&self, sql: &str) {
+        self.harness.exec_sql(sql).await;
+    }
+
     /// The SQLite file.
     pub fn sqlite_path(&self) -> &Path {
         match &self.harness.kind {

@@ -25,6 +25,8 @@
 //!   terminated, twice: every task still runs exactly once;
 //! - [`outage`] (PostgreSQL): a private cluster is stopped for 8 s while
 //!   10 parents finish: every parent completes on its first attempt;
+//! - [`stuck`]: a running row with no lease deadline and a parent whose
+//!   finalize does not exist are ended by the maintenance loop;
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`zombie`]: a stalled run outlives its lease and the execution is
@@ -59,6 +61,7 @@ mod late_result;
 mod outage;
 mod processes;
 mod recording;
+mod stuck;
 mod tracking;
 mod transactions;
 mod two_executors;
@@ -108,6 +111,7 @@ backend!(memory, crate::common::Backend::Memory;
 );
 
 backend!(sqlite, crate::common::Backend::Sqlite;
+    stuck::stuck_rows_are_ended_by_maintenance,
     tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,
@@ -123,6 +127,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
+    stuck::stuck_rows_are_ended_by_maintenance,
     tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
     zombie::executor_never_runs_one_execution_twice_at_once,

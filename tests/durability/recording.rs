@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use durable_execution::model::{ExecutionStatus, Loaded, Millis, NewExecution};
 use durable_execution::storage::{
     AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, Storage,
-    StorageEvent, StorageResult, StorageStats, WaitItem,
+    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -152,6 +152,14 @@ impl Storage for Recording {
     }
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
         self.inner.expire_leases(now, limit).await
+    }
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        self.inner.repair_stuck(now, lease_slack_ms, limit).await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.inner.stats(now).await

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use durable_execution::model::{CorruptRow, Loaded, Millis, NewExecution};
 use durable_execution::storage::{
     AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, Storage,
-    StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+    StorageError, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use durable_execution::{Executor, ExecutorBuilder, ExecutorOptions, ExecutorOptionsBuilder};
 use futures::future::BoxFuture;
@@ -267,6 +267,14 @@ impl Storage for FaultyStorage {
     }
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
         self.inner.expire_leases(now, limit).await
+    }
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        self.inner.repair_stuck(now, lease_slack_ms, limit).await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.inner.stats(now).await

@@ -19,7 +19,7 @@ use durable_execution::model::{Loaded, Millis, NewExecution};
 use durable_execution::storage::{
     AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
     PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
-    StorageEvent, StorageResult, StorageStats, WaitItem,
+    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use std::any::Any;
 use std::path::PathBuf;
@@ -371,6 +371,14 @@ impl Storage for Guarded {
     }
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
         self.storage.expire_leases(now, limit).await
+    }
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        self.storage.repair_stuck(now, lease_slack_ms, limit).await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.storage.stats(now).await

@@ -6,7 +6,7 @@ use durable_execution::model::{Loaded, Millis, NewExecution};
 use durable_execution::storage::{
     AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
     PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
-    StorageEvent, StorageResult, StorageStats, WaitItem,
+    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -323,6 +323,18 @@ impl Storage for CountingStorage {
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
         self.timed("expire_leases", self.inner.expire_leases(now, limit))
             .await
+    }
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        self.timed(
+            "repair_stuck",
+            self.inner.repair_stuck(now, lease_slack_ms, limit),
+        )
+        .await
     }
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.timed("stats", self.inner.stats(now)).await

@@ -72,6 +72,7 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                     tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
                     inner.wake_closer.notify_one();
                 }
+                repair_stuck(&inner).await;
                 if count >= MAINTENANCE_BATCH as usize {
                     continue;
                 }
@@ -86,6 +87,31 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Repairs or ends rows that would hang forever (see
+/// [`Storage::repair_stuck`]); runs with every lease check. A failure is
+/// logged and tried again at the next check.
+async fn repair_stuck(inner: &Inner) {
+    let lease_slack_ms = u64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(u64::MAX);
+    match inner
+        .storage
+        .repair_stuck(now_millis(), lease_slack_ms, MAINTENANCE_BATCH)
+        .await
+    {
+        Ok(outcome) => {
+            if !outcome.leases_restored.is_empty() {
+                tracing::warn!(executions = ?outcome.leases_restored, "running executions had no lease deadline; gave them one, so that lease expiry recovers them if their run is gone");
+            }
+            if !outcome.parents_failed.is_empty() {
+                tracing::error!(parents = ?outcome.parents_failed, "parents were waiting for a finalize execution that does not exist; ended them as finalize_task_failed");
+                inner.wake_closer.notify_one();
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot check for stuck executions; trying again at the next lease check");
         }
     }
 }

@@ -52,7 +52,8 @@ mod convert;
 use super::row::{self, RawRow};
 use super::{
     AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
+    WaitItem,
 };
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
@@ -1039,6 +1040,58 @@ impl Storage for PostgresStorage {
         Ok(outcome)
     }
 
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        if limit == 0 {
+            return Ok(StuckOutcome::default());
+        }
+        let error = serde_json::to_value(super::missing_finalize_error()).map_err(|e| {
+            StorageError::Encode {
+                what: "error",
+                message: e.to_string(),
+            }
+        })?;
+        let client = self.client().await?;
+        let leases_restored = pgq::repair_missing_leases()
+            .params(
+                &client,
+                &pgq::RepairMissingLeasesParams {
+                    now,
+                    lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("repair_missing_leases"))?;
+        let parents_failed = pgq::fail_missing_finalize()
+            .params(
+                &client,
+                &pgq::FailMissingFinalizeParams {
+                    now,
+                    error,
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("fail_missing_finalize"))?;
+        if !parents_failed.is_empty() {
+            self.announce(StorageEvent::Changed);
+        }
+        Ok(StuckOutcome {
+            leases_restored: leases_restored
+                .into_iter()
+                .map(|r| r.execution_id)
+                .collect(),
+            parents_failed: parents_failed.into_iter().map(|r| r.execution_id).collect(),
+        })
+    }
+
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         let client = self.client().await?;
         let counts = pgq::count_by_task_and_status()
@@ -1073,6 +1126,15 @@ impl Storage for PostgresStorage {
             .await
             .map_err(pg_err("count_expired_leases"))
             .map(|r| u64::try_from(r.count).unwrap_or(0))?;
+        let stuck = pgq::count_stuck()
+            .bind(&client)
+            .one()
+            .await
+            .map_err(pg_err("count_stuck"))?;
+        stats.stuck = StuckCounts {
+            running_without_lease: u64::try_from(stuck.running_without_lease).unwrap_or(0),
+            missing_finalize: u64::try_from(stuck.missing_finalize).unwrap_or(0),
+        };
         Ok(stats)
     }
 

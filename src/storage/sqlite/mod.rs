@@ -27,7 +27,8 @@ mod convert;
 use super::row::{self, RawRow};
 use super::{
     AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, WaitItem,
+    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
+    WaitItem,
 };
 use crate::generated::sqlite as q;
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
@@ -893,6 +894,60 @@ impl Storage for SqliteStorage {
         Ok(outcome)
     }
 
+    async fn repair_stuck(
+        &self,
+        now: Millis,
+        lease_slack_ms: u64,
+        limit: u32,
+    ) -> StorageResult<StuckOutcome> {
+        if limit == 0 {
+            return Ok(StuckOutcome::default());
+        }
+        let error = serde_json::to_string(&super::missing_finalize_error()).map_err(|e| {
+            StorageError::Encode {
+                what: "error",
+                message: e.to_string(),
+            }
+        })?;
+        let lease_slack_ms = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
+        let outcome = self
+            .write(move |tx| {
+                let leases_restored = q::repair_missing_leases(
+                    tx,
+                    &q::RepairMissingLeasesParams {
+                        now,
+                        lease_slack_ms,
+                        limit: i64::from(limit),
+                    },
+                )
+                .map_err(sqlite_err("repair_missing_leases"))?
+                .into_iter()
+                .map(|r| r.execution_id)
+                .collect();
+                let parents_failed = q::fail_missing_finalize(
+                    tx,
+                    &q::FailMissingFinalizeParams {
+                        now,
+                        error: &error,
+                        limit: i64::from(limit),
+                    },
+                )
+                .map_err(sqlite_err("fail_missing_finalize"))?
+                .into_iter()
+                .map(|r| r.execution_id)
+                .collect();
+                Ok(StuckOutcome {
+                    leases_restored,
+                    parents_failed,
+                })
+            })
+            .await?;
+        if !outcome.parents_failed.is_empty() {
+            self.emit(StorageEvent::Changed);
+        }
+        Ok(outcome)
+    }
+
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         self.read(move |tx| {
             let counts =
@@ -923,6 +978,16 @@ impl Storage for SqliteStorage {
                     .into_iter()
                     .next()
                     .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
+            if let Some(stuck) = q::count_stuck(tx)
+                .map_err(sqlite_err("count_stuck"))?
+                .into_iter()
+                .next()
+            {
+                stats.stuck = StuckCounts {
+                    running_without_lease: u64::try_from(stuck.running_without_lease).unwrap_or(0),
+                    missing_finalize: u64::try_from(stuck.missing_finalize).unwrap_or(0),
+                };
+            }
             Ok(stats)
         })
         .await
