@@ -246,7 +246,7 @@ impl EnqueueOptions {
 /// overflow).
 const MAX_DURATION_MS: u128 = 2_147_483_647;
 
-/// Checks the task id rules of §1.5.
+/// Checks the task id rules (docs/design.md, "Task ids and options").
 pub(crate) fn validate_task_id(task_id: &str) -> Result<(), ExecutorError> {
     let message = if task_id.is_empty() {
         Some("Task id cannot be empty")
