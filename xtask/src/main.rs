@@ -415,7 +415,9 @@ mod tests {
     fn the_generated_manifest_becomes_publishable() {
         let generated = "# header\n[package]\nname = \"x\"\nversion = \"0.0.0\"\npublish = false\n\n[dependencies.futures]\nversion = \"^0.3\"\n";
         let manifest = publishable_manifest(generated).expect("has a [package] table");
-        assert!(manifest.starts_with("# header\n[package]\nname = \"durable-execution-pg-queries\"\n"));
+        assert!(
+            manifest.starts_with("# header\n[package]\nname = \"durable-execution-pg-queries\"\n")
+        );
         assert!(manifest.contains("version.workspace = true\n"));
         assert!(!manifest.contains("publish"));
         assert!(!manifest.contains("0.0.0"));
