@@ -68,7 +68,12 @@ async fn run(url: &str, schema: &str) -> Result<(), Box<dyn std::error::Error>> 
         .await?;
     PostgresStorage::insert_in(&tx, std::slice::from_ref(&lost)).await?;
     tx.rollback().await?;
-    assert!(storage.get(&[lost.execution_id.clone()]).await?.is_empty());
+    assert!(
+        storage
+            .get(std::slice::from_ref(&lost.execution_id))
+            .await?
+            .is_empty()
+    );
     let orders: i64 = client
         .query_one("SELECT count(*) FROM orders", &[])
         .await?

@@ -46,7 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tx.execute("INSERT INTO orders (id) VALUES (?1)", [2])?;
     SqliteStorage::insert_in(&tx, std::slice::from_ref(&lost))?;
     drop(tx); // rollback
-    assert!(storage.get(&[lost.execution_id.clone()]).await?.is_empty());
+    assert!(
+        storage
+            .get(std::slice::from_ref(&lost.execution_id))
+            .await?
+            .is_empty()
+    );
     let orders: i64 = conn.query_row("SELECT count(*) FROM orders", [], |row| row.get(0))?;
     println!("orders: {orders}; the rolled-back order left no execution");
 
