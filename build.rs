@@ -1,6 +1,7 @@
 //! Build script: validates the spec, renders the typed SQLite module, the
 //! PostgreSQL statement constants and the embedded migrations into `OUT_DIR`,
-//! and refuses to build when the committed artifacts no longer match the spec.
+//! and, in a checkout, refuses to build when the committed artifacts no longer
+//! match the spec (a packaged crate was checked when it was packaged).
 //!
 //! It needs no database and no network, and writes nothing outside `OUT_DIR`.
 
@@ -50,7 +51,9 @@ fn run() -> Result<(), String> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     for path in ["spec", "generated", "queries", "codegen/templates"] {
-        println!("cargo:rerun-if-changed={path}");
+        if root.join(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
 
     let spec_path = root.join(SPEC);
@@ -74,6 +77,13 @@ fn run() -> Result<(), String> {
         }
     }
 
+    // A crate built from its package (`cargo package` writes `Cargo.toml.orig`;
+    // a registry download has it too) was checked when it was packaged, and
+    // ships only the spec and the migrations: the other committed artifacts
+    // (schema files, cornucopia input, the pg-queries crate) are not in it.
+    if root.join("Cargo.toml.orig").exists() {
+        return Ok(());
+    }
     let stale = stale_artifacts(&root, &spec, &history, &pg_files)?;
     if !stale.is_empty() {
         return Err(format!(

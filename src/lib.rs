@@ -83,6 +83,156 @@
 //! # }
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 //! ```
+//!
+//! More complete programs are in the `examples/` folder of the package:
+//! a simple task, a parent with children and a finalize, a sequence,
+//! enqueueing inside your own SQLite or PostgreSQL transaction, graceful
+//! shutdown on Ctrl-C and logging with `tracing-subscriber`.
+//!
+//! ## Features
+//!
+#![doc = document_features::document_features!()]
+//!
+//! With `default-features = false` only [`MemoryStorage`](storage::MemoryStorage)
+//! remains, which keeps nothing across restarts: pick `sqlite` or `postgres`
+//! for durability.
+//!
+//! ## Runtime requirements
+//!
+//! - A [Tokio](https://docs.rs/tokio) runtime with the time driver: the
+//!   executor spawns its background loops and every run onto the runtime
+//!   that is current when [`Executor::start`] is called (outside one it
+//!   fails with [`ExecutorError::NoRuntime`]). The multi-threaded runtime is
+//!   the one to use: task code runs as spawned tasks, SQLite calls run on
+//!   Tokio's blocking threads.
+//! - **SQLite** (`sqlite`): nothing to install; SQLite is compiled in.
+//!   [`SqliteStorage::open`](storage::SqliteStorage::open) creates the file
+//!   and migrates it. Several processes may share one file (WAL mode).
+//! - **PostgreSQL** (`postgres`): a server reachable with a libpq-style URL
+//!   (`postgres://user:password@host:5432/db`). The schema is not created
+//!   unless [`PostgresConfig::migrate`](storage::PostgresConfig::migrate) is
+//!   set: apply the migrations with [`migrate`], the `durable migrate`
+//!   command of the `durable-execution-cli` package, or by hand from
+//!   [`migrate::pending_sql_postgres`]. Wake-ups use `LISTEN/NOTIFY` on a
+//!   dedicated connection; behind a transaction-pooling proxy they are lost
+//!   and executors find new work at their next poll instead.
+//!
+//! ## TLS
+//!
+//! Connections to PostgreSQL are configured by
+//! [`PostgresConfig`](storage::PostgresConfig) from the connection URL, and
+//! TLS follows the URL's `sslmode` parameter, as with libpq. Which modes are
+//! supported, how the server's certificate is verified and how to trust
+//! your own certificate authority is described on
+//! [`PostgresConfig`](storage::PostgresConfig).
+//!
+//! ## Guarantees
+//!
+//! Every execution is a row; every state change is one guarded, atomic
+//! statement or transaction (the state machine is described in
+//! `docs/design.md`, shipped with the package).
+//!
+//! - **At least once across crashes.** An enqueued execution runs until it
+//!   finishes. When the executor running it dies, its lease (`timeout +
+//!   lease_slack`, see [`ExecutorOptions`]) expires and another executor
+//!   runs it again, counting the lost run as an attempt of its
+//!   [`RetryOptions`] (with no attempt left it ends `failed` with `Task
+//!   expired`). A run may therefore be repeated after its side effects
+//!   happened: make task code idempotent, or use [`TaskContext::attempt`]
+//!   and [`TaskContext::prev_error`] to detect a repeat.
+//! - **At most one run of an execution while its lease holds.** Claims are
+//!   atomic (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a single writer on
+//!   SQLite), so two executors never claim the same execution, and a running
+//!   execution is only taken away from its executor after its lease expired.
+//!   One executor never runs the same execution twice at once.
+//! - **What a late result can and cannot overwrite.** A run's result is
+//!   written only while the execution is still `running` and owned by the
+//!   executor that ran it. A result arriving after the execution was
+//!   cancelled, recovered by another executor, released at shutdown or
+//!   finished in any other way is dropped: it never overwrites a
+//!   cancellation, a newer attempt's result or another executor's work.
+//!   Parents move only from the state their children's results were
+//!   computed for, so a cancelled parent stays cancelled.
+//! - Children and finalize executions are inserted in the same transaction
+//!   as their parent's transition, and only if it applied: no orphans.
+//!
+//! ## Enqueueing inside your own transaction
+//!
+//! "Save the order and enqueue its shipping" must commit or roll back as
+//! one. [`Executor::prepare`] builds (and validates) an execution without
+//! storing it; insert it with your own transaction's connection through
+//! [`SqliteStorage::insert_in`](storage::SqliteStorage::insert_in) or
+//! [`PostgresStorage::insert_in`](storage::PostgresStorage::insert_in), commit, and
+//! track it with [`Executor::handle_for`]. On PostgreSQL the wake-up
+//! `NOTIFY` is part of the transaction; on SQLite call
+//! [`notify_ready_work`](storage::SqliteStorage::notify_ready_work) after
+//! the commit (other processes find the work at their next poll).
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
+//! use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! let ship = Task::new("ship_order", |_ctx: TaskContext, order: i64| async move {
+//!     Ok::<_, TaskError>(format!("shipped order {order}"))
+//! });
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("shop.sqlite3");
+//! let storage = Arc::new(SqliteStorage::open(&path, SqliteOptions::default()).await?);
+//! let executor = Executor::builder(storage.clone() as Arc<dyn Storage>)
+//!     .register(&ship)
+//!     .build()?;
+//! executor.start()?;
+//!
+//! // The application's own connection to the same file, and its own table.
+//! let mut conn = rusqlite::Connection::open(&path)?;
+//! conn.busy_timeout(Duration::from_secs(5))?;
+//! conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")?;
+//! let execution = executor.prepare(&ship, 42, EnqueueOptions::default())?;
+//! let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+//! tx.execute("INSERT INTO orders (id) VALUES (?1)", [42])?;
+//! SqliteStorage::insert_in(&tx, std::slice::from_ref(&execution))?;
+//! tx.commit()?;
+//! storage.notify_ready_work();
+//!
+//! let shipped: String = executor.handle_for(&execution).wait().await?.output()?;
+//! assert_eq!(shipped, "shipped order 42");
+//! executor.shutdown(Duration::from_secs(1)).await?;
+//! # Ok(())
+//! # }
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+//! ```
+//!
+//! ## Operating notes
+//!
+//! - **Register every task on every executor** that shares a storage: an
+//!   executor that claims an execution of a task it does not know fails it.
+//! - **Leases and timeouts.** After a crash, an execution is recovered
+//!   `timeout + lease_slack` after it was claimed (5 minutes of slack by
+//!   default). Keep task timeouts realistic and lower the slack
+//!   ([`ExecutorOptionsBuilder::lease_slack`]) if faster recovery matters
+//!   more than tolerance for pauses (a longer pause than the slack lets
+//!   another executor run the execution again).
+//! - **Shutdown.** Call [`Executor::shutdown`] on `SIGTERM`/Ctrl-C: it stops
+//!   claiming, signals [`TaskContext::shutdown`] to running tasks, waits up
+//!   to the grace period and hands the executions still running back to the
+//!   queue (same attempt), so a restart or another executor continues them.
+//! - **Schema changes** ship as numbered, forward-only migrations embedded
+//!   in the crate; the migrator verifies checksums and refuses edited or
+//!   unknown migrations ([`migrate::MigrationError`]). Upgrading the crate
+//!   may bring a new migration: apply it before starting the new version.
+//! - **Observability.** Every run is a `tracing` span `execution` with
+//!   `task_id`, `execution_id` and `attempt`; install any subscriber to see
+//!   the executor's logs. [`Executor::stats`] gives in-process counters and
+//!   [`Storage::stats`](storage::Storage::stats) counts by task and status,
+//!   the oldest ready execution and expired leases (`durable status`).
+//! - **History.** Finished executions stay in the table (`durable show
+//!   <id>` displays a whole tree); the crate never deletes rows.
+//!
 
 #![forbid(unsafe_code)]
 

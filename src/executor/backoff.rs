@@ -1,4 +1,4 @@
-//! Retry delays (§3.8 of the reference, plus jitter) and the error backoff
+//! Retry delays (docs/design.md, "Retries, backoff and timeouts") and the error backoff
 //! of the background loops.
 
 use crate::model::RetryOptions;

@@ -258,7 +258,7 @@ const MAX_DURATION_MS: u128 = 2_147_483_647;
 /// loops (their jitter multiplies it: a bound keeps that arithmetic finite).
 const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Checks the task id rules of §1.5.
+/// Checks the task id rules (docs/design.md, "Task ids and options").
 pub(crate) fn validate_task_id(task_id: &str) -> Result<(), ExecutorError> {
     let message = if task_id.is_empty() {
         Some("Task id cannot be empty")

@@ -111,7 +111,7 @@ impl TaskSpec {
         self.sleep_before_run
     }
 
-    /// Checks the id and the default options (§3.3 rules).
+    /// Checks the id and the default options (docs/design.md, "Task ids and options").
     pub fn validate(&self) -> Result<(), ExecutorError> {
         validate_task_id(&self.id)?;
         validate_retry_options(&self.id, &self.retry)?;

@@ -106,7 +106,7 @@ pub async fn concurrent_overlapping_cancels(backend: Backend) {
 
     // Every leaf is cancelled. A parent is cancelled too, unless the
     // cancellation of one of its children was closed first: that fails it
-    // (`children_tasks_failed`, §3.10) and its own cancel finds it finished.
+    // (`children_tasks_failed`, docs/design.md "Closing") and its own cancel finds it finished.
     let settled = eventually(Duration::from_secs(20), async || {
         let counts = status_counts(&storage).await;
         counts

@@ -64,7 +64,7 @@ pub async fn worker_main(config: WorkerConfig) {
 /// SIGKILL. After the lease expires (timeout + slack), an executor in this
 /// process recovers them: with a retry left the execution runs again
 /// (`attempt` 1, `prev_error` = `Task expired`) and completes; without, it
-/// ends `failed` with `Task expired` (bounded, unlike df8dab1's endless
+/// ends `failed` with `Task expired` (bounded: docs/design.md, "Defects not copied", 6; no endless
 /// re-queue). Nothing is lost and nothing runs twice per attempt.
 pub async fn killed_worker_is_recovered_after_lease_expiry(backend: Backend) {
     let db = SharedDb::new(backend).await;

@@ -1,4 +1,4 @@
-//! Backpressure: §4.1 B1–B4, B6. Never more running than the limit.
+//! Backpressure: never more running than the limit (`max_concurrent_executions`).
 
 use crate::common::{Factory, eventually, fast_options, start_with};
 use durable_execution::model::ExecutionStatus;

@@ -1,4 +1,4 @@
-//! Two executors on one storage: §4.3 CS1–CS3 and the no-double-run check.
+//! Two executors on one storage and the no-double-run check (docs/design.md, "Leases and fencing").
 
 use crate::common::{Factory, fast_options, start_with};
 use durable_execution::model::ExecutionStatus;

@@ -1,5 +1,5 @@
-//! Executor lifecycle and registry: §4.5 E1–E6, stats, enqueue variants,
-//! crash recovery (§4.4, done for real), storage faults.
+//! Executor lifecycle and registry, stats, enqueue variants,
+//! crash recovery (docs/design.md, "Leases and fencing"), storage faults.
 
 use crate::common::{Counter, Factory, FaultyStorage, eventually, fast_options, start, start_with};
 use durable_execution::model::{ErrorKind, ExecutionStatus, RetryOptions};
@@ -126,7 +126,7 @@ pub async fn enqueue_many_and_prepare(factory: Factory) {
 
 /// EC1 done for real: an executor dies mid-run; after the lease expires
 /// another executor re-runs the execution, which sees `Task expired`.
-/// Without retries left, expiry fails the execution (bounded, §3.18 #6).
+/// Without retries left, expiry fails the execution (bounded: docs/design.md, "Defects not copied", 6).
 pub async fn crash_recovery_by_lease_expiry(factory: Factory) {
     let storage = factory("crash_recovery_by_lease_expiry").await;
     let runs = Counter::new();

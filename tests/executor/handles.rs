@@ -1,4 +1,4 @@
-//! Handles: §4.8 TH1–TH8, plus event-driven waits and cross-executor handles.
+//! Handles: get, wait, cancel, re-attach, event-driven waits and cross-executor handles.
 
 use crate::common::{Counter, Factory, eventually, fast_options, start, start_with};
 use durable_execution::model::ExecutionStatus;

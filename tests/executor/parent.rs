@@ -1,4 +1,4 @@
-//! Parent tasks, children and finalize: §4.6 P1–P10 and the fixes of §3.18.
+//! Parent tasks, children and finalize (docs/design.md, "Closing" and "Defects not copied").
 
 use crate::common::{Counter, Factory, FaultyStorage, eventually, fast_options, start, start_with};
 use durable_execution::model::{ErrorKind, ExecutionStatus};

@@ -1,4 +1,4 @@
-//! Simple tasks: §4.9 T1–T25 and §4.10 X1–X6 where they make sense in Rust.
+//! Simple tasks: outputs, errors, retries, timeouts, cancellation (docs/design.md).
 
 use crate::common::{Counter, Factory, eventually, fast_options, start, start_with};
 use durable_execution::model::{ErrorKind, ExecutionStatus, RetryOptions, now_millis};

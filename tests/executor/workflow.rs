@@ -1,4 +1,4 @@
-//! Workflows: §4.10 X12/X13 and the shared storage scenario §4.11 D1–D7.
+//! Workflows: task trees, and several executors sharing one storage (docs/design.md).
 
 use crate::common::{Factory, start};
 use durable_execution::model::ExecutionStatus;

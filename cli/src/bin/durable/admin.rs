@@ -9,9 +9,9 @@ use durable_execution::storage::CancelItem;
 use std::io::IsTerminal as _;
 
 /// The current PostgreSQL schema, generated from the spec.
-pub(crate) const POSTGRES_DDL: &str = include_str!("../../../generated/schema/postgres.sql");
+pub(crate) const POSTGRES_DDL: &str = include_str!("../../../../generated/schema/postgres.sql");
 /// The current SQLite schema, generated from the spec.
-pub(crate) const SQLITE_DDL: &str = include_str!("../../../generated/schema/sqlite.sql");
+pub(crate) const SQLITE_DDL: &str = include_str!("../../../../generated/schema/sqlite.sql");
 
 /// `durable ddl`.
 pub(crate) fn ddl(dialect: Dialect) -> Result<()> {

@@ -26,7 +26,7 @@ mod measure;
 
 /// Benchmarks durable-execution on its storage backends.
 #[derive(Debug, Parser)]
-#[command(name = "durable-bench", version, about)]
+#[command(name = "durable-bench", version)]
 struct Args {
     /// Backends to run, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Memory, Backend::Sqlite, Backend::Postgres])]

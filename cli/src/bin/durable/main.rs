@@ -33,7 +33,7 @@ mod tree;
 
 /// Durable task execution persisted in PostgreSQL or SQLite.
 #[derive(Debug, Parser)]
-#[command(name = "durable", version, about, long_about = None)]
+#[command(name = "durable", version, long_about = None)]
 struct Cli {
     /// Database: a `postgres://` URL, or a SQLite file path (optionally
     /// `sqlite://path`). Default: $DATABASE_URL, else ./durable.sqlite3.
