@@ -120,17 +120,21 @@ const LIBPQ_KEYWORDS: &[&str] = &[
 ];
 
 /// Whether `value` is a PostgreSQL connection string: a `postgres://` or
-/// `postgresql://` URL, or a libpq `key=value` string whose first keyword
-/// is a libpq connection keyword (`host=… dbname=…`).
+/// `postgresql://` URL, or a libpq `key=value` string whose first key, or
+/// any key once it parses, is a libpq connection keyword (`host=…
+/// dbname=…`; `usr=app password=…` too, so that a typo in the first key
+/// still reads as PostgreSQL and its password stays hidden).
 pub fn is_connection_string(value: &str) -> bool {
     let value = value.trim_start();
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
         return true;
     }
-    match value.split_once('=') {
-        Some((key, _)) => LIBPQ_KEYWORDS.contains(&key.trim()),
-        None => false,
-    }
+    let first_is_keyword = value
+        .split_once('=')
+        .is_some_and(|(key, _)| LIBPQ_KEYWORDS.contains(&key.trim()));
+    first_is_keyword
+        || parse_key_values(value)
+            .is_ok_and(|pairs| pairs.iter().any(|(key, _)| LIBPQ_KEYWORDS.contains(key)))
 }
 
 /// The connection string with every password replaced by `***`: the
@@ -396,6 +400,7 @@ mod tests {
         assert!(is_connection_string("postgresql://h"));
         assert!(is_connection_string("host=h user=u password=p"));
         assert!(is_connection_string("  dbname = app"));
+        assert!(is_connection_string("usr=u password=p"));
         assert!(!is_connection_string("a=b.db"));
         assert!(!is_connection_string("jobs.sqlite3"));
         assert!(!is_connection_string("sqlite://x=y"));

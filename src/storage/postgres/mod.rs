@@ -259,9 +259,15 @@ impl PostgresConfig {
                         self.describe()
                     ))
                 })?;
-                let config: tokio_postgres::Config = stripped.rest.parse().map_err(|e| {
+                let config: tokio_postgres::Config = stripped.rest.parse().map_err(|e: tokio_postgres::Error| {
+                    // The driver's message is generic ("invalid connection
+                    // string"); its source names the key (never a value).
+                    let detail = match std::error::Error::source(&e) {
+                        Some(source) => format!("{e}: {source}"),
+                        None => e.to_string(),
+                    };
                     StorageError::Config(format!(
-                        "bad postgres connection string `{}`: {e}",
+                        "bad postgres connection string `{}`: {detail}",
                         self.describe()
                     ))
                 })?;
