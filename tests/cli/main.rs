@@ -586,26 +586,41 @@ fn key_value_connection_strings_are_postgres_and_hide_the_password() {
         let err = stderr(&output);
         assert!(!err.contains("hunter2"), "{command}: {err}");
         assert!(!err.contains("SQLite"), "{command}: {err}");
-        fails_with(output, "PostgreSQL host='127.0.0.1' port='1' user='u' password=***");
+        fails_with(
+            output,
+            "PostgreSQL host='127.0.0.1' port='1' user='u' password=***",
+        );
     }
     // A typo in the first key still reads as PostgreSQL, password hidden.
     let output = durable(
         dir.path(),
-        &["--database", "usr=u password=hunter2 host=127.0.0.1", "status"],
+        &[
+            "--database",
+            "usr=u password=hunter2 host=127.0.0.1",
+            "status",
+        ],
     );
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
     fails_with(output, "unknown option `usr`");
     // An unsupported sslmode is one clear error, password hidden.
     let output = durable(
         dir.path(),
-        &["--database", "host=127.0.0.1 password=hunter2 sslmode=allow", "status"],
+        &[
+            "--database",
+            "host=127.0.0.1 password=hunter2 sslmode=allow",
+            "status",
+        ],
     );
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
     fails_with(output, "unsupported sslmode `allow`");
     // A password in a URL query parameter is hidden too.
     let output = durable(
         dir.path(),
-        &["--database", "postgres://127.0.0.1:1/test?user=u&password=hunter2", "status"],
+        &[
+            "--database",
+            "postgres://127.0.0.1:1/test?user=u&password=hunter2",
+            "status",
+        ],
     );
     assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
     fails_with(output, "password=***");
@@ -633,7 +648,9 @@ fn key_value_connection_string_runs_on_postgres() {
     let client = runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is unreachable ({e}); start it or set DATABASE_URL"));
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is unreachable ({e}); start it or set DATABASE_URL")
+            });
         tokio::spawn(connection);
         client
             .batch_execute(&format!(

@@ -32,7 +32,9 @@ fn run(program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `{program}` ({e}); is it installed? (.ci/run installs it)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{program}` ({e}); is it installed? (.ci/run installs it)")
+        });
     assert!(
         output.status.success(),
         "`{program} {}` failed ({}):\nstdout: {}\nstderr: {}",
@@ -135,8 +137,21 @@ fn generate_certificates(dir: &Path) {
     run(
         "openssl",
         &[
-            "x509", "-req", "-in", &csr, "-CA", &ca_crt, "-CAkey", &ca_key, "-CAcreateserial",
-            "-days", "2", "-extfile", &ext, "-out", &crt,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &crt,
         ],
     );
 }

@@ -57,12 +57,9 @@ fn pool_for(config: tokio_postgres::Config) -> Pool {
 #[tokio::test]
 async fn key_value_string_with_a_schema() {
     let (schema, _guard) = fresh_schema().await;
-    let config = PostgresConfig::new(format!(
-        "{} application_name='kv test'",
-        base_conninfo()
-    ))
-    .schema(&schema)
-    .migrate(true);
+    let config = PostgresConfig::new(format!("{} application_name='kv test'", base_conninfo()))
+        .schema(&schema)
+        .migrate(true);
     let storage = PostgresStorage::connect(config)
         .await
         .expect("connect with key=value");
@@ -117,7 +114,10 @@ async fn from_pool_with_the_schema_in_the_pool_config() {
     )
     .await
     .expect("second handle");
-    other.insert(&[crate::exec("te_pool_notify")]).await.expect("insert");
+    other
+        .insert(&[crate::exec("te_pool_notify")])
+        .await
+        .expect("insert");
     let woken = tokio::time::timeout(Duration::from_secs(30), events.recv())
         .await
         .expect("a NOTIFY arrived within 30 s")

@@ -92,7 +92,10 @@ async fn verify_full_with_the_ca_works_including_the_listener(cluster: &TlsClust
     let other = PostgresStorage::connect(PostgresConfig::new(&url).listen(false))
         .await
         .expect("second handle");
-    other.insert(&[crate::exec("te_tls_notify")]).await.expect("insert");
+    other
+        .insert(&[crate::exec("te_tls_notify")])
+        .await
+        .expect("insert");
     let woken = tokio::time::timeout(Duration::from_secs(30), events.recv())
         .await
         .expect("a NOTIFY arrived over the TLS listener within 30 s")
@@ -127,7 +130,12 @@ async fn verify_full_with_the_ca_works_including_the_listener(cluster: &TlsClust
 /// `verify-full` checks the host name: the certificate names only
 /// `localhost`, so `127.0.0.1` fails with a host name error.
 async fn verify_full_rejects_a_host_name_not_on_the_certificate(cluster: &TlsCluster) {
-    let err = connect_err(PostgresConfig::new(with_ca(cluster, "127.0.0.1", "verify-full"))).await;
+    let err = connect_err(PostgresConfig::new(with_ca(
+        cluster,
+        "127.0.0.1",
+        "verify-full",
+    )))
+    .await;
     match &err {
         StorageError::Tls {
             sslmode: SslMode::VerifyFull,
@@ -266,7 +274,13 @@ async fn tokio_config_and_setters_carry_the_tls_settings(cluster: &TlsCluster) {
     )
     .await;
     assert!(
-        matches!(&err, StorageError::Tls { failure: TlsFailure::UnknownCa { .. }, .. }),
+        matches!(
+            &err,
+            StorageError::Tls {
+                failure: TlsFailure::UnknownCa { .. },
+                ..
+            }
+        ),
         "{err:?}"
     );
 
@@ -278,7 +292,13 @@ async fn tokio_config_and_setters_carry_the_tls_settings(cluster: &TlsCluster) {
     )
     .await;
     assert!(
-        matches!(&err, StorageError::Tls { failure: TlsFailure::ServerRequiresTls, .. }),
+        matches!(
+            &err,
+            StorageError::Tls {
+                failure: TlsFailure::ServerRequiresTls,
+                ..
+            }
+        ),
         "{err:?}"
     );
 
@@ -296,7 +316,10 @@ async fn tokio_config_and_setters_carry_the_tls_settings(cluster: &TlsCluster) {
 
 /// TLS errors carry no password, in `Display` or `Debug`.
 async fn errors_never_show_the_password(cluster: &TlsCluster) {
-    for extra in ["password=hunter2 sslmode=verify-full", "password=hunter2 sslmode=disable"] {
+    for extra in [
+        "password=hunter2 sslmode=verify-full",
+        "password=hunter2 sslmode=disable",
+    ] {
         let config = PostgresConfig::new(conninfo(cluster, "127.0.0.1", extra));
         assert!(!format!("{config:?}").contains("hunter2"));
         let err = connect_err(config).await;

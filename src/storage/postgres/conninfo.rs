@@ -53,9 +53,7 @@ impl fmt::Display for SslMode {
 
 /// An `sslmode` value that is not one of the supported libpq modes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unsupported sslmode `{0}` (use disable, prefer, require, verify-ca or verify-full)"
-)]
+#[error("unsupported sslmode `{0}` (use disable, prefer, require, verify-ca or verify-full)")]
 pub struct UnknownSslMode(pub String);
 
 impl FromStr for SslMode {
@@ -443,8 +441,8 @@ mod tests {
         assert_eq!(s.ssl_mode, Some(SslMode::VerifyFull));
         assert_eq!(s.root_certificate, Some(PathBuf::from("/tmp/ca.pem")));
 
-        let s = strip_tls_keys("host=h sslmode=verify-ca sslrootcert='/a b/ca.pem' user=u")
-            .unwrap();
+        let s =
+            strip_tls_keys("host=h sslmode=verify-ca sslrootcert='/a b/ca.pem' user=u").unwrap();
         assert_eq!(s.rest, "host='h' user='u'");
         assert_eq!(s.ssl_mode, Some(SslMode::VerifyCa));
         assert_eq!(s.root_certificate, Some(PathBuf::from("/a b/ca.pem")));

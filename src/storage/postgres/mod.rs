@@ -25,9 +25,20 @@
 //! The table lives in whatever schema the connections' `search_path` names
 //! first. [`PostgresConfig::schema`] sets `search_path` on every pooled (and
 //! the listener) connection with the startup option `-c search_path=<schema>`;
-//! the schema must exist (create it, and grant usage, as a DBA). Note that
-//! the notification channel is database-wide: storages in different schemas
-//! of one database wake each other (harmlessly) .
+//! the schema must exist (create it, and grant usage, as a DBA). This works
+//! the same for URLs, `key=value` strings and
+//! [`PostgresConfig::from_tokio_config`]; with
+//! [`PostgresStorage::from_pool`] the application's pool must carry the
+//! schema itself (see there). Note that the notification channel is
+//! database-wide: storages in different schemas of one database wake each
+//! other (harmlessly).
+//!
+//! # Connection strings and TLS
+//!
+//! See [`PostgresConfig`]: both libpq connection string forms, libpq's
+//! `sslmode` values over rustls, `sslrootcert`, and the typed
+//! [`StorageError::Tls`] for TLS failures. Passwords never appear in
+//! errors ([`redact_connection_string`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), durable_execution::storage::StorageError> {
@@ -43,8 +54,8 @@ mod convert;
 mod tls;
 
 pub use conninfo::{SslMode, UnknownSslMode, is_connection_string, redact_connection_string};
-pub use tls::{RootCertificates, TlsFailure};
 use tls::TlsContext;
+pub use tls::{RootCertificates, TlsFailure};
 
 use super::row::{self, RawRow};
 use super::{
@@ -259,18 +270,19 @@ impl PostgresConfig {
                         self.describe()
                     ))
                 })?;
-                let config: tokio_postgres::Config = stripped.rest.parse().map_err(|e: tokio_postgres::Error| {
-                    // The driver's message is generic ("invalid connection
-                    // string"); its source names the key (never a value).
-                    let detail = match std::error::Error::source(&e) {
-                        Some(source) => format!("{e}: {source}"),
-                        None => e.to_string(),
-                    };
-                    StorageError::Config(format!(
-                        "bad postgres connection string `{}`: {detail}",
-                        self.describe()
-                    ))
-                })?;
+                let config: tokio_postgres::Config =
+                    stripped.rest.parse().map_err(|e: tokio_postgres::Error| {
+                        // The driver's message is generic ("invalid connection
+                        // string"); its source names the key (never a value).
+                        let detail = match std::error::Error::source(&e) {
+                            Some(source) => format!("{e}: {source}"),
+                            None => e.to_string(),
+                        };
+                        StorageError::Config(format!(
+                            "bad postgres connection string `{}`: {detail}",
+                            self.describe()
+                        ))
+                    })?;
                 (config, stripped.ssl_mode, stripped.root_certificate)
             }
         };

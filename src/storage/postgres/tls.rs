@@ -8,7 +8,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,43 +148,45 @@ pub(crate) fn build(
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
-    let (verifier, roots): (Arc<dyn ServerCertVerifier>, RootCertificates) =
-        if mode.verifies_chain() {
-            let (store, roots) = match root_file {
-                Some(path) => (load_root_file(path)?, RootCertificates::File(path.to_owned())),
-                None => {
-                    let mut store = RootCertStore::empty();
-                    let (added, _ignored) = store
-                        .add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-                    (store, RootCertificates::System(added))
-                }
-            };
-            let verifier: Arc<dyn ServerCertVerifier> = if store.is_empty() {
-                Arc::new(NoRoots {
-                    provider: Arc::clone(&provider),
-                })
-            } else {
-                let webpki = WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(store),
-                    Arc::clone(&provider),
-                )
-                .build()
-                .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
-                if mode == SslMode::VerifyCa {
-                    Arc::new(SkipHostName { inner: webpki })
-                } else {
-                    webpki
-                }
-            };
-            (verifier, roots)
-        } else {
-            (
-                Arc::new(NoVerification {
-                    provider: Arc::clone(&provider),
-                }),
-                RootCertificates::NotVerified,
-            )
+    let (verifier, roots): (Arc<dyn ServerCertVerifier>, RootCertificates) = if mode
+        .verifies_chain()
+    {
+        let (store, roots) = match root_file {
+            Some(path) => (
+                load_root_file(path)?,
+                RootCertificates::File(path.to_owned()),
+            ),
+            None => {
+                let mut store = RootCertStore::empty();
+                let (added, _ignored) =
+                    store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                (store, RootCertificates::System(added))
+            }
         };
+        let verifier: Arc<dyn ServerCertVerifier> = if store.is_empty() {
+            Arc::new(NoRoots {
+                provider: Arc::clone(&provider),
+            })
+        } else {
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+                    .build()
+                    .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
+            if mode == SslMode::VerifyCa {
+                Arc::new(SkipHostName { inner: webpki })
+            } else {
+                webpki
+            }
+        };
+        (verifier, roots)
+    } else {
+        (
+            Arc::new(NoVerification {
+                provider: Arc::clone(&provider),
+            }),
+            RootCertificates::NotVerified,
+        )
+    };
     let config = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -227,7 +231,8 @@ pub(crate) fn driver_mode(mode: SslMode) -> tokio_postgres::config::SslMode {
 /// The [`TlsFailure`] behind a connection error, if it is one.
 pub(crate) fn classify(error: &tokio_postgres::Error, context: &TlsContext) -> Option<TlsFailure> {
     if let Some(db) = error.as_db_error() {
-        let refused_plain = *db.code() == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        let refused_plain = *db.code()
+            == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
             && db.message().contains("no encryption");
         return refused_plain.then_some(TlsFailure::ServerRequiresTls);
     }
