@@ -88,7 +88,7 @@ async fn tokio_config_with_a_schema() {
 async fn from_pool_with_the_schema_in_the_pool_config() {
     let (schema, _guard) = fresh_schema().await;
     let mut config = base_config();
-    config.options(&format!("-c search_path={schema}"));
+    config.options(format!("-c search_path={schema}"));
     let listener = PostgresConfig::new(database_url()).schema(&schema);
     let storage = PostgresStorage::from_pool(
         pool_for(config),
@@ -165,7 +165,7 @@ async fn from_pool_refuses_a_pool_without_the_schema() {
 async fn from_pool_without_a_listener() {
     let (schema, _guard) = fresh_schema().await;
     let mut config = base_config();
-    config.options(&format!("-c search_path={schema}"));
+    config.options(format!("-c search_path={schema}"));
     let storage = PostgresStorage::from_pool(
         pool_for(config),
         PoolOptions::default().schema(&schema).migrate(true),
