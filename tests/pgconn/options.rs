@@ -190,6 +190,13 @@ async fn passwords_stay_hidden() {
     ] {
         let config = PostgresConfig::new(url).listen(false);
         assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+        if let Ok(parsed) = url.parse::<tokio_postgres::Config>() {
+            let from_tokio = PostgresConfig::from_tokio_config(parsed);
+            assert!(
+                !format!("{from_tokio:?}").contains("hunter2"),
+                "{from_tokio:?}"
+            );
+        }
         let err = PostgresStorage::connect(config)
             .await
             .expect_err("cannot connect");
