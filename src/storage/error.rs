@@ -27,6 +27,22 @@ pub enum StorageError {
     #[cfg(feature = "postgres")]
     #[error("postgres connection pool: {0}")]
     Pool(#[from] deadpool_postgres::PoolError),
+    /// A PostgreSQL connection failed at its TLS layer (or was refused for
+    /// lacking TLS): one error naming the mode, the host and the reason.
+    #[cfg(feature = "postgres")]
+    #[error("postgres connection to `{host}` with sslmode={sslmode} failed: {failure}")]
+    Tls {
+        /// The effective TLS mode (`require` with a root certificate file
+        /// reads `verify-ca`).
+        sslmode: crate::storage::postgres::SslMode,
+        /// The host connected to.
+        host: String,
+        /// Why it failed.
+        failure: crate::storage::postgres::TlsFailure,
+        /// The driver error.
+        #[source]
+        source: Option<tokio_postgres::Error>,
+    },
     /// A SQLite statement failed.
     #[cfg(feature = "sqlite")]
     #[error("sqlite query `{query}` failed: {source}")]

@@ -27,7 +27,7 @@ pub use close::ClosePlan;
 pub use error::StorageError;
 pub use memory::MemoryStorage;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresConfig, PostgresStorage};
+pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFailure};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStorage};
 

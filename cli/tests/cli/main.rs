@@ -574,3 +574,117 @@ fn bench_smoke_runs_on_memory_and_sqlite() {
     }
     assert!(!out.contains("| postgres |"), "{out}");
 }
+
+/// A libpq `key=value` string is PostgreSQL (it used to be taken as a
+/// SQLite path), and no error ever shows its password.
+#[test]
+fn key_value_connection_strings_are_postgres_and_hide_the_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unreachable = "host=127.0.0.1 port=1 user=u password=hunter2 dbname=test";
+    for command in ["status", "migrate", "pending-sql", "demo"] {
+        let output = durable(dir.path(), &["--database", unreachable, command]);
+        let err = stderr(&output);
+        assert!(!err.contains("hunter2"), "{command}: {err}");
+        assert!(!err.contains("SQLite"), "{command}: {err}");
+        fails_with(
+            output,
+            "PostgreSQL host='127.0.0.1' port='1' user='u' password=***",
+        );
+    }
+    // A typo in the first key still reads as PostgreSQL, password hidden.
+    let output = durable(
+        dir.path(),
+        &[
+            "--database",
+            "usr=u password=hunter2 host=127.0.0.1",
+            "status",
+        ],
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+    fails_with(output, "unknown option `usr`");
+    // An unsupported sslmode is one clear error, password hidden.
+    let output = durable(
+        dir.path(),
+        &[
+            "--database",
+            "host=127.0.0.1 password=hunter2 sslmode=allow",
+            "status",
+        ],
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+    fails_with(output, "unsupported sslmode `allow`");
+    // A password in a URL query parameter is hidden too.
+    let output = durable(
+        dir.path(),
+        &[
+            "--database",
+            "postgres://127.0.0.1:1/test?user=u&password=hunter2",
+            "status",
+        ],
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+    fails_with(output, "password=***");
+    assert!(!dir.path().join("durable.sqlite3").exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("read dir").count(),
+        0,
+        "no SQLite file was created"
+    );
+}
+
+/// The commands work on a real server through a `key=value` string.
+#[test]
+fn key_value_connection_string_runs_on_postgres() {
+    let base: tokio_postgres::Config = postgres_url().parse().expect("DATABASE_URL parses");
+    let host = match base.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
+    let port = base.get_ports().first().copied().unwrap_or(5432);
+    let user = base.get_user().unwrap_or("postgres");
+    let dbname = base.get_dbname().unwrap_or("test");
+    let schema = format!("cli_kv_{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is unreachable ({e}); start it or set DATABASE_URL")
+            });
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .expect("create schema");
+        client
+    });
+    let conninfo = format!(
+        "host={host} port={port} user={user} dbname={dbname} options='-c search_path={schema}'"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrated = ok(durable(dir.path(), &["--database", &conninfo, "migrate"]));
+    assert!(migrated.contains("PostgreSQL host="), "{migrated}");
+    assert!(migrated.contains("applied migration"), "{migrated}");
+    let status = ok(durable(dir.path(), &["--database", &conninfo, "status"]));
+    assert!(status.contains("PostgreSQL host="), "{status}");
+    let tables = runtime.block_on(async {
+        client
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'task_executions'",
+                &[&schema],
+            )
+            .await
+            .expect("query")
+            .get::<_, i64>(0)
+    });
+    assert_eq!(tables, 1, "the table is in the schema of the options");
+    assert!(!dir.path().join("durable.sqlite3").exists());
+    runtime.block_on(async {
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("drop schema");
+    });
+}

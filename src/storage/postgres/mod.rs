@@ -34,9 +34,20 @@
 //! The table lives in whatever schema the connections' `search_path` names
 //! first. [`PostgresConfig::schema`] sets `search_path` on every pooled (and
 //! the listener) connection with the startup option `-c search_path=<schema>`;
-//! the schema must exist (create it, and grant usage, as a DBA). Note that
-//! the notification channel is database-wide: storages in different schemas
-//! of one database wake each other (harmlessly) .
+//! the schema must exist (create it, and grant usage, as a DBA). This works
+//! the same for URLs, `key=value` strings and
+//! [`PostgresConfig::from_tokio_config`]; with
+//! [`PostgresStorage::from_pool`] the application's pool must carry the
+//! schema itself (see there). Note that the notification channel is
+//! database-wide: storages in different schemas of one database wake each
+//! other (harmlessly).
+//!
+//! # Connection strings and TLS
+//!
+//! See [`PostgresConfig`]: both libpq connection string forms, libpq's
+//! `sslmode` values over rustls, `sslrootcert`, and the typed
+//! [`StorageError::Tls`] for TLS failures. Passwords never appear in
+//! errors ([`redact_connection_string`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), durable_execution::storage::StorageError> {
@@ -47,7 +58,13 @@
 //! # }
 //! ```
 
+mod conninfo;
 mod convert;
+mod tls;
+
+pub use conninfo::{SslMode, UnknownSslMode, is_connection_string, redact_connection_string};
+use tls::TlsContext;
+pub use tls::{RootCertificates, TlsFailure};
 
 use super::row::{self, RawRow};
 use super::{
@@ -62,6 +79,7 @@ use durable_execution_pg_queries::client::Params as _;
 use durable_execution_pg_queries::queries::task_executions as pgq;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -78,10 +96,55 @@ const PAYLOAD_CHANGED: &str = "changed";
 pub const LISTENER_APPLICATION_NAME: &str = "durable-execution-listener";
 
 /// Configuration of [`PostgresStorage::connect`].
-#[derive(Debug, Clone)]
+///
+/// # Connection strings
+///
+/// [`PostgresConfig::url`] takes both libpq forms: a URL
+/// (`postgres://app:secret@db.internal:5432/app?sslmode=verify-full`) or a
+/// `key=value` string (`host=db.internal user=app password=secret
+/// dbname=app sslmode=verify-full`). An existing `tokio_postgres::Config`
+/// is taken by [`PostgresConfig::from_tokio_config`], and an application's
+/// own pool by [`PostgresStorage::from_pool`]. Passwords never appear in
+/// errors or in `Debug` output (see [`redact_connection_string`]).
+///
+/// # TLS
+///
+/// TLS runs over rustls. The mode is [`PostgresConfig::ssl_mode`], else the
+/// connection string's `sslmode`, else `prefer`, with libpq's meanings:
+///
+/// | `sslmode` | encrypted | server verified |
+/// |---|---|---|
+/// | `disable` | never | no |
+/// | `prefer` (default) | when the server offers TLS, else plain | no |
+/// | `require` | always | no; with a root certificate file, as `verify-ca` (libpq's rule) |
+/// | `verify-ca` | always | certificate chain against the roots, host name not checked |
+/// | `verify-full` | always | chain and host name |
+///
+/// The roots are the PEM file of [`PostgresConfig::root_certificate_file`],
+/// else the connection string's `sslrootcert=<file>`, else the operating
+/// system's certificate store (unlike libpq, which reads
+/// `~/.postgresql/root.crt`). The pooled connections, the `LISTEN`
+/// connection and [`PostgresConfig::connect_client`] all use these
+/// settings. A connection that fails at the TLS layer is one
+/// [`StorageError::Tls`] naming the mode, the host and a [`TlsFailure`]
+/// (unknown CA, host name mismatch, server requires TLS, …).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), durable_execution::storage::StorageError> {
+/// use durable_execution::storage::{PostgresConfig, PostgresStorage, SslMode};
+/// let config = PostgresConfig::new("host=db.internal user=app dbname=app")
+///     .ssl_mode(SslMode::VerifyFull)
+///     .root_certificate_file("/etc/app/db-ca.pem")
+///     .schema("jobs");
+/// let storage = PostgresStorage::connect(config).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct PostgresConfig {
-    /// Connection string (`postgres://user@host:port/db` or key=value).
+    /// Connection string: a `postgres://` URL or libpq `key=value` pairs
+    /// (ignored when built by [`PostgresConfig::from_tokio_config`]).
     pub url: String,
     /// Schema for the table (sets `search_path`); `None` keeps the server
     /// default (`"$user", public`).
@@ -94,10 +157,42 @@ pub struct PostgresConfig {
     /// Run the `LISTEN` connection that turns other processes' notifications
     /// into [`StorageEvent`]s (default `true`).
     pub listen: bool,
+    /// The TLS mode; `None` takes the connection string's `sslmode`
+    /// (default `prefer`).
+    pub ssl_mode: Option<SslMode>,
+    /// A PEM file of root certificates that verify the server; `None` takes
+    /// the connection string's `sslrootcert`, else the system roots.
+    pub root_certificate_file: Option<PathBuf>,
+    /// A parsed configuration that replaces `url`.
+    base: Option<tokio_postgres::Config>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The url is redacted; tokio_postgres::Config's Debug hides its password.
+        f.debug_struct("PostgresConfig")
+            .field("url", &redact_connection_string(&self.url))
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("migrate", &self.migrate)
+            .field("listen", &self.listen)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("root_certificate_file", &self.root_certificate_file)
+            .field("tokio_config", &self.base)
+            .finish()
+    }
+}
+
+/// A [`PostgresConfig`] turned into what the driver needs.
+#[derive(Debug)]
+struct Resolved {
+    pg: tokio_postgres::Config,
+    tls: tls::Tls,
 }
 
 impl PostgresConfig {
-    /// A configuration with defaults for `url`.
+    /// A configuration with defaults for `url` (a URL or a libpq
+    /// `key=value` string).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -105,7 +200,21 @@ impl PostgresConfig {
             pool_size: 16,
             migrate: false,
             listen: true,
+            ssl_mode: None,
+            root_certificate_file: None,
+            base: None,
         }
+    }
+
+    /// A configuration with defaults for an existing `tokio_postgres`
+    /// configuration. Its `ssl_mode` (`disable`, `prefer` or `require`) is
+    /// the TLS mode unless [`PostgresConfig::ssl_mode`] sets one (the only
+    /// way to `verify-ca`/`verify-full` here); [`PostgresConfig::schema`]
+    /// adds to its `options`.
+    pub fn from_tokio_config(config: tokio_postgres::Config) -> Self {
+        let mut this = Self::new(String::new());
+        this.base = Some(config);
+        this
     }
 
     /// Sets [`PostgresConfig::schema`].
@@ -132,25 +241,66 @@ impl PostgresConfig {
         self
     }
 
-    fn pg_config(&self) -> StorageResult<tokio_postgres::Config> {
-        let mut config: tokio_postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| StorageError::Config(format!("bad postgres url: {e}")))?;
-        if let Some(schema) = &self.schema {
-            let valid = !schema.is_empty()
-                && schema
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && schema
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-            if !valid {
-                return Err(StorageError::Config(format!(
-                    "schema `{schema}` must be a plain identifier ([A-Za-z_][A-Za-z0-9_$]*)"
-                )));
+    /// Sets [`PostgresConfig::ssl_mode`] (wins over the connection
+    /// string's `sslmode`).
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// Sets [`PostgresConfig::root_certificate_file`] (wins over the
+    /// connection string's `sslrootcert`).
+    pub fn root_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.root_certificate_file = Some(path.into());
+        self
+    }
+
+    /// The connection string for messages, password hidden.
+    fn describe(&self) -> String {
+        match &self.base {
+            Some(_) => "(tokio_postgres::Config)".to_owned(),
+            None => redact_connection_string(&self.url),
+        }
+    }
+
+    fn resolve(&self) -> StorageResult<Resolved> {
+        let (mut config, string_mode, string_root) = match &self.base {
+            Some(base) => {
+                let mode = match base.get_ssl_mode() {
+                    tokio_postgres::config::SslMode::Disable => SslMode::Disable,
+                    tokio_postgres::config::SslMode::Require => SslMode::Require,
+                    _ => SslMode::Prefer,
+                };
+                (base.clone(), Some(mode), None)
             }
+            None => {
+                let stripped = conninfo::strip_tls_keys(&self.url).map_err(|e| {
+                    StorageError::Config(format!(
+                        "bad postgres connection string `{}`: {e}",
+                        self.describe()
+                    ))
+                })?;
+                let config: tokio_postgres::Config =
+                    stripped.rest.parse().map_err(|e: tokio_postgres::Error| {
+                        // The driver's message is generic ("invalid connection
+                        // string"); its source names the key (never a value).
+                        let detail = match std::error::Error::source(&e) {
+                            Some(source) => format!("{e}: {source}"),
+                            None => e.to_string(),
+                        };
+                        StorageError::Config(format!(
+                            "bad postgres connection string `{}`: {detail}",
+                            self.describe()
+                        ))
+                    })?;
+                (config, stripped.ssl_mode, stripped.root_certificate)
+            }
+        };
+        let mode = self.ssl_mode.or(string_mode).unwrap_or_default();
+        let root = self.root_certificate_file.clone().or(string_root);
+        config.ssl_mode(tls::driver_mode(mode));
+        if let Some(schema) = &self.schema {
+            check_schema_name(schema)?;
             let options = match config.get_options() {
                 Some(existing) => format!("{existing} -c search_path={schema}"),
                 None => format!("-c search_path={schema}"),
@@ -160,13 +310,142 @@ impl PostgresConfig {
         if config.get_application_name().is_none() {
             config.application_name("durable-execution");
         }
-        Ok(config)
+        let tls = tls::build(mode, root.as_deref(), first_host(&config))
+            .map_err(|e| StorageError::Config(e.to_string()))?;
+        Ok(Resolved { pg: config, tls })
+    }
+
+    /// One connection with this configuration's settings (TLS, schema,
+    /// application name), its connection task spawned on the current tokio
+    /// runtime; for tools that need a plain client (the migrator, ad-hoc
+    /// SQL). Errors as [`PostgresStorage::connect`]'s.
+    pub async fn connect_client(&self) -> StorageResult<tokio_postgres::Client> {
+        let resolved = self.resolve()?;
+        let (client, connection) = resolved
+            .pg
+            .connect(resolved.tls.connector.0.clone())
+            .await
+            .map_err(|e| connection_error(e, Some(&resolved.tls.context)))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "postgres connection closed");
+            }
+        });
+        Ok(client)
+    }
+}
+
+/// Checks that `schema` is a plain identifier (it goes into a startup
+/// option unquoted).
+fn check_schema_name(schema: &str) -> StorageResult<()> {
+    let valid = !schema.is_empty()
+        && schema
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if valid {
+        Ok(())
+    } else {
+        Err(StorageError::Config(format!(
+            "schema `{schema}` must be a plain identifier ([A-Za-z_][A-Za-z0-9_$]*)"
+        )))
+    }
+}
+
+/// The first TCP host of `config` (what TLS errors name), else `localhost`.
+fn first_host(config: &tokio_postgres::Config) -> String {
+    config
+        .get_hosts()
+        .iter()
+        .find_map(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => Some(name.clone()),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(_) => None,
+        })
+        .or_else(|| config.get_hostaddrs().first().map(ToString::to_string))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// A connection error: a [`StorageError::Tls`] when it is a TLS failure,
+/// else the driver error.
+fn connection_error(source: tokio_postgres::Error, context: Option<&TlsContext>) -> StorageError {
+    match context.and_then(|c| tls::classify(&source, c).map(|f| (c, f))) {
+        Some((context, failure)) => StorageError::Tls {
+            sslmode: context.mode,
+            host: context.host.clone(),
+            failure,
+            source: Some(source),
+        },
+        None => StorageError::Postgres {
+            query: "connect",
+            source,
+        },
+    }
+}
+
+/// A pool checkout error, TLS failures recognised.
+fn pool_error(error: deadpool_postgres::PoolError, context: Option<&TlsContext>) -> StorageError {
+    match error {
+        deadpool_postgres::PoolError::Backend(source) => {
+            match context.and_then(|c| tls::classify(&source, c).map(|f| (c, f))) {
+                Some((context, failure)) => StorageError::Tls {
+                    sslmode: context.mode,
+                    host: context.host.clone(),
+                    failure,
+                    source: Some(source),
+                },
+                None => StorageError::Pool(deadpool_postgres::PoolError::Backend(source)),
+            }
+        }
+        other => StorageError::Pool(other),
+    }
+}
+
+/// Options of [`PostgresStorage::from_pool`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PoolOptions {
+    /// The schema the pool's connections must put first on their
+    /// `search_path` (checked, never set: the connections are the
+    /// application's). `None` checks nothing.
+    pub schema: Option<String>,
+    /// Apply the embedded migrations on a pooled connection first.
+    pub migrate: bool,
+    /// The configuration of the `LISTEN` connection (a pool gives no way to
+    /// open a dedicated connection); `None` runs no listener, and other
+    /// processes' work is then found by the executor's polling.
+    pub listener: Option<PostgresConfig>,
+}
+
+impl PoolOptions {
+    /// Sets [`PoolOptions::schema`].
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sets [`PoolOptions::migrate`].
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Sets [`PoolOptions::listener`].
+    pub fn listener(mut self, config: PostgresConfig) -> Self {
+        self.listener = Some(config);
+        self
     }
 }
 
 #[derive(Debug)]
 struct Inner {
     pool: Pool,
+    /// What pool errors are classified against (`None` for an
+    /// application's pool, whose TLS settings are unknown).
+    tls: Option<TlsContext>,
     events: broadcast::Sender<StorageEvent>,
     notifier: Arc<Notifier>,
     shutdown: CancellationToken,
@@ -328,11 +607,12 @@ async fn notify_on<C: durable_execution_pg_queries::client::GenericClient>(
 impl PostgresStorage {
     /// Builds the pool, migrates if asked, checks that the table exists
     /// ([`StorageError::MissingTable`] otherwise) and starts the listener.
+    /// A TLS failure of the first connection is a [`StorageError::Tls`].
     pub async fn connect(config: PostgresConfig) -> StorageResult<Self> {
-        let pg_config = config.pg_config()?;
+        let resolved = config.resolve()?;
         let manager = Manager::from_config(
-            pg_config.clone(),
-            tokio_postgres::NoTls,
+            resolved.pg.clone(),
+            resolved.tls.connector.0.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -341,10 +621,80 @@ impl PostgresStorage {
             .max_size(config.pool_size.max(1))
             .build()
             .map_err(|e| StorageError::Config(format!("postgres pool: {e}")))?;
+        let listener = config.listen.then(|| Listener {
+            config: resolved.pg.clone(),
+            tls: resolved.tls.clone(),
+        });
+        Self::start(pool, Some(resolved.tls.context), config.migrate, listener).await
+    }
+
+    /// A storage on an application's existing pool (its connections, TLS
+    /// and credentials as the application configured them).
+    ///
+    /// Schema placement: the storage never changes the pool's connections
+    /// (they run the application's own queries too), so the schema must be
+    /// on their `search_path` already, e.g. built with the startup option
+    /// `-c search_path=jobs` (`options` in `deadpool_postgres::Config`).
+    /// [`PoolOptions::schema`] checks it: a connection whose
+    /// `current_schema()` is another is a [`StorageError::Config`].
+    ///
+    /// Wake-ups: a pool cannot lend a connection for good, so `LISTEN`
+    /// needs [`PoolOptions::listener`], a configuration for its own
+    /// connection; without one no listener runs and executors learn about
+    /// other processes' work by polling (this process's own changes still
+    /// wake its subscribers, and `NOTIFY` is still sent for others).
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: deadpool_postgres::Pool) -> Result<(), durable_execution::storage::StorageError> {
+    /// use durable_execution::storage::{PoolOptions, PostgresConfig, PostgresStorage};
+    /// let listener = PostgresConfig::new("postgres://app@db/app?sslmode=verify-full");
+    /// let storage =
+    ///     PostgresStorage::from_pool(pool, PoolOptions::default().schema("jobs").listener(listener))
+    ///         .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn from_pool(pool: Pool, options: PoolOptions) -> StorageResult<Self> {
+        let listener = match &options.listener {
+            Some(config) => {
+                let resolved = config.resolve()?;
+                Some(Listener {
+                    config: resolved.pg,
+                    tls: resolved.tls,
+                })
+            }
+            None => None,
+        };
+        if let Some(schema) = &options.schema {
+            check_schema_name(schema)?;
+            let client = pool.get().await?;
+            let current: Option<String> = client
+                .query_one("SELECT current_schema()", &[])
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(pg_err("current_schema"))?;
+            if current.as_deref() != Some(schema.as_str()) {
+                return Err(StorageError::Config(format!(
+                    "the pool's connections put schema `{}` first on their search_path, not `{schema}`; \
+                     build the pool with the startup option `-c search_path={schema}` (and create the schema)",
+                    current.as_deref().unwrap_or("(none)")
+                )));
+            }
+        }
+        Self::start(pool, None, options.migrate, listener).await
+    }
+
+    async fn start(
+        pool: Pool,
+        tls: Option<TlsContext>,
+        migrate: bool,
+        listener: Option<Listener>,
+    ) -> StorageResult<Self> {
         let (events, _) = broadcast::channel(1024);
         let storage = Self {
             inner: Arc::new(Inner {
                 pool,
+                tls,
                 events,
                 notifier: Arc::default(),
                 shutdown: CancellationToken::new(),
@@ -355,13 +705,13 @@ impl PostgresStorage {
             Arc::clone(&storage.inner.notifier),
             storage.inner.shutdown.clone(),
         ));
-        if config.migrate {
+        if migrate {
             storage.migrate().await?;
         }
         storage.check_table().await?;
-        if config.listen {
+        if let Some(listener) = listener {
             tokio::spawn(listen(
-                pg_config,
+                listener,
                 storage.inner.events.clone(),
                 storage.inner.shutdown.clone(),
             ));
@@ -372,13 +722,13 @@ impl PostgresStorage {
     /// Applies the embedded migrations on a pooled connection (under the
     /// migrator's advisory lock; see [`crate::migrate`]).
     pub async fn migrate(&self) -> StorageResult<crate::migrate::MigrationReport> {
-        let mut client = self.inner.pool.get().await?;
+        let mut client = self.client().await?;
         let client: &mut tokio_postgres::Client = &mut client;
         Ok(crate::migrate::migrate_postgres(client).await?)
     }
 
     async fn check_table(&self) -> StorageResult<()> {
-        let client = self.inner.pool.get().await?;
+        let client = self.client().await?;
         let rows = client
             .query(crate::generated::pg_statements::TABLE_EXISTS, &[])
             .await
@@ -455,7 +805,11 @@ impl PostgresStorage {
     }
 
     async fn client(&self) -> StorageResult<deadpool_postgres::Object> {
-        Ok(self.inner.pool.get().await?)
+        self.inner
+            .pool
+            .get()
+            .await
+            .map_err(|e| pool_error(e, self.inner.tls.as_ref()))
     }
 
     /// Wakes local subscribers now and, through the coalescing notifier,
@@ -466,10 +820,17 @@ impl PostgresStorage {
     }
 }
 
+/// The configuration of the `LISTEN` connection.
+#[derive(Debug)]
+struct Listener {
+    config: tokio_postgres::Config,
+    tls: tls::Tls,
+}
+
 /// Forwards `NOTIFY task_executions_events` to the broadcast channel,
 /// reconnecting with backoff until `shutdown`.
 async fn listen(
-    config: tokio_postgres::Config,
+    listener: Listener,
     events: broadcast::Sender<StorageEvent>,
     shutdown: CancellationToken,
 ) {
@@ -477,14 +838,17 @@ async fn listen(
     loop {
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            result = listen_once(&config, &events, &shutdown) => result,
+            result = listen_once(&listener, &events, &shutdown) => result,
         };
         if shutdown.is_cancelled() {
             return;
         }
         match result {
             Ok(()) => backoff = Duration::from_millis(100),
-            Err(e) => tracing::warn!(error = %e, "postgres listener failed; reconnecting"),
+            Err(e) => {
+                let e = connection_error(e, Some(&listener.tls.context));
+                tracing::warn!(error = %e, "postgres listener failed; reconnecting");
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -495,14 +859,14 @@ async fn listen(
 }
 
 async fn listen_once(
-    config: &tokio_postgres::Config,
+    listener: &Listener,
     events: &broadcast::Sender<StorageEvent>,
     shutdown: &CancellationToken,
 ) -> Result<(), tokio_postgres::Error> {
     use futures::StreamExt as _;
-    let mut config = config.clone();
+    let mut config = listener.config.clone();
     config.application_name(LISTENER_APPLICATION_NAME);
-    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
+    let (client, mut connection) = config.connect(listener.tls.connector.0.clone()).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
     let driver = tokio::spawn(async move {

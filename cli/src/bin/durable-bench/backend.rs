@@ -134,15 +134,18 @@ fn remove_sqlite(path: &std::path::Path) {
     }
 }
 
-/// A plain client for schema management.
+/// A plain client for schema management, with the storage's connection
+/// settings (TLS included); the password never shows in the error.
 pub(crate) async fn pg_client(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    PostgresConfig::new(url)
+        .connect_client()
         .await
-        .with_context(|| format!("PostgreSQL is unreachable at {url}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
+        .with_context(|| {
+            format!(
+                "PostgreSQL is unreachable at {}",
+                durable_execution::storage::postgres::redact_connection_string(url)
+            )
+        })
 }
 
 /// Counters of one [`CountingStorage`].

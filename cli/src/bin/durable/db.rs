@@ -1,6 +1,7 @@
 //! Which database a command talks to, and how to open it.
 
 use anyhow::{Context as _, Result, bail};
+use durable_execution::storage::postgres::{is_connection_string, redact_connection_string};
 use durable_execution::storage::{
     PostgresConfig, PostgresStorage, SqliteOptions, SqliteStorage, Storage,
 };
@@ -17,15 +18,16 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    /// `postgres://…` or `postgresql://…` selects PostgreSQL; anything
-    /// else is a SQLite file (an optional `sqlite://` or `sqlite:` prefix is
-    /// stripped).
+    /// `postgres://…`, `postgresql://…` or a libpq `key=value` string
+    /// (`host=… dbname=…`, first key a libpq keyword) selects PostgreSQL;
+    /// anything else is a SQLite file (an optional `sqlite://` or `sqlite:`
+    /// prefix is stripped).
     pub(crate) fn parse(value: &str) -> Result<Self> {
         let value = value.trim();
         if value.is_empty() {
-            bail!("--database is empty: give a PostgreSQL URL or a SQLite file path");
+            bail!("--database is empty: give a PostgreSQL connection string or a SQLite file path");
         }
-        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        if is_connection_string(value) {
             return Ok(Self::Postgres(value.to_owned()));
         }
         let path = value
@@ -47,22 +49,9 @@ impl Target {
     }
 }
 
-/// Hides the password of a PostgreSQL URL (`user:secret@` → `user:***@`).
+/// The connection string without its password (URL and `key=value` forms).
 pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
+    redact_connection_string(url)
 }
 
 /// Whether opening may create and migrate the database.
@@ -118,18 +107,14 @@ pub(crate) fn check_parent_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A plain PostgreSQL client (for the migrator), its connection driven in
-/// the background.
+/// A plain PostgreSQL client (for the migrator), with the same connection
+/// settings (TLS included) as the storage, its connection driven in the
+/// background.
 pub(crate) async fn pg_client(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    PostgresConfig::new(url)
+        .connect_client()
         .await
-        .with_context(|| format!("cannot connect to PostgreSQL {}", redact(url)))?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "postgres connection closed");
-        }
-    });
-    Ok(client)
+        .with_context(|| format!("cannot connect to PostgreSQL {}", redact(url)))
 }
 
 #[cfg(test)]
@@ -150,7 +135,19 @@ mod tests {
             Target::parse("x.sqlite3").ok(),
             Some(Target::Sqlite("x.sqlite3".into()))
         );
+        assert_eq!(
+            Target::parse("host=h user=u password=p").ok(),
+            Some(Target::Postgres("host=h user=u password=p".into()))
+        );
+        assert_eq!(
+            Target::parse("a=b.db").ok(),
+            Some(Target::Sqlite("a=b.db".into()))
+        );
         assert!(Target::parse("").is_err());
+        assert_eq!(
+            redact("host=h user=u password=p"),
+            "host='h' user='u' password=***"
+        );
         assert_eq!(redact("postgres://u:pw@h:5/db"), "postgres://u:***@h:5/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }

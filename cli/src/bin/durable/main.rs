@@ -35,8 +35,10 @@ mod tree;
 #[derive(Debug, Parser)]
 #[command(name = "durable", version, long_about = None)]
 struct Cli {
-    /// Database: a `postgres://` URL, or a SQLite file path (optionally
-    /// `sqlite://path`). Default: $DATABASE_URL, else ./durable.sqlite3.
+    /// Database: a PostgreSQL `postgres://` URL or libpq `key=value` string
+    /// (`host=db user=app dbname=app sslmode=verify-full sslrootcert=ca.pem`),
+    /// or a SQLite file path (optionally `sqlite://path`). Default:
+    /// $DATABASE_URL, else ./durable.sqlite3.
     #[arg(
         long,
         global = true,
