@@ -120,11 +120,30 @@
 //! ## TLS
 //!
 //! Connections to PostgreSQL are configured by
-//! [`PostgresConfig`](storage::PostgresConfig) from the connection URL, and
-//! TLS follows the URL's `sslmode` parameter, as with libpq. Which modes are
-//! supported, how the server's certificate is verified and how to trust
-//! your own certificate authority is described on
-//! [`PostgresConfig`](storage::PostgresConfig).
+//! [`PostgresConfig`](storage::PostgresConfig) from a URL or a libpq
+//! `key=value` string (or a `tokio_postgres::Config`, or an application's
+//! own `deadpool_postgres::Pool` through `PostgresStorage::from_pool`). TLS
+//! runs over rustls and follows `sslmode` as libpq defines it: `disable`,
+//! `prefer` (the default: TLS when the server offers it), `require`
+//! (encrypted, unverified), `verify-ca` (the chain is verified) and
+//! `verify-full` (chain and host name), with the system's roots or a root
+//! certificate file (`sslrootcert=` or
+//! [`PostgresConfig::root_certificate_file`](storage::PostgresConfig::root_certificate_file)).
+//! The pool, the `LISTEN` connection and the migrator use the same
+//! settings; a TLS failure is one typed error (`StorageError::Tls`) saying
+//! why (unknown CA, host name mismatch, server requires TLS), and no error
+//! or `Debug` output shows a password.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), durable_execution::storage::StorageError> {
+//! use durable_execution::storage::{PostgresConfig, PostgresStorage};
+//! let config = PostgresConfig::new(
+//!     "host=db.example.com user=app dbname=app sslmode=verify-full sslrootcert=/etc/app/db-ca.pem",
+//! );
+//! let storage = PostgresStorage::connect(config).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ## Guarantees
 //!
