@@ -13,7 +13,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use durable_execution_codegen::{History, MigrationOptions, load, render_committed, render_out_dir};
+use durable_execution_codegen::{
+    History, MigrationOptions, load, render_committed, render_out_dir,
+};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {

@@ -22,13 +22,13 @@ const PARENTS: u32 = 10;
 const CHILDREN: u64 = 3;
 const OUTAGE: Duration = Duration::from_secs(8);
 
-/// The cluster's name and port: used by this test only.
-const CLUSTER: &str = "durable_test_outage";
-const PORT: u16 = 5470;
+/// The cluster's name prefix and ports: used by this test only.
+const CLUSTER: &str = "durable_outage_";
+const PORTS: std::ops::RangeInclusive<u16> = 5470..=5479;
 
 pub async fn server_down_while_parents_finish(backend: Backend) {
     assert_eq!(backend, Backend::Postgres);
-    let cluster = tokio::task::spawn_blocking(|| PrivateCluster::create(CLUSTER, PORT, |_| {}))
+    let cluster = tokio::task::spawn_blocking(|| PrivateCluster::create(CLUSTER, PORTS, |_| {}))
         .await
         .unwrap();
     let cluster = Arc::new(cluster);

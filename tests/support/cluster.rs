@@ -1,20 +1,23 @@
 //! A private PostgreSQL cluster for tests that must stop, restart or
 //! reconfigure a server: never the shared test server.
 //!
-//! [`PrivateCluster::create`] runs `pg_createcluster <version> <name>
-//! --port <port>` (Debian's postgresql-common, as on the CI machine), lets
+//! [`PrivateCluster::create`] runs `pg_createcluster <version>
+//! <prefix><pid> --port <port>` (Debian's postgresql-common, as on the CI
+//! machine) on a free port of the caller's range, lets
 //! the caller adjust `postgresql.conf` and `pg_hba.conf`, starts it and waits
 //! until it accepts connections. [`PrivateCluster::stop`] and
 //! [`PrivateCluster::start`] use `pg_ctlcluster`. Dropping it runs
-//! `pg_dropcluster --stop`, also when the test panics. A leftover cluster of
-//! the same name (from a test process that was killed) is dropped first.
+//! `pg_dropcluster --stop`, also when the test panics. Leftover clusters of
+//! the same prefix whose test process is gone (it was killed) are dropped
+//! first.
 //!
-//! Each test that uses one picks its own name and port, so that test
-//! binaries running at the same time never share a cluster. The test fails,
+//! Each test that uses one picks its own prefix and port range, so that
+//! test binaries running at the same time never share a cluster. The test fails,
 //! with the command's output, when a cluster cannot be created: it is never
 //! skipped.
 
-use std::path::PathBuf;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -61,30 +64,74 @@ fn installed_version() -> String {
         .expect("a PostgreSQL version under /etc/postgresql")
 }
 
+/// `(name, port)` of every cluster of `version`.
+fn clusters(version: &str) -> Vec<(String, u16)> {
+    run("pg_lsclusters", &["-h"])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                [v, name, port, ..] if *v == version => {
+                    Some(((*name).to_owned(), port.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Drops clusters named `<prefix><pid>` whose test process is gone (a run
+/// that was killed before its `Drop`).
+fn drop_stale(version: &str, prefix: &str) {
+    for (name, _) in clusters(version) {
+        let Some(pid) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = run("pg_dropcluster", &["--stop", version, &name]);
+        }
+    }
+}
+
+/// A port of `ports` that no cluster uses and nothing listens on.
+fn free_port(version: &str, ports: &RangeInclusive<u16>) -> u16 {
+    let taken: Vec<u16> = clusters(version).into_iter().map(|(_, p)| p).collect();
+    ports
+        .clone()
+        .find(|port| {
+            !taken.contains(port) && std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok()
+        })
+        .unwrap_or_else(|| panic!("no free port in {ports:?} for a private PostgreSQL cluster"))
+}
+
 impl PrivateCluster {
-    /// Creates and starts cluster `name` on `port`. `configure` gets the
-    /// cluster's configuration directory before the first start (append to
-    /// `postgresql.conf`, replace `pg_hba.conf`, place certificates).
-    pub fn create(name: &str, port: u16, configure: impl FnOnce(&std::path::Path)) -> Self {
+    /// Creates and starts cluster `<prefix><pid>` on a free port of
+    /// `ports` (each test picks its own prefix and range). `configure` gets
+    /// the cluster's configuration directory before the first start
+    /// (append to `postgresql.conf`, replace `pg_hba.conf`, place
+    /// certificates).
+    pub fn create(prefix: &str, ports: RangeInclusive<u16>, configure: impl FnOnce(&Path)) -> Self {
         let version = installed_version();
-        // A cluster left behind by a killed test run.
-        let _ = run("pg_dropcluster", &["--stop", &version, name]);
+        drop_stale(&version, prefix);
+        let name = format!("{prefix}{}", std::process::id());
+        let port = free_port(&version, &ports);
         let port_text = port.to_string();
         if let Err(e) = run(
             "pg_createcluster",
-            &[&version, name, "--port", &port_text, "--", "--auth=trust"],
+            &[&version, &name, "--port", &port_text, "--", "--auth=trust"],
         ) {
             panic!("cannot create the private PostgreSQL cluster {name}: {e}");
         }
         let cluster = Self {
             version,
-            name: name.to_owned(),
+            name,
             port,
         };
-        // Keep it small and quick to stop; nothing it holds must survive.
+        // Keep it small and quick; nothing it holds must survive.
         cluster.append_conf(
-            "max_connections = 50\nshared_buffers = 16MB\nfsync = off\n\
-             synchronous_commit = off\nfull_page_writes = off\n",
+            "\n# durable-execution test cluster\nmax_connections = 50\nshared_buffers = 16MB\n\
+             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
         );
         configure(&cluster.config_dir());
         cluster.start();
