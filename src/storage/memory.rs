@@ -748,6 +748,8 @@ impl Storage for MemoryStorage {
                 .keys()
                 .take_while(|(expires_at, _)| *expires_at < now)
                 .count() as u64,
+            // Rows hold an `ExecutionStatus`: none can be unreadable.
+            unreadable: Vec::new(),
         })
     }
 

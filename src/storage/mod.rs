@@ -161,7 +161,10 @@ pub struct ExpireOutcome {
 }
 
 /// Counts for operators.
+///
+/// Non-exhaustive: read its fields; new fields may be added.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StorageStats {
     /// `(task_id, status, count)`, sorted by task id then status.
     pub counts: Vec<(String, ExecutionStatus, u64)>,
@@ -169,6 +172,30 @@ pub struct StorageStats {
     pub oldest_ready_start_at: Option<Millis>,
     /// Running executions whose lease has expired.
     pub expired_leases: u64,
+    /// Groups of rows that cannot be counted under a known status (a status
+    /// that is not one of [`ExecutionStatus`]'s, or, in SQLite, a task id or
+    /// status stored as another type than text), in the order the database
+    /// grouped them. One bad row never makes the whole call fail: the other
+    /// rows are still counted in `counts`. Always empty for
+    /// [`MemoryStorage`], which cannot hold such rows.
+    pub unreadable: Vec<UnreadableCount>,
+}
+
+/// A group of rows [`Storage::stats`] could not count under a known status
+/// (see [`StorageStats::unreadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableCount {
+    /// The task id as stored (a value that is not text is described, e.g.
+    /// `(blob of 3 bytes)`).
+    pub task_id: String,
+    /// The status as stored (described like `task_id` when not text).
+    pub status: String,
+    /// How many rows have this task id and status.
+    pub count: u64,
+    /// One of those rows' execution id (the oldest), to look at with
+    /// `durable show`; `None` when none could be found.
+    pub example_execution_id: Option<String>,
 }
 
 /// A wake-up sent by a storage when something worth looking at happened.
@@ -292,7 +319,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// while the retry budget allows, otherwise `failed`.
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
 
-    /// Counts by task and status, oldest ready, expired leases.
+    /// Counts by task and status, oldest ready, expired leases. Rows that
+    /// cannot be counted under a known status are reported in
+    /// [`StorageStats::unreadable`], never as an error of the whole call.
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats>;
 
     /// Deletes every execution (tests and benchmarks).
