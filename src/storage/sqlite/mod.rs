@@ -9,6 +9,14 @@
 //!   a small pool of reader connections (WAL readers never block the writer).
 //! - Every database call runs on tokio's blocking pool
 //!   ([`tokio::task::spawn_blocking`]), never on the async runtime's threads.
+//! - SQLite stores any value in any column: a value of another type than
+//!   its column's fails its own row only (a [`CorruptRow`] naming the
+//!   execution and the column), on every read path.
+//! - The storage remembers which file it opened: once the path names
+//!   another file (deleted or replaced), writes fail with
+//!   [`StorageError::DatabaseFileReplaced`], and no connection ever
+//!   recreates a missing file (only an open that migrates creates one).
+//! - [`SqliteOptions::read_only`] opens the file for inspection only.
 //! - Wake-ups ([`StorageEvent`]) are shared by every [`SqliteStorage`]
 //!   opened on the same file in one process. Other processes sharing the
 //!   file are not notified: their executors find the work when they poll.
