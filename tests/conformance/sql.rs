@@ -769,6 +769,81 @@ mod sqlite_only {
         }
     }
 
+    /// An executor on SQLite with wrongly typed rows among its work: it runs
+    /// the good executions, fails each bad one with an error saying why
+    /// (which the closer then closes), and keeps claiming.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_executor_fails_wrongly_typed_rows_and_runs_the_rest() {
+        use durable_execution::{
+            EnqueueOptions, Executor, ExecutorOptions, Task, TaskContext, TaskError,
+        };
+        let h = support::sqlite_harness().await;
+        let double = Task::new("double", |_ctx: TaskContext, n: u64| async move {
+            Ok::<_, TaskError>(n * 2)
+        });
+        let options = ExecutorOptions::builder()
+            .poll_interval(std::time::Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let executor = Executor::builder(h.storage.clone())
+            .options(options)
+            .register(&double)
+            .build()
+            .unwrap();
+        let prepared: Vec<_> = (0..5u64)
+            .map(|n| executor.prepare(&double, n, EnqueueOptions::new()).unwrap())
+            .collect();
+        h.insert(&prepared).await.unwrap();
+        let id = |i: usize| prepared[i].execution_id.clone();
+        h.exec_sql(&format!(
+            "UPDATE task_executions SET timeout_ms = 'abc' WHERE execution_id = '{}';
+             UPDATE task_executions SET input = X'00ff' WHERE execution_id = '{}';
+             UPDATE task_executions SET execution_id = CAST(execution_id AS BLOB) WHERE execution_id = '{}';",
+            id(1),
+            id(2),
+            id(3)
+        ))
+        .await;
+        executor.start().unwrap();
+        for i in [0, 4] {
+            let done = executor.handle_for(&prepared[i]).wait().await.unwrap();
+            assert_eq!(done.output::<u64>().unwrap(), 2 * i as u64);
+        }
+        // The bad rows end failed and closed, with the reason, and are not
+        // claimed again.
+        let state = "SELECT group_concat(status || ':' || is_closed || ':' || \
+                     CASE WHEN error LIKE '%Cannot run execution%' THEN 'why' ELSE coalesce(error, '-') END, ' ') \
+                     FROM (SELECT * FROM task_executions WHERE typeof(timeout_ms) <> 'integer' \
+                     OR typeof(input) <> 'text' OR typeof(execution_id) <> 'text' ORDER BY id)";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let now = sql_text(&h, state).await;
+            if now == "failed:1:why failed:1:why failed:1:why" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "bad rows: {now}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let done = executor
+            .enqueue(&double, 21)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(done.output::<u64>().unwrap(), 42);
+        executor
+            .shutdown(std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
+        let attempts = sql_text(
+            &h,
+            "SELECT group_concat(attempt, ',') FROM (SELECT attempt FROM task_executions ORDER BY id)",
+        )
+        .await;
+        assert_eq!(attempts, "0,0,0,0,0,0", "nothing was claimed twice");
+    }
+
     #[tokio::test]
     async fn in_memory_database_is_private_and_works() {
         let a = SqliteStorage::open_in_memory().await.unwrap();
