@@ -79,7 +79,7 @@ mod tests {
         )
         .expect("claim");
         assert_eq!(claimed.len(), 1);
-        let row = &claimed[0];
+        let row = claimed[0].as_ref().expect("a readable row");
         assert_eq!(row.execution_id, "te_1");
         assert_eq!(row.status, "running");
         assert_eq!(row.executor_id.as_deref(), Some("ex"));
@@ -89,14 +89,49 @@ mod tests {
         assert_eq!(retry["max_attempts"], 3);
         let counts = sqlite::count_by_task_and_status(&conn).expect("count");
         assert_eq!(counts.len(), 1);
+        let count = counts[0].as_ref().expect("a readable row");
         assert_eq!(
-            (
-                counts[0].task_id.as_str(),
-                counts[0].status.as_str(),
-                counts[0].count
-            ),
+            (count.task_id.as_str(), count.status.as_str(), count.count),
             ("t", "running", 1)
         );
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_fails_its_row_only() {
+        let conn = migrated();
+        let rows = r#"[
+            {"execution_id":"te_1","task_id":"t","index_in_parent":0,"is_finalize":false,"retry_options":{},
+             "sleep_ms_before_run":0,"timeout_ms":1000,"input":"{}","start_at":10,"created_at":5},
+            {"execution_id":"te_2","task_id":"t","index_in_parent":0,"is_finalize":false,"retry_options":{},
+             "sleep_ms_before_run":0,"timeout_ms":1000,"input":"{}","start_at":11,"created_at":5}]"#;
+        sqlite::insert_executions(&conn, &sqlite::InsertExecutionsParams { rows }).expect("insert");
+        conn.execute_batch(
+            "UPDATE task_executions SET timeout_ms = 'abc', input = X'00' WHERE execution_id = 'te_2'",
+        )
+        .expect("update");
+        let ids = r#"["te_1","te_2"]"#;
+        let mut got = sqlite::get_executions(&conn, &sqlite::GetExecutionsParams { ids })
+            .expect("the query itself succeeds");
+        got.sort_by_key(|r| r.is_err());
+        assert_eq!(got[0].as_ref().expect("readable").execution_id, "te_1");
+        let bad = got[1].as_ref().expect_err("unreadable");
+        // The first unreadable column, its stored value, and the row's key.
+        assert_eq!(bad.column, "timeout_ms");
+        assert_eq!(bad.value, rusqlite::types::Value::Text("abc".into()));
+        assert!(
+            bad.message.contains("Invalid column type Text"),
+            "{}",
+            bad.message
+        );
+        assert_eq!(
+            bad.key_value("execution_id"),
+            Some(&rusqlite::types::Value::Text("te_2".into()))
+        );
+        assert!(matches!(
+            bad.key_value("id"),
+            Some(rusqlite::types::Value::Integer(_))
+        ));
+        assert_eq!(bad.key_value("input"), None, "not a key column");
     }
 
     #[test]

@@ -53,6 +53,40 @@ pub enum StorageError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The SQLite file was deleted, or replaced by another file, after the
+    /// storage opened it: writes would go to the old, unlinked file (and be
+    /// lost), so every write is refused. Not transient: restart the
+    /// executor, or reopen the storage, once the right file is in place.
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "SQLite file {} was deleted or replaced since it was opened; writes are refused so that \
+         nothing is lost into the old file: restart the executor (reopen the storage)",
+        path.display()
+    )]
+    DatabaseFileReplaced {
+        /// The path the storage was opened with.
+        path: std::path::PathBuf,
+    },
+    /// The SQLite file does not exist and the storage was opened without
+    /// migrating (or read-only), so it was not created.
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "SQLite file {} does not exist; create it by opening with migrations enabled \
+         (or with `durable migrate`)",
+        path.display()
+    )]
+    MissingDatabaseFile {
+        /// The path the storage was opened with.
+        path: std::path::PathBuf,
+    },
+    /// A write through a storage opened read-only
+    /// ([`SqliteOptions::read_only`](crate::storage::SqliteOptions::read_only)).
+    #[cfg(feature = "sqlite")]
+    #[error("SQLite file {} is open read-only; this operation writes", path.display())]
+    ReadOnly {
+        /// The path the storage was opened with.
+        path: std::path::PathBuf,
+    },
     /// A stored row could not be read.
     #[error(transparent)]
     Corrupt(#[from] CorruptRow),

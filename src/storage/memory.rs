@@ -825,6 +825,8 @@ impl Storage for MemoryStorage {
                 running_without_lease: without_lease.len() as u64,
                 missing_finalize: missing_finalize.len() as u64,
             },
+            // Rows hold an `ExecutionStatus`: none can be unreadable.
+            unreadable: Vec::new(),
         })
     }
 

@@ -201,7 +201,10 @@ impl StuckCounts {
 }
 
 /// Counts for operators.
+///
+/// Non-exhaustive: read its fields; new fields may be added.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StorageStats {
     /// `(task_id, status, count)`, sorted by task id then status.
     pub counts: Vec<(String, ExecutionStatus, u64)>,
@@ -212,6 +215,30 @@ pub struct StorageStats {
     /// Rows that would hang without the maintenance check (see
     /// [`Storage::repair_stuck`]).
     pub stuck: StuckCounts,
+    /// Groups of rows that cannot be counted under a known status (a status
+    /// that is not one of [`ExecutionStatus`]'s, or, in SQLite, a task id or
+    /// status stored as another type than text), in the order the database
+    /// grouped them. One bad row never makes the whole call fail: the other
+    /// rows are still counted in `counts`. Always empty for
+    /// [`MemoryStorage`], which cannot hold such rows.
+    pub unreadable: Vec<UnreadableCount>,
+}
+
+/// A group of rows [`Storage::stats`] could not count under a known status
+/// (see [`StorageStats::unreadable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnreadableCount {
+    /// The task id as stored (a value that is not text is described, e.g.
+    /// `(blob of 3 bytes)`).
+    pub task_id: String,
+    /// The status as stored (described like `task_id` when not text).
+    pub status: String,
+    /// How many rows have this task id and status.
+    pub count: u64,
+    /// One of those rows' execution id (the oldest), to look at with
+    /// `durable show`; `None` when none could be found.
+    pub example_execution_id: Option<String>,
 }
 
 /// A wake-up sent by a storage when something worth looking at happened.
@@ -351,6 +378,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<StuckOutcome>;
 
     /// Counts by task and status, oldest ready, expired leases, stuck rows.
+    /// Rows that
+    /// cannot be counted under a known status are reported in
+    /// [`StorageStats::unreadable`], never as an error of the whole call.
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats>;
 
     /// Deletes every execution (tests and benchmarks).

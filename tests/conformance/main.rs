@@ -89,6 +89,7 @@ macro_rules! sql_backends {
                 corrupt_finished_row_does_not_block_the_closer,
                 millisecond_timestamps_survive,
                 stuck_rows_are_counted_and_repaired,
+                stats_report_unknown_statuses_on_their_own,
             ],
         });)*
     };
@@ -98,3 +99,13 @@ sql_backends! {
     sqlite_sql => crate::support::sqlite_harness,
     postgres_sql => crate::support::postgres_harness,
 }
+
+// Values of another type than their column's can only be stored in SQLite
+// (PostgreSQL's column types reject them on write): these cases have no
+// PostgreSQL counterpart.
+conformance!(sqlite_types, crate::support::sqlite_harness, {
+    sql: [
+        wrongly_typed_values_fail_their_row_alone,
+        wrongly_typed_values_do_not_break_other_read_paths,
+    ],
+});

@@ -106,6 +106,240 @@ pub async fn millisecond_timestamps_survive(h: Harness) {
     assert_eq!(got.expires_at, Some(1_234_567_890_999 + 1_000 + 7));
 }
 
+/// A status that is not one of `ExecutionStatus`'s never makes `stats` fail:
+/// its rows are reported on their own (counted, with an example id) and
+/// every other row is still counted. PostgreSQL's `status` column is plain
+/// `text` (no CHECK constraint, see generated/schema/postgres.sql), so the
+/// same bad value can be stored on both backends.
+pub async fn stats_report_unknown_statuses_on_their_own(h: Harness) {
+    let all = ["a", "b", "c", "d"];
+    h.insert(&all.map(|id| exec(id, "t", T0))).await.unwrap();
+    h.insert(&[exec("x", "other", T0)]).await.unwrap();
+    h.exec_sql("UPDATE task_executions SET status = 'bogus' WHERE execution_id IN ('b', 'c');")
+        .await;
+    let stats = h.stats(T0).await.unwrap();
+    assert_eq!(
+        stats.counts,
+        [
+            ("other".to_owned(), ExecutionStatus::Ready, 1),
+            ("t".to_owned(), ExecutionStatus::Ready, 2),
+        ]
+    );
+    assert_eq!(stats.unreadable.len(), 1, "{:?}", stats.unreadable);
+    let bogus = &stats.unreadable[0];
+    assert_eq!(
+        (bogus.task_id.as_str(), bogus.status.as_str(), bogus.count),
+        ("t", "bogus", 2)
+    );
+    // The oldest row of the group is the example.
+    assert_eq!(bogus.example_execution_id.as_deref(), Some("b"));
+    assert_eq!(stats.oldest_ready_start_at, Some(T0));
+}
+
+/// Values of another storage class than their column's (text in an
+/// INTEGER column, a BLOB in a TEXT column) fail their own row only, as a
+/// `CorruptRow` naming the execution and the column, on every read path.
+///
+/// SQLite only: SQLite stores any value in any column, whereas PostgreSQL's
+/// column types (bigint, text, jsonb) reject such values on write, so no
+/// such row can exist there and there is nothing to test.
+pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
+    let all = ["a", "b", "c", "d", "e", "f"];
+    h.insert(&all.map(|id| exec(id, "t", T0))).await.unwrap();
+    h.exec_sql(
+        "UPDATE task_executions SET timeout_ms = 'abc' WHERE execution_id = 'd';
+         UPDATE task_executions SET input = X'00ff' WHERE execution_id = 'e';
+         UPDATE task_executions SET execution_id = CAST('f' AS BLOB) WHERE execution_id = 'f';",
+    )
+    .await;
+    let f_row_id = format!("(row id {})", row_id(&h, "CAST('f' AS BLOB)").await);
+
+    let rows = h.get(&ids(&["a", "d", "e", "b"])).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].as_ref().unwrap().execution_id, "a");
+    assert_eq!(column_of(&rows[1]), Some(("d", "timeout_ms")));
+    assert_eq!(column_of(&rows[2]), Some(("e", "input")));
+    assert_eq!(rows[3].as_ref().unwrap().execution_id, "b");
+    let message = rows[1].as_ref().unwrap_err().to_string();
+    assert!(message.contains("\"abc\""), "{message}");
+
+    // The claim hands out the good rows and reports each bad one alone.
+    let claimed = h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let good: Vec<_> = claimed
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|e| e.execution_id.clone()))
+        .collect();
+    let mut bad: Vec<_> = claimed.iter().filter_map(column_of).collect();
+    bad.sort();
+    assert_eq!(good, ["a", "b", "c"]);
+    let mut expected = vec![
+        ("d", "timeout_ms"),
+        ("e", "input"),
+        (f_row_id.as_str(), "execution_id"),
+    ];
+    expected.sort();
+    assert_eq!(bad, expected);
+    // Claims go on; nothing is handed out twice.
+    assert!(h.claim_ready("ex", T0 + 1, 10, 0).await.unwrap().is_empty());
+    h.insert(&[exec("g", "t", T0)]).await.unwrap();
+    let again = h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].as_ref().unwrap().execution_id, "g");
+
+    // What the executor does with a corrupt claimed row: fail it by id. The
+    // row whose id cannot be read was failed by the claim itself.
+    let fail = |id: &str| FinishItem {
+        execution_id: id.into(),
+        status: ExecutionStatus::Failed,
+        run_output: None,
+        output: None,
+        error: Some(durable_execution::ExecutionError::generic(
+            "Cannot run execution: corrupt",
+            false,
+        )),
+    };
+    let mut failed = h
+        .finish("ex", T0 + 3, &[fail("d"), fail("e")])
+        .await
+        .unwrap();
+    failed.sort();
+    assert_eq!(failed, ["d", "e"]);
+    let f_state = sql_text(
+        &h,
+        "SELECT status || ' ' || error FROM task_executions WHERE execution_id = CAST('f' AS BLOB)",
+    )
+    .await;
+    assert!(f_state.starts_with("failed "), "{f_state}");
+    assert!(
+        f_state.contains("Cannot run execution") && f_state.contains("execution_id"),
+        "{f_state}"
+    );
+    // The closer closes them (as corrupt, without effects) and is done.
+    let outcome = h.close_finished(T0 + 4, 10).await.unwrap();
+    let mut closed = outcome.closed.clone();
+    closed.sort();
+    let mut expected_closed = vec!["d".to_owned(), "e".to_owned(), f_row_id.clone()];
+    expected_closed.sort();
+    assert_eq!(closed, expected_closed);
+    assert_eq!(outcome.corrupt.len(), 3, "{:?}", outcome.corrupt);
+    assert!(
+        h.close_finished(T0 + 5, 10)
+            .await
+            .unwrap()
+            .closed
+            .is_empty()
+    );
+    assert!(h.claim_ready("ex", T0 + 6, 10, 0).await.unwrap().is_empty());
+}
+
+/// The other read paths isolate a wrongly typed row too: children, ready
+/// parents, lease expiry and stats (SQLite only, see above).
+pub async fn wrongly_typed_values_do_not_break_other_read_paths(h: Harness) {
+    h.insert(&[exec("p", "t", T0), exec("q", "t", T0)])
+        .await
+        .unwrap();
+    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let wait = |id: &str, children: Vec<_>| WaitItem {
+        execution_id: id.into(),
+        run_output: "1".into(),
+        children,
+        finalize: None,
+    };
+    h.wait_for_children(
+        "ex",
+        T0 + 1,
+        &[
+            wait(
+                "p",
+                vec![child("p", 0, "c0", T0 + 1), child("p", 1, "c1", T0 + 1)],
+            ),
+            wait("q", vec![child("q", 0, "q0", T0 + 1)]),
+        ],
+    )
+    .await
+    .unwrap();
+    h.exec_sql(
+        "UPDATE task_executions SET output = X'01' WHERE execution_id = 'c1';
+         UPDATE task_executions SET active_children_count = 0, attempt = 'many' WHERE execution_id = 'q';",
+    )
+    .await;
+    let children = h.get_children("p").await.unwrap();
+    assert_eq!(children.len(), 2);
+    assert_eq!(children[0].as_ref().unwrap().execution_id, "c0");
+    assert_eq!(column_of(&children[1]), Some(("c1", "output")));
+    let parents = h.ready_parents(10).await.unwrap();
+    assert_eq!(parents.len(), 1);
+    assert_eq!(column_of(&parents[0]), Some(("q", "attempt")));
+
+    // Lease expiry of a running row whose execution id cannot be read:
+    // the row is recovered (failed: no retry budget), the call does not fail.
+    let claimed = h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    h.exec_sql(
+        "UPDATE task_executions SET execution_id = CAST('c0' AS BLOB) WHERE execution_id = 'c0';",
+    )
+    .await;
+    let expired = h.expire_leases(T0 + 1_000_000, 10).await.unwrap();
+    let mut recovered = expired.requeued.clone();
+    recovered.extend(expired.failed.clone());
+    recovered.sort();
+    assert_eq!(recovered, ["c1", "q0"]);
+    assert_eq!(
+        sql_text(
+            &h,
+            "SELECT status FROM task_executions WHERE execution_id = CAST('c0' AS BLOB)"
+        )
+        .await,
+        "failed",
+        "no retry budget: the expired lease fails the row"
+    );
+
+    // Stats count what they can read and report the rest on its own.
+    h.exec_sql(
+        "UPDATE task_executions SET status = CAST('ready' AS BLOB) WHERE execution_id = 'p';",
+    )
+    .await;
+    let stats = h.stats(T0).await.unwrap();
+    let total: u64 = stats.counts.iter().map(|c| c.2).sum();
+    assert_eq!(total, 4, "{:?}", stats.counts);
+    assert_eq!(stats.unreadable.len(), 1, "{:?}", stats.unreadable);
+    assert_eq!(stats.unreadable[0].task_id, "t");
+    assert_eq!(stats.unreadable[0].status, "(blob of 5 bytes)");
+    assert_eq!(stats.unreadable[0].count, 1);
+    assert_eq!(
+        stats.unreadable[0].example_execution_id.as_deref(),
+        Some("p")
+    );
+}
+
+/// The surrogate key of the row whose execution id is `expr` (SQL).
+async fn row_id(h: &Harness, expr: &str) -> i64 {
+    sql_text(
+        h,
+        &format!("SELECT id FROM task_executions WHERE execution_id = {expr}"),
+    )
+    .await
+    .parse()
+    .unwrap()
+}
+
+/// The first column of the first row of `sql` as text (SQLite).
+async fn sql_text(h: &Harness, sql: &str) -> String {
+    let support::Kind::Sqlite { path } = &h.kind else {
+        panic!("SQLite only")
+    };
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(sql, [], |r| {
+        Ok(match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+            other => String::from_utf8_lossy(other.as_bytes().unwrap()).into_owned(),
+        })
+    })
+    .unwrap()
+}
+
 #[cfg(test)]
 mod sqlite_only {
     use super::*;
@@ -260,12 +494,26 @@ mod sqlite_only {
     #[tokio::test]
     async fn opening_without_migrating_reports_the_missing_table() {
         let dir = tempfile::tempdir().unwrap();
-        let err = SqliteStorage::open(
-            dir.path().join("x.db"),
+        // A missing file is reported, and not created.
+        for options in [
             SqliteOptions::default().migrate(false),
-        )
-        .await
-        .unwrap_err();
+            SqliteOptions::default().read_only(true),
+        ] {
+            let missing = dir.path().join("x.db");
+            let err = SqliteStorage::open(&missing, options).await.unwrap_err();
+            assert!(
+                matches!(&err, StorageError::MissingDatabaseFile { path } if *path == missing),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("does not exist"), "{err}");
+            assert!(!missing.exists(), "opening created {}", missing.display());
+        }
+        // An existing database without the table.
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").unwrap();
+        let err = SqliteStorage::open(&empty, SqliteOptions::default().migrate(false))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StorageError::MissingTable { .. }), "{err:?}");
         assert!(err.to_string().contains("migrat"), "{err}");
         // Migrating twice applies nothing the second time and leaves no pending SQL.
@@ -281,6 +529,321 @@ mod sqlite_only {
             durable_execution::migrate::pending_sql_sqlite(&conn).unwrap(),
             ""
         );
+    }
+
+    fn assert_replaced(result: Result<impl std::fmt::Debug, StorageError>, path: &std::path::Path) {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, StorageError::DatabaseFileReplaced { path: p } if p == path),
+            "{err:?}"
+        );
+        assert!(!err.is_transient(), "{err:?}");
+        let message = err.to_string();
+        assert!(
+            message.contains("deleted or replaced") && message.contains("restart"),
+            "{message}"
+        );
+    }
+
+    /// A file deleted under an open storage: writes fail (they would go to
+    /// the unlinked file) and no new, empty database appears at the path,
+    /// even when a new connection is opened.
+    #[tokio::test]
+    async fn a_deleted_file_fails_writes_and_is_not_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tasks.db");
+        // No idle reader: every read opens a new connection.
+        let storage = SqliteStorage::open(&path, SqliteOptions::default().max_idle_readers(0))
+            .await
+            .unwrap();
+        storage.insert(&[exec("a", "t", T0)]).await.unwrap();
+        assert_eq!(storage.get(&ids(&["a"])).await.unwrap().len(), 1);
+        std::fs::remove_file(&path).unwrap();
+        assert_replaced(storage.insert(&[exec("b", "t", T0)]).await, &path);
+        assert_replaced(storage.claim_ready("ex", T0, 10, 0).await, &path);
+        assert_replaced(storage.get(&ids(&["a"])).await, &path);
+        assert!(!path.exists(), "a new database file appeared at the path");
+        // A second handle opened without migrating does not create it either.
+        let err = SqliteStorage::open(&path, SqliteOptions::default().migrate(false))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StorageError::MissingDatabaseFile { .. }),
+            "{err:?}"
+        );
+        assert!(!path.exists(), "a new database file appeared at the path");
+    }
+
+    /// A file replaced by another database under an open storage: writes
+    /// fail instead of going to the old file.
+    #[tokio::test]
+    async fn a_replaced_file_fails_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tasks.db");
+        let other = dir.path().join("other.db");
+        let storage = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        storage.insert(&[exec("a", "t", T0)]).await.unwrap();
+        {
+            let replacement = SqliteStorage::open(&other, SqliteOptions::default())
+                .await
+                .unwrap();
+            replacement.insert(&[exec("z", "t", T0)]).await.unwrap();
+        }
+        std::fs::rename(&other, &path).unwrap();
+        assert_replaced(storage.insert(&[exec("b", "t", T0)]).await, &path);
+        assert_replaced(
+            storage
+                .finish(
+                    "ex",
+                    T0,
+                    &[FinishItem {
+                        execution_id: "a".into(),
+                        status: ExecutionStatus::Completed,
+                        run_output: None,
+                        output: Some("1".into()),
+                        error: None,
+                    }],
+                )
+                .await,
+            &path,
+        );
+        // Nothing was written into the replacement either. The old file's
+        // -wal and -shm files are still next to the path (SQLite keeps them
+        // when its file was unlinked) and SQLite would pair them with the
+        // new file: whoever replaces a database file removes them too.
+        drop(storage);
+        std::fs::remove_file(dir.path().join("tasks.db-wal")).unwrap();
+        std::fs::remove_file(dir.path().join("tasks.db-shm")).unwrap();
+        let reopened = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        let got: Vec<_> = reopened
+            .get(&ids(&["a", "b", "z"]))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().execution_id)
+            .collect();
+        assert_eq!(got, ["z"]);
+        // A storage opened on the file now at the path works normally.
+        reopened.insert(&[exec("b", "t", T0)]).await.unwrap();
+        let claimed = reopened.claim_ready("ex", T0, 10, 0).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+    }
+
+    /// Makes a directory and a database file unwritable for real: permission
+    /// bits, and, when they do not bind (the tests run as root), the
+    /// immutable attribute (`chattr +i`). Undone on drop.
+    struct Unwritable {
+        dir: std::path::PathBuf,
+        file: std::path::PathBuf,
+        immutable: bool,
+        /// Whether the directory and file really are unwritable.
+        effective: bool,
+    }
+
+    impl Unwritable {
+        fn new(dir: &std::path::Path, file: &std::path::Path) -> Self {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).unwrap();
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+            let mut guard = Self {
+                dir: dir.to_owned(),
+                file: file.to_owned(),
+                immutable: false,
+                effective: false,
+            };
+            if guard.writable() {
+                guard.immutable = std::process::Command::new("chattr")
+                    .arg("+i")
+                    .arg(file)
+                    .arg(dir)
+                    .status()
+                    .is_ok_and(|s| s.success());
+            }
+            guard.effective = !guard.writable();
+            guard
+        }
+
+        fn writable(&self) -> bool {
+            let probe = self.dir.join("probe");
+            let created = std::fs::File::create(&probe).is_ok();
+            if created {
+                let _ = std::fs::remove_file(&probe);
+            }
+            created
+                || std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&self.file)
+                    .is_ok()
+        }
+    }
+
+    impl Drop for Unwritable {
+        fn drop(&mut self) {
+            use std::os::unix::fs::PermissionsExt as _;
+            if self.immutable {
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(&self.file)
+                    .arg(&self.dir)
+                    .status();
+            }
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+            let _ = std::fs::set_permissions(&self.file, std::fs::Permissions::from_mode(0o644));
+        }
+    }
+
+    /// A WAL-mode file without its -wal/-shm files, in a directory and file
+    /// that cannot be written, is readable through a read-only storage;
+    /// every write through it fails with a clear error and the file is left
+    /// byte for byte as it was.
+    #[tokio::test]
+    async fn a_read_only_storage_reads_an_unwritable_wal_file_and_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_dir = dir.path().join("db");
+        std::fs::create_dir(&db_dir).unwrap();
+        let path = db_dir.join("tasks.db");
+        {
+            let storage = SqliteStorage::open(&path, SqliteOptions::default())
+                .await
+                .unwrap();
+            storage
+                .insert(&[exec("a", "t", T0), exec("b", "t", T0 + 1)])
+                .await
+                .unwrap();
+            storage.claim_ready("ex", T0, 1, 0).await.unwrap();
+        }
+        // The last connection closed: SQLite checkpointed and removed the WAL.
+        let wal = db_dir.join("tasks.db-wal");
+        let shm = db_dir.join("tasks.db-shm");
+        assert!(!wal.exists() && !shm.exists());
+        let mode: String = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let before = std::fs::read(&path).unwrap();
+        let guard = Unwritable::new(&db_dir, &path);
+        if !guard.effective {
+            eprintln!(
+                "note: cannot make {} unwritable here (root without chattr): only the \
+                 read-only storage's own refusal to write is checked",
+                db_dir.display()
+            );
+        }
+
+        let storage = SqliteStorage::open(&path, SqliteOptions::default().read_only(true))
+            .await
+            .unwrap();
+        let got = storage.get(&ids(&["a", "b"])).await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().unwrap().status, ExecutionStatus::Running);
+        let stats = storage.stats(T0).await.unwrap();
+        assert_eq!(
+            stats.counts,
+            [
+                ("t".to_owned(), ExecutionStatus::Ready, 1),
+                ("t".to_owned(), ExecutionStatus::Running, 1),
+            ]
+        );
+        assert!(storage.get_children("a").await.unwrap().is_empty());
+        for err in [
+            storage.insert(&[exec("c", "t", T0)]).await.unwrap_err(),
+            storage.claim_ready("ex", T0 + 5, 10, 0).await.unwrap_err(),
+            storage.delete_all().await.unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, StorageError::ReadOnly { path: p } if *p == path),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("read-only"), "{err}");
+        }
+        drop(storage);
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file changed");
+        if guard.effective {
+            assert!(
+                !wal.exists() && !shm.exists(),
+                "files were created next to it"
+            );
+        }
+    }
+
+    /// An executor on SQLite with wrongly typed rows among its work: it runs
+    /// the good executions, fails each bad one with an error saying why
+    /// (which the closer then closes), and keeps claiming.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_executor_fails_wrongly_typed_rows_and_runs_the_rest() {
+        use durable_execution::{
+            EnqueueOptions, Executor, ExecutorOptions, Task, TaskContext, TaskError,
+        };
+        let h = support::sqlite_harness().await;
+        let double = Task::new("double", |_ctx: TaskContext, n: u64| async move {
+            Ok::<_, TaskError>(n * 2)
+        });
+        let options = ExecutorOptions::builder()
+            .poll_interval(std::time::Duration::from_millis(20))
+            .build()
+            .unwrap();
+        let executor = Executor::builder(h.storage.clone())
+            .options(options)
+            .register(&double)
+            .build()
+            .unwrap();
+        let prepared: Vec<_> = (0..5u64)
+            .map(|n| executor.prepare(&double, n, EnqueueOptions::new()).unwrap())
+            .collect();
+        h.insert(&prepared).await.unwrap();
+        let id = |i: usize| prepared[i].execution_id.clone();
+        h.exec_sql(&format!(
+            "UPDATE task_executions SET timeout_ms = 'abc' WHERE execution_id = '{}';
+             UPDATE task_executions SET input = X'00ff' WHERE execution_id = '{}';
+             UPDATE task_executions SET execution_id = CAST(execution_id AS BLOB) WHERE execution_id = '{}';",
+            id(1),
+            id(2),
+            id(3)
+        ))
+        .await;
+        executor.start().unwrap();
+        for i in [0, 4] {
+            let done = executor.handle_for(&prepared[i]).wait().await.unwrap();
+            assert_eq!(done.output::<u64>().unwrap(), 2 * i as u64);
+        }
+        // The bad rows end failed and closed, with the reason, and are not
+        // claimed again.
+        let state = "SELECT group_concat(status || ':' || is_closed || ':' || \
+                     CASE WHEN error LIKE '%Cannot run execution%' THEN 'why' ELSE coalesce(error, '-') END, ' ') \
+                     FROM (SELECT * FROM task_executions WHERE typeof(timeout_ms) <> 'integer' \
+                     OR typeof(input) <> 'text' OR typeof(execution_id) <> 'text' ORDER BY id)";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let now = sql_text(&h, state).await;
+            if now == "failed:1:why failed:1:why failed:1:why" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "bad rows: {now}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let done = executor
+            .enqueue(&double, 21)
+            .await
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(done.output::<u64>().unwrap(), 42);
+        executor
+            .shutdown(std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
+        let attempts = sql_text(
+            &h,
+            "SELECT group_concat(attempt, ',') FROM (SELECT attempt FROM task_executions ORDER BY id)",
+        )
+        .await;
+        assert_eq!(attempts, "0,0,0,0,0,0", "nothing was claimed twice");
     }
 
     #[tokio::test]

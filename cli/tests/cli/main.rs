@@ -688,3 +688,160 @@ fn key_value_connection_string_runs_on_postgres() {
             .expect("drop schema");
     });
 }
+
+/// Makes a directory and a database file unwritable for real: permission
+/// bits, and, when they do not bind (the tests run as root), the immutable
+/// attribute (`chattr +i`). Undone on drop.
+struct Unwritable {
+    dir: std::path::PathBuf,
+    file: std::path::PathBuf,
+    immutable: bool,
+    /// Whether the directory and file really are unwritable.
+    effective: bool,
+}
+
+impl Unwritable {
+    fn new(dir: &Path, file: &Path) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        let mut guard = Self {
+            dir: dir.to_owned(),
+            file: file.to_owned(),
+            immutable: false,
+            effective: false,
+        };
+        if guard.writable() {
+            guard.immutable = Command::new("chattr")
+                .arg("+i")
+                .arg(file)
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+        }
+        guard.effective = !guard.writable();
+        guard
+    }
+
+    fn writable(&self) -> bool {
+        let probe = self.dir.join("probe");
+        let created = std::fs::File::create(&probe).is_ok();
+        if created {
+            let _ = std::fs::remove_file(&probe);
+        }
+        created
+            || std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.file)
+                .is_ok()
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt as _;
+        if self.immutable {
+            let _ = Command::new("chattr")
+                .arg("-i")
+                .arg(&self.file)
+                .arg(&self.dir)
+                .status();
+        }
+        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+        let _ = std::fs::set_permissions(&self.file, std::fs::Permissions::from_mode(0o644));
+    }
+}
+
+/// `status` and `show` only read: they work on a database file (WAL mode,
+/// no -wal/-shm present) in a directory nobody may write to, leave it
+/// byte for byte as it was, and `status` reports rows with an unknown
+/// status on their own line while printing everything else.
+#[test]
+fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
+    use durable_execution::model::{NewExecution, RetryOptions};
+    use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_dir = dir.path().join("db");
+    std::fs::create_dir(&db_dir).expect("mkdir");
+    let path = db_dir.join("ops.db");
+    let new = |id: &str, task: &str| NewExecution {
+        execution_id: id.to_owned(),
+        task_id: task.to_owned(),
+        root: None,
+        parent: None,
+        retry_options: RetryOptions::default(),
+        sleep_ms_before_run: 0,
+        timeout_ms: 1_000,
+        input: "null".to_owned(),
+        created_at: 1_700_000_000_000,
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let storage = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        storage
+            .insert(&[
+                new("te_a", "ops_one"),
+                new("te_b", "ops_two"),
+                new("te_c", "ops_two"),
+                new("te_d", "ops_two"),
+            ])
+            .await
+            .expect("insert");
+    });
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "UPDATE task_executions SET status = 'bogus' WHERE execution_id IN ('te_c', 'te_d')",
+    )
+    .expect("update");
+    drop(conn);
+    assert!(!db_dir.join("ops.db-wal").exists());
+    let before = std::fs::read(&path).expect("read");
+    let guard = Unwritable::new(&db_dir, &path);
+    if !guard.effective {
+        eprintln!("note: cannot make {} unwritable here", db_dir.display());
+    }
+    let db = path.to_str().expect("utf-8 path");
+
+    let status = ok(durable(dir.path(), &["--database", db, "status"]));
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(lines[0], format!("SQLite file {db}"), "{status}");
+    let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let table: Vec<String> = lines[1..5].iter().map(|l| words(l)).collect();
+    assert_eq!(
+        table,
+        [
+            "TASK STATUS COUNT",
+            "ops_one ready 1",
+            "ops_two ready 1",
+            "total 2"
+        ],
+        "{status}"
+    );
+    assert_eq!(
+        lines[5],
+        "Unreadable: 2 executions of task ops_two with unknown status \"bogus\" (e.g. te_c).",
+        "{status}"
+    );
+    assert!(
+        lines[6].starts_with("Oldest ready execution: due "),
+        "{status}"
+    );
+    assert_eq!(lines[7], "Expired leases: 0.", "{status}");
+
+    let shown = ok(durable(dir.path(), &["--database", db, "show", "te_a"]));
+    assert!(shown.contains("execution  te_a"), "{shown}");
+    assert!(shown.contains("status     ready"), "{shown}");
+
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        before,
+        "the file changed"
+    );
+    if guard.effective {
+        assert!(!db_dir.join("ops.db-wal").exists(), "a -wal file appeared");
+        assert!(!db_dir.join("ops.db-shm").exists(), "a -shm file appeared");
+    }
+}

@@ -5,6 +5,11 @@
 //! when it has parameters, a `<Query>Row` struct for `{columns: [...]}`
 //! results and a function binding parameters by name. Statements become
 //! constants in `pub mod statements`.
+//!
+//! Query functions return one `RowResult` per row: a value of another type
+//! than its column's (SQLite accepts any value in any column) makes that one
+//! row a `BadRow` naming the column and the row's key, instead of failing
+//! the whole query.
 
 use std::path::PathBuf;
 
@@ -15,7 +20,7 @@ use super::{
     Files, RenderError, format_rust, item_sql, pascal_case, rust_header, rust_param_type,
     rust_row_type,
 };
-use crate::parse::{Dialect, Query, Returns, ReturnsKeyword, Spec, SqlItem};
+use crate::parse::{Dialect, LogicalType, Query, Returns, ReturnsKeyword, Spec, SqlItem};
 
 /// File name of the module inside `OUT_DIR`.
 pub const FILE: &str = "sqlite_queries.rs";
@@ -25,6 +30,10 @@ struct Field {
     name: String,
     rust_type: String,
     doc: String,
+    /// Whether the column identifies the row in a `BadRow` (the surrogate
+    /// key and single-column unique indexes of the table; every column of a
+    /// query's own result row).
+    key: bool,
 }
 
 #[derive(Serialize)]
@@ -95,6 +104,7 @@ fn query_ctx(spec: &Spec, query: &Query, shared_row: &str) -> Result<QueryCtx, R
                     rust_type: rust_row_type(c.ty, c.nullable),
                     name: c.name,
                     doc: c.doc,
+                    key: true,
                 })
                 .collect();
             (false, format!("{pascal}Row"), Some(fields))
@@ -117,16 +127,20 @@ fn query_ctx(spec: &Spec, query: &Query, shared_row: &str) -> Result<QueryCtx, R
 /// Renders `sqlite_queries.rs`.
 pub fn render(spec: &Spec) -> Result<Files, RenderError> {
     let row_type = row_type_name(&spec.table.name);
-    let columns = spec
-        .table
-        .columns
-        .iter()
-        .map(|c| Field {
-            name: c.name.clone(),
-            rust_type: rust_row_type(c.ty, c.nullable),
-            doc: c.doc.clone(),
-        })
-        .collect();
+    let columns =
+        spec.table
+            .columns
+            .iter()
+            .map(|c| Field {
+                name: c.name.clone(),
+                rust_type: rust_row_type(c.ty, c.nullable),
+                doc: c.doc.clone(),
+                key: c.ty == LogicalType::Id
+                    || spec.table.indexes.iter().any(|i| {
+                        i.unique && i.predicate.is_none() && i.columns == [c.name.as_str()]
+                    }),
+            })
+            .collect();
     let queries = spec
         .queries
         .iter()

@@ -70,9 +70,9 @@ use super::row::{self, RawRow};
 use super::{
     AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
     Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    WaitItem,
+    UnreadableCount, WaitItem,
 };
-use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use crate::model::{ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use durable_execution_pg_queries::client::Params as _;
@@ -1465,17 +1465,30 @@ impl Storage for PostgresStorage {
             .map_err(pg_err("count_by_task_and_status"))?;
         let mut stats = StorageStats::default();
         for c in counts {
-            let status: ExecutionStatus =
-                c.status.parse().map_err(|e: crate::model::UnknownStatus| {
-                    StorageError::Corrupt(CorruptRow {
-                        execution_id: format!("(task {})", c.task_id),
-                        column: "status",
-                        message: e.to_string(),
-                    })
-                })?;
-            stats
-                .counts
-                .push((c.task_id, status, u64::try_from(c.count).unwrap_or(0)));
+            let count = u64::try_from(c.count).unwrap_or(0);
+            match c.status.parse::<ExecutionStatus>() {
+                Ok(status) => stats.counts.push((c.task_id, status, count)),
+                Err(_) => {
+                    // `status` is text without a CHECK constraint: anything
+                    // can be stored there. Report the group on its own.
+                    let example = client
+                        .query_opt(
+                            crate::generated::pg_statements::EXAMPLE_EXECUTION,
+                            &[&c.task_id, &c.status],
+                        )
+                        .await
+                        .map_err(pg_err("example_execution"))?
+                        .map(|row| row.try_get::<_, String>(0))
+                        .transpose()
+                        .map_err(pg_err("example_execution"))?;
+                    stats.unreadable.push(UnreadableCount {
+                        task_id: c.task_id,
+                        status: c.status,
+                        count,
+                        example_execution_id: example,
+                    });
+                }
+            }
         }
         stats.counts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         stats.oldest_ready_start_at = pgq::oldest_ready()

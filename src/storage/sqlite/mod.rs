@@ -9,6 +9,14 @@
 //!   a small pool of reader connections (WAL readers never block the writer).
 //! - Every database call runs on tokio's blocking pool
 //!   ([`tokio::task::spawn_blocking`]), never on the async runtime's threads.
+//! - SQLite stores any value in any column: a value of another type than
+//!   its column's fails its own row only (a [`CorruptRow`] naming the
+//!   execution and the column), on every read path.
+//! - The storage remembers which file it opened: once the path names
+//!   another file (deleted or replaced), writes fail with
+//!   [`StorageError::DatabaseFileReplaced`], and no connection ever
+//!   recreates a missing file (only an open that migrates creates one).
+//! - [`SqliteOptions::read_only`] opens the file for inspection only.
 //! - Wake-ups ([`StorageEvent`]) are shared by every [`SqliteStorage`]
 //!   opened on the same file in one process. Other processes sharing the
 //!   file are not notified: their executors find the work when they poll.
@@ -28,11 +36,12 @@ use super::row::{self, RawRow};
 use super::{
     AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
     Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    WaitItem,
+    UnreadableCount, WaitItem,
 };
 use crate::generated::sqlite as q;
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -53,6 +62,17 @@ pub struct SqliteOptions {
     pub migrate: bool,
     /// Maximum number of idle reader connections kept open (default 4).
     pub max_idle_readers: usize,
+    /// Open the file read-only (default `false`): connections use
+    /// `SQLITE_OPEN_READ_ONLY`, nothing is migrated (the table must exist,
+    /// as with `migrate(false)`), no pragma is written (the file keeps its
+    /// journal mode) and every write fails with [`StorageError::ReadOnly`].
+    /// For inspecting a database without write access to it (`durable
+    /// status`, `durable show`), even while executors use it. A WAL file
+    /// whose `-shm` file neither exists nor can be created (a read-only
+    /// directory or mount, and no process has the file open) is read as
+    /// `immutable`: each connection then sees the file as it was when it
+    /// opened.
+    pub read_only: bool,
 }
 
 impl Default for SqliteOptions {
@@ -61,6 +81,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             migrate: true,
             max_idle_readers: 4,
+            read_only: false,
         }
     }
 }
@@ -97,6 +118,61 @@ impl SqliteOptions {
     pub fn max_idle_readers(mut self, n: usize) -> Self {
         self.max_idle_readers = n;
         self
+    }
+
+    /// Sets [`SqliteOptions::read_only`].
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+}
+
+/// Which file a path named when the storage was opened: device and inode
+/// on unix (so that a file deleted, or replaced by another one, under a
+/// running storage is noticed); elsewhere only that a file exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        let metadata = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            Ok(Self {
+                dev: metadata.dev(),
+                ino: metadata.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            Ok(Self {})
+        }
+    }
+}
+
+/// Fails with [`StorageError::DatabaseFileReplaced`] when `path` no longer
+/// names the file that was opened (one `stat`). A path that cannot be
+/// examined for another reason (permissions) passes: SQLite reports its own
+/// error if the file is really unusable.
+fn check_same_file(path: &Path, opened: FileIdentity) -> StorageResult<()> {
+    match FileIdentity::of(path) {
+        Ok(now) if now == opened => Ok(()),
+        Ok(_) => Err(StorageError::DatabaseFileReplaced {
+            path: path.to_owned(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(StorageError::DatabaseFileReplaced {
+                path: path.to_owned(),
+            })
+        }
+        Err(_) => Ok(()),
     }
 }
 
@@ -141,6 +217,10 @@ fn hub_for(path: Option<&Path>) -> Arc<Hub> {
 struct Inner {
     /// `None` for an in-memory database (reads then use the writer).
     path: Option<PathBuf>,
+    /// The file opened at `path` (`None`: in memory, or a path that is not
+    /// a plain file name, e.g. a `file:` URI). Checked before every commit
+    /// and every new reader connection.
+    identity: Option<FileIdentity>,
     options: SqliteOptions,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
@@ -177,10 +257,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> rusqlite::Result<()> {
+/// Sets the busy timeout and the statement cache; with `wal` (a file opened
+/// for writing) also switches the file to WAL and `synchronous = NORMAL`.
+fn configure(conn: &Connection, options: &SqliteOptions, wal: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(64);
-    if file {
+    if wal {
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -193,21 +275,98 @@ fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> rusqlite
     Ok(())
 }
 
-fn open_connection(path: &Path, options: &SqliteOptions) -> StorageResult<Connection> {
+/// Opens a connection on `path`. Only the first connection of a storage
+/// that migrates may create the file (`create`); every later one (and every
+/// connection of a storage that does not migrate) opens an existing file
+/// only, so that a deleted database file is never silently recreated empty.
+fn open_connection(
+    path: &Path,
+    options: &SqliteOptions,
+    create: bool,
+) -> StorageResult<Connection> {
+    let access = if options.read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else if create {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    };
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
+        access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )
-    .map_err(sqlite_err("open"))?;
-    configure(&conn, options, true).map_err(sqlite_err("configure"))?;
+    .map_err(|source| {
+        if !create
+            && source.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+            && !path.exists()
+        {
+            StorageError::MissingDatabaseFile {
+                path: path.to_owned(),
+            }
+        } else {
+            sqlite_err("open")(source)
+        }
+    })?;
+    configure(&conn, options, !options.read_only).map_err(sqlite_err("configure"))?;
+    if options.read_only {
+        return readable_read_only(conn, path, options);
+    }
     Ok(conn)
 }
 
+/// A read-only connection on a WAL file needs the `-shm` file. When it does
+/// not exist and cannot be created (a read-only directory or mount, with no
+/// `-wal`/`-shm` present: no connection in WAL mode has the file open),
+/// SQLite can only read the file as `immutable`: then a snapshot of the file
+/// as it is is read, without locks; changes other processes make later are
+/// not seen by this connection.
+fn readable_read_only(
+    conn: Connection,
+    path: &Path,
+    options: &SqliteOptions,
+) -> StorageResult<Connection> {
+    let probe = |conn: &Connection| conn.query_row("PRAGMA schema_version", [], |_| Ok(()));
+    match probe(&conn) {
+        Err(source) if source.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) => {
+            let Some(uri) = immutable_uri(path) else {
+                return Err(sqlite_err("open read-only")(source));
+            };
+            drop(conn);
+            tracing::debug!(path = %path.display(), "the -shm file cannot be created: reading the SQLite file as immutable");
+            let conn = Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(sqlite_err("open read-only"))?;
+            configure(&conn, options, false).map_err(sqlite_err("configure"))?;
+            probe(&conn).map_err(sqlite_err("open read-only"))?;
+            Ok(conn)
+        }
+        Err(source) => Err(sqlite_err("open read-only")(source)),
+        Ok(()) => Ok(conn),
+    }
+}
+
+/// `file:<path>?immutable=1` (`None` for a path that is not UTF-8).
+fn immutable_uri(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    let mut uri = String::from("file:");
+    for c in text.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3F"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Some(uri)
+}
+
 fn prepare_schema(conn: &mut Connection, options: &SqliteOptions) -> StorageResult<()> {
-    if options.migrate {
+    if options.migrate && !options.read_only {
         crate::migrate::migrate_sqlite(conn)?;
         return Ok(());
     }
@@ -232,9 +391,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StorageError::Worker(format!("sqlite job: {e}")))?
 }
 
-fn to_loaded(rows: Vec<q::TaskExecutionRow>) -> Vec<Loaded> {
+fn load(row: q::RowResult<q::TaskExecutionRow>) -> Loaded {
+    convert::raw(row).and_then(RawRow::into_loaded)
+}
+
+fn to_loaded(rows: Vec<q::RowResult<q::TaskExecutionRow>>) -> Vec<Loaded> {
+    rows.into_iter().map(load).collect()
+}
+
+/// The typed rows of a query's result; rows holding a value of another type
+/// than their column's are logged and left out (used where a row without a
+/// readable execution id cannot be acted on anyway).
+fn readable<R>(query: &'static str, rows: Vec<q::RowResult<R>>) -> Vec<R> {
     rows.into_iter()
-        .map(|row| convert::raw(row).into_loaded())
+        .filter_map(|row| match row {
+            Ok(row) => Some(row),
+            Err(bad) => {
+                let corrupt = convert::corrupt(bad);
+                tracing::error!(query, execution_id = %corrupt.execution_id, error = %corrupt, "left out an unreadable row");
+                None
+            }
+        })
         .collect()
 }
 
@@ -262,17 +439,75 @@ fn insert_on(conn: &Connection, executions: &[NewExecution]) -> StorageResult<()
             let existing = q::get_executions(conn, &q::GetExecutionsParams { ids: &ids })
                 .map_err(sqlite_err("get_executions"))?;
             Err(StorageError::DuplicateExecutionId {
-                execution_id: existing
-                    .first()
-                    .map_or_else(|| "unknown".to_owned(), |r| r.execution_id.clone()),
+                execution_id: existing.into_iter().next().map_or_else(
+                    || "unknown".to_owned(),
+                    |r| match r {
+                        Ok(r) => r.execution_id,
+                        Err(bad) => convert::row_name(&bad),
+                    },
+                ),
             })
         }
         Err(source) => Err(sqlite_err("insert_executions")(source)),
     }
 }
 
-fn ids_of<R>(rows: Vec<R>, id: impl Fn(R) -> String) -> Vec<String> {
-    rows.into_iter().map(id).collect()
+fn ids_of<R>(
+    query: &'static str,
+    rows: Vec<q::RowResult<R>>,
+    id: impl Fn(R) -> String,
+) -> Vec<String> {
+    readable(query, rows).into_iter().map(id).collect()
+}
+
+/// Fails a just-claimed row whose execution id cannot be read, by its
+/// surrogate key, with the error the executor stores for a corrupt claimed
+/// row: the executor cannot finish it by id, so without this it would run
+/// out its lease and be claimed again, attempt after attempt.
+fn fail_unnamed(
+    tx: &rusqlite::Transaction<'_>,
+    now: Millis,
+    id: i64,
+    corrupt: &CorruptRow,
+) -> StorageResult<()> {
+    let error =
+        crate::model::ExecutionError::generic(format!("Cannot run execution: {corrupt}"), false)
+            .internal();
+    let error = serde_json::to_string(&error).map_err(|e| StorageError::Encode {
+        what: "error",
+        message: e.to_string(),
+    })?;
+    tracing::error!(row_id = id, error = %corrupt, "claimed an execution whose id cannot be read; failing it by its row id");
+    tx.prepare_cached(q::statements::FAIL_UNNAMED)
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::named_params! {":id": id, ":now": now, ":error": error})
+        })
+        .map_err(sqlite_err("fail_unnamed"))?;
+    Ok(())
+}
+
+/// One execution id stored with this task id and status (values as
+/// stored, whatever their type), for [`UnreadableCount::example_execution_id`].
+fn example_execution(
+    tx: &rusqlite::Transaction<'_>,
+    task_id: &Value,
+    status: &Value,
+) -> StorageResult<Option<String>> {
+    let mut stmt = tx
+        .prepare_cached(q::statements::EXAMPLE_EXECUTION)
+        .map_err(sqlite_err("example_execution"))?;
+    let mut rows = stmt
+        .query(rusqlite::named_params! {":task_id": task_id, ":status": status})
+        .map_err(sqlite_err("example_execution"))?;
+    let Some(row) = rows.next().map_err(sqlite_err("example_execution"))? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        match row.get_ref(0).map_err(sqlite_err("example_execution"))? {
+            rusqlite::types::ValueRef::Text(id) => String::from_utf8_lossy(id).into_owned(),
+            other => format!("(an execution id stored as {})", other.data_type()),
+        },
+    ))
 }
 
 /// Applies a close plan inside the caller's transaction.
@@ -293,9 +528,9 @@ fn apply_close_plan(
     if !parents.is_empty() {
         let ids: Vec<String> = parents.into_iter().cloned().collect();
         let ids = json_text(&row::ids_json(&ids));
-        for r in q::lock_executions(tx, &q::LockExecutionsParams { ids: &ids })
-            .map_err(sqlite_err("lock_executions"))?
-        {
+        let rows = q::lock_executions(tx, &q::LockExecutionsParams { ids: &ids })
+            .map_err(sqlite_err("lock_executions"))?;
+        for r in readable("lock_executions", rows) {
             before.insert(r.execution_id, r.status);
         }
     }
@@ -306,7 +541,7 @@ fn apply_close_plan(
             &q::DecrementActiveChildrenParams { now, items: &items },
         )
         .map_err(sqlite_err("decrement_active_children"))?;
-        let mut ready: Vec<String> = rows
+        let mut ready: Vec<String> = readable("decrement_active_children", rows)
             .into_iter()
             .filter(|r| r.active_children_count == 0)
             .map(|r| r.execution_id)
@@ -333,7 +568,7 @@ fn apply_close_plan(
                 .map_err(sqlite_err("complete_from_finalize"))?;
         outcome
             .newly_finished
-            .extend(ids_of(rows, |r| r.execution_id));
+            .extend(ids_of("close_plan", rows, |r| r.execution_id));
     }
     if !plan.finalize_failures.is_empty() {
         let items = json_text(&row::finalize_failures_json(&plan.finalize_failures)?);
@@ -341,7 +576,7 @@ fn apply_close_plan(
             .map_err(sqlite_err("fail_from_finalize"))?;
         outcome
             .newly_finished
-            .extend(ids_of(rows, |r| r.execution_id));
+            .extend(ids_of("close_plan", rows, |r| r.execution_id));
     }
     if !plan.cancel_subtrees.is_empty() {
         let items = json_text(&row::cancel_json(&plan.cancel_subtrees)?);
@@ -349,26 +584,38 @@ fn apply_close_plan(
             .map_err(sqlite_err("cancel_subtrees"))?;
         outcome
             .newly_finished
-            .extend(ids_of(rows, |r| r.execution_id));
+            .extend(ids_of("close_plan", rows, |r| r.execution_id));
     }
     Ok(())
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database file at `path`, applies the
-    /// embedded migrations unless [`SqliteOptions::migrate`] is `false`, and
-    /// switches it to WAL.
+    /// Opens the database file at `path`, applies the embedded migrations
+    /// unless [`SqliteOptions::migrate`] is `false`, and switches it to WAL.
+    ///
+    /// Only an open that migrates creates a missing file; otherwise a
+    /// missing file fails with [`StorageError::MissingDatabaseFile`] and
+    /// nothing is created. The storage remembers which file it opened:
+    /// once the path names another file (the file was deleted, or replaced
+    /// by another one), every write fails with
+    /// [`StorageError::DatabaseFileReplaced`] instead of going to the old,
+    /// unlinked file, and no connection recreates an empty file at the path.
+    /// With [`SqliteOptions::read_only`] nothing is written to the file at
+    /// all.
     pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> StorageResult<Self> {
         options.validate()?;
         let path = path.as_ref().to_owned();
         blocking(move || {
-            let mut writer = open_connection(&path, &options)?;
+            let create = options.migrate && !options.read_only;
+            let mut writer = open_connection(&path, &options, create)?;
+            let identity = FileIdentity::of(&path).ok();
             prepare_schema(&mut writer, &options)?;
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             let hub = hub_for(Some(&canonical));
             Ok(Self {
                 inner: Arc::new(Inner {
                     path: Some(path),
+                    identity,
                     options,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
@@ -390,6 +637,7 @@ impl SqliteStorage {
             Ok(Self {
                 inner: Arc::new(Inner {
                     path: None,
+                    identity: None,
                     options,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
@@ -465,11 +713,19 @@ impl SqliteStorage {
         let _ = self.inner.hub.events.send(event);
     }
 
-    /// Runs `job` in one `BEGIN IMMEDIATE` transaction on the writer.
+    /// Runs `job` in one `BEGIN IMMEDIATE` transaction on the writer. Just
+    /// before the commit, checks that the path still names the file that
+    /// was opened (otherwise rolls back and fails with
+    /// [`StorageError::DatabaseFileReplaced`]).
     async fn write<T: Send + 'static>(
         &self,
         job: impl FnOnce(&rusqlite::Transaction<'_>) -> StorageResult<T> + Send + 'static,
     ) -> StorageResult<T> {
+        if self.inner.options.read_only {
+            return Err(StorageError::ReadOnly {
+                path: self.inner.path.clone().unwrap_or_default(),
+            });
+        }
         let _turn = self
             .inner
             .hub
@@ -484,6 +740,9 @@ impl SqliteStorage {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sqlite_err("begin immediate"))?;
             let value = job(&tx)?;
+            if let (Some(path), Some(opened)) = (&inner.path, inner.identity) {
+                check_same_file(path, opened)?;
+            }
             tx.commit().map_err(sqlite_err("commit"))?;
             Ok(value)
         })
@@ -508,7 +767,12 @@ impl SqliteStorage {
             let pooled = lock(&inner.readers).pop();
             let mut conn = match pooled {
                 Some(conn) => conn,
-                None => open_connection(path, &inner.options)?,
+                None => {
+                    if let Some(opened) = inner.identity {
+                        check_same_file(path, opened)?;
+                    }
+                    open_connection(path, &inner.options, false)?
+                }
             };
             let result = {
                 let tx = conn
@@ -551,11 +815,15 @@ impl Storage for SqliteStorage {
             let json = json_text(&row::ids_json(&ids));
             let rows = q::get_executions(tx, &q::GetExecutionsParams { ids: &json })
                 .map_err(sqlite_err("get_executions"))?;
-            let raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-            Ok(row::order_like(&ids, raw)
-                .into_iter()
-                .map(RawRow::into_loaded)
-                .collect())
+            let mut by_id: HashMap<String, Loaded> = HashMap::with_capacity(rows.len());
+            for loaded in to_loaded(rows) {
+                let id = match &loaded {
+                    Ok(e) => e.execution_id.clone(),
+                    Err(corrupt) => corrupt.execution_id.clone(),
+                };
+                by_id.insert(id, loaded);
+            }
+            Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
         })
         .await
     }
@@ -598,9 +866,22 @@ impl Storage for SqliteStorage {
                 },
             )
             .map_err(sqlite_err("claim_ready"))?;
-            let mut rows: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-            rows.sort_by_key(|r| r.start_at);
-            Ok(rows.into_iter().map(RawRow::into_loaded).collect())
+            let mut raw: Vec<Result<RawRow, CorruptRow>> = Vec::with_capacity(rows.len());
+            for row in rows {
+                if let Err(bad) = &row
+                    && convert::execution_id(bad).is_none()
+                    && let Some(id) = convert::surrogate_id(bad)
+                {
+                    fail_unnamed(tx, now, id, &convert::corrupt(bad.clone()))?;
+                }
+                raw.push(convert::raw(row));
+            }
+            // Unreadable rows last (their start_at may be unreadable too).
+            raw.sort_by_key(|r| r.as_ref().map_or(i64::MAX, |r| r.start_at));
+            Ok(raw
+                .into_iter()
+                .map(|r| r.and_then(RawRow::into_loaded))
+                .collect())
         })
         .await
     }
@@ -627,7 +908,7 @@ impl Storage for SqliteStorage {
                     },
                 )
                 .map_err(sqlite_err("finish_executions"))?;
-                Ok(ids_of(rows, |r| r.execution_id))
+                Ok(ids_of("finish_executions", rows, |r| r.execution_id))
             })
             .await?;
         if !matched.is_empty() {
@@ -658,7 +939,7 @@ impl Storage for SqliteStorage {
                     },
                 )
                 .map_err(sqlite_err("retry_executions"))?;
-                Ok(ids_of(rows, |r| r.execution_id))
+                Ok(ids_of("retry_executions", rows, |r| r.execution_id))
             })
             .await?;
         if !matched.is_empty() {
@@ -690,7 +971,7 @@ impl Storage for SqliteStorage {
                     },
                 )
                 .map_err(sqlite_err("start_waiting"))?;
-                let matched = ids_of(rows, |r| r.execution_id);
+                let matched = ids_of("start_waiting", rows, |r| r.execution_id);
                 insert_on(tx, &row::wait_inserts(&items, &matched))?;
                 Ok(matched)
             })
@@ -723,7 +1004,7 @@ impl Storage for SqliteStorage {
                     },
                 )
                 .map_err(sqlite_err("release_executions"))?;
-                Ok(ids_of(rows, |r| r.execution_id))
+                Ok(ids_of("release_executions", rows, |r| r.execution_id))
             })
             .await?;
         if !matched.is_empty() {
@@ -747,11 +1028,21 @@ impl Storage for SqliteStorage {
                 .map_err(sqlite_err("claim_unclosed"))?;
                 let mut outcome = CloseOutcome::default();
                 let mut finished: Vec<TaskExecution> = Vec::with_capacity(rows.len());
-                let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-                raw.sort_by_key(|r| r.finished_at);
+                let mut raw: Vec<Result<RawRow, CorruptRow>> =
+                    rows.into_iter().map(convert::raw).collect();
+                raw.sort_by_key(|r| r.as_ref().map_or(None, |r| r.finished_at));
                 for r in raw {
-                    outcome.closed.push(r.execution_id().to_owned());
-                    match r.into_loaded() {
+                    let loaded = match r {
+                        Ok(r) => {
+                            outcome.closed.push(r.execution_id().to_owned());
+                            r.into_loaded()
+                        }
+                        Err(corrupt) => {
+                            outcome.closed.push(corrupt.execution_id.clone());
+                            Err(corrupt)
+                        }
+                    };
+                    match loaded {
                         Ok(execution) => finished.push(execution),
                         Err(corrupt) => outcome.corrupt.push(corrupt),
                     }
@@ -798,7 +1089,7 @@ impl Storage for SqliteStorage {
             .write(move |tx| {
                 let rows = q::advance_parents(tx, &q::AdvanceParentsParams { now, items: &json })
                     .map_err(sqlite_err("advance_parents"))?;
-                let matched = ids_of(rows, |r| r.execution_id);
+                let matched = ids_of("advance_parents", rows, |r| r.execution_id);
                 let inserts = row::advance_inserts(&items, &matched);
                 insert_on(tx, &inserts)?;
                 Ok((matched, !inserts.is_empty()))
@@ -822,7 +1113,7 @@ impl Storage for SqliteStorage {
             .write(move |tx| {
                 let rows = q::cancel_subtrees(tx, &q::CancelSubtreesParams { now, items: &json })
                     .map_err(sqlite_err("cancel_subtrees"))?;
-                Ok(ids_of(rows, |r| r.execution_id))
+                Ok(ids_of("cancel_subtrees", rows, |r| r.execution_id))
             })
             .await?;
         if !cancelled.is_empty() {
@@ -849,7 +1140,7 @@ impl Storage for SqliteStorage {
                 },
             )
             .map_err(sqlite_err("claim_cancellations"))?;
-            Ok(ids_of(rows, |r| r.execution_id))
+            Ok(ids_of("claim_cancellations", rows, |r| r.execution_id))
         })
         .await
     }
@@ -875,7 +1166,7 @@ impl Storage for SqliteStorage {
                 )
                 .map_err(sqlite_err("expire_leases"))?;
                 let mut outcome = ExpireOutcome::default();
-                for r in rows {
+                for r in readable("expire_leases", rows) {
                     if r.status == ExecutionStatus::Ready.as_str() {
                         outcome.requeued.push(r.execution_id);
                     } else {
@@ -912,30 +1203,32 @@ impl Storage for SqliteStorage {
         let lease_slack_ms = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
         let outcome = self
             .write(move |tx| {
-                let leases_restored = q::repair_missing_leases(
-                    tx,
-                    &q::RepairMissingLeasesParams {
-                        now,
-                        lease_slack_ms,
-                        limit: i64::from(limit),
-                    },
-                )
-                .map_err(sqlite_err("repair_missing_leases"))?
-                .into_iter()
-                .map(|r| r.execution_id)
-                .collect();
-                let parents_failed = q::fail_missing_finalize(
-                    tx,
-                    &q::FailMissingFinalizeParams {
-                        now,
-                        error: &error,
-                        limit: i64::from(limit),
-                    },
-                )
-                .map_err(sqlite_err("fail_missing_finalize"))?
-                .into_iter()
-                .map(|r| r.execution_id)
-                .collect();
+                let leases_restored = ids_of(
+                    "repair_missing_leases",
+                    q::repair_missing_leases(
+                        tx,
+                        &q::RepairMissingLeasesParams {
+                            now,
+                            lease_slack_ms,
+                            limit: i64::from(limit),
+                        },
+                    )
+                    .map_err(sqlite_err("repair_missing_leases"))?,
+                    |r| r.execution_id,
+                );
+                let parents_failed = ids_of(
+                    "fail_missing_finalize",
+                    q::fail_missing_finalize(
+                        tx,
+                        &q::FailMissingFinalizeParams {
+                            now,
+                            error: &error,
+                            limit: i64::from(limit),
+                        },
+                    )
+                    .map_err(sqlite_err("fail_missing_finalize"))?,
+                    |r| r.execution_id,
+                );
                 Ok(StuckOutcome {
                     leases_restored,
                     parents_failed,
@@ -954,34 +1247,67 @@ impl Storage for SqliteStorage {
                 q::count_by_task_and_status(tx).map_err(sqlite_err("count_by_task_and_status"))?;
             let mut stats = StorageStats::default();
             for c in counts {
-                let status: ExecutionStatus =
-                    c.status.parse().map_err(|e: crate::model::UnknownStatus| {
-                        StorageError::Corrupt(CorruptRow {
-                            execution_id: format!("(task {})", c.task_id),
-                            column: "status",
-                            message: e.to_string(),
-                        })
-                    })?;
-                stats
-                    .counts
-                    .push((c.task_id, status, u64::try_from(c.count).unwrap_or(0)));
+                // A group is counted under its status when both the task id
+                // and the status read as text and the status is known;
+                // anything else is reported as unreadable, with the values
+                // as stored (to find an example row with).
+                let (task_id, status, count) = match c {
+                    Ok(c) => match c.status.parse::<ExecutionStatus>() {
+                        Ok(status) => {
+                            stats.counts.push((
+                                c.task_id,
+                                status,
+                                u64::try_from(c.count).unwrap_or(0),
+                            ));
+                            continue;
+                        }
+                        Err(_) => (Value::Text(c.task_id), Value::Text(c.status), c.count),
+                    },
+                    Err(bad) => {
+                        let stored = |column: &str| {
+                            if bad.column == column {
+                                bad.value.clone()
+                            } else {
+                                bad.key_value(column).cloned().unwrap_or(Value::Null)
+                            }
+                        };
+                        let count = match stored("count") {
+                            Value::Integer(n) => n,
+                            _ => 0,
+                        };
+                        (stored("task_id"), stored("status"), count)
+                    }
+                };
+                let example = example_execution(tx, &task_id, &status)?;
+                stats.unreadable.push(UnreadableCount {
+                    task_id: convert::display(&task_id),
+                    status: convert::display(&status),
+                    count: u64::try_from(count).unwrap_or(0),
+                    example_execution_id: example,
+                });
             }
             stats.counts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            stats.oldest_ready_start_at = q::oldest_ready(tx)
-                .map_err(sqlite_err("oldest_ready"))?
-                .into_iter()
-                .next()
-                .and_then(|r| r.oldest_start_at);
-            stats.expired_leases =
+            stats.oldest_ready_start_at = readable(
+                "oldest_ready",
+                q::oldest_ready(tx).map_err(sqlite_err("oldest_ready"))?,
+            )
+            .into_iter()
+            .next()
+            .and_then(|r| r.oldest_start_at);
+            stats.expired_leases = readable(
+                "count_expired_leases",
                 q::count_expired_leases(tx, &q::CountExpiredLeasesParams { now })
-                    .map_err(sqlite_err("count_expired_leases"))?
-                    .into_iter()
-                    .next()
-                    .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
-            if let Some(stuck) = q::count_stuck(tx)
-                .map_err(sqlite_err("count_stuck"))?
-                .into_iter()
-                .next()
+                    .map_err(sqlite_err("count_expired_leases"))?,
+            )
+            .into_iter()
+            .next()
+            .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
+            if let Some(stuck) = readable(
+                "count_stuck",
+                q::count_stuck(tx).map_err(sqlite_err("count_stuck"))?,
+            )
+            .into_iter()
+            .next()
             {
                 stats.stuck = StuckCounts {
                     running_without_lease: u64::try_from(stuck.running_without_lease).unwrap_or(0),

@@ -95,16 +95,16 @@ pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
 
 /// `durable status`.
 pub(crate) async fn status(target: &Target) -> Result<()> {
-    let storage = db::open(target, Open::Existing).await?;
+    let storage = db::open(target, Open::ReadOnly).await?;
     let now = now_millis();
     let stats = storage
         .stats(now)
         .await
         .context("cannot read the statistics")?;
     outln!("{}", target.describe());
-    if stats.counts.is_empty() {
+    if stats.counts.is_empty() && stats.unreadable.is_empty() {
         outln!("No executions.");
-    } else {
+    } else if !stats.counts.is_empty() {
         let task_width = stats
             .counts
             .iter()
@@ -135,6 +135,21 @@ pub(crate) async fn status(target: &Target) -> Result<()> {
         }
         outln!("{:task_width$}  {:status_width$}  {total:>9}", "total", "");
     }
+    // Rows that cannot be counted under a known status: one line per group,
+    // after the table (the rest of the output is unaffected).
+    for group in &stats.unreadable {
+        outln!(
+            "Unreadable: {} execution{} of task {} with unknown status {:?} (e.g. {}).",
+            group.count,
+            if group.count == 1 { "" } else { "s" },
+            group.task_id,
+            group.status,
+            group
+                .example_execution_id
+                .as_deref()
+                .unwrap_or("no id readable")
+        );
+    }
     match stats.oldest_ready_start_at {
         Some(start_at) if start_at <= now => outln!(
             "Oldest ready execution: due {} ago.",
@@ -152,7 +167,7 @@ pub(crate) async fn status(target: &Target) -> Result<()> {
 
 /// `durable show`.
 pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
-    let storage = db::open(target, Open::Existing).await?;
+    let storage = db::open(target, Open::ReadOnly).await?;
     let Some(node) = tree::load(storage.as_ref(), execution_id).await? else {
         bail!(
             "no execution with id {execution_id} in {}",

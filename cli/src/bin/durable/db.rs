@@ -61,20 +61,26 @@ pub(crate) enum Open {
     Migrate,
     /// The database must exist and be migrated already.
     Existing,
+    /// Like [`Open::Existing`], for commands that only read: a SQLite file
+    /// is opened read-only (no write access to the file or its directory
+    /// needed; nothing is written to it).
+    ReadOnly,
 }
 
 /// Opens the storage of `target`.
 pub(crate) async fn open(target: &Target, mode: Open) -> Result<Arc<dyn Storage>> {
     match target {
         Target::Sqlite(path) => {
-            if mode == Open::Existing && !path.exists() {
+            if mode != Open::Migrate && !path.exists() {
                 bail!(
                     "SQLite file {} does not exist; create it with `durable migrate` (or run `durable demo`)",
                     path.display()
                 );
             }
             check_parent_dir(path)?;
-            let options = SqliteOptions::default().migrate(mode == Open::Migrate);
+            let options = SqliteOptions::default()
+                .migrate(mode == Open::Migrate)
+                .read_only(mode == Open::ReadOnly);
             let storage = SqliteStorage::open(path, options)
                 .await
                 .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
