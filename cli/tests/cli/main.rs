@@ -150,6 +150,56 @@ fn demo_runs_twice_on_the_default_sqlite_file() {
     );
     assert!(status.contains("demo_fetch "), "{status}");
     assert!(status.contains("Expired leases: 0."), "{status}");
+    assert!(status.contains("Stuck executions: 0."), "{status}");
+}
+
+/// `status` counts the rows that would hang without the maintenance check:
+/// a running row with no lease deadline and a parent whose finalize row is
+/// missing.
+#[test]
+fn status_counts_stuck_executions() {
+    use durable_execution::model::{NewExecution, RetryOptions};
+    use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("stuck.db");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let storage = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        let new = |id: &str| NewExecution {
+            execution_id: id.to_owned(),
+            task_id: "stuck".to_owned(),
+            root: None,
+            parent: None,
+            retry_options: RetryOptions::default(),
+            sleep_ms_before_run: 0,
+            timeout_ms: 1_000,
+            input: "null".to_owned(),
+            created_at: 1_700_000_000_000,
+        };
+        storage
+            .insert(&[new("te_run"), new("te_parent"), new("te_fine")])
+            .await
+            .expect("insert");
+    });
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "UPDATE task_executions SET status = 'running', executor_id = 'de_gone', expires_at = NULL
+             WHERE execution_id = 'te_run';
+         UPDATE task_executions SET status = 'waiting_for_finalize_task', finalize_execution_id = 'te_gone'
+             WHERE execution_id = 'te_parent';",
+    )
+    .expect("update");
+    drop(conn);
+    let db = path.to_str().expect("utf-8 path");
+    let status = ok(durable(dir.path(), &["--database", db, "status"]));
+    assert!(
+        status.contains(
+            "Stuck executions: 2 (1 running without a lease deadline, 1 waiting for a finalize that does not exist); a running executor repairs or ends them."
+        ),
+        "{status}"
+    );
 }
 
 /// Sends a signal to a child process by pid.
@@ -830,6 +880,7 @@ fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
         "{status}"
     );
     assert_eq!(lines[7], "Expired leases: 0.", "{status}");
+    assert_eq!(lines[8], "Stuck executions: 0.", "{status}");
 
     let shown = ok(durable(dir.path(), &["--database", db, "show", "te_a"]));
     assert!(shown.contains("execution  te_a"), "{shown}");

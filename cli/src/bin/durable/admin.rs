@@ -162,6 +162,20 @@ pub(crate) async fn status(target: &Target) -> Result<()> {
         None => outln!("Oldest ready execution: none."),
     }
     outln!("Expired leases: {}.", stats.expired_leases);
+    // Rows that would hang without the executors' maintenance check, which
+    // repairs or ends them at every lease check (docs/design.md, "Leases and
+    // fencing").
+    let stuck = stats.stuck;
+    if stuck.total() == 0 {
+        outln!("Stuck executions: 0.");
+    } else {
+        outln!(
+            "Stuck executions: {} ({} running without a lease deadline, {} waiting for a finalize that does not exist); a running executor repairs or ends them.",
+            stuck.total(),
+            stuck.running_without_lease,
+            stuck.missing_finalize
+        );
+    }
     Ok(())
 }
 
