@@ -343,6 +343,7 @@ async fn sql_text(h: &Harness, sql: &str) -> String {
 #[cfg(test)]
 mod sqlite_only {
     use super::*;
+    use crate::support::unwritable::Unwritable;
     use durable_execution::storage::{SqliteOptions, SqliteStorage};
     use std::collections::HashSet;
 
@@ -631,69 +632,6 @@ mod sqlite_only {
         reopened.insert(&[exec("b", "t", T0)]).await.unwrap();
         let claimed = reopened.claim_ready("ex", T0, 10, 0).await.unwrap();
         assert_eq!(claimed.len(), 2);
-    }
-
-    /// Makes a directory and a database file unwritable for real: permission
-    /// bits, and, when they do not bind (the tests run as root), the
-    /// immutable attribute (`chattr +i`). Undone on drop.
-    struct Unwritable {
-        dir: std::path::PathBuf,
-        file: std::path::PathBuf,
-        immutable: bool,
-        /// Whether the directory and file really are unwritable.
-        effective: bool,
-    }
-
-    impl Unwritable {
-        fn new(dir: &std::path::Path, file: &std::path::Path) -> Self {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).unwrap();
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-            let mut guard = Self {
-                dir: dir.to_owned(),
-                file: file.to_owned(),
-                immutable: false,
-                effective: false,
-            };
-            if guard.writable() {
-                guard.immutable = std::process::Command::new("chattr")
-                    .arg("+i")
-                    .arg(file)
-                    .arg(dir)
-                    .status()
-                    .is_ok_and(|s| s.success());
-            }
-            guard.effective = !guard.writable();
-            guard
-        }
-
-        fn writable(&self) -> bool {
-            let probe = self.dir.join("probe");
-            let created = std::fs::File::create(&probe).is_ok();
-            if created {
-                let _ = std::fs::remove_file(&probe);
-            }
-            created
-                || std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&self.file)
-                    .is_ok()
-        }
-    }
-
-    impl Drop for Unwritable {
-        fn drop(&mut self) {
-            use std::os::unix::fs::PermissionsExt as _;
-            if self.immutable {
-                let _ = std::process::Command::new("chattr")
-                    .arg("-i")
-                    .arg(&self.file)
-                    .arg(&self.dir)
-                    .status();
-            }
-            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
-            let _ = std::fs::set_permissions(&self.file, std::fs::Permissions::from_mode(0o644));
-        }
     }
 
     /// A WAL-mode file without its -wal/-shm files, in a directory and file

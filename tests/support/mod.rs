@@ -13,6 +13,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
+pub mod unwritable;
 
 use async_trait::async_trait;
 use durable_execution::model::{Loaded, Millis, NewExecution};

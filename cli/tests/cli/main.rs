@@ -7,9 +7,13 @@
 // Helpers fail the test on a broken environment, like the tests themselves.
 #![allow(clippy::expect_used)]
 
+#[path = "../../../tests/support/unwritable.rs"]
+mod unwritable;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use unwritable::Unwritable;
 
 const BIN: &str = env!("CARGO_BIN_EXE_durable");
 
@@ -737,69 +741,6 @@ fn key_value_connection_string_runs_on_postgres() {
             .await
             .expect("drop schema");
     });
-}
-
-/// Makes a directory and a database file unwritable for real: permission
-/// bits, and, when they do not bind (the tests run as root), the immutable
-/// attribute (`chattr +i`). Undone on drop.
-struct Unwritable {
-    dir: std::path::PathBuf,
-    file: std::path::PathBuf,
-    immutable: bool,
-    /// Whether the directory and file really are unwritable.
-    effective: bool,
-}
-
-impl Unwritable {
-    fn new(dir: &Path, file: &Path) -> Self {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o444)).expect("chmod");
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
-        let mut guard = Self {
-            dir: dir.to_owned(),
-            file: file.to_owned(),
-            immutable: false,
-            effective: false,
-        };
-        if guard.writable() {
-            guard.immutable = Command::new("chattr")
-                .arg("+i")
-                .arg(file)
-                .arg(dir)
-                .status()
-                .is_ok_and(|s| s.success());
-        }
-        guard.effective = !guard.writable();
-        guard
-    }
-
-    fn writable(&self) -> bool {
-        let probe = self.dir.join("probe");
-        let created = std::fs::File::create(&probe).is_ok();
-        if created {
-            let _ = std::fs::remove_file(&probe);
-        }
-        created
-            || std::fs::OpenOptions::new()
-                .append(true)
-                .open(&self.file)
-                .is_ok()
-    }
-}
-
-impl Drop for Unwritable {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt as _;
-        if self.immutable {
-            let _ = Command::new("chattr")
-                .arg("-i")
-                .arg(&self.file)
-                .arg(&self.dir)
-                .status();
-        }
-        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
-        let _ = std::fs::set_permissions(&self.file, std::fs::Permissions::from_mode(0o644));
-    }
 }
 
 /// `status` and `show` only read: they work on a database file (WAL mode,
