@@ -44,6 +44,8 @@ const IDLE_JITTER: f64 = 0.25;
 /// Attempts of one storage write before the writer gives up on it (the
 /// lease then recovers the execution).
 const WRITE_ATTEMPTS: u32 = 6;
+/// Tries of one enqueue's insert when the storage fails transiently.
+const ENQUEUE_ATTEMPTS: u32 = 4;
 /// Executions handled per cancellation or lease-expiry call.
 const MAINTENANCE_BATCH: u32 = 256;
 /// Parents whose children are read concurrently when advancing them.
@@ -327,6 +329,11 @@ impl Executor {
     }
 
     /// Enqueues one execution of `task` with its default options.
+    ///
+    /// Transient storage errors (a lost connection, a busy database) are
+    /// retried a few times with the executor's error backoff; a retry never
+    /// stores a second execution (an attempt that had in fact committed is
+    /// recognised by its execution id).
     pub async fn enqueue<D: Definition + ?Sized>(
         &self,
         task: &D,
@@ -347,16 +354,13 @@ impl Executor {
             return Err(ExecutorError::Shutdown);
         }
         let execution = self.prepare(task, input, options)?;
-        self.inner
-            .storage
-            .insert(std::slice::from_ref(&execution))
-            .await
-            .map_err(ExecutorError::storage("insert"))?;
+        insert_retrying(&self.inner, std::slice::from_ref(&execution)).await?;
         tracing::debug!(task_id = %execution.task_id, execution_id = %execution.execution_id, "enqueued");
         Ok(self.handle_for(&execution))
     }
 
-    /// Enqueues many executions of `task` with one storage insert.
+    /// Enqueues many executions of `task` with one storage insert
+    /// (all or none), retrying transient errors like [`Executor::enqueue`].
     pub async fn enqueue_many<D, It>(
         &self,
         task: &D,
@@ -373,11 +377,7 @@ impl Executor {
             .into_iter()
             .map(|input| self.prepare(task, input, EnqueueOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
-        self.inner
-            .storage
-            .insert(&executions)
-            .await
-            .map_err(ExecutorError::storage("insert"))?;
+        insert_retrying(&self.inner, &executions).await?;
         Ok(executions.iter().map(|e| self.handle_for(e)).collect())
     }
 
@@ -578,6 +578,51 @@ impl Inner {
             });
         }
         Ok(())
+    }
+}
+
+/// Inserts new executions, retrying transient storage errors with backoff
+/// (at most [`ENQUEUE_ATTEMPTS`] tries). A retry is safe: an insert is
+/// atomic and the ids are new, so an attempt whose commit succeeded but
+/// whose answer was lost makes the retry fail with a duplicate id; every id
+/// is then read back, and when all of them exist the enqueue succeeded
+/// (never a second execution).
+async fn insert_retrying(inner: &Inner, executions: &[NewExecution]) -> Result<(), ExecutorError> {
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    let mut attempt = 1;
+    loop {
+        let error = match inner.storage.insert(executions).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if attempt > 1 && matches!(error, StorageError::DuplicateExecutionId { .. }) {
+            let ids: Vec<String> = executions.iter().map(|e| e.execution_id.clone()).collect();
+            let found = inner
+                .storage
+                .get(&ids)
+                .await
+                .map_err(ExecutorError::storage("insert"))?;
+            if found.len() == ids.len() {
+                tracing::info!(
+                    count = ids.len(),
+                    "an earlier enqueue attempt had committed"
+                );
+                return Ok(());
+            }
+        }
+        if !error.is_transient() || attempt >= ENQUEUE_ATTEMPTS {
+            return Err(ExecutorError::Storage {
+                operation: "insert",
+                source: error,
+            });
+        }
+        let delay = backoff.next_delay();
+        tracing::warn!(attempt, error = %error, ?delay, "transient storage error while enqueueing, retrying");
+        tokio::time::sleep(delay).await;
+        attempt += 1;
     }
 }
 

@@ -96,6 +96,9 @@ impl Counter {
 pub struct FaultyStorage {
     pub inner: Arc<dyn Storage>,
     pub fail_insert: AtomicU32,
+    /// Inserts that commit and then report a transient error (an answer
+    /// lost on the way back).
+    pub fail_insert_after_commit: AtomicU32,
     pub fail_finish: AtomicU32,
     pub fail_claim: AtomicU32,
     pub fail_close: AtomicU32,
@@ -113,6 +116,7 @@ impl FaultyStorage {
         Self {
             inner,
             fail_insert: AtomicU32::new(0),
+            fail_insert_after_commit: AtomicU32::new(0),
             fail_finish: AtomicU32::new(0),
             fail_claim: AtomicU32::new(0),
             fail_close: AtomicU32::new(0),
@@ -165,7 +169,8 @@ impl Storage for FaultyStorage {
     }
     async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
         Self::take(&self.fail_insert, "insert")?;
-        self.inner.insert(executions).await
+        self.inner.insert(executions).await?;
+        Self::take(&self.fail_insert_after_commit, "insert (after its commit)")
     }
     async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
         self.inner.get(execution_ids).await

@@ -198,11 +198,12 @@ pub async fn storage_faults_are_survived(factory: Factory) {
     faulty
         .fail_close
         .store(3, std::sync::atomic::Ordering::SeqCst);
-    // E5: a failing insert rejects the enqueue with the operation named,
-    // and stores nothing.
+    // E5: an insert that keeps failing rejects the enqueue with the
+    // operation named, and stores nothing (a transient failure is retried a
+    // few times first: see `faults::enqueue_retries_transient_failures`).
     faulty
         .fail_insert
-        .store(1, std::sync::atomic::Ordering::SeqCst);
+        .store(100, std::sync::atomic::Ordering::SeqCst);
     let err = executor.enqueue(&double, 1).await.unwrap_err();
     assert!(
         matches!(
@@ -219,6 +220,9 @@ pub async fn storage_faults_are_survived(factory: Factory) {
         "{err}"
     );
     assert!(storage.stats(0).await.unwrap().counts.is_empty());
+    faulty
+        .fail_insert
+        .store(0, std::sync::atomic::Ordering::SeqCst);
     let handles = executor.enqueue_many(&double, 0..50).await.unwrap();
     for (i, handle) in handles.iter().enumerate() {
         let done = handle.wait().await.unwrap();

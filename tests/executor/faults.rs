@@ -255,3 +255,51 @@ pub async fn huge_durations_mean_forever(factory: Factory) {
         .expect("an idle executor shuts down at once")
         .unwrap();
 }
+
+/// `enqueue` retries a transient failure of its insert; when the failed
+/// attempt had in fact committed (the answer was lost), the retry's
+/// duplicate id is recognised as success: exactly one execution is stored.
+pub async fn enqueue_retries_transient_failures(factory: Factory) {
+    let base = factory("enqueue_retries_transient_failures").await;
+    let faulty = Arc::new(FaultyStorage::new(base.clone()));
+    let storage: Arc<dyn Storage> = faulty.clone();
+    let task = Task::new("once", |_ctx: TaskContext, n: u32| async move {
+        Ok::<_, TaskError>(n)
+    });
+    let executor = start_with(&storage, fast_options(), |b| b.register(&task));
+    let total = |base: Arc<dyn Storage>| async move {
+        base.stats(0)
+            .await
+            .unwrap()
+            .counts
+            .iter()
+            .map(|(_, _, n)| *n)
+            .sum::<u64>()
+    };
+    // Fails before the insert: the retry inserts.
+    faulty.fail_insert.store(1, Ordering::SeqCst);
+    let first = executor.enqueue(&task, 1).await.unwrap();
+    assert_eq!(faulty.fail_insert.load(Ordering::SeqCst), 0);
+    assert_eq!(total(base.clone()).await, 1);
+    // Commits, then fails: the retry finds its own row.
+    faulty.fail_insert_after_commit.store(1, Ordering::SeqCst);
+    let second = executor.enqueue(&task, 2).await.unwrap();
+    assert_eq!(faulty.fail_insert_after_commit.load(Ordering::SeqCst), 0);
+    assert_eq!(total(base.clone()).await, 2);
+    // The same for a batch.
+    faulty.fail_insert_after_commit.store(1, Ordering::SeqCst);
+    let batch = executor.enqueue_many(&task, 10..13).await.unwrap();
+    assert_eq!(total(base.clone()).await, 5);
+    for (handle, expected) in [(&first, 1), (&second, 2)]
+        .into_iter()
+        .chain(batch.iter().zip(10..13))
+    {
+        let done = tokio::time::timeout(Duration::from_secs(20), handle.wait())
+            .await
+            .expect("finishes")
+            .unwrap();
+        assert_eq!(done.output::<u32>().unwrap(), expected);
+    }
+    assert_eq!(total(base).await, 5);
+    executor.shutdown(Duration::from_secs(5)).await.unwrap();
+}

@@ -103,6 +103,7 @@ macro_rules! executor_suite {
                     refused_result_fails_alone,
                     nul_in_an_error_is_stored,
                     huge_durations_mean_forever,
+                    enqueue_retries_transient_failures,
                 }
                 backpressure {
                     concurrency_limit_is_respected,
