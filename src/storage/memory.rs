@@ -6,11 +6,13 @@
 //! than to the table size.
 
 use super::{
-    Advance, AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
-    StuckOutcome, WaitItem,
+    Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
+    FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
+    StuckCounts, StuckOutcome, WaitItem,
 };
-use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use crate::model::{
+    CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
+};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,6 +122,11 @@ impl State {
     }
 
     fn insert_all(&mut self, executions: &[NewExecution]) -> StorageResult<()> {
+        let refs: Vec<&NewExecution> = executions.iter().collect();
+        self.insert_refs(&refs)
+    }
+
+    fn insert_refs(&mut self, executions: &[&NewExecution]) -> StorageResult<()> {
         let mut seen = HashSet::new();
         for execution in executions {
             if self.rows.contains_key(&execution.execution_id)
@@ -130,7 +137,7 @@ impl State {
                 });
             }
         }
-        for execution in executions {
+        for &execution in executions {
             let row = new_row(execution);
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -326,6 +333,40 @@ impl Storage for MemoryStorage {
         Ok(children.into_iter().map(Ok).collect())
     }
 
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        let state = self.lock();
+        let mut page: Vec<(u32, &TaskExecution)> = state
+            .children
+            .get(parent_execution_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                let child = state.get(id)?;
+                let parent = child.parent.as_ref()?;
+                let wanted = !parent.is_finalize && after.is_none_or(|after| parent.index > after);
+                wanted.then_some((parent.index, child))
+            })
+            .collect();
+        page.sort_by_key(|(index, _)| *index);
+        page.truncate(limit as usize);
+        Ok(page
+            .into_iter()
+            .map(|(index, child)| {
+                Ok(ChildOutput {
+                    execution_id: child.execution_id.clone(),
+                    index,
+                    status: child.status,
+                    output: child.output.clone(),
+                })
+            })
+            .collect())
+    }
+
     async fn claim_ready(
         &self,
         executor_id: &str,
@@ -435,16 +476,12 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             // Validate every insert first so that a duplicate id changes nothing.
-            let mut inserts: Vec<NewExecution> = Vec::new();
+            let mut inserts: Vec<&NewExecution> = Vec::new();
             let mut applicable = Vec::new();
             for item in items {
                 if state.is_running_owned(&item.execution_id, executor_id) {
                     applicable.push(item);
-                    if item.children.is_empty() {
-                        inserts.extend(item.finalize.iter().cloned());
-                    } else {
-                        inserts.extend(item.children.iter().cloned());
-                    }
+                    inserts.extend(item.inserts());
                 }
             }
             let mut probe = HashSet::new();
@@ -477,7 +514,7 @@ impl Storage for MemoryStorage {
                 });
                 matched.push(item.execution_id.clone());
             }
-            state.insert_all(&inserts)?;
+            state.insert_refs(&inserts)?;
         }
         if !matched.is_empty() {
             self.emit(StorageEvent::ReadyWork);
