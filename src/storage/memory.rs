@@ -28,7 +28,16 @@ struct State {
     next_seq: u64,
     rows: HashMap<String, (u64, TaskExecution)>,
     idx: Indexes,
-    children: HashMap<String, Vec<String>>,
+    /// Per parent, its children and finalize in insertion order.
+    children: HashMap<String, Vec<ChildEntry>>,
+}
+
+/// One child of a parent in [`State::children`].
+#[derive(Debug)]
+struct ChildEntry {
+    index: u32,
+    is_finalize: bool,
+    execution_id: String,
 }
 
 #[derive(Debug, Default)]
@@ -145,7 +154,11 @@ impl State {
                 self.children
                     .entry(parent.execution_id.clone())
                     .or_default()
-                    .push(execution.execution_id.clone());
+                    .push(ChildEntry {
+                        index: parent.index,
+                        is_finalize: parent.is_finalize,
+                        execution_id: execution.execution_id.clone(),
+                    });
             }
             self.idx.index(seq, &row);
             self.rows.insert(execution.execution_id.clone(), (seq, row));
@@ -167,8 +180,8 @@ impl State {
         while let Some(current) = stack.pop() {
             if let Some(children) = self.children.get(&current) {
                 for child in children {
-                    out.push(child.clone());
-                    stack.push(child.clone());
+                    out.push(child.execution_id.clone());
+                    stack.push(child.execution_id.clone());
                 }
             }
         }
@@ -321,7 +334,7 @@ impl Storage for MemoryStorage {
             .get(parent_execution_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| state.get(id).cloned())
+            .filter_map(|child| state.get(&child.execution_id).cloned())
             .collect();
         children.sort_by_key(|c| {
             let parent = c.parent.as_ref();
@@ -340,29 +353,36 @@ impl Storage for MemoryStorage {
         limit: u32,
     ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
         let state = self.lock();
-        let mut page: Vec<(u32, &TaskExecution)> = state
-            .children
-            .get(parent_execution_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| {
-                let child = state.get(id)?;
-                let parent = child.parent.as_ref()?;
-                let wanted = !parent.is_finalize && after.is_none_or(|after| parent.index > after);
-                wanted.then_some((parent.index, child))
-            })
-            .collect();
-        page.sort_by_key(|(index, _)| *index);
-        page.truncate(limit as usize);
+        let Some(children) = state.children.get(parent_execution_id) else {
+            return Ok(Vec::new());
+        };
+        let wanted = |c: &&ChildEntry| !c.is_finalize && after.is_none_or(|after| c.index > after);
+        let regular: Vec<&ChildEntry> = children.iter().filter(|c| !c.is_finalize).collect();
+        // Children inserted in spawn order (always, from the executor) are
+        // found by binary search; any other order by a scan.
+        let page: Vec<&ChildEntry> = if regular.is_sorted_by_key(|c| c.index) {
+            let start = regular.partition_point(|c| !wanted(c));
+            regular[start..]
+                .iter()
+                .take(limit as usize)
+                .copied()
+                .collect()
+        } else {
+            let mut page: Vec<&ChildEntry> = regular.into_iter().filter(wanted).collect();
+            page.sort_by_key(|c| c.index);
+            page.truncate(limit as usize);
+            page
+        };
         Ok(page
             .into_iter()
-            .map(|(index, child)| {
-                Ok(ChildOutput {
+            .filter_map(|entry| {
+                let child = state.get(&entry.execution_id)?;
+                Some(Ok(ChildOutput {
                     execution_id: child.execution_id.clone(),
-                    index,
+                    index: entry.index,
                     status: child.status,
                     output: child.output.clone(),
-                })
+                }))
             })
             .collect())
     }

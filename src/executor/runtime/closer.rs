@@ -68,15 +68,41 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
     Ok(count >= limit as usize)
 }
 
+/// Payload bytes (outputs, finalize and step inputs) of the advance steps
+/// written per `advance_parents` call: a batch of parents with large results
+/// (each up to `max_payload_bytes`) is written in several calls rather than
+/// held in memory all at once.
+const ADVANCE_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// The payload an advance step carries.
+fn advance_bytes(item: &AdvanceItem) -> usize {
+    match &item.action {
+        Advance::Complete { output } => output.len(),
+        Advance::Finalize { finalize } => finalize.input.len(),
+        Advance::SpawnNext { child } => child.input.len(),
+        Advance::Fail { error, .. } => error.message.len(),
+    }
+}
+
 async fn advance(inner: &Inner, parents: Vec<Loaded>) -> StorageResult<()> {
-    let items: Vec<Option<AdvanceItem>> = futures::stream::iter(parents)
+    let mut planned = futures::stream::iter(parents)
         .map(|parent| advance_item(inner, parent))
-        .buffer_unordered(PARENT_CONCURRENCY)
-        .collect::<Vec<StorageResult<Option<AdvanceItem>>>>()
-        .await
-        .into_iter()
-        .collect::<StorageResult<_>>()?;
-    let items: Vec<AdvanceItem> = items.into_iter().flatten().collect();
+        .buffer_unordered(PARENT_CONCURRENCY);
+    let mut items: Vec<AdvanceItem> = Vec::new();
+    let mut bytes = 0;
+    while let Some(item) = planned.next().await {
+        let Some(item) = item? else { continue };
+        bytes += advance_bytes(&item);
+        items.push(item);
+        if bytes >= ADVANCE_BATCH_BYTES {
+            write_advances(inner, std::mem::take(&mut items)).await?;
+            bytes = 0;
+        }
+    }
+    write_advances(inner, items).await
+}
+
+async fn write_advances(inner: &Inner, items: Vec<AdvanceItem>) -> StorageResult<()> {
     if items.is_empty() {
         return Ok(());
     }

@@ -4,8 +4,12 @@
 //! - Prepared statements are cached per pooled connection (deadpool's
 //!   statement cache), so each query is parsed once per connection.
 //! - Single-statement operations run in autocommit; multi-statement
-//!   operations (`wait_for_children`, `close_finished`, `advance_parents`)
-//!   run in one transaction each. The closer locks every parent its plan
+//!   operations (`wait_for_children`, `close_finished`, `advance_parents`,
+//!   an `insert` of more than 2,000 rows) run in one transaction each, and
+//!   so do the scans that must read a partial index in its order
+//!   (`claim_ready`, `close_finished`, `children_outputs`), with bitmap
+//!   scans off for their transaction, so that their plan never depends on
+//!   the table's statistics (docs/design.md, "Large fan-outs"). The closer locks every parent its plan
 //!   touches, in execution-id order, before changing any of them, so two
 //!   closers never deadlock on shared parents, and the countdown of a
 //!   parent's active children is an atomic `UPDATE`, so concurrent closers
