@@ -278,6 +278,8 @@ fn insert_chunks_on(conn: &Connection, chunks: Vec<row::InsertChunk>) -> Storage
         Err(error) => {
             conn.execute_batch(q::statements::ROLLBACK_INSERT)
                 .map_err(sqlite_err("rollback_insert"))?;
+            conn.execute_batch(q::statements::RELEASE_INSERT)
+                .map_err(sqlite_err("release_insert"))?;
             Err(error)
         }
     }
