@@ -27,6 +27,13 @@ SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_i
 WHERE parent_execution_id = :parent_execution_id
 ORDER BY is_finalize, index_in_parent;
 
+--! get_children_outputs : GetChildrenOutputsRow(output?)
+--- One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
+SELECT execution_id, index_in_parent, status, output FROM task_executions
+WHERE parent_execution_id = :parent_execution_id AND index_in_parent > :after_index AND is_finalize = false
+ORDER BY index_in_parent
+LIMIT :limit;
+
 --! claim_ready : TaskExecutionRow
 --- Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
 UPDATE task_executions AS t

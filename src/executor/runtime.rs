@@ -7,10 +7,10 @@ use super::error::ExecutorError;
 use super::handle::{ExecutionHandle, Watcher};
 use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
-use super::task::{Definition, Kind, RunFailure, RunOutcome, TaskSpec};
+use super::task::{ChildTask, Definition, Kind, RunFailure, RunOutcome, TaskSpec};
 use crate::model::{
-    CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution,
-    ParentRef, TaskExecution, now_millis,
+    ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution, ParentRef,
+    TaskExecution, now_millis,
 };
 use crate::storage::{
     Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,

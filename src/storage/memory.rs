@@ -6,11 +6,13 @@
 //! than to the table size.
 
 use super::{
-    Advance, AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
-    StuckOutcome, WaitItem,
+    Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
+    FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
+    StuckCounts, StuckOutcome, WaitItem,
 };
-use crate::model::{ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use crate::model::{
+    CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
+};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +28,16 @@ struct State {
     next_seq: u64,
     rows: HashMap<String, (u64, TaskExecution)>,
     idx: Indexes,
-    children: HashMap<String, Vec<String>>,
+    /// Per parent, its children and finalize in insertion order.
+    children: HashMap<String, Vec<ChildEntry>>,
+}
+
+/// One child of a parent in [`State::children`].
+#[derive(Debug)]
+struct ChildEntry {
+    index: u32,
+    is_finalize: bool,
+    execution_id: String,
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +131,11 @@ impl State {
     }
 
     fn insert_all(&mut self, executions: &[NewExecution]) -> StorageResult<()> {
+        let refs: Vec<&NewExecution> = executions.iter().collect();
+        self.insert_refs(&refs)
+    }
+
+    fn insert_refs(&mut self, executions: &[&NewExecution]) -> StorageResult<()> {
         let mut seen = HashSet::new();
         for execution in executions {
             if self.rows.contains_key(&execution.execution_id)
@@ -130,7 +146,7 @@ impl State {
                 });
             }
         }
-        for execution in executions {
+        for &execution in executions {
             let row = new_row(execution);
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -138,7 +154,11 @@ impl State {
                 self.children
                     .entry(parent.execution_id.clone())
                     .or_default()
-                    .push(execution.execution_id.clone());
+                    .push(ChildEntry {
+                        index: parent.index,
+                        is_finalize: parent.is_finalize,
+                        execution_id: execution.execution_id.clone(),
+                    });
             }
             self.idx.index(seq, &row);
             self.rows.insert(execution.execution_id.clone(), (seq, row));
@@ -160,8 +180,8 @@ impl State {
         while let Some(current) = stack.pop() {
             if let Some(children) = self.children.get(&current) {
                 for child in children {
-                    out.push(child.clone());
-                    stack.push(child.clone());
+                    out.push(child.execution_id.clone());
+                    stack.push(child.execution_id.clone());
                 }
             }
         }
@@ -314,7 +334,7 @@ impl Storage for MemoryStorage {
             .get(parent_execution_id)
             .into_iter()
             .flatten()
-            .filter_map(|id| state.get(id).cloned())
+            .filter_map(|child| state.get(&child.execution_id).cloned())
             .collect();
         children.sort_by_key(|c| {
             let parent = c.parent.as_ref();
@@ -324,6 +344,47 @@ impl Storage for MemoryStorage {
             )
         });
         Ok(children.into_iter().map(Ok).collect())
+    }
+
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        let state = self.lock();
+        let Some(children) = state.children.get(parent_execution_id) else {
+            return Ok(Vec::new());
+        };
+        let wanted = |c: &&ChildEntry| !c.is_finalize && after.is_none_or(|after| c.index > after);
+        let regular: Vec<&ChildEntry> = children.iter().filter(|c| !c.is_finalize).collect();
+        // Children inserted in spawn order (always, from the executor) are
+        // found by binary search; any other order by a scan.
+        let page: Vec<&ChildEntry> = if regular.is_sorted_by_key(|c| c.index) {
+            let start = regular.partition_point(|c| !wanted(c));
+            regular[start..]
+                .iter()
+                .take(limit as usize)
+                .copied()
+                .collect()
+        } else {
+            let mut page: Vec<&ChildEntry> = regular.into_iter().filter(wanted).collect();
+            page.sort_by_key(|c| c.index);
+            page.truncate(limit as usize);
+            page
+        };
+        Ok(page
+            .into_iter()
+            .filter_map(|entry| {
+                let child = state.get(&entry.execution_id)?;
+                Some(Ok(ChildOutput {
+                    execution_id: child.execution_id.clone(),
+                    index: entry.index,
+                    status: child.status,
+                    output: child.output.clone(),
+                }))
+            })
+            .collect())
     }
 
     async fn claim_ready(
@@ -435,16 +496,12 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             // Validate every insert first so that a duplicate id changes nothing.
-            let mut inserts: Vec<NewExecution> = Vec::new();
+            let mut inserts: Vec<&NewExecution> = Vec::new();
             let mut applicable = Vec::new();
             for item in items {
                 if state.is_running_owned(&item.execution_id, executor_id) {
                     applicable.push(item);
-                    if item.children.is_empty() {
-                        inserts.extend(item.finalize.iter().cloned());
-                    } else {
-                        inserts.extend(item.children.iter().cloned());
-                    }
+                    inserts.extend(item.inserts());
                 }
             }
             let mut probe = HashSet::new();
@@ -477,7 +534,7 @@ impl Storage for MemoryStorage {
                 });
                 matched.push(item.execution_id.clone());
             }
-            state.insert_all(&inserts)?;
+            state.insert_refs(&inserts)?;
         }
         if !matched.is_empty() {
             self.emit(StorageEvent::ReadyWork);

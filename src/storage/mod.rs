@@ -93,6 +93,18 @@ pub struct WaitItem {
     pub finalize: Option<NewExecution>,
 }
 
+impl WaitItem {
+    /// What the item inserts: its children, or its finalize when it has no
+    /// children.
+    pub(crate) fn inserts(&self) -> &[NewExecution] {
+        if self.children.is_empty() {
+            self.finalize.as_slice()
+        } else {
+            &self.children
+        }
+    }
+}
+
 /// What happens to a parent whose children have all completed (status
 /// `waiting_for_children_tasks` with `active_children_count = 0`).
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +153,20 @@ pub struct CancelItem {
     pub error: ExecutionError,
     /// Whether the root itself is cancelled (false: only its descendants).
     pub include_self: bool,
+}
+
+/// What a parent's result needs from one of its regular children (see
+/// [`Storage::children_outputs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildOutput {
+    /// The child execution.
+    pub execution_id: String,
+    /// Its position among the parent's children (spawn order).
+    pub index: u32,
+    /// Its status.
+    pub status: ExecutionStatus,
+    /// Its serialized final output, when completed.
+    pub output: Option<String>,
 }
 
 /// What one [`Storage::close_finished`] call did.
@@ -276,6 +302,49 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Reads the children of a parent, ordered by index, its finalize (if
     /// any) last.
     async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>>;
+
+    /// Reads one page of a parent's regular children (never its finalize)
+    /// in spawn order: those whose index is above `after` (every index when
+    /// `None`), at most `limit` of them, with only their id, index, status
+    /// and output. The executor builds a parent's result from these pages
+    /// (keyset pagination: pass the last index of a page as the next
+    /// `after`), so that a parent with 100,000 children never holds them all
+    /// as full rows.
+    ///
+    /// The SQL and memory backends read each page through the parent index,
+    /// in proportion to the page. This default implementation, for other
+    /// implementors, reads every child with [`Storage::get_children`] and
+    /// keeps one page; a row that cannot be read is returned in the first
+    /// page only (its index is unknown).
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        let children = self.get_children(parent_execution_id).await?;
+        let mut page: Vec<Result<ChildOutput, CorruptRow>> = children
+            .into_iter()
+            .filter_map(|child| match child {
+                Ok(child) => {
+                    let parent = child.parent.as_ref()?;
+                    if parent.is_finalize || after.is_some_and(|after| parent.index <= after) {
+                        return None;
+                    }
+                    Some(Ok(ChildOutput {
+                        index: parent.index,
+                        execution_id: child.execution_id,
+                        status: child.status,
+                        output: child.output,
+                    }))
+                }
+                Err(corrupt) => after.is_none().then_some(Err(corrupt)),
+            })
+            .collect();
+        page.sort_by_key(|child| child.as_ref().map_or(0, |c| c.index));
+        page.truncate(limit as usize);
+        Ok(page)
+    }
 
     /// Claims up to `limit` `ready` executions whose `start_at <= now`,
     /// oldest `start_at` first: sets `running`, the owner, `started_at = now`

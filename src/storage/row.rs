@@ -9,13 +9,16 @@
 //! JSON-array parameters that let every batch operation run as one
 //! statement.
 
-use super::{Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, StorageError, WaitItem};
+use super::{
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, StorageError, WaitItem,
+};
 use crate::model::{
     ChildError, CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, NewExecution,
     ParentRef, RetryOptions, TaskExecution,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A JSON column as the driver returns it.
@@ -224,28 +227,121 @@ fn to_value<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value,
     })
 }
 
-/// Encodes new executions as the JSON array of `insert_executions`.
-pub(crate) fn insert_rows_json(executions: &[NewExecution]) -> Result<Value, StorageError> {
-    let mut rows = Vec::with_capacity(executions.len());
-    for e in executions {
-        rows.push(json!({
-            "execution_id": e.execution_id,
-            "task_id": e.task_id,
-            "root_task_id": e.root.as_ref().map(|r| r.task_id.as_str()),
-            "root_execution_id": e.root.as_ref().map(|r| r.execution_id.as_str()),
-            "parent_task_id": e.parent.as_ref().map(|p| p.task_id.as_str()),
-            "parent_execution_id": e.parent.as_ref().map(|p| p.execution_id.as_str()),
-            "index_in_parent": e.parent.as_ref().map_or(0, |p| p.index),
-            "is_finalize": e.parent.as_ref().is_some_and(|p| p.is_finalize),
-            "retry_options": to_value("retry_options", &e.retry_options)?,
-            "sleep_ms_before_run": to_i64("sleep_ms_before_run", e.sleep_ms_before_run)?,
-            "timeout_ms": to_i64("timeout_ms", e.timeout_ms)?,
-            "input": e.input,
-            "start_at": e.start_at(),
-            "created_at": e.created_at,
-        }));
+/// Rows per `insert_executions` statement when an insert is split into
+/// several statements (children of one parent, large `enqueue_many` calls):
+/// each statement's JSON parameter stays around 1 MB however many rows the
+/// insert has, instead of one parameter (and, on the database side, one
+/// parsed document) the size of the whole batch.
+pub(crate) const INSERT_CHUNK: usize = 2_000;
+
+/// One row of the JSON array of `insert_executions`, borrowed from a
+/// [`NewExecution`] and serialized straight to JSON text (no intermediate
+/// `serde_json::Value` tree, which costs about ten times the text).
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct InsertRow<'a> {
+    execution_id: Cow<'a, str>,
+    task_id: Cow<'a, str>,
+    root_task_id: Option<Cow<'a, str>>,
+    root_execution_id: Option<Cow<'a, str>>,
+    parent_task_id: Option<Cow<'a, str>>,
+    parent_execution_id: Option<Cow<'a, str>>,
+    index_in_parent: u32,
+    is_finalize: bool,
+    retry_options: &'a RetryOptions,
+    sleep_ms_before_run: i64,
+    timeout_ms: i64,
+    input: Cow<'a, str>,
+    start_at: i64,
+    created_at: i64,
+}
+
+/// How the text of an [`InsertRow`] is stored: as is, or with every NUL
+/// character replaced (PostgreSQL cannot store U+0000 in `text`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// Stored unchanged (SQLite).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    AsIs,
+    /// NUL replaced with U+FFFD (PostgreSQL).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    NoNul,
+}
+
+impl Text {
+    fn apply(self, text: &str) -> Cow<'_, str> {
+        match self {
+            Self::NoNul if text.contains('\0') => Cow::Owned(text.replace('\0', "\u{FFFD}")),
+            Self::AsIs | Self::NoNul => Cow::Borrowed(text),
+        }
     }
-    Ok(Value::Array(rows))
+}
+
+/// The rows of `insert_executions` for `executions`.
+pub(crate) fn insert_rows<'a>(
+    executions: impl IntoIterator<Item = &'a NewExecution>,
+    text: Text,
+) -> Result<Vec<InsertRow<'a>>, StorageError> {
+    let executions = executions.into_iter();
+    let mut rows = Vec::with_capacity(executions.size_hint().0);
+    for e in executions {
+        rows.push(InsertRow {
+            execution_id: text.apply(&e.execution_id),
+            task_id: text.apply(&e.task_id),
+            root_task_id: e.root.as_ref().map(|r| text.apply(&r.task_id)),
+            root_execution_id: e.root.as_ref().map(|r| text.apply(&r.execution_id)),
+            parent_task_id: e.parent.as_ref().map(|p| text.apply(&p.task_id)),
+            parent_execution_id: e.parent.as_ref().map(|p| text.apply(&p.execution_id)),
+            index_in_parent: e.parent.as_ref().map_or(0, |p| p.index),
+            is_finalize: e.parent.as_ref().is_some_and(|p| p.is_finalize),
+            retry_options: &e.retry_options,
+            sleep_ms_before_run: to_i64("sleep_ms_before_run", e.sleep_ms_before_run)?,
+            timeout_ms: to_i64("timeout_ms", e.timeout_ms)?,
+            input: text.apply(&e.input),
+            start_at: e.start_at(),
+            created_at: e.created_at,
+        });
+    }
+    Ok(rows)
+}
+
+/// One statement's worth of new executions, encoded as JSON text for
+/// `insert_executions` (SQLite).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InsertChunk {
+    /// The JSON array of rows.
+    pub(crate) rows: String,
+    /// The JSON array of their execution ids (to name the duplicate when
+    /// the statement hits the unique index).
+    pub(crate) ids: String,
+}
+
+fn encode_text<T: serde::Serialize + ?Sized>(
+    what: &'static str,
+    value: &T,
+) -> Result<String, StorageError> {
+    serde_json::to_string(value).map_err(|e| StorageError::Encode {
+        what,
+        message: e.to_string(),
+    })
+}
+
+/// Encodes `executions` as JSON text, [`INSERT_CHUNK`] rows per chunk.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn insert_chunks<'a>(
+    executions: impl IntoIterator<Item = &'a NewExecution>,
+) -> Result<Vec<InsertChunk>, StorageError> {
+    let executions: Vec<&NewExecution> = executions.into_iter().collect();
+    let mut chunks = Vec::with_capacity(executions.len().div_ceil(INSERT_CHUNK));
+    for chunk in executions.chunks(INSERT_CHUNK) {
+        let rows = insert_rows(chunk.iter().copied(), Text::AsIs)?;
+        let ids: Vec<&str> = chunk.iter().map(|e| e.execution_id.as_str()).collect();
+        chunks.push(InsertChunk {
+            rows: encode_text("rows", &rows)?,
+            ids: encode_text("ids", &ids)?,
+        });
+    }
+    Ok(chunks)
 }
 
 /// Encodes execution ids as a JSON array of strings.
@@ -318,20 +414,43 @@ pub(crate) fn wait_json(items: &[WaitItem]) -> Value {
 }
 
 /// The executions to insert for the wait items whose guard matched.
-pub(crate) fn wait_inserts(items: &[WaitItem], matched: &[String]) -> Vec<NewExecution> {
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn wait_inserts<'a>(items: &'a [WaitItem], matched: &[String]) -> Vec<&'a NewExecution> {
     let matched: std::collections::HashSet<&str> = matched.iter().map(String::as_str).collect();
-    let mut inserts = Vec::new();
-    for item in items {
-        if !matched.contains(item.execution_id.as_str()) {
-            continue;
-        }
-        if item.children.is_empty() {
-            inserts.extend(item.finalize.iter().cloned());
-        } else {
-            inserts.extend(item.children.iter().cloned());
-        }
-    }
-    inserts
+    items
+        .iter()
+        .filter(|item| matched.contains(item.execution_id.as_str()))
+        .flat_map(WaitItem::inserts)
+        .collect()
+}
+
+/// The first execution id that appears twice among what `items` insert.
+pub(crate) fn duplicate_in_waits(items: &[WaitItem]) -> Option<String> {
+    duplicate_within(items.iter().flat_map(WaitItem::inserts))
+}
+
+/// Checks and converts one row of `get_children_outputs`.
+pub(crate) fn child_output(
+    execution_id: String,
+    index_in_parent: i64,
+    status: &str,
+    output: Option<String>,
+) -> Result<ChildOutput, CorruptRow> {
+    let status: ExecutionStatus = status.parse().map_err(|e: crate::model::UnknownStatus| {
+        corrupt(&execution_id, "status", e.to_string())
+    })?;
+    let index: u32 = unsigned(&execution_id, "index_in_parent", index_in_parent)?;
+    Ok(ChildOutput {
+        execution_id,
+        index,
+        status,
+        output,
+    })
+}
+
+/// The `after_index` parameter of `get_children_outputs`.
+pub(crate) fn after_index(after: Option<u32>) -> i32 {
+    after.map_or(-1, |index| i32::try_from(index).unwrap_or(i32::MAX))
 }
 
 /// Encodes advance items for `advance_parents`.
@@ -472,10 +591,12 @@ pub(crate) fn duplicate_id_from_detail(detail: &str) -> Option<String> {
 }
 
 /// The first execution id that appears twice in `executions`.
-pub(crate) fn duplicate_within(executions: &[NewExecution]) -> Option<String> {
+pub(crate) fn duplicate_within<'a>(
+    executions: impl IntoIterator<Item = &'a NewExecution>,
+) -> Option<String> {
     let mut seen = std::collections::HashSet::new();
     executions
-        .iter()
+        .into_iter()
         .find(|e| !seen.insert(e.execution_id.as_str()))
         .map(|e| e.execution_id.clone())
 }

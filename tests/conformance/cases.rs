@@ -1391,3 +1391,177 @@ pub async fn nul_characters_are_stored(h: Harness) {
     let value: String = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
     assert_eq!(value, "x\0y");
 }
+
+/// `children_outputs` pages a parent's regular children in spawn order
+/// (keyset on the index), never returns its finalize, and reports each
+/// child's status and output.
+pub async fn children_outputs_pages_in_spawn_order(h: Harness) {
+    let children = parent_with_children(&*h, "p", 5).await;
+    // Children 0, 2 and 4 complete; 1 fails; 3 is still running.
+    let finishes = vec![
+        completed(&children[0], "\"zero\""),
+        failed(&children[1], "boom"),
+        completed(&children[2], "2"),
+        completed(&children[4], "[4]"),
+    ];
+    assert_eq!(
+        h.finish("ex", T0 + 3, &finishes).await.unwrap().len(),
+        finishes.len()
+    );
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page: Vec<_> = h
+            .children_outputs("p", after, 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(page.len() <= 2, "{page:?}");
+        let Some(last) = page.last() else { break };
+        after = Some(last.index);
+        pages.push(page);
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    let all: Vec<_> = pages.into_iter().flatten().collect();
+    assert_eq!(
+        all.iter().map(|c| c.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    assert_eq!(
+        all.iter()
+            .map(|c| c.execution_id.as_str())
+            .collect::<Vec<_>>(),
+        children.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        all.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [
+            ExecutionStatus::Completed,
+            ExecutionStatus::Failed,
+            ExecutionStatus::Completed,
+            ExecutionStatus::Running,
+            ExecutionStatus::Completed,
+        ]
+    );
+    assert_eq!(all[0].output.as_deref(), Some("\"zero\""));
+    assert_eq!(all[1].output, None);
+    assert_eq!(all[4].output.as_deref(), Some("[4]"));
+    // A page after the last index is empty; a parent without children too.
+    assert!(
+        h.children_outputs("p", Some(4), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        h.children_outputs("no_such_parent", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A finalize (index 0 too) is never a regular child.
+    running(&*h, "ex", T0, &["q"]).await;
+    h.wait_for_children(
+        "ex",
+        T0 + 1,
+        &[WaitItem {
+            execution_id: "q".into(),
+            run_output: "1".into(),
+            children: Vec::new(),
+            finalize: Some(finalize_of("q", "q_f", T0)),
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(h.children_outputs("q", None, 10).await.unwrap().is_empty());
+}
+
+/// Rows in a large batch: more than two insert statements' worth (the SQL
+/// backends split inserts into chunks of 2,000 rows).
+const LARGE_BATCH: u32 = 4_321;
+
+/// A large insert or wait whose last row is a duplicate changes nothing:
+/// the chunks inserted before the failing one are undone with it, and the
+/// parent stays running (never a waiting parent with missing children).
+pub async fn large_batches_are_all_or_nothing(h: Harness) {
+    // Not due yet: the claims below leave it alone.
+    h.insert(&[exec("taken", "t", T0 + 60_000)]).await.unwrap();
+    let mut batch: Vec<NewExecution> = (0..LARGE_BATCH)
+        .map(|i| exec(&format!("b{i}"), "t", T0))
+        .collect();
+    batch.push(exec("taken", "t", T0));
+    let err = h.insert(&batch).await.unwrap_err();
+    assert!(
+        matches!(&err, StorageError::DuplicateExecutionId { execution_id } if execution_id == "taken"),
+        "{err:?}"
+    );
+    assert!(
+        h.get(&ids(&["b0", "b2000", "b4320"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    running(&*h, "ex", T0, &["p"]).await;
+    let mut children: Vec<NewExecution> = (0..LARGE_BATCH)
+        .map(|i| child("p", i, &format!("p_{i}"), T0))
+        .collect();
+    children.push(child("p", LARGE_BATCH, "taken", T0));
+    let err = h
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: "p".into(),
+                run_output: "1".into(),
+                children,
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::DuplicateExecutionId { .. }),
+        "{err:?}"
+    );
+    assert_eq!(status(&*h, "p").await, ExecutionStatus::Running);
+    assert!(h.get_children("p").await.unwrap().is_empty());
+
+    // Without the duplicate, every child is inserted with the parent's
+    // transition, in spawn order.
+    let children: Vec<NewExecution> = (0..LARGE_BATCH)
+        .map(|i| child("p", i, &format!("p_{i}"), T0))
+        .collect();
+    let matched = h
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: "p".into(),
+                run_output: "1".into(),
+                children,
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ids(&["p"]));
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(
+        (p.children_count, p.active_children_count),
+        (LARGE_BATCH, LARGE_BATCH)
+    );
+    let stored = h.get_children("p").await.unwrap();
+    assert_eq!(stored.len(), LARGE_BATCH as usize);
+    assert!(
+        stored
+            .iter()
+            .map(|c| c.as_ref().unwrap().parent.as_ref().unwrap().index)
+            .eq(0..LARGE_BATCH)
+    );
+}

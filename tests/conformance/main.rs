@@ -69,6 +69,8 @@ macro_rules! all_backends {
                 concurrent_claimers_get_disjoint_rows,
                 concurrent_closers_lose_no_countdown,
                 nul_characters_are_stored,
+                children_outputs_pages_in_spawn_order,
+                large_batches_are_all_or_nothing,
             ],
         });)*
     };
@@ -90,6 +92,7 @@ macro_rules! sql_backends {
                 millisecond_timestamps_survive,
                 stuck_rows_are_counted_and_repaired,
                 stats_report_unknown_statuses_on_their_own,
+                claim_plan_ignores_stale_statistics,
             ],
         });)*
     };

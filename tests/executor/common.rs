@@ -178,6 +178,18 @@ impl Storage for FaultyStorage {
     async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
         self.inner.get_children(parent_execution_id).await
     }
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<
+        Vec<Result<durable_execution::storage::ChildOutput, durable_execution::model::CorruptRow>>,
+    > {
+        self.inner
+            .children_outputs(parent_execution_id, after, limit)
+            .await
+    }
     async fn claim_ready(
         &self,
         executor_id: &str,

@@ -74,6 +74,7 @@ macro_rules! executor_suite {
                     failing_finalize_fails_parent,
                     finalize_can_be_a_parent,
                     many_children_in_order,
+                    twenty_thousand_children_run_once_in_order,
                     invalid_children_fail_parent,
                     cancel_parent_cancels_running_children,
                     failed_child_cancels_siblings,

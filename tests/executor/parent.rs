@@ -425,6 +425,72 @@ pub async fn many_children_in_order(factory: Factory) {
     executor.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
+/// Children of the large fan-out case: ten times the default
+/// `max_children`, ten pages of the closer's children reads, ten insert
+/// statements.
+const MANY: u32 = 20_000;
+
+/// One parent spawning 20,000 children: every child runs exactly once and
+/// the parent's output lists every child's output in spawn order (the
+/// children are inserted in chunks with the parent's transition and read
+/// back page by page).
+pub async fn twenty_thousand_children_run_once_in_order(factory: Factory) {
+    let storage = factory("twenty_thousand_children_run_once_in_order").await;
+    let runs: Arc<Vec<std::sync::atomic::AtomicU32>> =
+        Arc::new((0..MANY).map(|_| Default::default()).collect());
+    let child = {
+        let runs = runs.clone();
+        Task::new("fanout_child", move |_ctx: TaskContext, i: u32| {
+            if let Some(count) = runs.get(i as usize) {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            async move { Ok::<_, TaskError>(i) }
+        })
+    };
+    let c = child.clone();
+    let parent = ParentTask::new("fanout_parent", move |_ctx: TaskContext, n: u32| {
+        let children: Vec<_> = (0..n).map(|i| c.child(i)).collect();
+        async move { Ok::<_, TaskError>(ParentOutput::new(n).children(children)) }
+    });
+    let options = fast_options()
+        .max_children(MANY as usize)
+        .max_concurrent_executions(2_000)
+        .max_batch(1_024)
+        .close_batch(4_096)
+        .write_batch(4_096);
+    let executor = start_with(&storage, options, |b| b.register(&parent).register(&child));
+    let done = executor
+        .enqueue(&parent, MANY)
+        .await
+        .unwrap()
+        .wait_with(durable_execution::WaitOptions::new().timeout(Duration::from_secs(120)))
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Completed, "{:?}", done.error);
+    assert_eq!((done.children_count, done.active_children_count), (MANY, 0));
+    let result: ParentResult<u32, u32> = done.output().unwrap();
+    assert_eq!(result.output, MANY);
+    assert_eq!(result.children.len(), MANY as usize);
+    assert!(result.children.iter().copied().eq(0..MANY));
+    let ran_once = runs
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) == 1)
+        .count();
+    assert_eq!(
+        ran_once, MANY as usize,
+        "children that did not run exactly once"
+    );
+    let stats = storage.stats(0).await.unwrap();
+    let completed: u64 = stats
+        .counts
+        .iter()
+        .filter(|(task, status, _)| task == "fanout_child" && *status == ExecutionStatus::Completed)
+        .map(|(_, _, n)| *n)
+        .sum();
+    assert_eq!(completed, u64::from(MANY));
+    executor.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
 /// A child of an unregistered task, an invalid child override and too many
 /// children each fail the parent without retry, with a clear message.
 pub async fn invalid_children_fail_parent(factory: Factory) {

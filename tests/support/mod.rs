@@ -302,6 +302,18 @@ impl Storage for Guarded {
     async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
         self.storage.get_children(parent_execution_id).await
     }
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<
+        Vec<Result<durable_execution::storage::ChildOutput, durable_execution::model::CorruptRow>>,
+    > {
+        self.storage
+            .children_outputs(parent_execution_id, after, limit)
+            .await
+    }
     async fn claim_ready(
         &self,
         executor_id: &str,

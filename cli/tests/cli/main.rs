@@ -618,6 +618,8 @@ fn bench_smoke_runs_on_memory_and_sqlite() {
             "workflow 10×10 + 10 chains of 4: wall time",
             "latency, 20 tasks at 2–5 ms gaps: p99",
             "peak RSS during bulk N=300",
+            "fan-out, 1 parent × 300 children: wall time",
+            "fan-out, 1 parent × 300 children: peak RSS",
         ] {
             assert!(
                 out.lines()

@@ -2,7 +2,10 @@
 //! descendants in the storage) and advances parents whose children all
 //! completed (complete, spawn the finalize or the next sequence step).
 
-use super::runner::{finalize_input, new_descendant, non_retryable, parent_result, size_error};
+use super::runner::{
+    CHILDREN_SUFFIX, finalize_input_prefix, new_descendant, non_retryable, parent_result_prefix,
+    size_error, size_error_len,
+};
 use super::*;
 
 pub(super) async fn closer_loop(inner: Arc<Inner>) {
@@ -65,15 +68,41 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
     Ok(count >= limit as usize)
 }
 
+/// Payload bytes (outputs, finalize and step inputs) of the advance steps
+/// written per `advance_parents` call: a batch of parents with large results
+/// (each up to `max_payload_bytes`) is written in several calls rather than
+/// held in memory all at once.
+const ADVANCE_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// The payload an advance step carries.
+fn advance_bytes(item: &AdvanceItem) -> usize {
+    match &item.action {
+        Advance::Complete { output } => output.len(),
+        Advance::Finalize { finalize } => finalize.input.len(),
+        Advance::SpawnNext { child } => child.input.len(),
+        Advance::Fail { error, .. } => error.message.len(),
+    }
+}
+
 async fn advance(inner: &Inner, parents: Vec<Loaded>) -> StorageResult<()> {
-    let items: Vec<Option<AdvanceItem>> = futures::stream::iter(parents)
+    let mut planned = futures::stream::iter(parents)
         .map(|parent| advance_item(inner, parent))
-        .buffer_unordered(PARENT_CONCURRENCY)
-        .collect::<Vec<StorageResult<Option<AdvanceItem>>>>()
-        .await
-        .into_iter()
-        .collect::<StorageResult<_>>()?;
-    let items: Vec<AdvanceItem> = items.into_iter().flatten().collect();
+        .buffer_unordered(PARENT_CONCURRENCY);
+    let mut items: Vec<AdvanceItem> = Vec::new();
+    let mut bytes = 0;
+    while let Some(item) = planned.next().await {
+        let Some(item) = item? else { continue };
+        bytes += advance_bytes(&item);
+        items.push(item);
+        if bytes >= ADVANCE_BATCH_BYTES {
+            write_advances(inner, std::mem::take(&mut items)).await?;
+            bytes = 0;
+        }
+    }
+    write_advances(inner, items).await
+}
+
+async fn write_advances(inner: &Inner, items: Vec<AdvanceItem>) -> StorageResult<()> {
     if items.is_empty() {
         return Ok(());
     }
@@ -114,70 +143,188 @@ async fn advance_item(inner: &Inner, parent: Loaded) -> StorageResult<Option<Adv
         tracing::warn!(task_id = %parent.task_id, execution_id = %parent.execution_id, "cannot advance a parent whose task is not registered here; leaving it to another executor");
         return Ok(None);
     }
-    let children = inner.storage.get_children(&parent.execution_id).await?;
+    let action = match plan_advance(inner, &parent).await? {
+        Ok(action) => action,
+        Err(error) => Advance::Fail {
+            status: ExecutionStatus::Failed,
+            error,
+        },
+    };
     Ok(Some(AdvanceItem {
         execution_id: parent.execution_id.clone(),
-        action: match plan_advance(inner, &parent, children) {
-            Ok(action) => action,
-            Err(error) => Advance::Fail {
-                status: ExecutionStatus::Failed,
-                error,
-            },
-        },
+        action,
     }))
 }
 
-fn plan_advance(
+/// Children read per storage call while a parent's result is built.
+const CHILDREN_PAGE: u32 = 2_000;
+
+/// What a parent's children give its next step, read page by page.
+struct Children {
+    /// Regular children read.
+    count: u32,
+    /// Of which completed.
+    completed: u32,
+    /// Whether their indexes were exactly `0..count`.
+    contiguous: bool,
+    /// `prefix` + the outputs joined with `,` + `suffix`, while it fits
+    /// `max_payload_bytes`; emptied once it does not.
+    json: Option<String>,
+    /// The length the JSON would have, complete.
+    json_len: usize,
+    /// The last child's output (sequences).
+    last: Option<String>,
+}
+
+/// How the children outputs are gathered.
+enum Gather<'a> {
+    /// Into one JSON text: `prefix`, the outputs in spawn order separated by
+    /// commas, `suffix`.
+    Json { prefix: String, suffix: &'a str },
+    /// Only the last output (a sequence's next input or final output).
+    Last,
+}
+
+/// Reads every regular child of `parent` in spawn order, one page of
+/// [`CHILDREN_PAGE`] at a time, and gathers their outputs: memory stays
+/// bounded by the result itself (at most `max_payload_bytes`) plus one page,
+/// whatever the number of children. `Ok(Err(_))` is a child that cannot be
+/// read, which fails the parent.
+async fn gather_children(
     inner: &Inner,
     parent: &TaskExecution,
-    children: Vec<Loaded>,
-) -> Result<Advance, ExecutionError> {
-    let _span = tracing::debug_span!("advance", task_id = %parent.task_id, execution_id = %parent.execution_id).entered();
-    let spec = inner.registry.get(&parent.task_id).ok_or_else(|| {
-        ExecutionError::not_found(format!(
-            "Task {} not found: parent execution {} cannot be advanced by executor {} where the task is not registered",
-            parent.task_id, parent.execution_id, inner.executor_id
-        ))
-    })?;
-    let mut regular: Vec<TaskExecution> = Vec::with_capacity(children.len());
-    for child in children {
-        let child = child.map_err(|corrupt: CorruptRow| {
-            non_retryable(format!(
-                "Cannot read a child of task {} execution {}: {corrupt}",
-                parent.task_id, parent.execution_id
-            ))
-        })?;
-        if !child.parent.as_ref().is_some_and(|p| p.is_finalize) {
-            regular.push(child);
+    gather: &Gather<'_>,
+) -> StorageResult<Result<Children, ExecutionError>> {
+    let limit = inner.options.max_payload_bytes;
+    let (mut json, suffix) = match gather {
+        Gather::Json { prefix, suffix } => (Some(prefix.clone()), *suffix),
+        Gather::Last => (None, ""),
+    };
+    let mut children = Children {
+        count: 0,
+        completed: 0,
+        contiguous: true,
+        json_len: json.as_ref().map_or(0, String::len) + suffix.len(),
+        json: None,
+        last: None,
+    };
+    let mut after = None;
+    loop {
+        let page = inner
+            .storage
+            .children_outputs(&parent.execution_id, after, CHILDREN_PAGE)
+            .await?;
+        let full = page.len() >= CHILDREN_PAGE as usize;
+        for child in page {
+            let child = match child {
+                Ok(child) => child,
+                Err(corrupt) => {
+                    return Ok(Err(non_retryable(format!(
+                        "Cannot read a child of task {} execution {}: {corrupt}",
+                        parent.task_id, parent.execution_id
+                    ))));
+                }
+            };
+            if child.index != children.count {
+                children.contiguous = false;
+            }
+            after = Some(child.index);
+            children.count = children.count.saturating_add(1);
+            if child.status == ExecutionStatus::Completed {
+                children.completed = children.completed.saturating_add(1);
+            }
+            let output = child.output.unwrap_or_else(|| "null".to_owned());
+            let comma = usize::from(children.count > 1);
+            children.json_len = children.json_len.saturating_add(comma + output.len());
+            if children.json_len > limit {
+                // Over the limit: stop building, keep counting the length
+                // for the error message.
+                json = None;
+            }
+            if let Some(json) = json.as_mut() {
+                if comma == 1 {
+                    json.push(',');
+                }
+                json.push_str(&output);
+            }
+            if matches!(gather, Gather::Last) {
+                children.last = Some(output);
+            }
+        }
+        if !full {
+            break;
         }
     }
-    regular.sort_by_key(|c| c.parent.as_ref().map_or(0, |p| p.index));
-    let consistent = regular.len() == parent.children_count as usize
-        && regular
-            .iter()
-            .all(|c| c.status == ExecutionStatus::Completed);
+    children.json = json.map(|mut json| {
+        json.push_str(suffix);
+        json
+    });
+    Ok(Ok(children))
+}
+
+/// The step of a parent whose children all completed; `Ok(Err(_))` fails
+/// the parent with that error.
+async fn plan_advance(
+    inner: &Inner,
+    parent: &TaskExecution,
+) -> StorageResult<Result<Advance, ExecutionError>> {
+    let Some(spec) = inner.registry.get(&parent.task_id) else {
+        return Ok(Err(ExecutionError::not_found(format!(
+            "Task {} not found: parent execution {} cannot be advanced by executor {} where the task is not registered",
+            parent.task_id, parent.execution_id, inner.executor_id
+        ))));
+    };
+    let run_output = parent.run_output.as_deref().unwrap_or("null");
+    let (gather, what) = match &spec.kind {
+        Kind::Sequence { .. } => (Gather::Last, "Output"),
+        Kind::Parent { finalize: Some(_) } => (
+            Gather::Json {
+                prefix: finalize_input_prefix(&parent.input, run_output),
+                suffix: CHILDREN_SUFFIX,
+            },
+            "Finalize input",
+        ),
+        Kind::Parent { finalize: None } | Kind::Simple => (
+            Gather::Json {
+                prefix: parent_result_prefix(run_output),
+                suffix: CHILDREN_SUFFIX,
+            },
+            "Output",
+        ),
+    };
+    let children = match gather_children(inner, parent, &gather).await? {
+        Ok(children) => children,
+        Err(error) => return Ok(Err(error)),
+    };
+    let _span = tracing::debug_span!("advance", task_id = %parent.task_id, execution_id = %parent.execution_id).entered();
+    Ok(step(inner, parent, spec, children, what))
+}
+
+/// The next step once the children are gathered.
+fn step(
+    inner: &Inner,
+    parent: &TaskExecution,
+    spec: &TaskSpec,
+    children: Children,
+    what: &str,
+) -> Result<Advance, ExecutionError> {
+    let consistent = children.contiguous
+        && children.count == parent.children_count
+        && children.completed == children.count;
     if !consistent {
         return Err(non_retryable(format!(
             "Inconsistent children of task {} execution {}: expected {} completed children, found {} of which {} completed",
             parent.task_id,
             parent.execution_id,
             parent.children_count,
-            regular.len(),
-            regular
-                .iter()
-                .filter(|c| c.status == ExecutionStatus::Completed)
-                .count()
+            children.count,
+            children.completed
         )));
     }
-    let outputs: Vec<&str> = regular
-        .iter()
-        .map(|c| c.output.as_deref().unwrap_or("null"))
-        .collect();
-    let run_output = parent.run_output.as_deref().unwrap_or("null");
     match &spec.kind {
         Kind::Sequence { steps } => {
-            let done = regular.len();
-            let last = outputs.last().copied().unwrap_or("null");
+            let done = children.count as usize;
+            let last = children.last.unwrap_or_else(|| "null".to_owned());
             match steps.get(done) {
                 Some(step) => {
                     let step_spec = inner.registry.get(&step.id).unwrap_or(step);
@@ -185,46 +332,47 @@ fn plan_advance(
                         inner,
                         parent,
                         &format!("Input of step {done} ({})", step.id),
-                        last,
+                        &last,
                     )?;
                     let child = new_descendant(
                         step_spec,
                         parent,
-                        u32::try_from(done).unwrap_or(u32::MAX),
+                        children.count,
                         false,
-                        last.to_owned(),
+                        last,
                         &EnqueueOptions::default(),
                     )
                     .map_err(|e| non_retryable(e.to_string()))?;
                     tracing::debug!(step = done, "spawning next step");
                     Ok(Advance::SpawnNext { child })
                 }
-                None => Ok(Advance::Complete {
-                    output: last.to_owned(),
-                }),
+                None => Ok(Advance::Complete { output: last }),
             }
         }
-        Kind::Parent {
-            finalize: Some(finalize),
-        } => {
-            let finalize_spec = inner.registry.get(&finalize.id).unwrap_or(finalize);
-            let input = finalize_input(&parent.input, run_output, &outputs);
-            size_error(inner, parent, "Finalize input", &input)?;
-            let finalize = new_descendant(
-                finalize_spec,
-                parent,
-                0,
-                true,
-                input,
-                &EnqueueOptions::default(),
-            )
-            .map_err(|e| non_retryable(e.to_string()))?;
-            Ok(Advance::Finalize { finalize })
+        Kind::Parent { finalize } => {
+            let Some(json) = children.json else {
+                return Err(size_error_len(inner, parent, what, children.json_len));
+            };
+            match finalize {
+                Some(finalize) => {
+                    let finalize_spec = inner.registry.get(&finalize.id).unwrap_or(finalize);
+                    let finalize = new_descendant(
+                        finalize_spec,
+                        parent,
+                        0,
+                        true,
+                        json,
+                        &EnqueueOptions::default(),
+                    )
+                    .map_err(|e| non_retryable(e.to_string()))?;
+                    Ok(Advance::Finalize { finalize })
+                }
+                None => Ok(Advance::Complete { output: json }),
+            }
         }
-        Kind::Parent { finalize: None } | Kind::Simple => {
-            let output = parent_result(run_output, &outputs);
-            size_error(inner, parent, "Output", &output)?;
-            Ok(Advance::Complete { output })
-        }
+        Kind::Simple => match children.json {
+            Some(output) => Ok(Advance::Complete { output }),
+            None => Err(size_error_len(inner, parent, what, children.json_len)),
+        },
     }
 }

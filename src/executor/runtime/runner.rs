@@ -270,16 +270,24 @@ pub(super) fn size_error(
     what: &str,
     value: &str,
 ) -> Result<(), ExecutionError> {
-    let limit = inner.options.max_payload_bytes;
-    if value.len() > limit {
-        return Err(non_retryable(format!(
-            "{what} of task {} execution {} is {} bytes, over the limit of {limit} bytes",
-            row.task_id,
-            row.execution_id,
-            value.len()
-        )));
+    if value.len() > inner.options.max_payload_bytes {
+        return Err(size_error_len(inner, row, what, value.len()));
     }
     Ok(())
+}
+
+/// The error of a `what` of `len` bytes, over `max_payload_bytes`.
+pub(super) fn size_error_len(
+    inner: &Inner,
+    row: &TaskExecution,
+    what: &str,
+    len: usize,
+) -> ExecutionError {
+    let limit = inner.options.max_payload_bytes;
+    non_retryable(format!(
+        "{what} of task {} execution {} is {len} bytes, over the limit of {limit} bytes",
+        row.task_id, row.execution_id
+    ))
 }
 
 fn root_of(row: &TaskExecution) -> ExecutionRef {
@@ -323,39 +331,53 @@ pub(super) fn new_descendant(
     })
 }
 
-/// `{"input":…,"output":…,"children":[…]}` built from stored JSON.
-pub(super) fn finalize_input(input: &str, output: &str, children: &[&str]) -> String {
-    let mut json = String::with_capacity(
-        input.len() + output.len() + children.iter().map(|c| c.len() + 1).sum::<usize>() + 40,
-    );
+/// What closes the children array of a parent result or finalize input.
+pub(super) const CHILDREN_SUFFIX: &str = "]}";
+
+/// `{"input":…,"output":…,"children":[`: the children outputs, separated by
+/// commas, and [`CHILDREN_SUFFIX`] complete it.
+pub(super) fn finalize_input_prefix(input: &str, output: &str) -> String {
+    let mut json = String::with_capacity(input.len() + output.len() + 32);
     json.push_str("{\"input\":");
     json.push_str(input);
     json.push_str(",\"output\":");
     json.push_str(output);
+    json.push_str(",\"children\":[");
+    json
+}
+
+/// `{"output":…,"children":[`: the children outputs, separated by commas,
+/// and [`CHILDREN_SUFFIX`] complete it.
+pub(super) fn parent_result_prefix(output: &str) -> String {
+    let mut json = String::with_capacity(output.len() + 24);
+    json.push_str("{\"output\":");
+    json.push_str(output);
+    json.push_str(",\"children\":[");
+    json
+}
+
+/// `{"input":…,"output":…,"children":[…]}` built from stored JSON.
+pub(super) fn finalize_input(input: &str, output: &str, children: &[&str]) -> String {
+    let mut json = finalize_input_prefix(input, output);
     push_children(&mut json, children);
     json
 }
 
 /// `{"output":…,"children":[…]}` built from stored JSON.
 pub(super) fn parent_result(output: &str, children: &[&str]) -> String {
-    let mut json = String::with_capacity(
-        output.len() + children.iter().map(|c| c.len() + 1).sum::<usize>() + 30,
-    );
-    json.push_str("{\"output\":");
-    json.push_str(output);
+    let mut json = parent_result_prefix(output);
     push_children(&mut json, children);
     json
 }
 
 fn push_children(json: &mut String, children: &[&str]) {
-    json.push_str(",\"children\":[");
     for (i, child) in children.iter().enumerate() {
         if i > 0 {
             json.push(',');
         }
         json.push_str(child);
     }
-    json.push_str("]}");
+    json.push_str(CHILDREN_SUFFIX);
 }
 
 /// The write after a successful run.
@@ -391,23 +413,29 @@ fn succeed(
         )));
     }
     let mut new_children = Vec::with_capacity(children.len());
-    for (index, child) in children.iter().enumerate() {
-        let Some(child_spec) = inner.registry.get(&child.task_id) else {
+    // By value: each child's input moves into its new execution (no copy).
+    for (index, child) in children.into_iter().enumerate() {
+        let ChildTask {
+            task_id,
+            input,
+            options,
+        } = child;
+        let Some(child_spec) = inner.registry.get(&task_id) else {
             return Err(ExecutionError::not_found(format!(
-                "Child task {} not found (spawned by task {} execution {})",
-                child.task_id, row.task_id, row.execution_id
+                "Child task {task_id} not found (spawned by task {} execution {})",
+                row.task_id, row.execution_id
             )));
         };
-        let input = child.input.clone().map_err(|message| {
+        let input = input.map_err(|message| {
             non_retryable(format!(
-                "Invalid input to child task {} of task {} execution {}: {message}",
-                child.task_id, row.task_id, row.execution_id
+                "Invalid input to child task {task_id} of task {} execution {}: {message}",
+                row.task_id, row.execution_id
             ))
         })?;
         size_error(
             inner,
             row,
-            &format!("Input of child {index} ({})", child.task_id),
+            &format!("Input of child {index} ({task_id})"),
             &input,
         )?;
         let execution = new_descendant(
@@ -416,7 +444,7 @@ fn succeed(
             u32::try_from(index).unwrap_or(u32::MAX),
             false,
             input,
-            &child.options,
+            &options,
         )
         .map_err(|e| {
             non_retryable(format!(

@@ -4,8 +4,12 @@
 //! - Prepared statements are cached per pooled connection (deadpool's
 //!   statement cache), so each query is parsed once per connection.
 //! - Single-statement operations run in autocommit; multi-statement
-//!   operations (`wait_for_children`, `close_finished`, `advance_parents`)
-//!   run in one transaction each. The closer locks every parent its plan
+//!   operations (`wait_for_children`, `close_finished`, `advance_parents`,
+//!   an `insert` of more than 2,000 rows) run in one transaction each, and
+//!   so do the scans that must read a partial index in its order
+//!   (`claim_ready`, `close_finished`, `children_outputs`), with bitmap
+//!   scans off for their transaction, so that their plan never depends on
+//!   the table's statistics (docs/design.md, "Large fan-outs"). The closer locks every parent its plan
 //!   touches, in execution-id order, before changing any of them, so two
 //!   closers never deadlock on shared parents, and the countdown of a
 //!   parent's active children is an atomic `UPDATE`, so concurrent closers
@@ -68,11 +72,11 @@ pub use tls::{RootCertificates, TlsFailure};
 
 use super::row::{self, RawRow};
 use super::{
-    AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    UnreadableCount, WaitItem,
+    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
+    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
+    StuckOutcome, UnreadableCount, WaitItem,
 };
-use crate::model::{ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use durable_execution_pg_queries::client::Params as _;
@@ -573,22 +577,39 @@ fn to_loaded(rows: Vec<pgq::TaskExecutionRow>) -> Vec<Loaded> {
         .collect()
 }
 
-/// Inserts `executions` with one statement on any client or transaction.
+/// Inserts `executions` on any client or transaction, [`row::INSERT_CHUNK`]
+/// rows per statement, each statement's JSON parameter serialized straight
+/// from the borrowed executions (see [`insert_refs_on`]).
 async fn insert_on<C: durable_execution_pg_queries::client::GenericClient>(
     client: &C,
     executions: &[NewExecution],
 ) -> StorageResult<()> {
+    let refs: Vec<&NewExecution> = executions.iter().collect();
+    insert_refs_on(client, &refs).await
+}
+
+/// [`insert_on`] for borrowed executions. With more than one chunk,
+/// `client` must be a transaction (the caller's or the storage's own): an
+/// error in any chunk then aborts the transaction, earlier chunks included.
+async fn insert_refs_on<C: durable_execution_pg_queries::client::GenericClient>(
+    client: &C,
+    executions: &[&NewExecution],
+) -> StorageResult<()> {
     if executions.is_empty() {
         return Ok(());
     }
-    if let Some(execution_id) = row::duplicate_within(executions) {
+    if let Some(execution_id) = row::duplicate_within(executions.iter().copied()) {
         return Err(StorageError::DuplicateExecutionId { execution_id });
     }
-    let rows = pg_json(row::insert_rows_json(executions)?);
-    pgq::insert_executions()
-        .bind(client, &rows)
-        .await
-        .map_err(pg_err("insert_executions"))?;
+    let statement = pgq::insert_executions();
+    for chunk in executions.chunks(row::INSERT_CHUNK) {
+        let rows =
+            tokio_postgres::types::Json(row::insert_rows(chunk.iter().copied(), row::Text::NoNul)?);
+        statement
+            .bind(client, &rows)
+            .await
+            .map_err(pg_err("insert_executions"))?;
+    }
     Ok(())
 }
 
@@ -741,18 +762,27 @@ impl PostgresStorage {
         Ok(())
     }
 
-    /// The plan of the claim's candidate scan (`EXPLAIN`), one line per
-    /// plan node: it must stay an index scan on `(status, start_at)` however
-    /// many finished rows the table holds.
+    /// The plan of the claim's candidate scan (`EXPLAIN`, planned as the
+    /// claim is: after `ordered_scans`), one line per plan node: it must stay
+    /// an ordered index scan of the partial ready index however many finished
+    /// rows the table holds and whatever its statistics say.
     pub async fn explain_claim(&self, now: Millis, limit: u32) -> StorageResult<String> {
-        let client = self.client().await?;
-        let rows = client
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin explain_claim_ready"))?;
+        ordered_scans(&tx).await?;
+        let rows = tx
             .query(
                 crate::generated::pg_statements::EXPLAIN_CLAIM_READY,
                 &[&now, &limit_i64(limit)],
             )
             .await
             .map_err(pg_err("explain_claim_ready"))?;
+        tx.commit()
+            .await
+            .map_err(pg_err("commit explain_claim_ready"))?;
         let lines: Vec<String> = rows
             .iter()
             .map(|row| row.try_get::<_, String>(0))
@@ -1035,6 +1065,15 @@ async fn apply_close_plan(
     Ok(())
 }
 
+/// Makes the rest of the transaction read partial indexes in their order
+/// (see `ordered_scans` in spec/task_executions.yaml): claims and pages of
+/// children then cost their own size whatever the table's statistics say.
+async fn ordered_scans(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<()> {
+    tx.batch_execute(crate::generated::pg_statements::ORDERED_SCANS)
+        .await
+        .map_err(pg_err("ordered_scans"))
+}
+
 fn limit_i64(limit: u32) -> i64 {
     i64::from(limit)
 }
@@ -1049,8 +1088,15 @@ impl Storage for PostgresStorage {
         if executions.is_empty() {
             return Ok(());
         }
-        let client = self.client().await?;
-        insert_on(&client, executions).await?;
+        let mut client = self.client().await?;
+        if executions.len() <= row::INSERT_CHUNK {
+            insert_on(&client, executions).await?;
+        } else {
+            // Several statements: one transaction, so that all or none land.
+            let tx = client.transaction().await.map_err(pg_err("begin insert"))?;
+            insert_on(&tx, executions).await?;
+            tx.commit().await.map_err(pg_err("commit insert"))?;
+        }
         self.announce(StorageEvent::ReadyWork);
         Ok(())
     }
@@ -1069,6 +1115,49 @@ impl Storage for PostgresStorage {
         Ok(row::order_like(execution_ids, raw)
             .into_iter()
             .map(RawRow::into_loaded)
+            .collect())
+    }
+
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_err("begin get_children_outputs"))?;
+        ordered_scans(&tx).await?;
+        let rows = pgq::get_children_outputs()
+            .params(
+                &tx,
+                &pgq::GetChildrenOutputsParams {
+                    parent_execution_id,
+                    after_index: row::after_index(after),
+                    limit: limit_i64(limit),
+                },
+            )
+            .all()
+            .await
+            .map_err(pg_err("get_children_outputs"))?;
+        tx.commit()
+            .await
+            .map_err(pg_err("commit get_children_outputs"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                row::child_output(
+                    r.execution_id,
+                    i64::from(r.index_in_parent),
+                    &r.status,
+                    r.output,
+                )
+            })
             .collect())
     }
 
@@ -1092,20 +1181,29 @@ impl Storage for PostgresStorage {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let client = self.client().await?;
-        let rows = pgq::claim_ready()
-            .params(
-                &client,
-                &pgq::ClaimReadyParams {
-                    executor_id,
-                    now,
-                    lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
-                    limit: limit_i64(limit),
-                },
-            )
-            .all()
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
             .await
-            .map_err(pg_err("claim_ready"))?;
+            .map_err(pg_err("begin claim_ready"))?;
+        let params = pgq::ClaimReadyParams {
+            executor_id,
+            now,
+            lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
+            limit: limit_i64(limit),
+        };
+        let claim = pgq::claim_ready();
+        // Both are sent before either answer is awaited (tokio-postgres
+        // pipelines the requests of one connection): one round trip, and
+        // the server runs them in order.
+        let (_, rows) = tokio::try_join!(ordered_scans(&tx), async {
+            claim
+                .params(&tx, &params)
+                .all()
+                .await
+                .map_err(pg_err("claim_ready"))
+        })?;
+        tx.commit().await.map_err(pg_err("commit claim_ready"))?;
         let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
         raw.sort_by_key(|r| r.start_at);
         Ok(raw.into_iter().map(RawRow::into_loaded).collect())
@@ -1198,8 +1296,7 @@ impl Storage for PostgresStorage {
             .all()
             .await
             .map_err(pg_err("start_waiting"))?;
-        let inserts = row::wait_inserts(items, &matched);
-        insert_on(&tx, &inserts).await?;
+        insert_refs_on(&tx, &row::wait_inserts(items, &matched)).await?;
         tx.commit()
             .await
             .map_err(pg_err("commit wait_for_children"))?;
@@ -1247,6 +1344,7 @@ impl Storage for PostgresStorage {
             .transaction()
             .await
             .map_err(pg_err("begin close_finished"))?;
+        ordered_scans(&tx).await?;
         let rows = pgq::claim_unclosed()
             .bind(&tx, &limit_i64(limit))
             .all()

@@ -34,9 +34,9 @@ mod convert;
 
 use super::row::{self, RawRow};
 use super::{
-    AdvanceItem, CancelItem, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    UnreadableCount, WaitItem,
+    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
+    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
+    StuckOutcome, UnreadableCount, WaitItem,
 };
 use crate::generated::sqlite as q;
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
@@ -419,8 +419,9 @@ fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
 
-/// Inserts `executions` with one statement; maps a unique violation to
-/// [`StorageError::DuplicateExecutionId`] naming the offending id.
+/// Inserts `executions` ([`row::INSERT_CHUNK`] rows per statement, all or
+/// none); maps a unique violation to [`StorageError::DuplicateExecutionId`]
+/// naming the offending id.
 fn insert_on(conn: &Connection, executions: &[NewExecution]) -> StorageResult<()> {
     if executions.is_empty() {
         return Ok(());
@@ -428,15 +429,47 @@ fn insert_on(conn: &Connection, executions: &[NewExecution]) -> StorageResult<()
     if let Some(execution_id) = row::duplicate_within(executions) {
         return Err(StorageError::DuplicateExecutionId { execution_id });
     }
-    let rows = json_text(&row::insert_rows_json(executions)?);
-    match q::insert_executions(conn, &q::InsertExecutionsParams { rows: &rows }) {
+    insert_chunks_on(conn, row::insert_chunks(executions)?)
+}
+
+/// Inserts pre-encoded chunks (already checked for duplicates among
+/// themselves): one statement each, inside a savepoint when there are
+/// several, so that a failing chunk leaves no row of the earlier ones even
+/// in a caller's transaction that goes on after the error.
+fn insert_chunks_on(conn: &Connection, chunks: Vec<row::InsertChunk>) -> StorageResult<()> {
+    if chunks.len() <= 1 {
+        return chunks
+            .into_iter()
+            .try_for_each(|chunk| insert_chunk(conn, &chunk));
+    }
+    conn.execute_batch(q::statements::SAVEPOINT_INSERT)
+        .map_err(sqlite_err("savepoint_insert"))?;
+    // Each chunk's text is freed as soon as it is inserted.
+    let result = chunks
+        .into_iter()
+        .try_for_each(|chunk| insert_chunk(conn, &chunk));
+    match result {
+        Ok(()) => conn
+            .execute_batch(q::statements::RELEASE_INSERT)
+            .map_err(sqlite_err("release_insert")),
+        Err(error) => {
+            conn.execute_batch(q::statements::ROLLBACK_INSERT)
+                .map_err(sqlite_err("rollback_insert"))?;
+            conn.execute_batch(q::statements::RELEASE_INSERT)
+                .map_err(sqlite_err("release_insert"))?;
+            Err(error)
+        }
+    }
+}
+
+/// One `insert_executions` statement.
+fn insert_chunk(conn: &Connection, chunk: &row::InsertChunk) -> StorageResult<()> {
+    match q::insert_executions(conn, &q::InsertExecutionsParams { rows: &chunk.rows }) {
         Ok(_) => Ok(()),
         Err(source)
             if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
         {
-            let ids: Vec<String> = executions.iter().map(|e| e.execution_id.clone()).collect();
-            let ids = json_text(&row::ids_json(&ids));
-            let existing = q::get_executions(conn, &q::GetExecutionsParams { ids: &ids })
+            let existing = q::get_executions(conn, &q::GetExecutionsParams { ids: &chunk.ids })
                 .map_err(sqlite_err("get_executions"))?;
             Err(StorageError::DuplicateExecutionId {
                 execution_id: existing.into_iter().next().map_or_else(
@@ -800,8 +833,13 @@ impl Storage for SqliteStorage {
         if executions.is_empty() {
             return Ok(());
         }
-        let executions = executions.to_vec();
-        self.write(move |tx| insert_on(tx, &executions)).await?;
+        if let Some(execution_id) = row::duplicate_within(executions) {
+            return Err(StorageError::DuplicateExecutionId { execution_id });
+        }
+        // Encoded here, from the borrowed executions: the blocking job gets
+        // the chunks' text, not a copy of every execution.
+        let chunks = row::insert_chunks(executions)?;
+        self.write(move |tx| insert_chunks_on(tx, chunks)).await?;
         self.emit(StorageEvent::ReadyWork);
         Ok(())
     }
@@ -824,6 +862,44 @@ impl Storage for SqliteStorage {
                 by_id.insert(id, loaded);
             }
             Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        })
+        .await
+    }
+
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let parent = parent_execution_id.to_owned();
+        self.read(move |tx| {
+            let rows = q::get_children_outputs(
+                tx,
+                &q::GetChildrenOutputsParams {
+                    parent_execution_id: &parent,
+                    after_index: row::after_index(after),
+                    limit: i64::from(limit),
+                },
+            )
+            .map_err(sqlite_err("get_children_outputs"))?;
+            // A wrongly typed row is a corrupt child of its own, like a bad
+            // status or output.
+            Ok(rows
+                .into_iter()
+                .map(|r| match r {
+                    Ok(r) => row::child_output(
+                        r.execution_id,
+                        i64::from(r.index_in_parent),
+                        &r.status,
+                        r.output,
+                    ),
+                    Err(bad) => Err(convert::corrupt(bad)),
+                })
+                .collect())
         })
         .await
     }
@@ -957,8 +1033,22 @@ impl Storage for SqliteStorage {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        if let Some(execution_id) = row::duplicate_in_waits(items) {
+            return Err(StorageError::DuplicateExecutionId { execution_id });
+        }
         let json = json_text(&row::wait_json(items));
-        let items = items.to_vec();
+        // Each parent's children are encoded here, from the borrowed items,
+        // in chunks of `row::INSERT_CHUNK` rows: the blocking job gets their
+        // text rather than a copy of every child, and inserts them in the
+        // transaction that moves the parent to its waiting status (all or
+        // nothing: never a waiting parent with missing children).
+        let mut inserts: Vec<(String, Vec<row::InsertChunk>)> = Vec::with_capacity(items.len());
+        for item in items {
+            inserts.push((
+                item.execution_id.clone(),
+                row::insert_chunks(item.inserts())?,
+            ));
+        }
         let executor_id = executor_id.to_owned();
         let matched = self
             .write(move |tx| {
@@ -972,7 +1062,14 @@ impl Storage for SqliteStorage {
                 )
                 .map_err(sqlite_err("start_waiting"))?;
                 let matched = ids_of("start_waiting", rows, |r| r.execution_id);
-                insert_on(tx, &row::wait_inserts(&items, &matched))?;
+                let guarded: std::collections::HashSet<&str> =
+                    matched.iter().map(String::as_str).collect();
+                let chunks: Vec<row::InsertChunk> = inserts
+                    .into_iter()
+                    .filter(|(parent, _)| guarded.contains(parent.as_str()))
+                    .flat_map(|(_, chunks)| chunks)
+                    .collect();
+                insert_chunks_on(tx, chunks)?;
                 Ok(matched)
             })
             .await?;

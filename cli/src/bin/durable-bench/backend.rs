@@ -2,9 +2,9 @@
 
 use anyhow::{Context as _, Result};
 use async_trait::async_trait;
-use durable_execution::model::{Loaded, Millis, NewExecution};
+use durable_execution::model::{CorruptRow, Loaded, Millis, NewExecution};
 use durable_execution::storage::{
-    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
+    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
     PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
     StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
@@ -236,6 +236,19 @@ impl Storage for CountingStorage {
     async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
         self.timed("get_children", self.inner.get_children(parent_execution_id))
             .await
+    }
+    async fn children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after: Option<u32>,
+        limit: u32,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        self.timed(
+            "children_outputs",
+            self.inner
+                .children_outputs(parent_execution_id, after, limit),
+        )
+        .await
     }
     async fn claim_ready(
         &self,

@@ -25,13 +25,16 @@ const ENQUEUERS: u64 = 4;
 
 /// The executor options of every run (documented in docs/benchmarks.md).
 pub(crate) fn executor_options() -> Result<ExecutorOptions> {
-    Ok(ExecutorOptions::builder()
+    Ok(options_builder().build()?)
+}
+
+fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
+    ExecutorOptions::builder()
         .max_concurrent_executions(2_000)
         .max_batch(1_024)
         .close_batch(4_096)
         .write_batch(4_096)
         .poll_interval(Duration::from_millis(100))
-        .build()?)
 }
 
 /// What one run measured besides its main value.
@@ -423,6 +426,88 @@ pub(crate) async fn latency(
         Latency {
             p50_ms: quantile(&latencies, 0.5),
             p99_ms: quantile(&latencies, 0.99),
+        },
+        observed,
+    ))
+}
+
+/// What the fan-out case measured.
+pub(crate) struct FanoutResult {
+    /// Wall time from the parent's enqueue until its handle reported it
+    /// completed, in seconds.
+    pub(crate) wall_s: f64,
+}
+
+/// One parent (no finalize) that spawns `children` children, each
+/// returning its index; the parent's output must list every index in spawn
+/// order. Runs with `max_children = children` (at least the default) and
+/// the default `max_payload_bytes` (1 MiB: 100,000 indexes are ~590 kB of
+/// output).
+pub(crate) async fn fanout(
+    backend: Backend,
+    pg_url: &str,
+    children: u32,
+) -> Result<(FanoutResult, Observed)> {
+    let fresh = Fresh::new(backend, pg_url).await?;
+    let runs = Arc::new(AtomicU64::new(0));
+    let leaf = {
+        let runs = runs.clone();
+        Task::new("bench_leaf", move |_ctx: TaskContext, i: u32| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            async move { Ok::<_, TaskError>(i) }
+        })
+    };
+    let parent = {
+        let leaf = leaf.clone();
+        ParentTask::new("bench_fanout", move |_ctx: TaskContext, n: u32| {
+            let spawned: Vec<_> = (0..n).map(|i| leaf.child(i)).collect();
+            async move { Ok::<_, TaskError>(ParentOutput::new(()).children(spawned)) }
+        })
+    };
+    let default_max = ExecutorOptions::default().max_children;
+    let options = options_builder()
+        .max_children(default_max.max(children as usize))
+        .build()?;
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(options)
+        .register(&parent)
+        .register(&leaf)
+        .build()?;
+    executor.start()?;
+    let probe = Probe::start(&fresh);
+    let handle = executor.enqueue(&parent, children).await?;
+    let execution = handle
+        .wait_with(durable_execution::WaitOptions::new().timeout(RUN_DEADLINE))
+        .await?;
+    let (wall, observed) = probe.finish(&fresh, u64::from(children) + 1);
+    if execution.status != ExecutionStatus::Completed {
+        bail!(
+            "fan-out parent {} ended {}: {}",
+            execution.execution_id,
+            execution.status,
+            execution.parent_facing_error().message
+        );
+    }
+    let output: durable_execution::ParentResult<(), u32> = execution.output()?;
+    ensure!(
+        output.children.len() == children as usize
+            && output
+                .children
+                .iter()
+                .zip(0..children)
+                .all(|(a, b)| *a == b),
+        "the fan-out parent's output does not list its {children} children in spawn order"
+    );
+    ensure!(
+        runs.load(Ordering::Relaxed) == u64::from(children),
+        "{} child runs for {children} children",
+        runs.load(Ordering::Relaxed)
+    );
+    executor.shutdown(Duration::from_secs(5)).await?;
+    fresh.cleanup().await?;
+    Ok((
+        FanoutResult {
+            wall_s: wall.as_secs_f64(),
         },
         observed,
     ))

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --bin durable-bench -- --backends memory,sqlite,postgres
 //! cargo run --release --bin durable-bench -- --smoke
+//! cargo run --release --bin durable-bench -- --backends sqlite,postgres --cases fanout --children 100000
 //! ```
 //!
 //! Every run uses a fresh storage (a new SQLite file, a new PostgreSQL
@@ -43,6 +44,9 @@ struct Args {
     /// Tasks of the latency case.
     #[arg(long, default_value_t = 200)]
     latency_tasks: usize,
+    /// Children of the one parent of the fan-out case.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    children: u32,
     /// A quick check (tiny sizes, 1 repetition): fails unless every
     /// execution completed.
     #[arg(long)]
@@ -58,6 +62,10 @@ struct Args {
     /// (fresh) process and print its measurements on one line.
     #[arg(long, hide = true, value_name = "N")]
     child_bulk: Option<u64>,
+    /// Internal: run one fan-out case of `N` children on the first backend
+    /// in this (fresh) process and print its measurements on one line.
+    #[arg(long, hide = true, value_name = "N")]
+    child_fanout: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +78,8 @@ enum Case {
     Workflow,
     /// Enqueue-to-start latency on an idle executor.
     Latency,
+    /// One parent spawning `--children` children (not in the default set).
+    Fanout,
 }
 
 /// A target to compare a median against.
@@ -185,14 +195,31 @@ const CHILD_LINE: &str = "durable-bench-child";
 /// Runs one bulk case in a fresh process of this program, so that its peak
 /// RSS is not inflated by memory an earlier run left to the allocator.
 async fn bulk_in_child(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, Observed)> {
+    in_child(backend, pg_url, "--child-bulk", n.to_string()).await
+}
+
+/// Runs one fan-out case in a fresh process of this program (see
+/// [`bulk_in_child`]).
+async fn fanout_in_child(backend: Backend, pg_url: &str, children: u32) -> Result<(f64, Observed)> {
+    in_child(backend, pg_url, "--child-fanout", children.to_string()).await
+}
+
+/// Runs this program with `flag value` on `backend` and reads the
+/// measurement line it prints.
+async fn in_child(
+    backend: Backend,
+    pg_url: &str,
+    flag: &str,
+    value: String,
+) -> Result<(f64, Observed)> {
     let exe = std::env::current_exe().context("cannot find this program")?;
     let args = vec![
         "--backends".to_owned(),
         backend.name().to_owned(),
         "--postgres-url".to_owned(),
         pg_url.to_owned(),
-        "--child-bulk".to_owned(),
-        n.to_string(),
+        flag.to_owned(),
+        value,
     ];
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(exe)
@@ -246,13 +273,20 @@ async fn bulk_in_child(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, O
     ))
 }
 
-/// The `--child-bulk` process.
-async fn child_bulk(args: &Args, n: u64) -> Result<()> {
+/// The `--child-bulk` and `--child-fanout` processes.
+async fn child_run(args: &Args) -> Result<()> {
     let backend = *args
         .backends
         .first()
-        .context("--child-bulk needs one backend")?;
-    let (value, o) = cases::bulk(backend, &args.postgres_url, n).await?;
+        .context("--child-bulk and --child-fanout need one backend")?;
+    let (value, o) = match (args.child_bulk, args.child_fanout) {
+        (Some(n), _) => cases::bulk(backend, &args.postgres_url, n).await?,
+        (None, Some(children)) => {
+            let (result, observed) = cases::fanout(backend, &args.postgres_url, children).await?;
+            (result.wall_s, observed)
+        }
+        (None, None) => bail!("neither --child-bulk nor --child-fanout"),
+    };
     println!(
         "{CHILD_LINE} {value} {} {} {} {} {} {}",
         o.own_cpu, o.pg_cpu, o.calls_per_exec, o.mean_call_ms, o.rss.rss_kb, o.rss.anon_kb
@@ -261,10 +295,10 @@ async fn child_bulk(args: &Args, n: u64) -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    if let Some(n) = args.child_bulk {
-        return child_bulk(&args, n).await;
+    if args.child_bulk.is_some() || args.child_fanout.is_some() {
+        return child_run(&args).await;
     }
-    let (ns, reps, workflow_size, latency_tasks, gap) = if args.smoke {
+    let (ns, reps, workflow_size, latency_tasks, gap, fanout_children) = if args.smoke {
         (
             vec![300],
             1,
@@ -275,6 +309,7 @@ async fn run(args: Args) -> Result<()> {
             },
             20,
             (2, 5),
+            300,
         )
     } else {
         (
@@ -287,7 +322,14 @@ async fn run(args: Args) -> Result<()> {
             },
             args.latency_tasks.max(1),
             (5, 20),
+            args.children,
         )
+    };
+    // The smoke run covers every case, the fan-out included.
+    let cases: Vec<Case> = if args.smoke && !args.cases.contains(&Case::Fanout) {
+        args.cases.iter().copied().chain([Case::Fanout]).collect()
+    } else {
+        args.cases.clone()
     };
     if args.backends.contains(&Backend::Postgres) && !args.postgres_url.starts_with("postgres") {
         bail!(
@@ -301,7 +343,7 @@ async fn run(args: Args) -> Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     let mut executions = 0u64;
     for &backend in &args.backends {
-        for &case in &args.cases {
+        for &case in &cases {
             match case {
                 Case::Bulk | Case::OneByOne => {
                     for &n in &ns {
@@ -416,6 +458,44 @@ async fn run(args: Args) -> Result<()> {
                     }
                     rows.push(p50);
                     rows.push(p99);
+                }
+                Case::Fanout => {
+                    let label = format!(
+                        "fan-out, 1 parent × {} children",
+                        thousands(u64::from(fanout_children))
+                    );
+                    let mut wall = Row {
+                        backend,
+                        case: format!("{label}: wall time"),
+                        unit: Unit::Seconds,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: (fanout_children >= 100_000).then_some(Target::AtMost(10.0)),
+                    };
+                    let mut rss = Row {
+                        backend,
+                        case: format!("{label}: peak RSS"),
+                        unit: Unit::MiB,
+                        values: Vec::new(),
+                        observed: Vec::new(),
+                        target: (fanout_children >= 100_000).then_some(Target::AtMost(250.0)),
+                    };
+                    for rep in 1..=reps {
+                        let (wall_s, observed) = fanout_in_child(backend, pg_url, fanout_children)
+                            .await
+                            .with_context(|| format!("{} {label}", backend.name()))?;
+                        let peak_mib = observed.rss.rss_kb as f64 / 1024.0;
+                        eprintln!(
+                            "{:8} {label} rep {rep}/{reps}: {wall_s:.3} s, peak RSS {peak_mib:.1} MiB",
+                            backend.name(),
+                        );
+                        executions += u64::from(fanout_children) + 1;
+                        wall.values.push(wall_s);
+                        wall.observed.push(observed);
+                        rss.values.push(peak_mib);
+                    }
+                    rows.push(wall);
+                    rows.push(rss);
                 }
             }
         }

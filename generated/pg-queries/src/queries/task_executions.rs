@@ -2,6 +2,12 @@
 // This file was generated with `cornucopia`. Do not modify.
 
 #[derive(Debug)]
+pub struct GetChildrenOutputsParams<T1: crate::StringSql> {
+    pub parent_execution_id: T1,
+    pub after_index: i32,
+    pub limit: i64,
+}
+#[derive(Debug)]
 pub struct ClaimReadyParams<T1: crate::StringSql> {
     pub executor_id: T1,
     pub now: i64,
@@ -224,6 +230,36 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             expires_at,
             created_at,
             updated_at,
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetChildrenOutputsRow {
+    pub execution_id: String,
+    pub index_in_parent: i32,
+    pub status: String,
+    pub output: Option<String>,
+}
+pub struct GetChildrenOutputsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+    pub index_in_parent: i32,
+    pub status: &'a str,
+    pub output: Option<&'a str>,
+}
+impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
+    fn from(
+        GetChildrenOutputsRowBorrowed {
+            execution_id,
+            index_in_parent,
+            status,
+            output,
+        }: GetChildrenOutputsRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            index_in_parent,
+            status: status.into(),
+            output: output.map(|v| v.into()),
         }
     }
 }
@@ -541,6 +577,74 @@ where
         mapper: fn(TaskExecutionRowBorrowed) -> R,
     ) -> TaskExecutionRowQuery<'c, 'a, 's, C, R, N> {
         TaskExecutionRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct GetChildrenOutputsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<GetChildrenOutputsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(GetChildrenOutputsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> GetChildrenOutputsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(GetChildrenOutputsRowBorrowed) -> R,
+    ) -> GetChildrenOutputsRowQuery<'c, 'a, 's, C, R, N> {
+        GetChildrenOutputsRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -2099,6 +2203,71 @@ impl GetChildrenStmt {
             },
             mapper: |it| TaskExecutionRow::from(it),
         }
+    }
+}
+pub struct GetChildrenOutputsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
+pub fn get_children_outputs() -> GetChildrenOutputsStmt {
+    GetChildrenOutputsStmt(
+        "SELECT execution_id, index_in_parent, status, output FROM task_executions WHERE parent_execution_id = $1 AND index_in_parent > $2 AND is_finalize = false ORDER BY index_in_parent LIMIT $3",
+        None,
+    )
+}
+impl GetChildrenOutputsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        parent_execution_id: &'a T1,
+        after_index: &'a i32,
+        limit: &'a i64,
+    ) -> GetChildrenOutputsRowQuery<'c, 'a, 's, C, GetChildrenOutputsRow, 3> {
+        GetChildrenOutputsRowQuery {
+            client,
+            params: [parent_execution_id, after_index, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<GetChildrenOutputsRowBorrowed, tokio_postgres::Error> {
+                Ok(GetChildrenOutputsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                    index_in_parent: row.try_get(1)?,
+                    status: row.try_get(2)?,
+                    output: row.try_get(3)?,
+                })
+            },
+            mapper: |it| GetChildrenOutputsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        GetChildrenOutputsParams<T1>,
+        GetChildrenOutputsRowQuery<'c, 'a, 's, C, GetChildrenOutputsRow, 3>,
+        C,
+    > for GetChildrenOutputsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a GetChildrenOutputsParams<T1>,
+    ) -> GetChildrenOutputsRowQuery<'c, 'a, 's, C, GetChildrenOutputsRow, 3> {
+        self.bind(
+            client,
+            &params.parent_execution_id,
+            &params.after_index,
+            &params.limit,
+        )
     }
 }
 pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
