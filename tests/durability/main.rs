@@ -1,5 +1,9 @@
 //! Durability across storage handles, processes and crashes.
 //!
+//! No case assumes that claims are shared fairly between executors or
+//! processes: where the point is that several take part, runs are held
+//! back until each has started one (see [`common::wait_released`]).
+//!
 //! Every case runs on SQLite (one shared database FILE, several connections
 //! or processes on it) and PostgreSQL (one shared schema), and on the memory
 //! backend where it means something (two executors in one process):
@@ -10,6 +14,8 @@
 //! - [`processes`]: two executor PROCESSES share the database (this test
 //!   binary re-invoked as a worker, see [`worker`]): every execution runs
 //!   exactly once across both processes' run logs;
+//! - [`write_lock`] (SQLite): a process that keeps the file's write lock
+//!   busy does not lock another process out;
 //! - [`crash`]: a worker process is killed with SIGKILL while its tasks
 //!   run; after the lease expires an executor in this process recovers
 //!   them (retry budget left: re-run, sees `Task expired`; none left:
