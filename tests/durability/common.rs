@@ -353,3 +353,32 @@ impl WorkerProcess {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Holding work back.
+
+/// The file whose creation releases held runs (see [`wait_released`]).
+pub fn release_path(dir: &Path) -> PathBuf {
+    dir.join("release")
+}
+
+/// Holds a run until the parent test creates the `release` file in `dir`
+/// (at most `timeout`, then the run fails the test): work held back so
+/// that every participant has started a run before any run ends, instead
+/// of assuming that claims are shared fairly.
+pub async fn wait_released(dir: &Path, timeout: Duration) {
+    let path = release_path(dir);
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < timeout,
+            "runs not released after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Releases the runs held by [`wait_released`].
+pub fn release(dir: &Path) {
+    std::fs::write(release_path(dir), b"release").unwrap();
+}

@@ -1,5 +1,9 @@
 //! Durability across storage handles, processes and crashes.
 //!
+//! No case assumes that claims are shared fairly between executors or
+//! processes: where the point is that several take part, runs are held
+//! back until each has started one (see [`common::wait_released`]).
+//!
 //! Every case runs on SQLite (one shared database FILE, several connections
 //! or processes on it) and PostgreSQL (one shared schema), and on the memory
 //! backend where it means something (two executors in one process):
@@ -10,6 +14,8 @@
 //! - [`processes`]: two executor PROCESSES share the database (this test
 //!   binary re-invoked as a worker, see [`worker`]): every execution runs
 //!   exactly once across both processes' run logs;
+//! - [`write_lock`] (SQLite): a process that keeps the file's write lock
+//!   busy does not lock another process out;
 //! - [`crash`]: a worker process is killed with SIGKILL while its tasks
 //!   run; after the lease expires an executor in this process recovers
 //!   them (retry budget left: re-run, sees `Task expired`; none left:
@@ -65,6 +71,7 @@ mod stuck;
 mod tracking;
 mod transactions;
 mod two_executors;
+mod write_lock;
 mod zombie;
 
 /// The worker-process entry point. It does nothing in a normal test run; a
@@ -76,11 +83,20 @@ async fn worker() {
     let Some(config) = common::WorkerConfig::from_env() else {
         return;
     };
+    // The worker's stderr goes to `<name>.stderr`, shown when a test fails.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     match config.mode.as_str() {
         processes::WORKER_MODE => processes::worker_main(config).await,
         crash::WORKER_MODE => crash::worker_main(config).await,
         crash_load::WORKER_MODE => crash_load::worker_main(config).await,
         handoff::WORKER_MODE => handoff::worker_main(config).await,
+        write_lock::WORKER_MODE => write_lock::worker_main(config).await,
         other => panic!("unknown worker mode {other}"),
     }
 }
@@ -124,6 +140,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     handoff::graceful_shutdown_hands_runs_over,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
+    write_lock::busy_process_does_not_lock_others_out,
 );
 
 backend!(postgres, crate::common::Backend::Postgres;

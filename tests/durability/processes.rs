@@ -1,11 +1,13 @@
 //! Two executor processes on one database.
 
 use crate::common::{
-    Backend, RunLog, SharedDb, WorkerConfig, fast_options, open_spec, spawn_worker, status_counts,
+    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, open_spec, release,
+    spawn_worker, status_counts, wait_released,
 };
 use durable_execution::model::ExecutionStatus;
 use durable_execution::{Executor, Task, TaskContext, TaskError, WaitOptions};
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,19 +16,25 @@ pub const WORKER_MODE: &str = "run";
 
 const TASKS: u32 = 1000;
 
-/// The task both processes run; `log` records every run.
-fn count_task(log: Option<Arc<RunLog>>) -> Task<u32, u32> {
+/// The task both processes run; `log` records every run. In a worker
+/// (`held` is its directory) each run, once logged, waits for the parent's
+/// release (see [`wait_released`]): the parent releases them once both
+/// processes have started one, so both take part whatever the claim
+/// order (sharing one database promises no fair split).
+fn count_task(log: Option<Arc<RunLog>>, held: Option<PathBuf>) -> Task<u32, u32> {
     Task::new("count", move |ctx: TaskContext, i: u32| {
-        let log = log.clone();
+        let (log, held) = (log.clone(), held.clone());
         async move {
             if let Some(log) = &log {
                 log.record(ctx.execution_id(), ctx.attempt());
             }
-            // Long enough that both processes hold runs at the same time.
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            if let Some(dir) = &held {
+                wait_released(dir, Duration::from_secs(60)).await;
+            }
             Ok::<_, TaskError>(i * 2)
         }
     })
+    .timeout(Duration::from_secs(90))
 }
 
 /// The worker process: runs `count` tasks from the shared database until
@@ -34,7 +42,7 @@ fn count_task(log: Option<Arc<RunLog>>) -> Task<u32, u32> {
 pub async fn worker_main(config: WorkerConfig) {
     let storage = open_spec(&config.db).await;
     let log = Arc::new(RunLog::create(&config.runs_path()));
-    let task = count_task(Some(log));
+    let task = count_task(Some(log), Some(config.dir.clone()));
     let executor = Executor::builder(storage)
         .options(
             fast_options()
@@ -54,14 +62,15 @@ pub async fn worker_main(config: WorkerConfig) {
     executor.shutdown(Duration::from_secs(10)).await.unwrap();
 }
 
-/// The parent enqueues 1,000 tasks; two worker processes run them. Every
-/// execution completes, and appears exactly once across both processes'
-/// run logs; both processes ran some.
+/// The parent enqueues 1,000 tasks; two worker processes run them, each
+/// run held until both processes have started one (each holds at most
+/// its capacity, 50, so the other one finds work). Every execution
+/// completes, and appears exactly once across both processes' run logs.
 pub async fn two_processes_run_everything_once(backend: Backend) {
     let db = SharedDb::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let storage = db.handle().await;
-    let task = count_task(None);
+    let task = count_task(None, None);
     // A client: enqueues and waits, never started, so it runs nothing.
     let client = Executor::builder(storage.clone())
         .options(fast_options().build().unwrap())
@@ -79,6 +88,19 @@ pub async fn two_processes_run_everything_once(backend: Backend) {
     }
     let pids: HashSet<u32> = workers.iter().map(|w| w.pid()).collect();
     std::fs::write(dir.path().join("go"), b"go").unwrap();
+    let both_started = eventually(Duration::from_secs(60), async || {
+        workers.iter_mut().all(|worker| {
+            worker.assert_alive();
+            !worker.runs().is_empty()
+        })
+    })
+    .await;
+    assert!(
+        both_started,
+        "a worker never started a run: {:?}",
+        workers.iter().map(|w| w.runs().len()).collect::<Vec<_>>()
+    );
+    release(dir.path());
 
     let wait = WaitOptions::new().timeout(Duration::from_secs(60));
     for (i, handle) in handles.iter().enumerate() {
@@ -123,11 +145,8 @@ pub async fn two_processes_run_everything_once(backend: Backend) {
     let enqueued: HashSet<&str> = handles.iter().map(|h| h.execution_id()).collect();
     let ran: HashSet<&str> = seen.keys().map(String::as_str).collect();
     assert_eq!(ran, enqueued);
-    assert_eq!(
-        per_process.len(),
-        2,
-        "both processes run tasks: {per_process:?}"
-    );
+    // Held back until both had one, so both ran some.
+    assert_eq!(per_process.len(), 2, "{per_process:?}");
 
     let counts = status_counts(&storage).await;
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Two executors, each on its own storage handle (its own connections), on
 //! one database.
 
-use crate::common::{Backend, SharedDb, fast_options, status_counts};
+use crate::common::{Backend, SharedDb, eventually, fast_options, status_counts};
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::Storage;
 use durable_execution::{
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 
 const TASKS: u32 = 1000;
 const PARENTS: u32 = 40;
@@ -33,24 +34,35 @@ struct Definitions {
     fan_out: ParentTask<u32, u32, (u32, u32)>,
 }
 
-/// The definitions of one executor; `which` is its index (0 or 1).
+/// The definitions of one executor; `which` is its index (0 or 1). Runs of
+/// `count` wait for `released` (after being counted), so that both
+/// executors have started one before any ends: each holds at most its
+/// capacity, so the other one finds work whatever the claim order.
 fn definitions(
     which: usize,
     runs_by_input: &Arc<Vec<AtomicU32>>,
     runs_by_executor: &Arc<[AtomicU32; 2]>,
     runs: &RunsById,
+    released: &watch::Receiver<bool>,
 ) -> Definitions {
-    let (by_input, by_executor, r) = (
+    let (by_input, by_executor, r, rel) = (
         runs_by_input.clone(),
         runs_by_executor.clone(),
         runs.clone(),
+        released.clone(),
     );
     let count = Task::new("count", move |ctx: TaskContext, i: u32| {
-        let (by_input, by_executor, r) = (by_input.clone(), by_executor.clone(), r.clone());
+        let (by_input, by_executor, r, mut rel) = (
+            by_input.clone(),
+            by_executor.clone(),
+            r.clone(),
+            rel.clone(),
+        );
         async move {
             record(&r, &ctx);
             by_input[i as usize].fetch_add(1, Ordering::SeqCst);
             by_executor[which].fetch_add(1, Ordering::SeqCst);
+            rel.wait_for(|released| *released).await.unwrap();
             if i.is_multiple_of(4) {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -120,16 +132,18 @@ fn start(storage: Arc<dyn Storage>, d: &Definitions) -> Executor {
 
 /// 1,000 tasks and 40 parents (25 children and a finalize each) on two
 /// executors with separate storage handles: every task completes with its
-/// output, no execution runs twice, both executors took part, and no parent
-/// is left waiting for children or finalize.
+/// output, no execution runs twice, both executors took part (the tasks are
+/// held until both have started one), and no parent is left waiting for
+/// children or finalize.
 pub async fn two_executors_run_everything_once(backend: Backend) {
     let db = SharedDb::new(backend).await;
     let runs_by_input: Arc<Vec<AtomicU32>> =
         Arc::new((0..TASKS).map(|_| AtomicU32::new(0)).collect());
     let runs_by_executor = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
     let runs: RunsById = Arc::default();
-    let d1 = definitions(0, &runs_by_input, &runs_by_executor, &runs);
-    let d2 = definitions(1, &runs_by_input, &runs_by_executor, &runs);
+    let (release, released) = watch::channel(false);
+    let d1 = definitions(0, &runs_by_input, &runs_by_executor, &runs, &released);
+    let d2 = definitions(1, &runs_by_input, &runs_by_executor, &runs, &released);
     let e1 = start(db.handle().await, &d1);
     let e2 = start(db.handle().await, &d2);
 
@@ -142,6 +156,15 @@ pub async fn two_executors_run_everything_once(backend: Backend) {
             .await
             .unwrap(),
     );
+
+    let both_started = eventually(Duration::from_secs(60), async || {
+        runs_by_executor
+            .iter()
+            .all(|runs| runs.load(Ordering::SeqCst) > 0)
+    })
+    .await;
+    assert!(both_started, "an executor never started a task");
+    release.send(true).unwrap();
 
     let wait = WaitOptions::new().timeout(Duration::from_secs(60));
     for (i, handle) in handles.iter().enumerate() {
@@ -175,10 +198,8 @@ pub async fn two_executors_run_everything_once(backend: Backend) {
         runs_by_executor[1].load(Ordering::SeqCst),
     );
     assert_eq!(one + two, TASKS);
-    assert!(
-        one > 0 && two > 0,
-        "both executors run tasks ({one} + {two})"
-    );
+    // Held back until both had one, so both ran some.
+    assert!(one > 0 && two > 0, "{one} + {two}");
 
     // Every stored execution completed, ran exactly once, and nothing waits.
     let total = u64::from(TASKS + PARENTS * (1 + CHILDREN + 1));

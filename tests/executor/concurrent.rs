@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// CS1: children registered on both executors with different speeds; the
 /// outputs come back in index order.
@@ -55,17 +56,22 @@ pub async fn children_across_executors(factory: Factory) {
 
 /// CS2 + the no-double-run check: 1,000 tasks split across two executors,
 /// each runs exactly once, and 20 parents with 20 children each all
-/// complete (no parent left hanging).
+/// complete (no parent left hanging). The tasks are held until both
+/// executors have started one (each holds at most its capacity, so the
+/// other one finds work whatever the claim order): both take part.
 pub async fn two_executors_run_each_task_once(factory: Factory) {
     let storage = factory("two_executors_run_each_task_once").await;
     let runs: Arc<Vec<AtomicU32>> = Arc::new((0..1000).map(|_| AtomicU32::new(0)).collect());
     let by_executor = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
+    let (release, released) = watch::channel(false);
     let make = |name: &'static str| {
         let runs = runs.clone();
         let by_executor = by_executor.clone();
+        let released = released.clone();
         let task = Task::new("count", move |_ctx: TaskContext, i: usize| {
             let runs = runs.clone();
             let by_executor = by_executor.clone();
+            let mut released = released.clone();
             async move {
                 runs[i].fetch_add(1, Ordering::SeqCst);
                 *by_executor
@@ -73,6 +79,7 @@ pub async fn two_executors_run_each_task_once(factory: Factory) {
                     .unwrap()
                     .entry(name.to_owned())
                     .or_default() += 1;
+                released.wait_for(|released| *released).await.unwrap();
                 if i.is_multiple_of(3) {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
@@ -101,6 +108,16 @@ pub async fn two_executors_run_each_task_once(factory: Factory) {
     let mut handles = e1.enqueue_many(&t1, 0..500).await.unwrap();
     handles.extend(e2.enqueue_many(&t2, 500..1000).await.unwrap());
     let parents = e1.enqueue_many(&p1, vec![20; 20]).await.unwrap();
+    assert!(
+        crate::common::eventually(Duration::from_secs(30), || by_executor
+            .lock()
+            .unwrap()
+            .len()
+            == 2)
+        .await,
+        "an executor never started a task"
+    );
+    release.send(true).unwrap();
     for (i, handle) in handles.iter().enumerate() {
         let done = handle.wait().await.unwrap();
         assert_eq!(done.output::<usize>().unwrap(), i);
@@ -122,6 +139,7 @@ pub async fn two_executors_run_each_task_once(factory: Factory) {
     }
     let split = by_executor.lock().unwrap().clone();
     assert_eq!(split.values().sum::<u32>(), 1000);
+    assert!(split.values().all(|n| *n > 0), "{split:?}");
     e1.shutdown(Duration::from_secs(1)).await.unwrap();
     e2.shutdown(Duration::from_secs(1)).await.unwrap();
 }
@@ -224,12 +242,16 @@ pub async fn unknown_parent_left_to_knowing_executor(factory: Factory) {
         b.register(&parent).register(&child)
     });
     let handle = knowing.enqueue(&parent, 20).await.unwrap();
-    for _ in 0..500 {
-        if handle.get().await.unwrap().status == ExecutionStatus::WaitingForChildrenTasks {
-            break;
+    // The helper starts only once the parent waits: started earlier, it
+    // could claim the parent itself (a task it does not know: failed).
+    let waiting = async {
+        while handle.get().await.unwrap().status != ExecutionStatus::WaitingForChildrenTasks {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("the parent never waited for its children");
     // The second executor knows only the children and runs most of them.
     let helper = start_with(&storage, fast_options(), |b| b.register(&child));
     let done = handle

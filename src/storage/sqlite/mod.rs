@@ -4,9 +4,15 @@
 //!   several processes can share one file: every write transaction starts
 //!   with `BEGIN IMMEDIATE` (it takes the file's write lock up front, so two
 //!   writers never deadlock on a lock upgrade) and waits up to the busy
-//!   timeout for another process's transaction.
+//!   timeout for another process's transaction, trying again every
+//!   millisecond (SQLite's own busy handler sleeps up to 100 ms between
+//!   tries, so a process whose writers hand the lock to each other back to
+//!   back could lock another one out for the whole busy timeout).
 //! - Inside one process, writes go through one writer connection; reads use
 //!   a small pool of reader connections (WAL readers never block the writer).
+//!   A process whose writers have held the file's write lock back to back
+//!   for 100 ms leaves it free for 4 ms before its next write, so that a
+//!   writer of another process waiting for it gets its turn.
 //! - Every database call runs on tokio's blocking pool
 //!   ([`tokio::task::spawn_blocking`]), never on the async runtime's threads.
 //! - SQLite stores any value in any column: a value of another type than
@@ -46,7 +52,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 /// Options of [`SqliteStorage::open`].
@@ -176,14 +182,36 @@ fn check_same_file(path: &Path, opened: FileIdentity) -> StorageResult<()> {
     }
 }
 
+/// How long a writer waits before trying `BEGIN IMMEDIATE` again while
+/// another process holds the file's write lock.
+const LOCK_RETRY: Duration = Duration::from_millis(1);
+/// How long this process's writers may hold the file's write lock back to
+/// back (each handing it to the next) before leaving it free for
+/// [`WRITE_YIELD`].
+const WRITE_STREAK: Duration = Duration::from_millis(100);
+/// How long the write lock is left free after a [`WRITE_STREAK`]: several
+/// [`LOCK_RETRY`] periods, so that a writer of another process that waits
+/// for the lock tries it (and takes it) in the meantime.
+const WRITE_YIELD: Duration = Duration::from_millis(4);
+
 /// What every storage opened on one file in this process shares: the
 /// wake-ups, and the queue of writers (so that in-process writers take turns
-/// in order instead of sleeping in SQLite's busy handler while another
-/// handle holds the file's write lock).
+/// in order instead of polling the file's write lock while another handle
+/// holds it).
 #[derive(Debug)]
 struct Hub {
     events: broadcast::Sender<StorageEvent>,
     write_gate: tokio::sync::Semaphore,
+    streak: Mutex<Streak>,
+}
+
+/// This process's current run of back-to-back writes (see [`WRITE_STREAK`]).
+#[derive(Debug, Default)]
+struct Streak {
+    /// When the run started.
+    since: Option<Instant>,
+    /// When the last write of this process released the lock.
+    released: Option<Instant>,
 }
 
 impl Hub {
@@ -191,7 +219,40 @@ impl Hub {
         Self {
             events: broadcast::channel(1024).0,
             write_gate: tokio::sync::Semaphore::new(1),
+            streak: Mutex::new(Streak::default()),
         }
+    }
+
+    /// Called by a writer holding the gate, before it takes the file lock:
+    /// whether this process has held the lock back to back for
+    /// [`WRITE_STREAK`] and must leave it free for [`WRITE_YIELD`] first. A
+    /// gap of at least [`WRITE_YIELD`] since the last write starts a new
+    /// run, so does the yield itself.
+    fn must_yield(&self) -> bool {
+        let now = Instant::now();
+        let mut streak = lock(&self.streak);
+        let back_to_back = streak
+            .released
+            .is_some_and(|released| now.duration_since(released) < WRITE_YIELD);
+        match streak.since {
+            Some(since) if back_to_back => {
+                if now.duration_since(since) >= WRITE_STREAK {
+                    streak.since = Some(now + WRITE_YIELD);
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => {
+                streak.since = Some(now);
+                false
+            }
+        }
+    }
+
+    /// Called when a write of this process released the file lock.
+    fn released(&self) {
+        lock(&self.streak).released = Some(Instant::now());
     }
 }
 
@@ -380,6 +441,29 @@ fn prepare_schema(conn: &mut Connection, options: &SqliteOptions) -> StorageResu
         Err(StorageError::MissingTable {
             table: "task_executions".to_owned(),
         })
+    }
+}
+
+/// `BEGIN IMMEDIATE`, tried every [`LOCK_RETRY`] while another process
+/// holds the file's write lock (`SQLITE_BUSY`), for at most `timeout`; then
+/// the `SQLITE_BUSY` error (transient). The writer connection has no busy
+/// handler of its own.
+fn begin_immediate(
+    conn: &Connection,
+    timeout: Duration,
+) -> StorageResult<rusqlite::Transaction<'_>> {
+    let start = Instant::now();
+    loop {
+        match rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Ok(tx) => return Ok(tx),
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && start.elapsed() < timeout =>
+            {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            Err(e) => return Err(sqlite_err("begin immediate")(e)),
+        }
     }
 }
 
@@ -643,6 +727,12 @@ impl SqliteStorage {
             let mut writer = open_connection(&path, &options, create)?;
             let identity = FileIdentity::of(&path).ok();
             prepare_schema(&mut writer, &options)?;
+            // The writer only runs `BEGIN IMMEDIATE` transactions, whose
+            // lock wait is `begin_immediate`'s (statements inside one never
+            // wait for a lock).
+            writer
+                .busy_timeout(Duration::ZERO)
+                .map_err(sqlite_err("configure"))?;
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             let hub = hub_for(Some(&canonical));
             Ok(Self {
@@ -746,9 +836,11 @@ impl SqliteStorage {
         let _ = self.inner.hub.events.send(event);
     }
 
-    /// Runs `job` in one `BEGIN IMMEDIATE` transaction on the writer. Just
-    /// before the commit, checks that the path still names the file that
-    /// was opened (otherwise rolls back and fails with
+    /// Runs `job` in one `BEGIN IMMEDIATE` transaction on the writer, after
+    /// this process's earlier writes (the write gate) and, after a
+    /// [`WRITE_STREAK`], a [`WRITE_YIELD`] that lets other processes write.
+    /// Just before the commit, checks that the path still names the file
+    /// that was opened (otherwise rolls back and fails with
     /// [`StorageError::DatabaseFileReplaced`]).
     async fn write<T: Send + 'static>(
         &self,
@@ -759,19 +851,19 @@ impl SqliteStorage {
                 path: self.inner.path.clone().unwrap_or_default(),
             });
         }
-        let _turn = self
-            .inner
-            .hub
+        let hub = &self.inner.hub;
+        let _turn = hub
             .write_gate
             .acquire()
             .await
             .map_err(|e| StorageError::Worker(format!("sqlite write gate: {e}")))?;
+        if hub.must_yield() {
+            tokio::time::sleep(WRITE_YIELD).await;
+        }
         let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            let mut conn = lock(&inner.writer);
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sqlite_err("begin immediate"))?;
+        let result = blocking(move || {
+            let conn = lock(&inner.writer);
+            let tx = begin_immediate(&conn, inner.options.busy_timeout)?;
             let value = job(&tx)?;
             if let (Some(path), Some(opened)) = (&inner.path, inner.identity) {
                 check_same_file(path, opened)?;
@@ -779,7 +871,9 @@ impl SqliteStorage {
             tx.commit().map_err(sqlite_err("commit"))?;
             Ok(value)
         })
-        .await
+        .await;
+        hub.released();
+        result
     }
 
     /// Runs `job` in one read transaction on a reader connection (the
