@@ -89,32 +89,6 @@ impl Indexes {
     }
 }
 
-/// Running rows with no lease deadline and parents waiting for a finalize
-/// that does not exist, oldest first.
-fn stuck_rows(state: &State) -> (Vec<String>, Vec<String>) {
-    let mut without_lease = Vec::new();
-    let mut missing_finalize = Vec::new();
-    let mut rows: Vec<&(u64, TaskExecution)> = state.rows.values().collect();
-    rows.sort_by_key(|(seq, _)| *seq);
-    for (_, row) in rows {
-        match row.status {
-            ExecutionStatus::Running if row.expires_at.is_none() => {
-                without_lease.push(row.execution_id.clone());
-            }
-            ExecutionStatus::WaitingForFinalizeTask
-                if row
-                    .finalize_execution_id
-                    .as_ref()
-                    .is_none_or(|id| !state.rows.contains_key(id)) =>
-            {
-                missing_finalize.push(row.execution_id.clone());
-            }
-            _ => {}
-        }
-    }
-    (without_lease, missing_finalize)
-}
-
 impl State {
     /// Applies `change` to a row and keeps the indexes in step.
     fn update(&mut self, id: &str, change: impl FnOnce(&mut TaskExecution)) {
@@ -816,52 +790,19 @@ impl Storage for MemoryStorage {
 
     async fn repair_stuck(
         &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
+        _now: Millis,
+        _lease_slack_ms: u64,
+        _limit: u32,
     ) -> StorageResult<StuckOutcome> {
-        // This backend's own operations never leave such rows; the same
-        // rules as the SQL backends are applied anyway, by a scan.
-        let mut outcome = StuckOutcome::default();
-        {
-            let mut state = self.lock();
-            let (without_lease, missing_finalize) = stuck_rows(&state);
-            let slack = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
-            for id in without_lease.into_iter().take(limit as usize) {
-                state.update(&id, |row| {
-                    let timeout = i64::try_from(row.timeout_ms).unwrap_or(i64::MAX);
-                    row.expires_at = Some(
-                        row.started_at
-                            .unwrap_or(now)
-                            .saturating_add(timeout)
-                            .saturating_add(slack),
-                    );
-                    row.updated_at = now;
-                });
-                outcome.leases_restored.push(id);
-            }
-            let error = super::missing_finalize_error();
-            for id in missing_finalize.into_iter().take(limit as usize) {
-                state.update(&id, |row| {
-                    row.status = ExecutionStatus::FinalizeTaskFailed;
-                    row.error = Some(error.clone());
-                    row.finalize_error = Some(error.clone());
-                    row.finished_at = Some(now);
-                    row.updated_at = now;
-                    row.is_closed = false;
-                });
-                outcome.parents_failed.push(id);
-            }
-        }
-        if !outcome.parents_failed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(outcome)
+        // Every running row here gets its lease from the claim and every
+        // finalize is inserted with its parent's transition, and nothing
+        // else writes rows: none can be stuck (the SQL backends, which
+        // other tools can write to, do the work).
+        Ok(StuckOutcome::default())
     }
 
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
         let state = self.lock();
-        let (without_lease, missing_finalize) = stuck_rows(&state);
         let mut counts: BTreeMap<(String, ExecutionStatus), u64> = BTreeMap::new();
         for (_, row) in state.rows.values() {
             *counts.entry((row.task_id.clone(), row.status)).or_default() += 1;
@@ -878,10 +819,8 @@ impl Storage for MemoryStorage {
                 .keys()
                 .take_while(|(expires_at, _)| *expires_at < now)
                 .count() as u64,
-            stuck: StuckCounts {
-                running_without_lease: without_lease.len() as u64,
-                missing_finalize: missing_finalize.len() as u64,
-            },
+            // None can be stuck (see `repair_stuck`).
+            stuck: StuckCounts::default(),
             // Rows hold an `ExecutionStatus`: none can be unreadable.
             unreadable: Vec::new(),
         })
