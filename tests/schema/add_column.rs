@@ -181,7 +181,16 @@ fn adding_a_nullable_column_edits_the_spec_the_model_and_one_conversion() {
     cargo(
         &copy,
         &target_dir,
-        &["run", "--offline", "--locked", "-q", "-p", "xtask", "--", "codegen"],
+        &[
+            "run",
+            "--offline",
+            "--locked",
+            "-q",
+            "-p",
+            "xtask",
+            "--",
+            "codegen",
+        ],
     );
     let after = files(&copy);
     let changed: BTreeSet<String> = after
