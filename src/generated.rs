@@ -3,7 +3,10 @@
 //! Everything here is rendered from `spec/task_executions.yaml`: by build.rs
 //! into `OUT_DIR` (the rusqlite module, the PostgreSQL statement constants,
 //! the embedded migrations) or, for PostgreSQL queries, by `cargo xtask codegen`
-//! into the committed `generated/pg-queries` crate (cornucopia).
+//! into the committed `generated/pg-queries` crate (cornucopia). The
+//! backend-neutral row (`OUT_DIR/rows.rs`: `RawRow` and the moves into it
+//! from both drivers' rows) is included by `src/storage/row.rs`, next to the
+//! `RawJson` it uses.
 
 /// Typed SQLite queries: `TaskExecutionRow`, one function per spec query and
 /// `statements::*` constants.

@@ -250,14 +250,10 @@ pub fn plan<'m>(
     Ok(pending)
 }
 
-/// The SQL dialect of [`pending_sql`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// PostgreSQL (`$n` placeholders).
-    Postgres,
-    /// SQLite (`:name` placeholders).
-    Sqlite,
-}
+/// The SQL dialect of [`pending_sql`] (the one `Dialect` type of the
+/// workspace, shared with the codegen and the CLI; `FromStr` and `Display`
+/// use the spellings `postgres` and `sqlite`).
+pub use durable_execution_dialect::{Dialect, UnknownDialect};
 
 /// Renders a SQL literal for the tracking-table insert.
 fn text_literal(value: &str) -> String {

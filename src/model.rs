@@ -23,11 +23,15 @@ pub fn now_millis() -> Millis {
 }
 
 /// The lifecycle status of one execution, stored as text exactly as
-/// [`ExecutionStatus::as_str`] writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// [`ExecutionStatus::as_str`] writes it. The default is
+/// [`Ready`](Self::Ready), the column's default.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     /// Waiting to be claimed once `start_at` has passed.
+    #[default]
     Ready,
     /// Claimed by an executor, which holds a lease until `expires_at`.
     Running,
@@ -306,7 +310,13 @@ impl NewExecution {
 }
 
 /// One stored execution, as read back from a backend.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Default` is an empty `ready` execution (empty ids, zero counters and
+/// times, every optional field unset): the base of struct literals
+/// (`TaskExecution { status, ..Default::default() }`), so that a new
+/// optional field breaks none of them. Backends read every field from its
+/// column (see `src/storage/row.rs`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskExecution {
     /// Unique execution id.
     pub execution_id: String,

@@ -11,6 +11,7 @@
 //!     cornucopia   queries/task_executions.sql (→ generated/pg-queries via `cargo xtask codegen`)
 //!     sqlite       OUT_DIR/sqlite_queries.rs (typed rusqlite module)
 //!     statements   OUT_DIR/pg_statements.rs
+//!     rows         OUT_DIR/rows.rs (RawRow, SQLite and cornucopia rows → RawRow)
 //! ```
 //!
 //! Nothing here touches the filesystem or a database: `build.rs` and `xtask`
@@ -60,10 +61,12 @@ pub fn render_committed(
 }
 
 /// The modules build.rs writes into `OUT_DIR`: `sqlite_queries.rs`,
-/// `pg_statements.rs` and `migrations.rs` (for the committed `history`).
+/// `pg_statements.rs`, `rows.rs` and `migrations.rs` (for the committed
+/// `history`).
 pub fn render_out_dir(spec: &Spec, history: &History) -> Result<Files, Error> {
     let mut files = render::sqlite::render(spec)?;
     files.extend(render::statements::render(spec)?);
+    files.extend(render::rows::render(spec)?);
     files.extend(render::migrations::render_embedded(
         &spec.source_path,
         history,

@@ -139,28 +139,9 @@ impl LogicalType {
     }
 }
 
-/// The SQL dialects the spec targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dialect {
-    /// PostgreSQL (15+).
-    Postgres,
-    /// SQLite (3.35+, bundled by rusqlite).
-    Sqlite,
-}
-
-impl Dialect {
-    /// Both dialects, in output order.
-    pub const ALL: [Dialect; 2] = [Dialect::Postgres, Dialect::Sqlite];
-
-    /// The spec spelling, also the directory name under `generated/`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "postgres",
-            Dialect::Sqlite => "sqlite",
-        }
-    }
-}
+/// The SQL dialects the spec targets (the one `Dialect` type of the
+/// workspace, shared with the library's migrator and the CLI).
+pub use durable_execution_dialect::Dialect;
 
 /// A query or statement parameter, bound by name (`:name` in the SQL).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -121,29 +121,14 @@ mod tests {
                 is_finalize,
             }),
             retry_options: RetryOptions::default(),
-            sleep_ms_before_run: 0,
             timeout_ms: 1000,
             input: "null".into(),
-            run_output: None,
             output: Some("1".into()),
-            children_count: 0,
-            active_children_count: 0,
-            finalize_execution_id: None,
-            children_errors: vec![],
-            finalize_error: None,
             error: (status != ExecutionStatus::Completed)
                 .then(|| ExecutionError::generic("boom", true)),
             status,
-            is_closed: false,
-            needs_cancel: false,
-            executor_id: None,
-            attempt: 0,
-            start_at: 0,
-            started_at: None,
             finished_at: Some(1),
-            expires_at: None,
-            created_at: 0,
-            updated_at: 0,
+            ..TaskExecution::default()
         }
     }
 

@@ -198,6 +198,8 @@ impl State {
     }
 }
 
+/// The row stored for a new execution: `ready`, no output, error or lease
+/// yet (the defaults, as the columns' defaults in the SQL backends).
 fn new_row(execution: &NewExecution) -> TaskExecution {
     TaskExecution {
         execution_id: execution.execution_id.clone(),
@@ -208,25 +210,11 @@ fn new_row(execution: &NewExecution) -> TaskExecution {
         sleep_ms_before_run: execution.sleep_ms_before_run,
         timeout_ms: execution.timeout_ms,
         input: execution.input.clone(),
-        run_output: None,
-        output: None,
-        children_count: 0,
-        active_children_count: 0,
-        finalize_execution_id: None,
-        children_errors: Vec::new(),
-        finalize_error: None,
-        error: None,
         status: ExecutionStatus::Ready,
-        is_closed: false,
-        needs_cancel: false,
-        executor_id: None,
-        attempt: 0,
         start_at: execution.start_at(),
-        started_at: None,
-        finished_at: None,
-        expires_at: None,
         created_at: execution.created_at,
         updated_at: execution.created_at,
+        ..TaskExecution::default()
     }
 }
 

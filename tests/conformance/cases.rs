@@ -171,25 +171,12 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
         sleep_ms_before_run: 1_500,
         timeout_ms: 30_000,
         input: full.input.clone(),
-        run_output: None,
-        output: None,
-        children_count: 0,
-        active_children_count: 0,
-        finalize_execution_id: None,
-        children_errors: vec![],
-        finalize_error: None,
-        error: None,
         status: ExecutionStatus::Ready,
-        is_closed: false,
-        needs_cancel: false,
-        executor_id: None,
-        attempt: 0,
         start_at: T0 + 1_500,
-        started_at: None,
-        finished_at: None,
-        expires_at: None,
         created_at: T0,
         updated_at: T0,
+        // Every other field unset: no output, error, lease or children yet.
+        ..TaskExecution::default()
     };
     assert_eq!(got, expected);
     let got = one(&*h, "te_bare").await;

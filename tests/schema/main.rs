@@ -10,6 +10,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod add_column;
 mod common;
 mod evolve;
 mod files;

@@ -8,6 +8,7 @@
 pub mod cornucopia;
 pub mod ddl;
 pub mod migrations;
+pub mod rows;
 pub mod sqlite;
 pub mod statements;
 
@@ -147,6 +148,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "cornucopia.sql.j2",
         include_str!("../../templates/cornucopia.sql.j2"),
     ),
+    ("rows.rs.j2", include_str!("../../templates/rows.rs.j2")),
 ];
 
 /// The template environment: strict undefined, `trim_blocks`, `lstrip_blocks`,

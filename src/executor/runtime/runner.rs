@@ -532,34 +532,14 @@ mod tests {
         let mut row = crate::model::TaskExecution {
             execution_id: "te_x".into(),
             task_id: "t".into(),
-            root: None,
-            parent: None,
             retry_options: crate::model::RetryOptions {
                 max_attempts: 1,
                 ..Default::default()
             },
-            sleep_ms_before_run: 0,
             timeout_ms: 10,
             input: "null".into(),
-            run_output: None,
-            output: None,
-            children_count: 0,
-            active_children_count: 0,
-            finalize_execution_id: None,
-            children_errors: vec![],
-            finalize_error: None,
-            error: None,
             status: ExecutionStatus::Running,
-            is_closed: false,
-            needs_cancel: false,
-            executor_id: None,
-            attempt: 0,
-            start_at: 0,
-            started_at: None,
-            finished_at: None,
-            expires_at: None,
-            created_at: 0,
-            updated_at: 0,
+            ..Default::default()
         };
         assert!(matches!(
             fail_or_retry(&row, ExecutionError::generic("x", true)),

@@ -2,47 +2,14 @@
 
 use crate::generated::sqlite::{BadRow, RowResult, TaskExecutionRow};
 use crate::model::CorruptRow;
-use crate::storage::row::{RawJson, RawRow};
+use crate::storage::row::RawRow;
 use rusqlite::types::Value;
 
-/// Moves the columns of a generated row into a [`RawRow`] (no checks; see
-/// [`RawRow::into_loaded`]); a row holding a value of another type than its
-/// column's becomes a [`CorruptRow`] (see [`corrupt`]).
+/// Moves the columns of a generated row into a [`RawRow`] (the generated
+/// move; no checks, see [`RawRow::into_loaded`]); a row holding a value of
+/// another type than its column's becomes a [`CorruptRow`] (see [`corrupt`]).
 pub(super) fn raw(row: RowResult<TaskExecutionRow>) -> Result<RawRow, CorruptRow> {
-    let row = row.map_err(corrupt)?;
-    Ok(RawRow {
-        execution_id: row.execution_id,
-        task_id: row.task_id,
-        root_task_id: row.root_task_id,
-        root_execution_id: row.root_execution_id,
-        parent_task_id: row.parent_task_id,
-        parent_execution_id: row.parent_execution_id,
-        index_in_parent: i64::from(row.index_in_parent),
-        is_finalize: row.is_finalize,
-        retry_options: RawJson::Text(row.retry_options),
-        sleep_ms_before_run: row.sleep_ms_before_run,
-        timeout_ms: row.timeout_ms,
-        input: row.input,
-        run_output: row.run_output,
-        output: row.output,
-        children_count: i64::from(row.children_count),
-        active_children_count: i64::from(row.active_children_count),
-        finalize_execution_id: row.finalize_execution_id,
-        children_errors: row.children_errors.map(RawJson::Text),
-        finalize_error: row.finalize_error.map(RawJson::Text),
-        error: row.error.map(RawJson::Text),
-        status: row.status,
-        is_closed: row.is_closed,
-        needs_cancel: row.needs_cancel,
-        executor_id: row.executor_id,
-        attempt: i64::from(row.attempt),
-        start_at: row.start_at,
-        started_at: row.started_at,
-        finished_at: row.finished_at,
-        expires_at: row.expires_at,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
+    row.map(RawRow::from).map_err(corrupt)
 }
 
 /// The surrogate key (`id`) of an unreadable row, when it was read.

@@ -5,7 +5,7 @@
 //! or cancel executions. See `durable --help`.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use durable_execution::migrate::Dialect;
 use std::process::ExitCode;
 
@@ -60,8 +60,8 @@ enum Command {
     /// Prints the current schema DDL, generated from the spec.
     Ddl {
         /// SQL dialect.
-        #[arg(long, value_enum, default_value_t = DialectArg::Postgres)]
-        dialect: DialectArg,
+        #[arg(long, default_value_t = Dialect::Postgres, value_parser = dialect_parser())]
+        dialect: Dialect,
     },
     /// Applies the pending migrations.
     Migrate,
@@ -81,18 +81,17 @@ enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DialectArg {
-    Postgres,
-    Sqlite,
+/// `--dialect`: the spellings of [`Dialect`] (listed in `--help`), parsed
+/// with its `FromStr`.
+fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = Dialect> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Dialect::ALL.map(Dialect::as_str))
+        .try_map(|name| name.parse::<Dialect>())
 }
 
 async fn run(cli: Cli) -> Result<()> {
     if let Command::Ddl { dialect } = cli.command {
-        return admin::ddl(match dialect {
-            DialectArg::Postgres => Dialect::Postgres,
-            DialectArg::Sqlite => Dialect::Sqlite,
-        });
+        return admin::ddl(dialect);
     }
     let target = db::Target::parse(&cli.database)?;
     match cli.command {
