@@ -255,6 +255,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod executor;
 mod generated;
 pub mod migrate;

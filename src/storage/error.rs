@@ -4,6 +4,24 @@ use crate::model::CorruptRow;
 
 /// An error from a storage backend. Every variant says which operation
 /// failed; database errors keep their source.
+///
+/// # What the executor does with an error
+///
+/// - [`is_transient`](Self::is_transient) errors are retried: the
+///   executor's writes of results, its enqueues and the handles' waits try
+///   again with backoff; its loops retry at their next round.
+/// - Any other error is permanent for that call: a result write that is
+///   refused is recorded as the execution's failure where possible.
+/// - A row that cannot be decoded is isolated, not an error of the call:
+///   a backend returns [`CorruptRow`] in that row's place of a
+///   `Vec<`[`Loaded`](crate::model::Loaded)`>` and the executor fails that
+///   execution alone; [`StorageError::Corrupt`] is for a call whose only
+///   row cannot be read.
+///
+/// A backend written outside this crate reports its own driver errors with
+/// [`StorageError::transient`] or [`StorageError::permanent`] (the
+/// [`Backend`](Self::Backend) variant), so that it takes part in the same
+/// retries.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
@@ -114,13 +132,74 @@ pub enum StorageError {
     /// A blocking storage job panicked or was cancelled.
     #[error("storage worker failed: {0}")]
     Worker(String),
+    /// An error of a backend outside this crate (or of a wrapper), which
+    /// says itself whether it is transient: made by
+    /// [`StorageError::transient`] and [`StorageError::permanent`].
+    #[error(
+        "{backend} storage failed ({}): {source}",
+        if *transient { "transient" } else { "permanent" }
+    )]
+    Backend {
+        /// The backend's name (its [`Storage::backend_name`](crate::storage::Storage::backend_name)).
+        backend: &'static str,
+        /// Whether retrying the same operation later may succeed.
+        transient: bool,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl StorageError {
+    /// An error of `backend` after which the same operation may succeed
+    /// later (a lost connection, a lock timeout, a serialization failure):
+    /// the executor retries it. `error` is anything that converts into a
+    /// boxed error (a driver error, a `String`, a `&str`).
+    ///
+    /// ```
+    /// use durable_execution::storage::StorageError;
+    ///
+    /// let error = StorageError::transient("redis", "connection reset");
+    /// assert!(error.is_transient());
+    /// assert_eq!(error.to_string(), "redis storage failed (transient): connection reset");
+    /// ```
+    pub fn transient(
+        backend: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::Backend {
+            backend,
+            transient: true,
+            source: error.into(),
+        }
+    }
+
+    /// An error of `backend` that retrying does not cure (a refused value, a
+    /// missing table, a bad configuration).
+    ///
+    /// ```
+    /// use durable_execution::storage::StorageError;
+    ///
+    /// assert!(!StorageError::permanent("redis", "wrong type of key").is_transient());
+    /// ```
+    pub fn permanent(
+        backend: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::Backend {
+            backend,
+            transient: false,
+            source: error.into(),
+        }
+    }
+
     /// Whether retrying the same operation later may succeed (connection
-    /// problems, lock timeouts, serialization failures).
+    /// problems, lock timeouts, serialization failures, a
+    /// [`Backend`](Self::Backend) error made by
+    /// [`transient`](Self::transient)).
     pub fn is_transient(&self) -> bool {
         match self {
+            Self::Backend { transient, .. } => *transient,
             #[cfg(feature = "postgres")]
             Self::Postgres { source, .. } => {
                 source.is_closed()

@@ -11,7 +11,10 @@
 //! - [`SqliteStorage`] (feature `sqlite`): an embedded SQLite file;
 //! - [`PostgresStorage`] (feature `postgres`): PostgreSQL through a connection pool.
 //!
-//! All of them pass the same conformance suite (`tests/conformance`).
+//! All of them pass the same conformance suite: the `conformance` module
+//! (feature `conformance`), which a backend written outside this crate runs
+//! with one macro call. [`StorageWrapper`] wraps a storage and overrides
+//! only what the wrapper changes.
 
 mod close;
 mod error;
@@ -22,6 +25,7 @@ pub mod postgres;
 mod row;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod wrap;
 
 pub use close::ClosePlan;
 pub use error::StorageError;
@@ -30,6 +34,7 @@ pub use memory::MemoryStorage;
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFailure};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStorage};
+pub use wrap::{MethodName, StorageWrapper};
 
 use crate::model::{CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! Cases for the SQL backends (fixture SQL, real connections, processes).
 
-use crate::cases::{T0, child, exec, finalize_of, ids, one};
 use crate::support::{self, Harness};
+use durable_execution::conformance::cases::{T0, child, exec, finalize_of, ids, one};
 use durable_execution::model::{ExecutionStatus, Loaded};
 use durable_execution::storage::{
     FinishItem, Storage, StorageError, StuckCounts, StuckOutcome, WaitItem,

@@ -1,11 +1,8 @@
 //! A storage wrapper that records the result writes of an executor.
 
 use async_trait::async_trait;
-use durable_execution::model::{ExecutionStatus, Loaded, Millis, NewExecution};
-use durable_execution::storage::{
-    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, Storage,
-    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
-};
+use durable_execution::model::{ExecutionStatus, Millis};
+use durable_execution::storage::{FinishItem, RetryItem, Storage, StorageResult, StorageWrapper};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,41 +54,9 @@ impl Recording {
 }
 
 #[async_trait]
-impl Storage for Recording {
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
-    }
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        self.inner.insert(executions).await
-    }
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.inner.get(execution_ids).await
-    }
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.inner.get_children(parent_execution_id).await
-    }
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<
-        Vec<Result<durable_execution::storage::ChildOutput, durable_execution::model::CorruptRow>>,
-    > {
-        self.inner
-            .children_outputs(parent_execution_id, after, limit)
-            .await
-    }
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        self.inner
-            .claim_ready(executor_id, now, limit, lease_slack_ms)
-            .await
+impl StorageWrapper for Recording {
+    fn inner(&self) -> &dyn Storage {
+        &*self.inner
     }
     async fn finish(
         &self,
@@ -122,64 +87,5 @@ impl Storage for Recording {
             tokio::time::sleep(self.retry_ack_delay).await;
         }
         matched
-    }
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        self.inner.wait_for_children(executor_id, now, items).await
-    }
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.inner.release(executor_id, now, execution_ids).await
-    }
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.inner.close_finished(now, limit).await
-    }
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.inner.ready_parents(limit).await
-    }
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        self.inner.advance_parents(now, items).await
-    }
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.inner.cancel(now, items).await
-    }
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.inner.claim_cancellations(executor_id, limit).await
-    }
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.inner.expire_leases(now, limit).await
-    }
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.inner.repair_stuck(now, lease_slack_ms, limit).await
-    }
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.inner.stats(now).await
-    }
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.inner.delete_all().await
-    }
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
-        self.inner.subscribe()
     }
 }

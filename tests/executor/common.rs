@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use durable_execution::model::{CorruptRow, Loaded, Millis, NewExecution};
 use durable_execution::storage::{
-    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, RetryItem, Storage,
-    StorageError, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    CloseOutcome, FinishItem, RetryItem, Storage, StorageError, StorageResult, StorageWrapper,
+    WaitItem,
 };
 use durable_execution::{Executor, ExecutorBuilder, ExecutorOptions, ExecutorOptionsBuilder};
 use futures::future::BoxFuture;
@@ -89,8 +89,9 @@ impl Counter {
     }
 }
 
-/// A storage wrapper that injects faults: transient errors on the next `n`
-/// calls of chosen operations, and rows reported as corrupt by
+/// A storage wrapper that injects faults: transient errors
+/// ([`StorageError::transient`], as an out-of-tree backend reports them) on
+/// the next `n` calls of chosen operations, and rows reported as corrupt by
 /// `claim_ready`.
 #[derive(Debug)]
 pub struct FaultyStorage {
@@ -151,9 +152,10 @@ impl FaultyStorage {
             match counter.compare_exchange(current, current - 1, Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => {
-                    return Err(StorageError::Worker(format!(
-                        "injected failure of {operation}"
-                    )));
+                    return Err(StorageError::transient(
+                        "faulty",
+                        format!("injected failure of {operation}"),
+                    ));
                 }
                 Err(actual) => current = actual,
             }
@@ -163,7 +165,10 @@ impl FaultyStorage {
 }
 
 #[async_trait]
-impl Storage for FaultyStorage {
+impl StorageWrapper for FaultyStorage {
+    fn inner(&self) -> &dyn Storage {
+        &*self.inner
+    }
     fn backend_name(&self) -> &'static str {
         "faulty"
     }
@@ -171,24 +176,6 @@ impl Storage for FaultyStorage {
         Self::take(&self.fail_insert, "insert")?;
         self.inner.insert(executions).await?;
         Self::take(&self.fail_insert_after_commit, "insert (after its commit)")
-    }
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.inner.get(execution_ids).await
-    }
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.inner.get_children(parent_execution_id).await
-    }
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<
-        Vec<Result<durable_execution::storage::ChildOutput, durable_execution::model::CorruptRow>>,
-    > {
-        self.inner
-            .children_outputs(parent_execution_id, after, limit)
-            .await
     }
     async fn claim_ready(
         &self,
@@ -250,56 +237,8 @@ impl Storage for FaultyStorage {
         self.refuse(items.iter().map(|item| Some(item.run_output.as_str())))?;
         self.inner.wait_for_children(executor_id, now, items).await
     }
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.inner.release(executor_id, now, execution_ids).await
-    }
     async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
         Self::take(&self.fail_close, "close_finished")?;
         self.inner.close_finished(now, limit).await
-    }
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.inner.ready_parents(limit).await
-    }
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        self.inner.advance_parents(now, items).await
-    }
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.inner.cancel(now, items).await
-    }
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.inner.claim_cancellations(executor_id, limit).await
-    }
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.inner.expire_leases(now, limit).await
-    }
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.inner.repair_stuck(now, lease_slack_ms, limit).await
-    }
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.inner.stats(now).await
-    }
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.inner.delete_all().await
-    }
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
-        self.inner.subscribe()
     }
 }

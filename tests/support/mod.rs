@@ -15,12 +15,9 @@
 pub mod cluster;
 pub mod unwritable;
 
-use async_trait::async_trait;
-use durable_execution::model::{Loaded, Millis, NewExecution};
 use durable_execution::storage::{
-    AdvanceItem, CancelItem, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
-    PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
-    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    MemoryStorage, PostgresConfig, PostgresStorage, SqliteOptions, SqliteStorage, Storage,
+    StorageEvent, StorageWrapper,
 };
 use std::any::Any;
 use std::path::PathBuf;
@@ -122,6 +119,12 @@ impl Harness {
     /// Whether the backend is SQL (fixture SQL allowed).
     pub fn is_sql(&self) -> bool {
         !matches!(self.kind, Kind::Memory)
+    }
+
+    /// What keeps the temp file / schema alive (until its last clone is
+    /// dropped).
+    pub fn guard(&self) -> Arc<dyn Any + Send + Sync> {
+        Arc::clone(&self.guard)
     }
 }
 
@@ -288,118 +291,8 @@ impl From<Harness> for Guarded {
     }
 }
 
-#[async_trait]
-impl Storage for Guarded {
-    fn backend_name(&self) -> &'static str {
-        self.storage.backend_name()
-    }
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        self.storage.insert(executions).await
-    }
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.storage.get(execution_ids).await
-    }
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.storage.get_children(parent_execution_id).await
-    }
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<
-        Vec<Result<durable_execution::storage::ChildOutput, durable_execution::model::CorruptRow>>,
-    > {
-        self.storage
-            .children_outputs(parent_execution_id, after, limit)
-            .await
-    }
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        self.storage
-            .claim_ready(executor_id, now, limit, lease_slack_ms)
-            .await
-    }
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        self.storage.finish(executor_id, now, items).await
-    }
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        self.storage.retry(executor_id, now, items).await
-    }
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        self.storage
-            .wait_for_children(executor_id, now, items)
-            .await
-    }
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.storage.release(executor_id, now, execution_ids).await
-    }
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.storage.close_finished(now, limit).await
-    }
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.storage.ready_parents(limit).await
-    }
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        self.storage.advance_parents(now, items).await
-    }
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.storage.cancel(now, items).await
-    }
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.storage.claim_cancellations(executor_id, limit).await
-    }
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.storage.expire_leases(now, limit).await
-    }
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.storage.repair_stuck(now, lease_slack_ms, limit).await
-    }
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.storage.stats(now).await
-    }
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.storage.delete_all().await
-    }
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
-        self.storage.subscribe()
+impl StorageWrapper for Guarded {
+    fn inner(&self) -> &dyn Storage {
+        &*self.storage
     }
 }

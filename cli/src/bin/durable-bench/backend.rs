@@ -1,13 +1,11 @@
 //! Fresh storages per run, and a storage wrapper that counts calls.
 
 use anyhow::{Context as _, Result};
-use async_trait::async_trait;
-use durable_execution::model::{CorruptRow, Loaded, Millis, NewExecution};
 use durable_execution::storage::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, MemoryStorage,
-    PostgresConfig, PostgresStorage, RetryItem, SqliteOptions, SqliteStorage, Storage,
-    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    MemoryStorage, MethodName, PostgresConfig, PostgresStorage, SqliteOptions, SqliteStorage,
+    Storage, StorageWrapper,
 };
+use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -222,144 +220,16 @@ impl CountingStorage {
     }
 }
 
-#[async_trait]
-impl Storage for CountingStorage {
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
+impl StorageWrapper for CountingStorage {
+    fn inner(&self) -> &dyn Storage {
+        &*self.inner
     }
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        self.timed("insert", self.inner.insert(executions)).await
-    }
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.timed("get", self.inner.get(execution_ids)).await
-    }
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.timed("get_children", self.inner.get_children(parent_execution_id))
-            .await
-    }
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
-        self.timed(
-            "children_outputs",
-            self.inner
-                .children_outputs(parent_execution_id, after, limit),
-        )
-        .await
-    }
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        self.timed(
-            "claim_ready",
-            self.inner
-                .claim_ready(executor_id, now, limit, lease_slack_ms),
-        )
-        .await
-    }
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        self.timed("finish", self.inner.finish(executor_id, now, items))
-            .await
-    }
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        self.timed("retry", self.inner.retry(executor_id, now, items))
-            .await
-    }
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        self.timed(
-            "wait_for_children",
-            self.inner.wait_for_children(executor_id, now, items),
-        )
-        .await
-    }
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.timed(
-            "release",
-            self.inner.release(executor_id, now, execution_ids),
-        )
-        .await
-    }
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.timed("close_finished", self.inner.close_finished(now, limit))
-            .await
-    }
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.timed("ready_parents", self.inner.ready_parents(limit))
-            .await
-    }
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        self.timed("advance_parents", self.inner.advance_parents(now, items))
-            .await
-    }
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.timed("cancel", self.inner.cancel(now, items)).await
-    }
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.timed(
-            "claim_cancellations",
-            self.inner.claim_cancellations(executor_id, limit),
-        )
-        .await
-    }
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.timed("expire_leases", self.inner.expire_leases(now, limit))
-            .await
-    }
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.timed(
-            "repair_stuck",
-            self.inner.repair_stuck(now, lease_slack_ms, limit),
-        )
-        .await
-    }
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.timed("stats", self.inner.stats(now)).await
-    }
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.timed("delete_all", self.inner.delete_all()).await
-    }
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
-        self.inner.subscribe()
+    fn around<'a, T: Send + 'a>(
+        &'a self,
+        method: MethodName,
+        call: BoxFuture<'a, T>,
+    ) -> BoxFuture<'a, T> {
+        Box::pin(self.timed(method, call))
     }
 }
 
