@@ -57,6 +57,12 @@ pub struct Column {
     pub default: Option<String>,
     /// What the column holds; becomes the column comment and the field doc.
     pub doc: String,
+    /// The column's previous name: the next migration renames it in place
+    /// (`ALTER TABLE … RENAME COLUMN`, keeping every value) instead of
+    /// dropping it and adding a new one. Ignored once the committed history
+    /// has no column of that name any more (it may stay in the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// One index.
@@ -75,6 +81,11 @@ pub struct Index {
     pub predicate: Option<String>,
     /// Which access path the index serves.
     pub doc: String,
+    /// The index's previous name: the next migration renames it (PostgreSQL
+    /// `ALTER INDEX … RENAME TO`; SQLite, which cannot rename an index,
+    /// drops and recreates it) instead of treating it as a new index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// The logical column and parameter types.

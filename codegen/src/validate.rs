@@ -164,6 +164,18 @@ fn check_table(c: &mut Checker<'_>) {
                 format!("duplicate column name `{}`", col.name),
             );
         }
+        if let Some(from) = &col.renamed_from {
+            c.snake(&format!("{path}.renamed_from"), "column", from);
+            if from == &col.name || table.column(from).is_some() {
+                c.at(
+                    &format!("{path}.renamed_from"),
+                    format!(
+                        "column `{}` is renamed from `{from}`, which is a column of the spec: a rename needs a name that no longer exists",
+                        col.name
+                    ),
+                );
+            }
+        }
         if col.ty == LogicalType::Id {
             ids += 1;
             if ids > 1 {
@@ -190,6 +202,18 @@ fn check_table(c: &mut Checker<'_>) {
                 &format!("{path}.name"),
                 format!("duplicate index name `{}`", ix.name),
             );
+        }
+        if let Some(from) = &ix.renamed_from {
+            c.snake(&format!("{path}.renamed_from"), "index", from);
+            if table.indexes.iter().any(|other| &other.name == from) {
+                c.at(
+                    &format!("{path}.renamed_from"),
+                    format!(
+                        "index `{}` is renamed from `{from}`, which is an index of the spec: a rename needs a name that no longer exists",
+                        ix.name
+                    ),
+                );
+            }
         }
         if ix.columns.is_empty() {
             c.at(

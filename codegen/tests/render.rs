@@ -176,3 +176,74 @@ fn rendering_is_deterministic() {
     };
     assert_eq!(render(), render());
 }
+
+fn jobs_history() -> History {
+    let base =
+        load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default())
+        .expect("renders");
+    apply(&History::default(), &first)
+}
+
+#[test]
+fn declared_renames_rename_in_place() {
+    let history = jobs_history();
+    let spec = load_fixture(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/rename.yaml"),
+    );
+    let (files, plan) =
+        render_committed(&spec, &history, &MigrationOptions::default()).expect("not destructive");
+    let new = plan.new_migration.expect("a migration");
+    assert_eq!(new.name, "update_jobs");
+    let pg = &files[Path::new("generated/migrations/postgres/0002_update_jobs.sql")];
+    assert!(
+        pg.contains("ALTER TABLE jobs RENAME COLUMN owner TO worker;"),
+        "{pg}"
+    );
+    assert!(
+        pg.contains("ALTER INDEX ix_jobs_pending RENAME TO ix_jobs_due;"),
+        "{pg}"
+    );
+    assert!(!pg.contains("DROP COLUMN"), "{pg}");
+    let sqlite = &files[Path::new("generated/migrations/sqlite/0002_update_jobs.sql")];
+    assert!(
+        sqlite.contains("ALTER TABLE jobs RENAME COLUMN owner TO worker;"),
+        "{sqlite}"
+    );
+    assert!(sqlite.contains("DROP INDEX ix_jobs_pending;"), "{sqlite}");
+    assert!(sqlite.contains("CREATE INDEX ix_jobs_due"), "{sqlite}");
+    // The renamed column keeps its physical position.
+    let names: Vec<&str> = plan
+        .target
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names.last(), Some(&"worker"));
+}
+
+#[test]
+fn a_drop_and_add_of_the_same_type_is_refused_as_a_likely_rename() {
+    let history = jobs_history();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/rename.yaml");
+    let text = std::fs::read_to_string(&path)
+        .expect("fixture")
+        .replace("      renamed_from: owner\n", "");
+    let spec = load("spec/rename.yaml", &text).expect("valid");
+    let err = render_committed(&spec, &history, &MigrationOptions::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("(owner -> worker)"), "{err}");
+    assert!(err.contains("renamed_from: OLD"), "{err}");
+    assert!(err.contains("--allow-destructive"), "{err}");
+    let options = MigrationOptions {
+        name: None,
+        allow_destructive: true,
+    };
+    let (files, _) = render_committed(&spec, &history, &options).expect("allowed with the flag");
+    assert!(
+        files.values().any(|t| t.contains("DROP COLUMN owner")),
+        "the flag drops the column"
+    );
+}

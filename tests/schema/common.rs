@@ -194,6 +194,26 @@ impl PgDatabase {
             .collect()
     }
 
+    /// The comments of `table`, its columns and its indexes: `(object, comment)`.
+    pub(crate) async fn comments(&self, table: &str) -> Vec<(String, Option<String>)> {
+        let rows = self
+            .client
+            .query(
+                "SELECT 'table ' || c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c WHERE c.oid = $1::text::regclass
+                 UNION ALL
+                 SELECT 'column ' || a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a
+                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                 UNION ALL
+                 SELECT 'index ' || i.relname, obj_description(i.oid, 'pg_class') FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+                 WHERE ix.indrelid = $1::text::regclass
+                 ORDER BY 1",
+                &[&table],
+            )
+            .await
+            .expect("read comments");
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+    }
+
     /// PostgreSQL's normalized text of `predicate` over `table` (via a probe index
     /// on a temporary copy), to compare spec predicates with the catalog.
     pub(crate) async fn normalize_predicate(&self, table: &str, predicate: &str) -> String {

@@ -14,5 +14,6 @@ mod common;
 mod evolve;
 mod files;
 mod postgres;
+mod scenarios;
 mod sqlite;
 mod statements;

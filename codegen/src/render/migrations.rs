@@ -281,6 +281,16 @@ pub enum DiffError {
         /// The destructive changes.
         changes: Vec<String>,
     },
+    /// A column is dropped and one of the same type added in the same change:
+    /// most likely a rename, which would lose the column's values.
+    #[error(
+        "the spec change drops and adds columns of the same type ({}): if this is a rename, declare it (`renamed_from: OLD` on the column) so that the migration keeps the values; to really drop the data, rerun `{REGENERATE_COMMAND} --allow-destructive`",
+        pairs.iter().map(|(old, new)| format!("{old} -> {new}")).collect::<Vec<_>>().join(", ")
+    )]
+    LikelyRename {
+        /// `(dropped, added)` column pairs of the same type.
+        pairs: Vec<(String, String)>,
+    },
     /// A change no migration can express.
     #[error("unsupported schema change: {0}")]
     Unsupported(String),
@@ -310,6 +320,20 @@ pub enum Change {
     AddIndex(SnapIndex),
     /// A removed (or redefined) index.
     DropIndex(SnapIndex),
+    /// A column renamed in place (declared with `renamed_from`); its values are kept.
+    RenameColumn {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// An index renamed (declared with `renamed_from`).
+    RenameIndex {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
 }
 
 impl Change {
@@ -350,6 +374,88 @@ impl Change {
             }
             Change::AddIndex(ix) => format!("add index {}", ix.name),
             Change::DropIndex(ix) => format!("drop index {}", ix.name),
+            Change::RenameColumn { from, to } => format!("rename column {from} to {to}"),
+            Change::RenameIndex { from, to } => format!("rename index {from} to {to}"),
+        }
+    }
+}
+
+/// The renames the spec declares (`renamed_from`) that apply on top of the
+/// previous table: `(old name, new name)` pairs whose old name exists in
+/// `previous` and whose new name does not (a rename already applied, or one
+/// naming an unknown column, is ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    /// Column renames.
+    pub columns: Vec<(String, String)>,
+    /// Index renames.
+    pub indexes: Vec<(String, String)>,
+}
+
+impl Renames {
+    /// The renames of `spec` that apply on top of `previous`.
+    pub fn of(spec: &Spec, previous: &SnapTable) -> Self {
+        let has_col = |name: &str| previous.columns.iter().any(|c| c.name == name);
+        let has_ix = |name: &str| previous.indexes.iter().any(|i| i.name == name);
+        Self {
+            columns: spec
+                .table
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    let from = c.renamed_from.as_ref()?;
+                    (has_col(from) && !has_col(&c.name) && spec.table.column(from).is_none())
+                        .then(|| (from.clone(), c.name.clone()))
+                })
+                .collect(),
+            indexes: spec
+                .table
+                .indexes
+                .iter()
+                .filter_map(|ix| {
+                    let from = ix.renamed_from.as_ref()?;
+                    (has_ix(from)
+                        && !has_ix(&ix.name)
+                        && !spec.table.indexes.iter().any(|i| &i.name == from))
+                    .then(|| (from.clone(), ix.name.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    fn column(&self, old: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(from, _)| from == old)
+            .map(|(_, to)| to.as_str())
+    }
+
+    /// `table` with the renames applied (index column lists included).
+    pub fn apply(&self, table: &SnapTable) -> SnapTable {
+        let col = |name: &str| self.column(name).unwrap_or(name).to_owned();
+        SnapTable {
+            name: table.name.clone(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| SnapColumn {
+                    name: col(&c.name),
+                    ..c.clone()
+                })
+                .collect(),
+            indexes: table
+                .indexes
+                .iter()
+                .map(|ix| SnapIndex {
+                    name: self
+                        .indexes
+                        .iter()
+                        .find(|(from, _)| *from == ix.name)
+                        .map_or_else(|| ix.name.clone(), |(_, to)| to.clone()),
+                    columns: ix.columns.iter().map(|c| col(c)).collect(),
+                    ..ix.clone()
+                })
+                .collect(),
         }
     }
 }
@@ -365,6 +471,8 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
     };
     let mut columns: Vec<SnapColumn> = Vec::new();
     if let Some(prev) = previous {
+        // A renamed column keeps its physical position.
+        let prev = Renames::of(spec, prev).apply(prev);
         for pc in &prev.columns {
             if let Some(c) = spec.table.column(&pc.name) {
                 columns.push(snap_col(c));
@@ -395,6 +503,38 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
 
 /// The changes from `old` to `new`: index drops, column changes, index additions.
 pub fn diff(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError> {
+    diff_renaming(old, new, &Renames::default())
+}
+
+/// Like [`diff`], with declared renames: renames first (columns, then
+/// indexes), then the changes from the renamed `old` to `new`.
+pub fn diff_renaming(
+    old: &SnapTable,
+    new: &SnapTable,
+    renames: &Renames,
+) -> Result<Vec<Change>, DiffError> {
+    let mut changes: Vec<Change> = renames
+        .columns
+        .iter()
+        .map(|(from, to)| Change::RenameColumn {
+            from: from.clone(),
+            to: to.clone(),
+        })
+        .chain(
+            renames
+                .indexes
+                .iter()
+                .map(|(from, to)| Change::RenameIndex {
+                    from: from.clone(),
+                    to: to.clone(),
+                }),
+        )
+        .collect();
+    changes.extend(diff_plain(&renames.apply(old), new)?);
+    Ok(changes)
+}
+
+fn diff_plain(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError> {
     if old.name != new.name {
         return Err(DiffError::Unsupported(format!(
             "renaming table {} to {} (create a new spec instead)",
@@ -458,6 +598,22 @@ pub fn diff(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError> 
     Ok(changes)
 }
 
+/// `(dropped, added)` column pairs of the same type among `changes`.
+fn likely_renames(changes: &[Change]) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for change in changes {
+        if let Change::DropColumn(old) = change
+            && let Some(new) = changes.iter().find_map(|c| match c {
+                Change::AddColumn(new) if new.ty == old.ty => Some(new),
+                _ => None,
+            })
+        {
+            pairs.push((old.name.clone(), new.name.clone()));
+        }
+    }
+    pairs
+}
+
 /// The name derived from the changes (`add_column_priority`, `update_task_executions`...).
 pub fn derive_name(table: &str, changes: &[Change]) -> String {
     let redefined = |name: &str| {
@@ -475,6 +631,8 @@ pub fn derive_name(table: &str, changes: &[Change]) -> String {
             Change::AlterColumn { new, .. } => format!("alter_column_{}", new.name),
             Change::AddIndex(ix) => format!("add_index_{}", ix.name),
             Change::DropIndex(ix) => format!("drop_index_{}", ix.name),
+            Change::RenameColumn { to, .. } => format!("rename_column_{to}"),
+            Change::RenameIndex { to, .. } => format!("rename_index_{to}"),
         },
         [Change::DropIndex(ix), Change::AddIndex(_)] if redefined(&ix.name) => {
             format!("alter_index_{}", ix.name)
@@ -526,6 +684,10 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
                 )
             }
             Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
+            Change::RenameColumn { from, to } => {
+                format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};")
+            }
+            Change::RenameIndex { from, to } => format!("ALTER INDEX {from} RENAME TO {to};"),
             Change::AddColumn(c) => format!(
                 "ALTER TABLE {table} ADD COLUMN {};\nCOMMENT ON COLUMN {table}.{} IS {};",
                 column_definition(c, Dialect::Postgres, 0),
@@ -579,15 +741,52 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
 
 fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Step> {
     let table = &new.name;
+    let renames = Renames {
+        columns: changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::RenameColumn { from, to } => Some((from.clone(), to.clone())),
+                _ => None,
+            })
+            .collect(),
+        indexes: Vec::new(),
+    };
+    let old = &renames.apply(old);
+    let rename_step = |from: &str, to: &str| Step {
+        comment: format!("rename column {from} to {to} (in place: the values are kept)"),
+        sql: format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"),
+    };
     let needs_rebuild = changes
         .iter()
         .any(|c| matches!(c, Change::AlterColumn { .. }));
     if !needs_rebuild {
+        let renamed_to = |name: &str| {
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::RenameIndex { to, .. } if to == name))
+        };
         return changes
             .iter()
-            .map(|change| Step {
-                comment: change.describe(),
-                sql: match change {
+            .filter_map(|change| {
+                let sql = match change {
+                    Change::RenameColumn { from, to } => return Some(rename_step(from, to)),
+                    // SQLite has no ALTER INDEX … RENAME: drop it under its old
+                    // name and build it under the new one (an index holds no data).
+                    Change::RenameIndex { from, to } => {
+                        let recreate = new
+                            .indexes
+                            .iter()
+                            .find(|ix| &ix.name == to)
+                            .filter(|_| {
+                                !changes
+                                    .iter()
+                                    .any(|c| matches!(c, Change::AddIndex(ix) if &ix.name == to))
+                            })
+                            .map(|ix| format!("\n{}", create_index(table, ix)))
+                            .unwrap_or_default();
+                        format!("DROP INDEX {from};{recreate}")
+                    }
+                    Change::DropIndex(ix) if renamed_to(&ix.name) => return None,
                     Change::DropIndex(ix) => format!("DROP INDEX {};", ix.name),
                     Change::AddIndex(ix) => create_index(table, ix),
                     Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
@@ -595,8 +794,12 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                         "ALTER TABLE {table} ADD COLUMN {};",
                         column_definition(c, Dialect::Sqlite, 0)
                     ),
-                    Change::AlterColumn { .. } => String::new(),
-                },
+                    Change::AlterColumn { .. } => return None,
+                };
+                Some(Step {
+                    comment: change.describe(),
+                    sql,
+                })
             })
             .collect();
     }
@@ -638,12 +841,18 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
             e
         })
         .collect();
-    let mut steps = vec![
+    let mut steps: Vec<Step> = renames
+        .columns
+        .iter()
+        .map(|(from, to)| rename_step(from, to))
+        .collect();
+    steps.extend([
         Step {
             comment: format!(
                 "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
                 changes
                     .iter()
+                    .filter(|c| !matches!(c, Change::RenameColumn { .. }))
                     .map(Change::describe)
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -662,7 +871,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
             comment: "swap the tables (dropping the old table drops its indexes)".to_owned(),
             sql: format!("DROP TABLE {table};\nALTER TABLE {new_name} RENAME TO {table};"),
         },
-    ];
+    ]);
     for ix in &new.indexes {
         steps.push(Step {
             comment: format!("recreate index {}", ix.name),
@@ -711,7 +920,7 @@ pub fn plan(
     let (name, changes) = match previous {
         None => (format!("create_{}", spec.table.name), Vec::new()),
         Some(prev) => {
-            let changes = diff(prev, &target)?;
+            let changes = diff_renaming(prev, &target, &Renames::of(spec, prev))?;
             if changes.is_empty() {
                 return Ok(MigrationPlan {
                     target,
@@ -723,6 +932,10 @@ pub fn plan(
                 .filter(|c| c.is_destructive())
                 .map(Change::describe)
                 .collect();
+            let likely = likely_renames(&changes);
+            if !likely.is_empty() && !options.allow_destructive {
+                return Err(DiffError::LikelyRename { pairs: likely });
+            }
             if !destructive.is_empty() && !options.allow_destructive {
                 return Err(DiffError::Destructive {
                     changes: destructive,

@@ -1,0 +1,277 @@
+//! Scripted evolutions of a fixture spec (`codegen/tests/fixtures/jobs.yaml`),
+//! one per change kind: the base spec becomes migration 0001, applied with
+//! the runtime migrator to a real PostgreSQL database and a SQLite file that
+//! then get a row; the edited spec becomes migration 0002, applied on top.
+//! Each scenario checks that the row's values survive and that the migrated
+//! catalog equals the one the new schema file gives a fresh database.
+
+use durable_execution::migrate::{self, Migration};
+use durable_execution_codegen as codegen;
+
+use crate::common::{PgDatabase, history_in};
+
+pub(crate) const BASE: &str = "codegen/tests/fixtures/jobs.yaml";
+
+/// The fixture spec text.
+pub(crate) fn base_spec() -> String {
+    crate::common::read(BASE)
+}
+
+/// A spec history in a temp dir (`generated/` as `cargo xtask codegen` writes it).
+pub(crate) struct Workspace {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub(crate) fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub(crate) fn history(&self) -> codegen::History {
+        history_in(&self.dir.path().join("generated/migrations"))
+    }
+
+    /// Renders `spec_text` on top of the history and writes the output.
+    pub(crate) fn render(
+        &self,
+        spec_text: &str,
+        options: &codegen::MigrationOptions,
+    ) -> Result<codegen::Files, codegen::Error> {
+        let spec = codegen::load("spec/jobs.yaml", spec_text)?;
+        let (files, _) = codegen::render_committed(&spec, &self.history(), options)?;
+        for (path, content) in &files {
+            let target = self.dir.path().join(path);
+            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            std::fs::write(target, content).expect("write");
+        }
+        Ok(files)
+    }
+
+    pub(crate) fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(relative)).expect("generated file")
+    }
+
+    /// The migrations of `dialect` as the runtime migrator takes them.
+    pub(crate) fn migrations(&self, dialect: codegen::parse::Dialect) -> Vec<Migration> {
+        self.history()
+            .files(dialect)
+            .iter()
+            .map(|m| Migration {
+                version: i64::from(m.version),
+                name: leak(m.name.clone()),
+                sql: leak(m.text.clone()),
+                checksum: leak(codegen::render::migrations::checksum(&m.text)),
+            })
+            .collect()
+    }
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// One database per dialect, migrated along the scenario.
+pub(crate) struct Databases {
+    pub(crate) pg: PgDatabase,
+    pub(crate) sqlite: rusqlite::Connection,
+    _sqlite_dir: tempfile::TempDir,
+}
+
+impl Databases {
+    pub(crate) async fn create(test: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = crate::sqlite::open(&dir);
+        Self {
+            pg: PgDatabase::create(test).await,
+            sqlite,
+            _sqlite_dir: dir,
+        }
+    }
+
+    /// Applies every pending migration of `ws` with the runtime migrator.
+    pub(crate) async fn migrate(&mut self, ws: &Workspace) {
+        migrate::migrate_postgres_with(
+            &mut self.pg.client,
+            &ws.migrations(codegen::parse::Dialect::Postgres),
+        )
+        .await
+        .expect("postgres migrations apply");
+        migrate::migrate_sqlite_with(
+            &mut self.sqlite,
+            &ws.migrations(codegen::parse::Dialect::Sqlite),
+        )
+        .expect("sqlite migrations apply");
+    }
+
+    /// Runs `sql` on both databases.
+    pub(crate) async fn execute(&self, sql: &str) {
+        self.pg.client.batch_execute(sql).await.expect("postgres");
+        self.sqlite.execute_batch(sql).expect("sqlite");
+    }
+
+    /// `sql` (one text column, one row) on both databases.
+    pub(crate) async fn text(&self, sql: &str) -> (String, String) {
+        let pg: String = self
+            .pg
+            .client
+            .query_one(sql, &[])
+            .await
+            .expect("postgres row")
+            .get(0);
+        let sqlite: String = self
+            .sqlite
+            .query_row(sql, [], |r| r.get(0))
+            .expect("sqlite row");
+        (pg, sqlite)
+    }
+
+    /// Asserts that the catalogs equal those of the schema files of `ws`.
+    pub(crate) async fn assert_catalog_is_the_schema_file(&self, ws: &Workspace, test: &str) {
+        let fresh = PgDatabase::create(&format!("{test}_fresh")).await;
+        fresh
+            .client
+            .batch_execute(&ws.read("generated/schema/postgres.sql"))
+            .await
+            .expect("schema file applies");
+        assert_eq!(
+            self.pg.columns("jobs").await,
+            fresh.columns("jobs").await,
+            "postgres columns"
+        );
+        assert_eq!(
+            self.pg.indexes("jobs").await,
+            fresh.indexes("jobs").await,
+            "postgres indexes"
+        );
+        assert_eq!(
+            self.pg.comments("jobs").await,
+            fresh.comments("jobs").await,
+            "postgres comments"
+        );
+        fresh.drop_db().await;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh = crate::sqlite::open(&dir);
+        fresh
+            .execute_batch(&ws.read("generated/schema/sqlite.sql"))
+            .expect("schema file applies");
+        assert_eq!(
+            crate::sqlite::columns(&self.sqlite, "jobs"),
+            crate::sqlite::columns(&fresh, "jobs"),
+            "sqlite columns"
+        );
+        assert_eq!(
+            crate::sqlite::indexes(&self.sqlite, "jobs"),
+            crate::sqlite::indexes(&fresh, "jobs"),
+            "sqlite indexes"
+        );
+    }
+
+    pub(crate) async fn drop_db(self) {
+        self.pg.drop_db().await;
+    }
+}
+
+const ROW: &str = "INSERT INTO jobs (job_id, payload, priority, run_at, attempts, owner) VALUES ('j1', '{\"a\":1}', 7, 5, 3, 'w1')";
+
+/// Base spec → 0001 → a row → `edit` → 0002; returns the workspace and databases.
+async fn evolve(test: &str, edit: impl Fn(&str) -> String) -> (Workspace, Databases) {
+    let ws = Workspace::new();
+    ws.render(&base_spec(), &Default::default())
+        .expect("base spec renders");
+    let mut dbs = Databases::create(test).await;
+    dbs.migrate(&ws).await;
+    dbs.execute(ROW).await;
+    let before = ws.history().next_version();
+    ws.render(&edit(&base_spec()), &Default::default())
+        .expect("the edit renders without --allow-destructive");
+    assert_eq!(ws.history().next_version(), before + 1, "one new migration");
+    dbs.migrate(&ws).await;
+    (ws, dbs)
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the fixture contains {from:?}");
+    text.replacen(from, to, 1)
+}
+
+/// `owner` → `worker` (everywhere in the spec), declared as a rename.
+pub(crate) fn rename_owner(text: &str) -> String {
+    let renamed = text.replace("owner", "worker");
+    replace_once(
+        &renamed,
+        "    - name: worker\n      type: text\n      nullable: true\n",
+        "    - name: worker\n      type: text\n      nullable: true\n      renamed_from: owner\n",
+    )
+}
+
+#[tokio::test]
+async fn a_declared_rename_keeps_the_values_on_both_dialects() {
+    let test = "scn_rename";
+    let (ws, dbs) = evolve(test, |text| {
+        let renamed = rename_owner(text).replace("ix_jobs_pending", "ix_jobs_due");
+        replace_once(
+            &renamed,
+            "    - name: ix_jobs_due\n",
+            "    - name: ix_jobs_due\n      renamed_from: ix_jobs_pending\n",
+        )
+    })
+    .await;
+    let history = ws.history();
+    assert!(
+        history.postgres[1]
+            .text
+            .contains("RENAME COLUMN owner TO worker")
+    );
+    assert_eq!(
+        dbs.text("SELECT worker FROM jobs WHERE job_id = 'j1'")
+            .await,
+        ("w1".to_owned(), "w1".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_rename_with_a_table_rebuild_keeps_the_values() {
+    // A type change forces the SQLite rebuild; the renamed column is copied.
+    let test = "scn_rename_rebuild";
+    let (ws, dbs) = evolve(test, |text| {
+        replace_once(
+            &rename_owner(text),
+            "      default: \"false\"\n",
+            "      default: \"true\"\n",
+        )
+    })
+    .await;
+    assert!(
+        ws.history().sqlite[1]
+            .text
+            .contains("CREATE TABLE jobs__new")
+    );
+    assert_eq!(
+        dbs.text("SELECT worker FROM jobs WHERE job_id = 'j1'")
+            .await,
+        ("w1".to_owned(), "w1".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
+#[test]
+fn an_undeclared_rename_is_refused_without_the_flag() {
+    let ws = Workspace::new();
+    ws.render(&base_spec(), &Default::default())
+        .expect("base spec renders");
+    let edited = base_spec().replace("owner", "worker");
+    let err = ws
+        .render(&edited, &Default::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("owner -> worker"), "{err}");
+    assert!(err.contains("renamed_from"), "{err}");
+    assert_eq!(ws.history().next_version(), 2, "nothing written");
+}
