@@ -88,6 +88,7 @@ pub(crate) struct PgDatabase {
     pub(crate) client: tokio_postgres::Client,
     admin: tokio_postgres::Client,
     name: String,
+    config: tokio_postgres::Config,
 }
 
 fn server_config() -> tokio_postgres::Config {
@@ -129,7 +130,13 @@ impl PgDatabase {
             client,
             admin,
             name,
+            config: db_config,
         }
+    }
+
+    /// The connection configuration of the test database.
+    pub(crate) fn config(&self) -> tokio_postgres::Config {
+        self.config.clone()
     }
 
     pub(crate) async fn drop_db(self) {
