@@ -260,6 +260,46 @@ async fn a_rename_with_a_table_rebuild_keeps_the_values() {
     dbs.drop_db().await;
 }
 
+#[tokio::test]
+async fn a_doc_only_change_reaches_the_postgres_catalog() {
+    let test = "scn_comment";
+    let (ws, dbs) = evolve(test, |text| {
+        let text = replace_once(
+            text,
+            "doc: Attempts so far.",
+            "doc: Attempts so far (retries included).",
+        );
+        let text = replace_once(
+            &text,
+            "  doc: Background jobs.",
+            "  doc: Background jobs, one row per job.",
+        );
+        replace_once(
+            &text,
+            "doc: Lookup by public id.",
+            "doc: Lookup by public id (unique).",
+        )
+    })
+    .await;
+    let history = ws.history();
+    assert_eq!(history.postgres[1].name, "update_comments");
+    assert!(
+        history.postgres[1]
+            .text
+            .contains("COMMENT ON COLUMN jobs.attempts IS 'Attempts so far (retries included).';")
+    );
+    assert!(
+        !history.sqlite[1].text.contains("COMMENT"),
+        "nothing for SQLite"
+    );
+    assert!(dbs.pg.comments("jobs").await.contains(&(
+        "index ix_jobs_job_id".to_owned(),
+        Some("Lookup by public id (unique).".to_owned())
+    )));
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
 #[test]
 fn an_undeclared_rename_is_refused_without_the_flag() {
     let ws = Workspace::new();

@@ -12,8 +12,12 @@
 //!   does not change them;
 //! - `migrations.sum` lists the total first so that two branches adding a
 //!   migration conflict in git;
-//! - snapshots exclude docs: a doc edit does not need a migration (the schema
-//!   file and the generated code pick it up).
+//! - snapshots record docs (table, columns, indexes): a doc-only edit becomes
+//!   a migration of PostgreSQL `COMMENT ON` statements (and no statement on
+//!   SQLite, whose catalog has no comments), so that a migrated catalog
+//!   equals the schema file, comments included. A snapshot written before
+//!   docs were recorded has none; the next migration then sets every comment
+//!   once (idempotent).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,6 +47,17 @@ pub struct SnapColumn {
     pub nullable: bool,
     /// Default SQL literal.
     pub default: Option<String>,
+    /// The column comment (`None` in snapshots written before docs were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+}
+
+impl SnapColumn {
+    /// Same name, type, nullability and default (the doc aside).
+    pub fn same_definition(&self, other: &SnapColumn) -> bool {
+        (&self.name, self.ty, self.nullable, &self.default)
+            == (&other.name, other.ty, other.nullable, &other.default)
+    }
 }
 
 /// An index as recorded in a snapshot.
@@ -57,6 +72,17 @@ pub struct SnapIndex {
     /// Partial index predicate.
     #[serde(rename = "where")]
     pub predicate: Option<String>,
+    /// The index comment (`None` in snapshots written before docs were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+}
+
+impl SnapIndex {
+    /// Same name, columns, uniqueness and predicate (the doc aside).
+    pub fn same_definition(&self, other: &SnapIndex) -> bool {
+        (&self.name, &self.columns, self.unique, &self.predicate)
+            == (&other.name, &other.columns, other.unique, &other.predicate)
+    }
 }
 
 /// The table as recorded in a snapshot, columns in physical order.
@@ -68,6 +94,9 @@ pub struct SnapTable {
     pub columns: Vec<SnapColumn>,
     /// Indexes in spec order.
     pub indexes: Vec<SnapIndex>,
+    /// The table comment (`None` in snapshots written before docs were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
 }
 
 /// A snapshot file: the normalized table after migration `version`.
@@ -334,6 +363,25 @@ pub enum Change {
         /// The new name.
         to: String,
     },
+    /// A changed doc: the comment of the table, a column or an index
+    /// (PostgreSQL `COMMENT ON`; nothing on SQLite).
+    Comment {
+        /// What is commented.
+        on: CommentOn,
+        /// The new comment.
+        doc: String,
+    },
+}
+
+/// The object of a [`Change::Comment`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentOn {
+    /// The table.
+    Table,
+    /// A column, by name.
+    Column(String),
+    /// An index, by name.
+    Index(String),
 }
 
 impl Change {
@@ -376,6 +424,11 @@ impl Change {
             Change::DropIndex(ix) => format!("drop index {}", ix.name),
             Change::RenameColumn { from, to } => format!("rename column {from} to {to}"),
             Change::RenameIndex { from, to } => format!("rename index {from} to {to}"),
+            Change::Comment { on, .. } => match on {
+                CommentOn::Table => "comment on the table".to_owned(),
+                CommentOn::Column(c) => format!("comment on column {c}"),
+                CommentOn::Index(ix) => format!("comment on index {ix}"),
+            },
         }
     }
 }
@@ -435,6 +488,7 @@ impl Renames {
         let col = |name: &str| self.column(name).unwrap_or(name).to_owned();
         SnapTable {
             name: table.name.clone(),
+            doc: table.doc.clone(),
             columns: table
                 .columns
                 .iter()
@@ -468,6 +522,7 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
         ty: c.ty,
         nullable: c.nullable,
         default: c.default.clone(),
+        doc: Some(c.doc.clone()),
     };
     let mut columns: Vec<SnapColumn> = Vec::new();
     if let Some(prev) = previous {
@@ -486,6 +541,7 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
     }
     SnapTable {
         name: spec.table.name.clone(),
+        doc: Some(spec.table.doc.clone()),
         columns,
         indexes: spec
             .table
@@ -496,6 +552,7 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
                 columns: ix.columns.clone(),
                 unique: ix.unique,
                 predicate: ix.predicate.clone(),
+                doc: Some(ix.doc.clone()),
             })
             .collect(),
     }
@@ -543,7 +600,7 @@ fn diff_plain(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError
     }
     let mut changes = Vec::new();
     for ix in &old.indexes {
-        if new.indexes.iter().find(|n| n.name == ix.name) != Some(ix) {
+        if !new.indexes.iter().any(|n| n.same_definition(ix)) {
             changes.push(Change::DropIndex(ix.clone()));
         }
     }
@@ -575,7 +632,7 @@ fn diff_plain(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError
                 }
                 changes.push(Change::AddColumn(nc.clone()));
             }
-            Some(oc) if oc != nc => {
+            Some(oc) if !oc.same_definition(nc) => {
                 if oc.ty == LogicalType::Id || nc.ty == LogicalType::Id {
                     return Err(DiffError::Unsupported(format!(
                         "changing the key column {}",
@@ -591,11 +648,51 @@ fn diff_plain(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError
         }
     }
     for ix in &new.indexes {
-        if old.indexes.iter().find(|o| o.name == ix.name) != Some(ix) {
+        if !old.indexes.iter().any(|o| o.same_definition(ix)) {
             changes.push(Change::AddIndex(ix.clone()));
         }
     }
+    changes.extend(comment_changes(old, new));
     Ok(changes)
+}
+
+/// The docs that changed on objects that exist before and after (an added
+/// column or index gets its comment with it). A doc the old snapshot did not
+/// record counts as changed.
+fn comment_changes(old: &SnapTable, new: &SnapTable) -> Vec<Change> {
+    let changed = |old: &Option<String>, new: &Option<String>| match (old, new) {
+        (_, None) => None,
+        (Some(o), Some(n)) if o == n => None,
+        (_, Some(n)) => Some(n.clone()),
+    };
+    let mut changes = Vec::new();
+    if let Some(doc) = changed(&old.doc, &new.doc) {
+        changes.push(Change::Comment {
+            on: CommentOn::Table,
+            doc,
+        });
+    }
+    for nc in &new.columns {
+        if let Some(oc) = old.columns.iter().find(|o| o.name == nc.name)
+            && let Some(doc) = changed(&oc.doc, &nc.doc)
+        {
+            changes.push(Change::Comment {
+                on: CommentOn::Column(nc.name.clone()),
+                doc,
+            });
+        }
+    }
+    for ix in &new.indexes {
+        if let Some(oi) = old.indexes.iter().find(|o| o.same_definition(ix))
+            && let Some(doc) = changed(&oi.doc, &ix.doc)
+        {
+            changes.push(Change::Comment {
+                on: CommentOn::Index(ix.name.clone()),
+                doc,
+            });
+        }
+    }
+    changes
 }
 
 /// `(dropped, added)` column pairs of the same type among `changes`.
@@ -624,6 +721,9 @@ pub fn derive_name(table: &str, changes: &[Change]) -> String {
                 .iter()
                 .any(|c| matches!(c, Change::AddIndex(ix) if ix.name == name))
     };
+    if changes.iter().all(|c| matches!(c, Change::Comment { .. })) {
+        return "update_comments".to_owned();
+    }
     match changes {
         [single] => match single {
             Change::AddColumn(c) => format!("add_column_{}", c.name),
@@ -633,6 +733,7 @@ pub fn derive_name(table: &str, changes: &[Change]) -> String {
             Change::DropIndex(ix) => format!("drop_index_{}", ix.name),
             Change::RenameColumn { to, .. } => format!("rename_column_{to}"),
             Change::RenameIndex { to, .. } => format!("rename_index_{to}"),
+            Change::Comment { .. } => "update_comments".to_owned(),
         },
         [Change::DropIndex(ix), Change::AddIndex(_)] if redefined(&ix.name) => {
             format!("alter_index_{}", ix.name)
@@ -688,6 +789,13 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
                 format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};")
             }
             Change::RenameIndex { from, to } => format!("ALTER INDEX {from} RENAME TO {to};"),
+            Change::Comment { on, doc } => match on {
+                CommentOn::Table => format!("COMMENT ON TABLE {table} IS {};", sql_quote(doc)),
+                CommentOn::Column(c) => {
+                    format!("COMMENT ON COLUMN {table}.{c} IS {};", sql_quote(doc))
+                }
+                CommentOn::Index(ix) => format!("COMMENT ON INDEX {ix} IS {};", sql_quote(doc)),
+            },
             Change::AddColumn(c) => format!(
                 "ALTER TABLE {table} ADD COLUMN {};\nCOMMENT ON COLUMN {table}.{} IS {};",
                 column_definition(c, Dialect::Postgres, 0),
@@ -765,7 +873,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                 .iter()
                 .any(|c| matches!(c, Change::RenameIndex { to, .. } if to == name))
         };
-        return changes
+        let mut steps: Vec<Step> = changes
             .iter()
             .filter_map(|change| {
                 let sql = match change {
@@ -794,7 +902,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                         "ALTER TABLE {table} ADD COLUMN {};",
                         column_definition(c, Dialect::Sqlite, 0)
                     ),
-                    Change::AlterColumn { .. } => return None,
+                    Change::AlterColumn { .. } | Change::Comment { .. } => return None,
                 };
                 Some(Step {
                     comment: change.describe(),
@@ -802,6 +910,13 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                 })
             })
             .collect();
+        if steps.is_empty() {
+            steps.push(Step {
+                comment: "Nothing to do on SQLite: its catalog has no comments (the schema file carries the docs as SQL comments).".to_owned(),
+                sql: String::new(),
+            });
+        }
+        return steps;
     }
     // SQLite cannot alter a column in place: rebuild the table
     // (https://www.sqlite.org/lang_altertable.html#otheralter). The table has no
@@ -852,7 +967,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                 "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
                 changes
                     .iter()
-                    .filter(|c| !matches!(c, Change::RenameColumn { .. }))
+                    .filter(|c| !matches!(c, Change::RenameColumn { .. } | Change::Comment { .. }))
                     .map(Change::describe)
                     .collect::<Vec<_>>()
                     .join("; ")
@@ -1033,6 +1148,7 @@ fn render_new(
                 .map(|s| s.table.clone())
                 .unwrap_or_else(|| SnapTable {
                     name: new.snapshot.table.name.clone(),
+                    doc: None,
                     columns: Vec::new(),
                     indexes: Vec::new(),
                 });
