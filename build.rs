@@ -137,7 +137,7 @@ fn stale_artifacts(
         }
     }
     let mut new_files = Vec::new();
-    if let Some(new) = &plan.new_migration {
+    for new in plan.new_migrations() {
         stale.push(format!(
             "the spec changed since the last migration snapshot: migration {:04}_{} is missing",
             new.version, new.name

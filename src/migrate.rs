@@ -86,6 +86,48 @@ impl Migration {
     }
 }
 
+/// The statements of `sql`, split at the `;` that end them (outside string
+/// literals, quoted identifiers and `--` comments), without empty ones. A
+/// non-transactional migration runs them one at a time on PostgreSQL: a
+/// multi-statement query is an implicit transaction, where `CREATE INDEX
+/// CONCURRENTLY` cannot run.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = sql.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b';' => {
+                    out.push(&sql[start..=i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out.push(&sql[start..]);
+    out.into_iter()
+        .filter(|stmt| {
+            stmt.lines()
+                .map(str::trim)
+                .any(|line| !line.is_empty() && !line.starts_with("--") && line != ";")
+        })
+        .collect()
+}
+
 /// A row of the tracking table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedMigration {
@@ -739,10 +781,12 @@ mod postgres {
                 record(&*client, migration, 0, false)
                     .await
                     .map_err(err("insert_applied_migration", version))?;
-                client
-                    .batch_execute(migration.sql)
-                    .await
-                    .map_err(err("apply migration", version))?;
+                for statement in super::split_statements(migration.sql) {
+                    client
+                        .batch_execute(statement)
+                        .await
+                        .map_err(err("apply migration", version))?;
+                }
                 client
                     .execute(
                         stmt::MARK_MIGRATION_SUCCEEDED,
@@ -1010,6 +1054,19 @@ mod tests {
             up_to(&all, &[applied(&M1), applied(&M2), applied(&M3)], 2),
             Err(MigrationError::BeyondTarget { current: 3, to: 2 })
         ));
+    }
+
+    #[test]
+    fn statements_split_outside_literals_and_comments() {
+        let sql = "-- header; not a statement\nCREATE INDEX CONCURRENTLY a ON t (x);\nCOMMENT ON INDEX a IS 'one; two';\n-- trailing\n";
+        assert_eq!(
+            split_statements(sql),
+            [
+                "-- header; not a statement\nCREATE INDEX CONCURRENTLY a ON t (x);",
+                "\nCOMMENT ON INDEX a IS 'one; two';"
+            ]
+        );
+        assert!(split_statements("-- only comments;\n").is_empty());
     }
 
     #[test]

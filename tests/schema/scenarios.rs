@@ -187,7 +187,7 @@ async fn evolve(test: &str, edit: impl Fn(&str) -> String) -> (Workspace, Databa
     let before = ws.history().next_version();
     ws.render(&edit(&base_spec()), &Default::default())
         .expect("the edit renders without --allow-destructive");
-    assert_eq!(ws.history().next_version(), before + 1, "one new migration");
+    assert!(ws.history().next_version() > before, "a new migration");
     dbs.migrate(&ws).await;
     (ws, dbs)
 }
@@ -298,6 +298,126 @@ async fn a_doc_only_change_reaches_the_postgres_catalog() {
     )));
     dbs.assert_catalog_is_the_schema_file(&ws, test).await;
     dbs.drop_db().await;
+}
+
+#[tokio::test]
+async fn indexes_are_added_and_dropped_concurrently_in_their_own_migration() {
+    let test = "scn_index";
+    let (ws, dbs) = evolve(test, |text| {
+        // A new column and an index on it (split: the column, then the index),
+        // and the removal of an existing index.
+        let text = replace_once(
+            text,
+            "  indexes:\n",
+            "    - name: queue\n      type: text\n      default: \"'main'\"\n      doc: Queue name.\n  indexes:\n    - name: ix_jobs_queue\n      columns: [queue, run_at]\n      where: \"done = false\"\n      doc: Pending jobs per queue.\n",
+        );
+        replace_once(
+            &text,
+            "    - name: ix_jobs_pending\n      columns: [priority, run_at]\n      where: \"done = false\"\n      doc: Pending jobs by priority.\n",
+            "",
+        )
+    })
+    .await;
+    let history = ws.history();
+    assert_eq!(
+        history.postgres.len(),
+        3,
+        "column migration, then index migration"
+    );
+    let (columns, indexes) = (&history.postgres[1], &history.postgres[2]);
+    assert!(
+        columns.text.contains("ADD COLUMN queue"),
+        "{}",
+        columns.text
+    );
+    assert!(!columns.text.contains("INDEX"), "{}", columns.text);
+    assert!(
+        indexes.text.contains("-- transaction: none"),
+        "{}",
+        indexes.text
+    );
+    assert!(
+        indexes.text.contains(
+            "CREATE INDEX CONCURRENTLY ix_jobs_queue ON jobs (queue, run_at) WHERE done = false;"
+        ),
+        "{}",
+        indexes.text
+    );
+    assert!(
+        indexes
+            .text
+            .contains("DROP INDEX CONCURRENTLY ix_jobs_pending;")
+    );
+    assert!(indexes.text.contains(": safe"), "{}", indexes.text);
+    assert!(!history.sqlite[2].text.contains("transaction: none"));
+    assert_eq!(
+        dbs.text("SELECT queue FROM jobs WHERE job_id = 'j1'").await,
+        ("main".to_owned(), "main".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
+#[tokio::test]
+async fn widening_integer_to_bigint_needs_no_flag_and_no_rebuild() {
+    let test = "scn_widen";
+    let (ws, dbs) = evolve(test, |text| {
+        replace_once(
+            text,
+            "    - name: priority\n      type: integer\n",
+            "    - name: priority\n      type: bigint\n",
+        )
+    })
+    .await;
+    let history = ws.history();
+    let pg = &history.postgres[1].text;
+    assert!(pg.contains("ALTER COLUMN priority TYPE bigint"), "{pg}");
+    assert!(
+        pg.contains("alter column priority (type integer -> bigint): rewrites the table"),
+        "{pg}"
+    );
+    let sqlite = &history.sqlite[1].text;
+    assert!(!sqlite.contains("jobs__new"), "no rebuild: {sqlite}");
+    assert!(sqlite.contains("Nothing to do on SQLite"), "{sqlite}");
+    let pg_value: i64 = dbs
+        .pg
+        .client
+        .query_one("SELECT priority FROM jobs WHERE job_id = 'j1'", &[])
+        .await
+        .expect("row")
+        .get(0);
+    assert_eq!(pg_value, 7);
+    let sqlite_value: i64 = dbs
+        .sqlite
+        .query_row("SELECT priority FROM jobs WHERE job_id = 'j1'", [], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    assert_eq!(sqlite_value, 7);
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
+#[test]
+fn a_narrowing_type_change_is_refused_without_the_flag() {
+    let ws = Workspace::new();
+    ws.render(&base_spec(), &Default::default())
+        .expect("base spec renders");
+    let edited = replace_once(
+        &base_spec(),
+        "    - name: attempts\n      type: bigint\n",
+        "    - name: attempts\n      type: integer\n",
+    );
+    let err = ws
+        .render(&edited, &Default::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("destructive (alter column attempts (type bigint -> integer))"),
+        "{err}"
+    );
+    assert_eq!(ws.history().next_version(), 2, "nothing written");
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn run() -> Result<()> {
             for s in &stale {
                 message.push_str(&format!("  - {s}\n"));
             }
-            if let Some(new) = &plan.new_migration {
+            for new in plan.new_migrations() {
                 message.push_str(&format!(
                     "the spec changed since the last migration: {:04}_{} would be created\n",
                     new.version, new.name
@@ -207,11 +207,21 @@ fn run() -> Result<()> {
             bail!(message.trim_end().to_owned());
         }
         println!("all generated files are up to date");
-    } else if let Some(new) = &plan.new_migration {
-        println!(
-            "new migration {:04}_{}: review generated/migrations/{{postgres,sqlite}}/{:04}_{}.sql before committing",
-            new.version, new.name, new.version, new.name
-        );
+    } else {
+        for new in plan.new_migrations() {
+            println!(
+                "new migration {:04}_{}: review generated/migrations/{{postgres,sqlite}}/{:04}_{}.sql before committing",
+                new.version, new.name, new.version, new.name
+            );
+        }
+        if plan.new_migration.is_some() {
+            println!(
+                "lint (safe; takes an exclusive lock; rewrites the table; loses data), also in each migration's header:"
+            );
+            for line in codegen::render::migrations::lint(&spec, &history, &plan) {
+                println!("  {line}");
+            }
+        }
     }
     Ok(())
 }
@@ -281,6 +291,14 @@ fn generate_pg_queries(
     fs::create_dir_all(&migrations_dir)?;
     for (name, text) in pg_migrations {
         let path = migrations_dir.join(name);
+        // cornucopia loads each file as one multi-statement query, an implicit
+        // transaction where CONCURRENTLY is refused; the throwaway database is
+        // empty, so the plain statements build the same schema.
+        let text = if text.lines().any(|l| l.trim() == "-- transaction: none") {
+            text.replace(" CONCURRENTLY ", " ")
+        } else {
+            text.clone()
+        };
         fs::write(&path, text)?;
         schema_files.push(path);
     }

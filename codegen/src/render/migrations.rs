@@ -389,7 +389,7 @@ impl Change {
     pub fn is_destructive(&self) -> bool {
         match self {
             Change::DropColumn(_) => true,
-            Change::AlterColumn { old, new } => old.ty != new.ty,
+            Change::AlterColumn { old, new } => old.ty != new.ty && !widens(old.ty, new.ty),
             _ => false,
         }
     }
@@ -429,6 +429,41 @@ impl Change {
                 CommentOn::Column(c) => format!("comment on column {c}"),
                 CommentOn::Index(ix) => format!("comment on index {ix}"),
             },
+        }
+    }
+}
+
+/// Whether changing a column from `old` to `new` keeps every value: `integer`
+/// to `bigint` (a table rewrite on PostgreSQL, nothing on SQLite).
+pub fn widens(old: LogicalType, new: LogicalType) -> bool {
+    matches!((old, new), (LogicalType::Integer, LogicalType::Bigint))
+}
+
+/// The lint class of a migration step, for the reviewing DBA: printed by
+/// `cargo xtask codegen` and written into the migration's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Blocks neither reads nor writes (comments, `CREATE/DROP INDEX CONCURRENTLY`).
+    Safe,
+    /// Takes an exclusive lock on the table (briefly, or for a scan such as
+    /// `SET NOT NULL`); on SQLite, the database's write lock.
+    Locks,
+    /// Rewrites every row under an exclusive lock (PostgreSQL type change,
+    /// SQLite table rebuild).
+    Rewrites,
+    /// Can lose data (a dropped column, a narrowing type change).
+    LosesData,
+}
+
+impl Risk {
+    /// The class as written in headers and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Safe => "safe",
+            Risk::Locks => "takes an exclusive lock",
+            Risk::Rewrites => "rewrites the table",
+            Risk::LosesData => "loses data",
         }
     }
 }
@@ -754,21 +789,51 @@ fn is_snake_case(s: &str) -> bool {
 #[derive(Debug, Clone, Serialize)]
 struct Step {
     comment: String,
+    title: String,
     sql: String,
+    risk: Risk,
+    risk_text: &'static str,
 }
 
-fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
+impl Step {
+    fn new(comment: String, sql: String, risk: Risk) -> Self {
+        Self {
+            title: comment.lines().next().unwrap_or_default().to_owned(),
+            comment,
+            sql,
+            risk,
+            risk_text: risk.as_str(),
+        }
+    }
+}
+
+/// The class of a PostgreSQL ALTER COLUMN.
+fn postgres_alter_risk(old: &SnapColumn, new: &SnapColumn) -> Risk {
+    if old.ty != new.ty {
+        if widens(old.ty, new.ty) {
+            Risk::Rewrites
+        } else {
+            Risk::LosesData
+        }
+    } else {
+        Risk::Locks
+    }
+}
+
+fn postgres_steps(spec: &Spec, table: &str, changes: &[Change], concurrent: bool) -> Vec<Step> {
     let doc = |name: &str| {
         spec.table
             .column(name)
             .map(|c| c.doc.clone())
             .unwrap_or_default()
     };
+    let concurrently = if concurrent { "CONCURRENTLY " } else { "" };
+    let index_risk = if concurrent { Risk::Safe } else { Risk::Locks };
     let mut steps = Vec::new();
     for change in changes {
-        let comment = change.describe();
-        let sql = match change {
-            Change::DropIndex(ix) => format!("DROP INDEX {};", ix.name),
+        let mut comment = change.describe();
+        let (sql, risk) = match change {
+            Change::DropIndex(ix) => (format!("DROP INDEX {concurrently}{};", ix.name), index_risk),
             Change::AddIndex(ix) => {
                 let ix_doc = spec
                     .table
@@ -777,35 +842,60 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
                     .find(|i| i.name == ix.name)
                     .map(|i| i.doc.clone())
                     .unwrap_or_default();
-                format!(
-                    "{}\nCOMMENT ON INDEX {} IS {};",
-                    create_index(table, ix),
-                    ix.name,
-                    sql_quote(&ix_doc)
+                let create =
+                    create_index(table, ix).replacen("INDEX ", &format!("INDEX {concurrently}"), 1);
+                (
+                    format!(
+                        "{create}\nCOMMENT ON INDEX {} IS {};",
+                        ix.name,
+                        sql_quote(&ix_doc)
+                    ),
+                    index_risk,
                 )
             }
-            Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
-            Change::RenameColumn { from, to } => {
-                format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};")
+            Change::DropColumn(c) => (
+                format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
+                Risk::LosesData,
+            ),
+            Change::RenameColumn { from, to } => (
+                format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"),
+                Risk::Locks,
+            ),
+            Change::RenameIndex { from, to } => {
+                (format!("ALTER INDEX {from} RENAME TO {to};"), Risk::Locks)
             }
-            Change::RenameIndex { from, to } => format!("ALTER INDEX {from} RENAME TO {to};"),
-            Change::Comment { on, doc } => match on {
-                CommentOn::Table => format!("COMMENT ON TABLE {table} IS {};", sql_quote(doc)),
-                CommentOn::Column(c) => {
-                    format!("COMMENT ON COLUMN {table}.{c} IS {};", sql_quote(doc))
-                }
-                CommentOn::Index(ix) => format!("COMMENT ON INDEX {ix} IS {};", sql_quote(doc)),
-            },
-            Change::AddColumn(c) => format!(
-                "ALTER TABLE {table} ADD COLUMN {};\nCOMMENT ON COLUMN {table}.{} IS {};",
-                column_definition(c, Dialect::Postgres, 0),
-                c.name,
-                sql_quote(&doc(&c.name))
+            Change::Comment { on, doc } => (
+                match on {
+                    CommentOn::Table => {
+                        format!("COMMENT ON TABLE {table} IS {};", sql_quote(doc))
+                    }
+                    CommentOn::Column(c) => {
+                        format!("COMMENT ON COLUMN {table}.{c} IS {};", sql_quote(doc))
+                    }
+                    CommentOn::Index(ix) => {
+                        format!("COMMENT ON INDEX {ix} IS {};", sql_quote(doc))
+                    }
+                },
+                Risk::Safe,
+            ),
+            Change::AddColumn(c) => (
+                format!(
+                    "ALTER TABLE {table} ADD COLUMN {};\nCOMMENT ON COLUMN {table}.{} IS {};",
+                    column_definition(c, Dialect::Postgres, 0),
+                    c.name,
+                    sql_quote(&doc(&c.name))
+                ),
+                Risk::Locks,
             ),
             Change::AlterColumn { old, new } => {
                 let mut lines = Vec::new();
                 let col = &new.name;
                 let type_changed = old.ty != new.ty;
+                if type_changed && widens(old.ty, new.ty) {
+                    comment.push_str(
+                        "\nWidening keeps every value; PostgreSQL rewrites the table (and its indexes) under an exclusive lock.",
+                    );
+                }
                 if old.default.is_some() && (type_changed || old.default != new.default) {
                     lines.push(format!(
                         "ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT;"
@@ -839,12 +929,20 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change]) -> Vec<Step> {
                         "ALTER TABLE {table} ALTER COLUMN {col} DROP NOT NULL;"
                     ));
                 }
-                lines.join("\n")
+                (lines.join("\n"), postgres_alter_risk(old, new))
             }
         };
-        steps.push(Step { comment, sql });
+        steps.push(Step::new(comment, sql, risk));
     }
     steps
+}
+
+/// Whether a column change is invisible to SQLite (same storage type,
+/// nullability and default, e.g. `integer` to `bigint`: both `INTEGER`).
+fn sqlite_unchanged(old: &SnapColumn, new: &SnapColumn) -> bool {
+    old.ty.sql_type(Dialect::Sqlite) == new.ty.sql_type(Dialect::Sqlite)
+        && old.nullable == new.nullable
+        && old.default == new.default
 }
 
 fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Step> {
@@ -860,13 +958,16 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
         indexes: Vec::new(),
     };
     let old = &renames.apply(old);
-    let rename_step = |from: &str, to: &str| Step {
-        comment: format!("rename column {from} to {to} (in place: the values are kept)"),
-        sql: format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"),
+    let rename_step = |from: &str, to: &str| {
+        Step::new(
+            format!("rename column {from} to {to} (in place: the values are kept)"),
+            format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"),
+            Risk::Locks,
+        )
     };
     let needs_rebuild = changes
         .iter()
-        .any(|c| matches!(c, Change::AlterColumn { .. }));
+        .any(|c| matches!(c, Change::AlterColumn { old, new } if !sqlite_unchanged(old, new)));
     if !needs_rebuild {
         let renamed_to = |name: &str| {
             changes
@@ -876,7 +977,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
         let mut steps: Vec<Step> = changes
             .iter()
             .filter_map(|change| {
-                let sql = match change {
+                let (sql, risk) = match change {
                     Change::RenameColumn { from, to } => return Some(rename_step(from, to)),
                     // SQLite has no ALTER INDEX … RENAME: drop it under its old
                     // name and build it under the new one (an index holds no data).
@@ -892,29 +993,40 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                             })
                             .map(|ix| format!("\n{}", create_index(table, ix)))
                             .unwrap_or_default();
-                        format!("DROP INDEX {from};{recreate}")
+                        (format!("DROP INDEX {from};{recreate}"), Risk::Locks)
                     }
                     Change::DropIndex(ix) if renamed_to(&ix.name) => return None,
-                    Change::DropIndex(ix) => format!("DROP INDEX {};", ix.name),
-                    Change::AddIndex(ix) => create_index(table, ix),
-                    Change::DropColumn(c) => format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
-                    Change::AddColumn(c) => format!(
-                        "ALTER TABLE {table} ADD COLUMN {};",
-                        column_definition(c, Dialect::Sqlite, 0)
+                    Change::DropIndex(ix) => (format!("DROP INDEX {};", ix.name), Risk::Locks),
+                    Change::AddIndex(ix) => (create_index(table, ix), Risk::Locks),
+                    Change::DropColumn(c) => (
+                        format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
+                        Risk::LosesData,
+                    ),
+                    Change::AddColumn(c) => (
+                        format!(
+                            "ALTER TABLE {table} ADD COLUMN {};",
+                            column_definition(c, Dialect::Sqlite, 0)
+                        ),
+                        Risk::Locks,
                     ),
                     Change::AlterColumn { .. } | Change::Comment { .. } => return None,
                 };
-                Some(Step {
-                    comment: change.describe(),
-                    sql,
-                })
+                Some(Step::new(change.describe(), sql, risk))
             })
             .collect();
         if steps.is_empty() {
-            steps.push(Step {
-                comment: "Nothing to do on SQLite: its catalog has no comments (the schema file carries the docs as SQL comments).".to_owned(),
-                sql: String::new(),
-            });
+            let reason = if changes.iter().all(|c| matches!(c, Change::Comment { .. })) {
+                "its catalog has no comments (the schema file carries the docs as SQL comments)"
+            } else {
+                "the column keeps its SQLite type, nullability and default"
+            };
+            let mut nothing = Step::new(
+                format!("Nothing to do on SQLite: {reason}."),
+                String::new(),
+                Risk::Safe,
+            );
+            nothing.title = "nothing to do on SQLite".to_owned();
+            steps.push(nothing);
         }
         return steps;
     }
@@ -922,6 +1034,11 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
     // (https://www.sqlite.org/lang_altertable.html#otheralter). The table has no
     // foreign keys, so `PRAGMA foreign_keys` needs no change, and the runner
     // applies the whole file in one transaction.
+    let rebuild_risk = if changes.iter().any(Change::is_destructive) {
+        Risk::LosesData
+    } else {
+        Risk::Rewrites
+    };
     let new_name = format!("{table}__new");
     let width = new.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let defs: Vec<String> = new
@@ -944,7 +1061,7 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
         .iter()
         .map(|(o, n)| {
             let mut e = n.name.clone();
-            if o.ty != n.ty {
+            if o.ty.sql_type(Dialect::Sqlite) != n.ty.sql_type(Dialect::Sqlite) {
                 e = format!("CAST({e} AS {})", n.ty.sql_type(Dialect::Sqlite));
             }
             if o.nullable
@@ -961,37 +1078,43 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
         .iter()
         .map(|(from, to)| rename_step(from, to))
         .collect();
+    let mut rebuild = Step::new(
+        format!(
+            "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
+            changes
+                .iter()
+                .filter(|c| !matches!(c, Change::RenameColumn { .. } | Change::Comment { .. }))
+                .map(Change::describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        format!("CREATE TABLE {new_name} (\n{}\n);", defs.join(",\n")),
+        rebuild_risk,
+    );
+    rebuild.title = format!("rebuild table {table} (create {new_name})");
     steps.extend([
-        Step {
-            comment: format!(
-                "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
-                changes
-                    .iter()
-                    .filter(|c| !matches!(c, Change::RenameColumn { .. } | Change::Comment { .. }))
-                    .map(Change::describe)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            sql: format!("CREATE TABLE {new_name} (\n{}\n);", defs.join(",\n")),
-        },
-        Step {
-            comment: "copy the rows".to_owned(),
-            sql: format!(
+        rebuild,
+        Step::new(
+            "copy the rows".to_owned(),
+            format!(
                 "INSERT INTO {new_name} ({})\nSELECT {} FROM {table};",
                 targets.join(", "),
                 exprs.join(", ")
             ),
-        },
-        Step {
-            comment: "swap the tables (dropping the old table drops its indexes)".to_owned(),
-            sql: format!("DROP TABLE {table};\nALTER TABLE {new_name} RENAME TO {table};"),
-        },
+            rebuild_risk,
+        ),
+        Step::new(
+            "swap the tables (dropping the old table drops its indexes)".to_owned(),
+            format!("DROP TABLE {table};\nALTER TABLE {new_name} RENAME TO {table};"),
+            Risk::Locks,
+        ),
     ]);
     for ix in &new.indexes {
-        steps.push(Step {
-            comment: format!("recreate index {}", ix.name),
-            sql: create_index(table, ix),
-        });
+        steps.push(Step::new(
+            format!("recreate index {}", ix.name),
+            create_index(table, ix),
+            Risk::Locks,
+        ));
     }
     steps
 }
@@ -1007,6 +1130,9 @@ pub struct NewMigration {
     pub changes: Vec<Change>,
     /// The snapshot after it.
     pub snapshot: Snapshot,
+    /// Index creations and removals run `CONCURRENTLY` on PostgreSQL, the
+    /// migration outside a transaction (`-- transaction: none`).
+    pub concurrent_indexes: bool,
 }
 
 /// Everything the migration step produces.
@@ -1016,6 +1142,17 @@ pub struct MigrationPlan {
     pub target: SnapTable,
     /// The migration the spec change needs, if any.
     pub new_migration: Option<NewMigration>,
+    /// The migration of the change's index creations and removals when the
+    /// change also has other steps: it follows `new_migration`, because
+    /// PostgreSQL runs them `CONCURRENTLY`, outside any transaction.
+    pub index_migration: Option<NewMigration>,
+}
+
+impl MigrationPlan {
+    /// The new migrations, in version order.
+    pub fn new_migrations(&self) -> impl Iterator<Item = &NewMigration> {
+        self.new_migration.iter().chain(&self.index_migration)
+    }
 }
 
 /// Computes the migration the spec needs on top of `history`, if any.
@@ -1040,6 +1177,7 @@ pub fn plan(
                 return Ok(MigrationPlan {
                     target,
                     new_migration: None,
+                    index_migration: None,
                 });
             }
             let destructive: Vec<String> = changes
@@ -1059,23 +1197,95 @@ pub fn plan(
             (derive_name(&spec.table.name, &changes), changes)
         }
     };
-    let snapshot = Snapshot {
+    let snapshot = |version: u32, table: SnapTable| Snapshot {
         generated: format!(
             "from {}; do not edit. Regenerate with `{REGENERATE_COMMAND}`.",
             spec.source_path
         ),
         format: SNAPSHOT_FORMAT,
         version,
-        table: target.clone(),
+        table,
+    };
+    // Index creations and removals go to a migration of their own (PostgreSQL
+    // runs them CONCURRENTLY, outside a transaction), after the other steps.
+    // The removal of an index on a dropped column stays with the drop (SQLite
+    // refuses to drop an indexed column; PostgreSQL drops the index with it).
+    let dropped_columns: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropColumn(col) => Some(col.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let is_index_step = |c: &Change| match c {
+        Change::AddIndex(_) => true,
+        Change::DropIndex(ix) => !ix
+            .columns
+            .iter()
+            .any(|c| dropped_columns.contains(&c.as_str())),
+        _ => false,
+    };
+    let (index_changes, other_changes): (Vec<Change>, Vec<Change>) =
+        changes.iter().cloned().partition(is_index_step);
+    if index_changes.is_empty() || other_changes.is_empty() {
+        let concurrent_indexes = !index_changes.is_empty();
+        return Ok(MigrationPlan {
+            new_migration: Some(NewMigration {
+                version,
+                name: options.name.clone().unwrap_or(name),
+                changes,
+                snapshot: snapshot(version, target.clone()),
+                concurrent_indexes,
+            }),
+            target,
+            index_migration: None,
+        });
+    }
+    let renamed_previous = previous
+        .map(|prev| Renames::of(spec, prev).apply(prev))
+        .unwrap_or_else(|| target.clone());
+    let intermediate = SnapTable {
+        indexes: renamed_previous
+            .indexes
+            .iter()
+            .filter(|ix| {
+                !other_changes
+                    .iter()
+                    .any(|c| matches!(c, Change::DropIndex(d) if d.name == ix.name))
+            })
+            .cloned()
+            .collect(),
+        ..target.clone()
+    };
+    let first_name = options
+        .name
+        .clone()
+        .unwrap_or_else(|| derive_name(&spec.table.name, &other_changes));
+    let index_name = match &options.name {
+        Some(name) => format!("{name}_indexes"),
+        None => match derive_name(&spec.table.name, &index_changes) {
+            fallback if fallback == format!("update_{}", spec.table.name) => {
+                "update_indexes".to_owned()
+            }
+            derived => derived,
+        },
     };
     Ok(MigrationPlan {
-        target,
         new_migration: Some(NewMigration {
             version,
-            name: options.name.clone().unwrap_or(name),
-            changes,
-            snapshot,
+            name: first_name,
+            changes: other_changes,
+            snapshot: snapshot(version, intermediate),
+            concurrent_indexes: false,
         }),
+        index_migration: Some(NewMigration {
+            version: version + 1,
+            name: index_name,
+            changes: index_changes,
+            snapshot: snapshot(version + 1, target.clone()),
+            concurrent_indexes: true,
+        }),
+        target,
     })
 }
 
@@ -1126,9 +1336,22 @@ pub fn snapshot_text(snapshot: &Snapshot) -> Result<String, serde_json::Error> {
     Ok(serde_json::to_string_pretty(snapshot)? + "\n")
 }
 
+/// The steps of `new` on top of `old` in `dialect`.
+fn steps(spec: &Spec, old: &SnapTable, new: &NewMigration, dialect: Dialect) -> Vec<Step> {
+    match dialect {
+        Dialect::Postgres => postgres_steps(
+            spec,
+            &new.snapshot.table.name,
+            &new.changes,
+            new.concurrent_indexes,
+        ),
+        Dialect::Sqlite => sqlite_steps(old, &new.snapshot.table, &new.changes),
+    }
+}
+
 fn render_new(
     spec: &Spec,
-    history: &History,
+    old: &SnapTable,
     new: &NewMigration,
     dialect: Dialect,
 ) -> Result<String, RenderError> {
@@ -1140,32 +1363,64 @@ fn render_new(
             Some((new.version, &new.name)),
         );
     }
-    let steps = match dialect {
-        Dialect::Postgres => postgres_steps(spec, &new.snapshot.table.name, &new.changes),
-        Dialect::Sqlite => {
-            let old = history
-                .last_snapshot()
-                .map(|s| s.table.clone())
-                .unwrap_or_else(|| SnapTable {
-                    name: new.snapshot.table.name.clone(),
-                    doc: None,
-                    columns: Vec::new(),
-                    indexes: Vec::new(),
-                });
-            sqlite_steps(&old, &new.snapshot.table, &new.changes)
-        }
-    };
+    let steps = steps(spec, old, new, dialect);
+    let transactional = !(new.concurrent_indexes && dialect == Dialect::Postgres);
     let ctx = minijinja::context! {
         header => sql_header(&spec.source_path),
         version => format!("{:04}", new.version),
         name => new.name.clone(),
+        transactional => transactional,
         changes => new.changes.iter().map(Change::describe).collect::<Vec<_>>(),
         steps => minijinja::Value::from(Serde(&steps)),
     };
     super::render_template("migration.sql.j2", ctx)
 }
 
-/// The migration files the spec adds (new migration + snapshot) and the
+/// The table before the first new migration of `history`.
+fn previous_table(history: &History, name: &str) -> SnapTable {
+    history
+        .last_snapshot()
+        .map(|s| s.table.clone())
+        .unwrap_or_else(|| SnapTable {
+            name: name.to_owned(),
+            doc: None,
+            columns: Vec::new(),
+            indexes: Vec::new(),
+        })
+}
+
+/// One line per step of the new migrations, per dialect, with its lint class:
+/// `0004 postgres: add index ix_jobs_owner: safe` (what `cargo xtask codegen` prints).
+pub fn lint(spec: &Spec, history: &History, plan: &MigrationPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for dialect in Dialect::ALL {
+        let mut old = previous_table(history, &plan.target.name);
+        for new in plan.new_migrations() {
+            if new.changes.is_empty() {
+                lines.push(format!(
+                    "{:04} {}: create table {}: {}",
+                    new.version,
+                    dialect.as_str(),
+                    new.snapshot.table.name,
+                    Risk::Safe.as_str()
+                ));
+            }
+            for step in steps(spec, &old, new, dialect) {
+                lines.push(format!(
+                    "{:04} {}: {}: {}",
+                    new.version,
+                    dialect.as_str(),
+                    step.title,
+                    step.risk.as_str()
+                ));
+            }
+            old = new.snapshot.table.clone();
+        }
+    }
+    lines
+}
+
+/// The migration files the spec adds (new migrations + snapshots) and the
 /// `migrations.sum` of each dialect (over the existing and new files).
 pub fn render(spec: &Spec, history: &History, plan: &MigrationPlan) -> Result<Files, RenderError> {
     let mut files = Files::new();
@@ -1175,11 +1430,13 @@ pub fn render(spec: &Spec, history: &History, plan: &MigrationPlan) -> Result<Fi
             .iter()
             .map(|m| (m.file_name.clone(), m.text.clone()))
             .collect();
-        if let Some(new) = &plan.new_migration {
+        let mut old = previous_table(history, &plan.target.name);
+        for new in plan.new_migrations() {
             let file_name = format!("{:04}_{}.sql", new.version, new.name);
-            let text = render_new(spec, history, new, dialect)?;
+            let text = render_new(spec, &old, new, dialect)?;
             files.insert(migration_path(dialect, &file_name), text.clone());
             list.push((file_name, text));
+            old = new.snapshot.table.clone();
         }
         files.insert(
             PathBuf::from(format!(
@@ -1189,7 +1446,7 @@ pub fn render(spec: &Spec, history: &History, plan: &MigrationPlan) -> Result<Fi
             sum_file(&spec.source_path, &list),
         );
     }
-    if let Some(new) = &plan.new_migration {
+    for new in plan.new_migrations() {
         let text =
             snapshot_text(&new.snapshot).map_err(|e| RenderError::Snapshot(e.to_string()))?;
         files.insert(snapshot_path(new.version), text);

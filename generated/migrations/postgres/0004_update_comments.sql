@@ -45,6 +45,49 @@
 --   - comment on index ix_task_executions_needs_cancel
 --   - comment on index ix_task_executions_waiting_parents
 --   - comment on index ix_task_executions_waiting_finalize
+--
+-- Lint (for the reviewing DBA; classes: safe, takes an exclusive lock, rewrites the table, loses data):
+--   - comment on the table: safe
+--   - comment on column id: safe
+--   - comment on column execution_id: safe
+--   - comment on column task_id: safe
+--   - comment on column root_task_id: safe
+--   - comment on column root_execution_id: safe
+--   - comment on column parent_task_id: safe
+--   - comment on column parent_execution_id: safe
+--   - comment on column index_in_parent: safe
+--   - comment on column is_finalize: safe
+--   - comment on column retry_options: safe
+--   - comment on column sleep_ms_before_run: safe
+--   - comment on column timeout_ms: safe
+--   - comment on column input: safe
+--   - comment on column run_output: safe
+--   - comment on column output: safe
+--   - comment on column children_count: safe
+--   - comment on column active_children_count: safe
+--   - comment on column finalize_execution_id: safe
+--   - comment on column children_errors: safe
+--   - comment on column finalize_error: safe
+--   - comment on column error: safe
+--   - comment on column status: safe
+--   - comment on column is_closed: safe
+--   - comment on column needs_cancel: safe
+--   - comment on column executor_id: safe
+--   - comment on column attempt: safe
+--   - comment on column start_at: safe
+--   - comment on column started_at: safe
+--   - comment on column finished_at: safe
+--   - comment on column expires_at: safe
+--   - comment on column created_at: safe
+--   - comment on column updated_at: safe
+--   - comment on index ix_task_executions_execution_id: safe
+--   - comment on index ix_task_executions_ready: safe
+--   - comment on index ix_task_executions_parent: safe
+--   - comment on index ix_task_executions_unclosed: safe
+--   - comment on index ix_task_executions_leases: safe
+--   - comment on index ix_task_executions_needs_cancel: safe
+--   - comment on index ix_task_executions_waiting_parents: safe
+--   - comment on index ix_task_executions_waiting_finalize: safe
 
 -- comment on the table
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';

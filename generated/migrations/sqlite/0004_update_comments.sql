@@ -45,6 +45,8 @@
 --   - comment on index ix_task_executions_needs_cancel
 --   - comment on index ix_task_executions_waiting_parents
 --   - comment on index ix_task_executions_waiting_finalize
+--
+-- Lint (for the reviewing DBA; classes: safe, takes an exclusive lock, rewrites the table, loses data):
+--   - nothing to do on SQLite: safe
 
 -- Nothing to do on SQLite: its catalog has no comments (the schema file carries the docs as SQL comments).
-
