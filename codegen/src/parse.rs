@@ -23,6 +23,55 @@ pub struct Spec {
     /// Untyped statements rendered as SQL constants per dialect.
     #[serde(default)]
     pub statements: Vec<Statement>,
+    /// Hand-written migration steps (data backfills, one-off fixes), placed
+    /// in the migration chain among the generated ones.
+    #[serde(default)]
+    pub custom_migrations: Vec<CustomMigration>,
+}
+
+/// A hand-written migration step: SQL for both dialects that
+/// `cargo xtask codegen` turns into a migration (checksummed like the
+/// generated ones) right after version `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomMigration {
+    /// Migration name (snake_case), unique among custom migrations.
+    pub name: String,
+    /// What the step does and why; becomes the migration's comment.
+    pub doc: String,
+    /// The version the step follows: the latest committed one (the step
+    /// then runs before the spec's pending schema change, if any) or the
+    /// last migration that change generates (the step runs after it).
+    pub after: u32,
+    /// SQL shared by both dialects, or instead
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// PostgreSQL SQL (instead of `sql`).
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// SQLite SQL (instead of `sql`).
+    #[serde(default)]
+    pub sqlite: Option<String>,
+    /// Whether the step runs in a transaction (default `true`); `false`
+    /// writes `-- transaction: none` (PostgreSQL runs its statements one
+    /// at a time, e.g. a backfill in batches).
+    #[serde(default = "default_true")]
+    pub transaction: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl CustomMigration {
+    /// The SQL for `dialect`: the dialect field, else `sql`.
+    pub fn sql_for(&self, dialect: Dialect) -> Option<&str> {
+        match dialect {
+            Dialect::Postgres => self.postgres.as_deref(),
+            Dialect::Sqlite => self.sqlite.as_deref(),
+        }
+        .or(self.sql.as_deref())
+    }
 }
 
 /// The table definition.

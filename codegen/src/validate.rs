@@ -135,6 +135,29 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
         }
         check_item(&mut c, s, &prefix, "statement");
     }
+    let mut seen = BTreeSet::new();
+    for (i, m) in spec.custom_migrations.iter().enumerate() {
+        let prefix = format!("custom_migrations[{i}]");
+        c.snake(&format!("{prefix}.name"), "custom migration", &m.name);
+        if !seen.insert(m.name.clone()) {
+            c.at(
+                &format!("{prefix}.name"),
+                format!("duplicate custom migration name `{}`", m.name),
+            );
+        }
+        for dialect in crate::parse::Dialect::ALL {
+            if m.sql_for(dialect).is_none_or(|sql| sql.trim().is_empty()) {
+                c.at(
+                    &format!("{prefix}.name"),
+                    format!(
+                        "custom migration `{}` has no SQL for {} (give `sql`, or `postgres` and `sqlite`)",
+                        m.name,
+                        dialect.as_str()
+                    ),
+                );
+            }
+        }
+    }
     if c.out.is_empty() {
         Ok(())
     } else {

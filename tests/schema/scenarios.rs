@@ -398,6 +398,96 @@ async fn widening_integer_to_bigint_needs_no_flag_and_no_rebuild() {
     dbs.drop_db().await;
 }
 
+const QUEUE_COLUMN: &str = "    - name: queue\n      type: text\n      nullable: true\n      doc: Queue name.\n  indexes:\n";
+
+fn with_custom(text: &str, custom: &str) -> String {
+    format!("{text}custom_migrations:\n{custom}")
+}
+
+#[tokio::test]
+async fn custom_steps_run_in_order_with_the_generated_ones() {
+    let test = "scn_custom";
+    let custom = "  - name: count_attempt\n    after: 1\n    doc: Before the new column, count one more attempt for every job.\n    sql: UPDATE jobs SET attempts = attempts + 1\n  - name: backfill_queue\n    after: 2\n    doc: Fill the new queue column of existing jobs.\n    postgres: UPDATE jobs SET queue = 'pg-' || job_id WHERE queue IS NULL\n    sqlite: UPDATE jobs SET queue = 'lite-' || job_id WHERE queue IS NULL\n";
+    let (ws, mut dbs) = evolve(test, |text| {
+        with_custom(&replace_once(text, "  indexes:\n", QUEUE_COLUMN), custom)
+    })
+    .await;
+    let history = ws.history();
+    let names: Vec<&str> = history.postgres.iter().map(|m| m.name.as_str()).collect();
+    // `after: 1` runs before the schema change (then 0003), `after: 2` after it.
+    assert_eq!(
+        names,
+        [
+            "create_jobs",
+            "count_attempt",
+            "add_column_queue",
+            "backfill_queue"
+        ]
+    );
+    assert!(history.postgres[1].is_custom() && !history.postgres[2].is_custom());
+    assert_eq!(
+        dbs.text("SELECT queue || ':' || attempts FROM jobs WHERE job_id = 'j1'")
+            .await,
+        ("pg-j1:4".to_owned(), "lite-j1:4".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+
+    // Rendering again adds nothing; an edit of a committed step is refused.
+    let spec = with_custom(
+        &replace_once(&base_spec(), "  indexes:\n", QUEUE_COLUMN),
+        custom,
+    );
+    let again = ws.render(&spec, &Default::default()).expect("renders");
+    assert!(!again.keys().any(|p| p.to_string_lossy().contains("/0005")));
+    let edited = spec.replace("'pg-' || job_id", "'pg2-' || job_id");
+    let err = ws
+        .render(&edited, &Default::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("custom migration `backfill_queue` (generated/migrations/postgres/0004_backfill_queue.sql) was changed"),
+        "{err}"
+    );
+    // The migrator refuses a committed file edited after it was applied.
+    let path = ws
+        .dir
+        .path()
+        .join("generated/migrations/sqlite/0004_backfill_queue.sql");
+    let text = std::fs::read_to_string(&path).expect("file");
+    std::fs::write(&path, text.replace("'lite-'", "'other-'")).expect("edit");
+    let err = migrate::migrate_sqlite_with(
+        &mut dbs.sqlite,
+        &ws.migrations(codegen::parse::Dialect::Sqlite),
+    )
+    .expect_err("an edited applied migration is refused");
+    assert!(
+        matches!(err, migrate::MigrationError::Divergent { version: 4, .. }),
+        "{err}"
+    );
+    dbs.drop_db().await;
+}
+
+#[test]
+fn a_custom_step_at_another_position_is_refused() {
+    let ws = Workspace::new();
+    ws.render(&base_spec(), &Default::default())
+        .expect("base spec renders");
+    let spec = with_custom(
+        &base_spec(),
+        "  - name: fix\n    after: 7\n    doc: A fix.\n    sql: UPDATE jobs SET attempts = 0\n",
+    );
+    let err = ws
+        .render(&spec, &Default::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("custom migration `fix` is placed after version 0007, but a new migration can only follow version 0001"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_narrowing_type_change_is_refused_without_the_flag() {
     let ws = Workspace::new();

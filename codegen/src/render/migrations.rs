@@ -323,6 +323,30 @@ pub enum DiffError {
     /// A change no migration can express.
     #[error("unsupported schema change: {0}")]
     Unsupported(String),
+    /// A custom migration names a position that is not the latest version
+    /// nor the last migration the pending schema change generates.
+    #[error(
+        "custom migration `{name}` is placed after version {after:04}, but a new migration can only follow version {}; applied migrations are never rewritten",
+        allowed.iter().map(|v| format!("{v:04}")).collect::<Vec<_>>().join(" or ")
+    )]
+    CustomPosition {
+        /// The custom migration.
+        name: String,
+        /// Its `after`.
+        after: u32,
+        /// The versions it may follow.
+        allowed: Vec<u32>,
+    },
+    /// A committed custom migration no longer matches its spec entry.
+    #[error(
+        "custom migration `{name}` ({file}) was changed in the spec after it was generated; applied migrations are never rewritten: restore its entry and add a new custom migration instead"
+    )]
+    CustomEdited {
+        /// The custom migration.
+        name: String,
+        /// Its committed file.
+        file: String,
+    },
     /// `--name` is not snake_case.
     #[error(
         "migration name `{0}` is not snake_case (lowercase letters, digits and `_`, starting with a letter)"
@@ -1133,6 +1157,8 @@ pub struct NewMigration {
     /// Index creations and removals run `CONCURRENTLY` on PostgreSQL, the
     /// migration outside a transaction (`-- transaction: none`).
     pub concurrent_indexes: bool,
+    /// The spec's hand-written step, for a custom migration.
+    pub custom: Option<crate::parse::CustomMigration>,
 }
 
 /// Everything the migration step produces.
@@ -1146,17 +1172,167 @@ pub struct MigrationPlan {
     /// change also has other steps: it follows `new_migration`, because
     /// PostgreSQL runs them `CONCURRENTLY`, outside any transaction.
     pub index_migration: Option<NewMigration>,
+    /// Custom migrations placed before the schema change (`after` = the
+    /// latest committed version).
+    pub custom_before: Vec<NewMigration>,
+    /// Custom migrations placed after the schema change.
+    pub custom_after: Vec<NewMigration>,
 }
 
 impl MigrationPlan {
     /// The new migrations, in version order.
     pub fn new_migrations(&self) -> impl Iterator<Item = &NewMigration> {
-        self.new_migration.iter().chain(&self.index_migration)
+        self.custom_before
+            .iter()
+            .chain(&self.new_migration)
+            .chain(&self.index_migration)
+            .chain(&self.custom_after)
     }
 }
 
-/// Computes the migration the spec needs on top of `history`, if any.
+/// The header line that marks a custom migration.
+pub const CUSTOM_MARKER: &str = "-- kind: custom";
+
+impl MigrationFile {
+    /// Whether the file is a custom migration (hand-written in the spec).
+    pub fn is_custom(&self) -> bool {
+        self.text
+            .lines()
+            .take_while(|l| l.starts_with("--") || l.trim().is_empty())
+            .any(|l| l.trim() == CUSTOM_MARKER)
+    }
+}
+
+/// Computes the migrations the spec needs on top of `history`: the schema
+/// change (if any) and the custom migrations not committed yet, each
+/// committed custom migration checked against its spec entry.
 pub fn plan(
+    spec: &Spec,
+    history: &History,
+    options: &MigrationOptions,
+) -> Result<MigrationPlan, DiffError> {
+    let mut plan = schema_plan(spec, history, options)?;
+    for m in history.postgres.iter().chain(&history.sqlite) {
+        if !m.is_custom() {
+            continue;
+        }
+        let Some(custom) = spec.custom_migrations.iter().find(|c| c.name == m.name) else {
+            continue;
+        };
+        let dialect = if history.postgres.iter().any(|p| std::ptr::eq(p, m)) {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        };
+        let rendered = render_custom(spec, custom, m.version, dialect);
+        if rendered.map(|t| t.replace("\r\n", "\n")).ok() != Some(m.text.replace("\r\n", "\n")) {
+            return Err(DiffError::CustomEdited {
+                name: custom.name.clone(),
+                file: format!("generated/migrations/{}/{}", dialect.as_str(), m.file_name),
+            });
+        }
+    }
+    let pending: Vec<&crate::parse::CustomMigration> = spec
+        .custom_migrations
+        .iter()
+        .filter(|c| {
+            !history
+                .postgres
+                .iter()
+                .any(|m| m.is_custom() && m.name == c.name)
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(plan);
+    }
+    let latest = history.next_version() - 1;
+    let last_schema = plan.new_migrations().map(|m| m.version).max();
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for custom in pending {
+        if custom.after == latest && latest > 0 {
+            before.push(custom);
+        } else if Some(custom.after) == last_schema {
+            after.push(custom);
+        } else {
+            let mut allowed = vec![latest];
+            allowed.extend(last_schema);
+            return Err(DiffError::CustomPosition {
+                name: custom.name.clone(),
+                after: custom.after,
+                allowed,
+            });
+        }
+    }
+    let shift = u32::try_from(before.len()).unwrap_or(u32::MAX);
+    for m in plan
+        .new_migration
+        .iter_mut()
+        .chain(plan.index_migration.iter_mut())
+    {
+        m.version += shift;
+        m.snapshot.version += shift;
+    }
+    let custom_migration =
+        |custom: &crate::parse::CustomMigration, version: u32, table: &SnapTable| NewMigration {
+            version,
+            name: custom.name.clone(),
+            changes: Vec::new(),
+            snapshot: Snapshot {
+                generated: format!(
+                    "from {}; do not edit. Regenerate with `{REGENERATE_COMMAND}`.",
+                    spec.source_path
+                ),
+                format: SNAPSHOT_FORMAT,
+                version,
+                table: table.clone(),
+            },
+            concurrent_indexes: false,
+            custom: Some(custom.clone()),
+        };
+    let before_table = history
+        .last_snapshot()
+        .map(|s| s.table.clone())
+        .unwrap_or_else(|| plan.target.clone());
+    plan.custom_before = before
+        .iter()
+        .zip(latest + 1..)
+        .map(|(c, v)| custom_migration(c, v, &before_table))
+        .collect();
+    let first_after = plan
+        .new_migrations()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(latest)
+        + 1;
+    plan.custom_after = after
+        .iter()
+        .zip(first_after..)
+        .map(|(c, v)| custom_migration(c, v, &plan.target))
+        .collect();
+    Ok(plan)
+}
+
+/// The text of the custom migration `custom` at `version`.
+fn render_custom(
+    spec: &Spec,
+    custom: &crate::parse::CustomMigration,
+    version: u32,
+    dialect: Dialect,
+) -> Result<String, RenderError> {
+    let ctx = minijinja::context! {
+        header => sql_header(&spec.source_path),
+        version => format!("{version:04}"),
+        name => custom.name.clone(),
+        spec_path => spec.source_path.clone(),
+        transactional => custom.transaction,
+        doc => custom.doc.trim().to_owned(),
+        sql => custom.sql_for(dialect).unwrap_or_default().trim().to_owned(),
+    };
+    super::render_template("custom_migration.sql.j2", ctx)
+}
+
+fn schema_plan(
     spec: &Spec,
     history: &History,
     options: &MigrationOptions,
@@ -1178,6 +1354,8 @@ pub fn plan(
                     target,
                     new_migration: None,
                     index_migration: None,
+                    custom_before: Vec::new(),
+                    custom_after: Vec::new(),
                 });
             }
             let destructive: Vec<String> = changes
@@ -1236,9 +1414,12 @@ pub fn plan(
                 changes,
                 snapshot: snapshot(version, target.clone()),
                 concurrent_indexes,
+                custom: None,
             }),
             target,
             index_migration: None,
+            custom_before: Vec::new(),
+            custom_after: Vec::new(),
         });
     }
     let renamed_previous = previous
@@ -1277,6 +1458,7 @@ pub fn plan(
             changes: other_changes,
             snapshot: snapshot(version, intermediate),
             concurrent_indexes: false,
+            custom: None,
         }),
         index_migration: Some(NewMigration {
             version: version + 1,
@@ -1284,8 +1466,11 @@ pub fn plan(
             changes: index_changes,
             snapshot: snapshot(version + 1, target.clone()),
             concurrent_indexes: true,
+            custom: None,
         }),
         target,
+        custom_before: Vec::new(),
+        custom_after: Vec::new(),
     })
 }
 
@@ -1355,6 +1540,9 @@ fn render_new(
     new: &NewMigration,
     dialect: Dialect,
 ) -> Result<String, RenderError> {
+    if let Some(custom) = &new.custom {
+        return render_custom(spec, custom, new.version, dialect);
+    }
     if new.changes.is_empty() {
         return render_create(
             spec,
@@ -1396,6 +1584,15 @@ pub fn lint(spec: &Spec, history: &History, plan: &MigrationPlan) -> Vec<String>
     for dialect in Dialect::ALL {
         let mut old = previous_table(history, &plan.target.name);
         for new in plan.new_migrations() {
+            if new.custom.is_some() {
+                lines.push(format!(
+                    "{:04} {}: custom migration {}: custom SQL (classify it by reading it)",
+                    new.version,
+                    dialect.as_str(),
+                    new.name
+                ));
+                continue;
+            }
             if new.changes.is_empty() {
                 lines.push(format!(
                     "{:04} {}: create table {}: {}",
