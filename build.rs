@@ -158,17 +158,12 @@ fn stale_artifacts(
     }
     let queries = codegen::render::cornucopia::queries_path(spec);
     let queries_text = read(&root.join(&queries)).unwrap_or_default();
-    let migrations: Vec<(String, String)> = pg_files
-        .iter()
-        .filter(|(name, _)| name.ends_with(".sql"))
-        .cloned()
-        .collect();
-    let expected = codegen::pg_queries_fingerprint(&queries_text, &migrations);
+    let expected = codegen::pg_queries_fingerprint(&queries_text, &plan.target);
     let fingerprint = root.join("generated/pg-queries/SOURCE_SHA256");
     match fs::read_to_string(&fingerprint) {
         Ok(found) if found.lines().any(|l| l.trim() == expected) => {}
         Ok(_) => stale.push(
-            "generated/pg-queries was generated from other queries or migrations (SOURCE_SHA256 differs)".to_owned(),
+            "generated/pg-queries was generated from other queries or columns (SOURCE_SHA256 differs)".to_owned(),
         ),
         Err(_) => stale.push("generated/pg-queries/SOURCE_SHA256 is missing".to_owned()),
     }

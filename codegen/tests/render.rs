@@ -253,3 +253,25 @@ fn a_drop_and_add_of_the_same_type_is_refused_as_a_likely_rename() {
         "the flag drops the column"
     );
 }
+
+#[test]
+fn the_cornucopia_fingerprint_ignores_docs_and_indexes() {
+    let history = jobs_history();
+    let fingerprint = |fixture: &str| {
+        // One spec path for all: the path is in the query file's header.
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
+            .expect("fixture");
+        let spec = load("spec/jobs.yaml", &text).expect("valid");
+        let options = MigrationOptions {
+            name: None,
+            allow_destructive: true,
+        };
+        let (files, plan) = render_committed(&spec, &history, &options).expect("renders");
+        let queries = &files[&durable_execution_codegen::render::cornucopia::queries_path(&spec)];
+        durable_execution_codegen::pg_queries_fingerprint(queries, &plan.target)
+    };
+    let base = fingerprint("tests/fixtures/jobs.yaml");
+    assert_eq!(base, fingerprint("tests/fixtures/evolve/comment.yaml"));
+    assert_eq!(base, fingerprint("tests/fixtures/evolve/add_index.yaml"));
+    assert_ne!(base, fingerprint("tests/fixtures/evolve/add_column.yaml"));
+}
