@@ -63,7 +63,7 @@ fn run() -> Result<(), String> {
     let migrations = root.join("generated/migrations");
     let pg_files = read_dir(&migrations.join("postgres"))?;
     let history = codegen::History::from_files(
-        pg_files.clone(),
+        pg_files,
         read_dir(&migrations.join("sqlite"))?,
         read_dir(&migrations.join("snapshots"))?,
     )
@@ -84,7 +84,7 @@ fn run() -> Result<(), String> {
     if root.join("Cargo.toml.orig").exists() {
         return Ok(());
     }
-    let stale = stale_artifacts(&root, &spec, &history, &pg_files)?;
+    let stale = stale_artifacts(&root, &spec, &history)?;
     if !stale.is_empty() {
         return Err(format!(
             "the committed generated files do not match {SPEC}:\n{}\n\
@@ -106,7 +106,6 @@ fn stale_artifacts(
     root: &Path,
     spec: &codegen::Spec,
     history: &codegen::History,
-    pg_files: &[(String, String)],
 ) -> Result<Vec<String>, String> {
     let options = codegen::MigrationOptions {
         name: None,
