@@ -139,3 +139,56 @@ async fn opening_postgres_without_migrating_checks_the_version() {
     );
     db.drop_db().await;
 }
+
+const ROW_AT_0001: &str = "INSERT INTO task_executions (execution_id, task_id, retry_options, sleep_ms_before_run, timeout_ms, input, start_at, created_at, updated_at)
+     VALUES ('te_kept', 't', '{}', 0, 1000, '{\"x\":1}', 1, 1, 1)";
+
+#[tokio::test]
+async fn an_upgrade_from_0001_with_rows_through_every_committed_migration() {
+    let mut db = PgDatabase::create("upgrade_pg").await;
+    migrate::migrate_postgres_to(&mut db.client, 1)
+        .await
+        .expect("0001 applies");
+    db.client.batch_execute(ROW_AT_0001).await.expect("row");
+    let report = migrate::migrate_postgres(&mut db.client)
+        .await
+        .expect("every later migration applies");
+    assert_eq!(
+        report.applied,
+        (2..=migrate::postgres_migrations().len() as i64).collect::<Vec<_>>()
+    );
+    let input: String = db
+        .client
+        .query_one(
+            "SELECT input FROM task_executions WHERE execution_id = 'te_kept'",
+            &[],
+        )
+        .await
+        .expect("row kept")
+        .get(0);
+    assert_eq!(input, "{\"x\":1}");
+    let drift = schema_check::check_postgres(&mut db.client)
+        .await
+        .expect("check runs");
+    assert!(drift.is_empty(), "comments included: {drift:#?}");
+    db.drop_db().await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut conn = crate::sqlite::open(&dir);
+    migrate::migrate_sqlite_to(&mut conn, 1).expect("0001 applies");
+    conn.execute_batch(ROW_AT_0001).expect("row");
+    migrate::migrate_sqlite(&mut conn).expect("every later migration applies");
+    let input: String = conn
+        .query_row(
+            "SELECT input FROM task_executions WHERE execution_id = 'te_kept'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row kept");
+    assert_eq!(input, "{\"x\":1}");
+    assert!(
+        schema_check::check_sqlite(&conn)
+            .expect("check runs")
+            .is_empty()
+    );
+}
