@@ -103,8 +103,7 @@ async fn opening_postgres_without_migrating_checks_the_version() {
     let config = || PostgresConfig::from_tokio_config(tokio_config.clone()).listen(false);
     let err = PostgresStorage::connect(config())
         .await
-        .err()
-        .expect("an outdated database is refused");
+        .expect_err("an outdated database is refused");
     assert!(
         matches!(
             err,
@@ -128,8 +127,7 @@ async fn opening_postgres_without_migrating_checks_the_version() {
         .expect("fake a newer migration");
     let err = PostgresStorage::connect(config().allow_outdated_schema(true))
         .await
-        .err()
-        .expect("a newer database is refused");
+        .expect_err("a newer database is refused");
     assert!(
         matches!(
             err,
