@@ -207,6 +207,18 @@ pub(crate) fn rename_owner(text: &str) -> String {
     )
 }
 
+/// After renaming `owner` to `worker`: the row's value is there under the new
+/// name, and the catalogs are the schema files'.
+async fn assert_worker_kept(ws: Workspace, dbs: Databases, test: &str) {
+    assert_eq!(
+        dbs.text("SELECT worker FROM jobs WHERE job_id = 'j1'")
+            .await,
+        ("w1".to_owned(), "w1".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
 #[tokio::test]
 async fn a_declared_rename_keeps_the_values_on_both_dialects() {
     let test = "scn_rename";
@@ -225,13 +237,7 @@ async fn a_declared_rename_keeps_the_values_on_both_dialects() {
             .text
             .contains("RENAME COLUMN owner TO worker")
     );
-    assert_eq!(
-        dbs.text("SELECT worker FROM jobs WHERE job_id = 'j1'")
-            .await,
-        ("w1".to_owned(), "w1".to_owned())
-    );
-    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
-    dbs.drop_db().await;
+    assert_worker_kept(ws, dbs, test).await;
 }
 
 #[tokio::test]
@@ -251,13 +257,7 @@ async fn a_rename_with_a_table_rebuild_keeps_the_values() {
             .text
             .contains("CREATE TABLE jobs__new")
     );
-    assert_eq!(
-        dbs.text("SELECT worker FROM jobs WHERE job_id = 'j1'")
-            .await,
-        ("w1".to_owned(), "w1".to_owned())
-    );
-    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
-    dbs.drop_db().await;
+    assert_worker_kept(ws, dbs, test).await;
 }
 
 #[tokio::test]

@@ -65,6 +65,24 @@ pub(crate) async fn run_migrate(target: &Target, to: Option<i64>) -> Result<()> 
     Ok(())
 }
 
+/// Runs `f` on a read-only connection to the SQLite file `path`, off the
+/// async runtime.
+async fn with_read_only_sqlite<T: Send + 'static>(
+    path: &std::path::Path,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+        f(&conn)
+    })
+    .await?
+}
+
 /// `durable pending-sql`: what `migrate` would run, executing nothing.
 pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
     let sql = match target {
@@ -72,16 +90,7 @@ pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
             migrate::pending_sql(Dialect::Sqlite, &migrate::sqlite_migrations(), &[], true)?
         }
         Target::Sqlite(path) => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> Result<String> {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
-                Ok(migrate::pending_sql_sqlite(&conn)?)
-            })
-            .await??
+            with_read_only_sqlite(path, |conn| Ok(migrate::pending_sql_sqlite(conn)?)).await?
         }
         Target::Postgres(url) => {
             let client = db::pg_client(url).await?;
@@ -111,16 +120,7 @@ pub(crate) async fn schema_check(target: &Target) -> Result<()> {
                     path.display()
                 );
             }
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> Result<_> {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
-                Ok(schema_check::check_sqlite(&conn)?)
-            })
-            .await??
+            with_read_only_sqlite(path, |conn| Ok(schema_check::check_sqlite(conn)?)).await?
         }
         Target::Postgres(url) => {
             let mut client = db::pg_client(url).await?;
