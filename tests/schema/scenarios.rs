@@ -468,20 +468,28 @@ async fn custom_steps_run_in_order_with_the_generated_ones() {
     dbs.drop_db().await;
 }
 
-#[test]
-fn a_custom_step_at_another_position_is_refused() {
+/// Renders the base spec, then `edit` of it, which must be refused: the
+/// workspace and the error message.
+fn refused(edit: impl Fn(&str) -> String) -> (Workspace, String) {
     let ws = Workspace::new();
     ws.render(&base_spec(), &Default::default())
         .expect("base spec renders");
-    let spec = with_custom(
-        &base_spec(),
-        "  - name: fix\n    after: 7\n    doc: A fix.\n    sql: UPDATE jobs SET attempts = 0\n",
-    );
     let err = ws
-        .render(&spec, &Default::default())
+        .render(&edit(&base_spec()), &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
+    (ws, err)
+}
+
+#[test]
+fn a_custom_step_at_another_position_is_refused() {
+    let (_, err) = refused(|text| {
+        with_custom(
+            text,
+            "  - name: fix\n    after: 7\n    doc: A fix.\n    sql: UPDATE jobs SET attempts = 0\n",
+        )
+    });
     assert!(
         err.contains("custom migration `fix` is placed after version 0007, but a new migration can only follow version 0001"),
         "{err}"
@@ -490,19 +498,13 @@ fn a_custom_step_at_another_position_is_refused() {
 
 #[test]
 fn a_narrowing_type_change_is_refused_without_the_flag() {
-    let ws = Workspace::new();
-    ws.render(&base_spec(), &Default::default())
-        .expect("base spec renders");
-    let edited = replace_once(
-        &base_spec(),
-        "    - name: attempts\n      type: bigint\n",
-        "    - name: attempts\n      type: integer\n",
-    );
-    let err = ws
-        .render(&edited, &Default::default())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let (ws, err) = refused(|text| {
+        replace_once(
+            text,
+            "    - name: attempts\n      type: bigint\n",
+            "    - name: attempts\n      type: integer\n",
+        )
+    });
     assert!(
         err.contains("destructive (alter column attempts (type bigint -> integer))"),
         "{err}"
@@ -512,15 +514,7 @@ fn a_narrowing_type_change_is_refused_without_the_flag() {
 
 #[test]
 fn an_undeclared_rename_is_refused_without_the_flag() {
-    let ws = Workspace::new();
-    ws.render(&base_spec(), &Default::default())
-        .expect("base spec renders");
-    let edited = base_spec().replace("owner", "worker");
-    let err = ws
-        .render(&edited, &Default::default())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let (ws, err) = refused(|text| text.replace("owner", "worker"));
     assert!(err.contains("owner -> worker"), "{err}");
     assert!(err.contains("renamed_from"), "{err}");
     assert_eq!(ws.history().next_version(), 2, "nothing written");
