@@ -346,13 +346,54 @@ async fn indexes_are_added_and_dropped_concurrently_in_their_own_migration() {
     assert!(
         indexes
             .text
-            .contains("DROP INDEX CONCURRENTLY ix_jobs_pending;")
+            .contains("DROP INDEX CONCURRENTLY IF EXISTS ix_jobs_pending;")
     );
     assert!(indexes.text.contains(": safe"), "{}", indexes.text);
     assert!(!history.sqlite[2].text.contains("transaction: none"));
     assert_eq!(
         dbs.text("SELECT queue FROM jobs WHERE job_id = 'j1'").await,
         ("main".to_owned(), "main".to_owned())
+    );
+    dbs.assert_catalog_is_the_schema_file(&ws, test).await;
+    dbs.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_rebuild_and_a_redefined_index_split_into_two_migrations() {
+    // The SQLite rebuild (0002) does not recreate the index the change
+    // redefines; the index migration (0003) drops it if it exists and builds
+    // the new definition.
+    let test = "scn_rebuild_index";
+    let (ws, dbs) = evolve(test, |text| {
+        let text = replace_once(
+            text,
+            "      default: \"false\"\n",
+            "      default: \"true\"\n",
+        );
+        replace_once(
+            &text,
+            "      columns: [priority, run_at]\n      where: \"done = false\"\n",
+            "      columns: [priority, run_at]\n      where: \"done = false AND attempts < 10\"\n",
+        )
+    })
+    .await;
+    let history = ws.history();
+    assert_eq!(history.sqlite.len(), 3);
+    assert!(history.sqlite[1].text.contains("CREATE TABLE jobs__new"));
+    assert!(
+        !history.sqlite[1].text.contains("ix_jobs_pending"),
+        "{}",
+        history.sqlite[1].text
+    );
+    assert!(
+        history.sqlite[2]
+            .text
+            .contains("DROP INDEX IF EXISTS ix_jobs_pending;")
+    );
+    assert!(history.postgres[2].text.contains("-- transaction: none"));
+    assert_eq!(
+        dbs.text("SELECT owner FROM jobs WHERE job_id = 'j1'").await,
+        ("w1".to_owned(), "w1".to_owned())
     );
     dbs.assert_catalog_is_the_schema_file(&ws, test).await;
     dbs.drop_db().await;

@@ -852,12 +852,16 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change], concurrent: bool
             .unwrap_or_default()
     };
     let concurrently = if concurrent { "CONCURRENTLY " } else { "" };
+    let if_exists = if concurrent { "IF EXISTS " } else { "" };
     let index_risk = if concurrent { Risk::Safe } else { Risk::Locks };
     let mut steps = Vec::new();
     for change in changes {
         let mut comment = change.describe();
         let (sql, risk) = match change {
-            Change::DropIndex(ix) => (format!("DROP INDEX {concurrently}{};", ix.name), index_risk),
+            Change::DropIndex(ix) => (
+                format!("DROP INDEX {concurrently}{if_exists}{};", ix.name),
+                index_risk,
+            ),
             Change::AddIndex(ix) => {
                 let ix_doc = spec
                     .table
@@ -969,8 +973,17 @@ fn sqlite_unchanged(old: &SnapColumn, new: &SnapColumn) -> bool {
         && old.default == new.default
 }
 
-fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Step> {
+/// The SQLite steps; `index_migration`: the index migration that follows a
+/// change's other steps (its removals are `IF EXISTS`: a rebuild in the
+/// migration before does not recreate the indexes it drops).
+fn sqlite_steps(
+    old: &SnapTable,
+    new: &SnapTable,
+    changes: &[Change],
+    index_migration: bool,
+) -> Vec<Step> {
     let table = &new.name;
+    let if_exists = if index_migration { "IF EXISTS " } else { "" };
     let renames = Renames {
         columns: changes
             .iter()
@@ -1020,7 +1033,9 @@ fn sqlite_steps(old: &SnapTable, new: &SnapTable, changes: &[Change]) -> Vec<Ste
                         (format!("DROP INDEX {from};{recreate}"), Risk::Locks)
                     }
                     Change::DropIndex(ix) if renamed_to(&ix.name) => return None,
-                    Change::DropIndex(ix) => (format!("DROP INDEX {};", ix.name), Risk::Locks),
+                    Change::DropIndex(ix) => {
+                        (format!("DROP INDEX {if_exists}{};", ix.name), Risk::Locks)
+                    }
                     Change::AddIndex(ix) => (create_index(table, ix), Risk::Locks),
                     Change::DropColumn(c) => (
                         format!("ALTER TABLE {table} DROP COLUMN {};", c.name),
@@ -1425,12 +1440,15 @@ fn schema_plan(
     let renamed_previous = previous
         .map(|prev| Renames::of(spec, prev).apply(prev))
         .unwrap_or_else(|| target.clone());
+    // The table between the two: the new columns and the old indexes, minus
+    // every index the change drops (a SQLite rebuild in the first migration
+    // does not recreate them; the index migration drops them `IF EXISTS`).
     let intermediate = SnapTable {
         indexes: renamed_previous
             .indexes
             .iter()
             .filter(|ix| {
-                !other_changes
+                !changes
                     .iter()
                     .any(|c| matches!(c, Change::DropIndex(d) if d.name == ix.name))
             })
@@ -1530,7 +1548,12 @@ fn steps(spec: &Spec, old: &SnapTable, new: &NewMigration, dialect: Dialect) -> 
             &new.changes,
             new.concurrent_indexes,
         ),
-        Dialect::Sqlite => sqlite_steps(old, &new.snapshot.table, &new.changes),
+        Dialect::Sqlite => sqlite_steps(
+            old,
+            &new.snapshot.table,
+            &new.changes,
+            new.concurrent_indexes,
+        ),
     }
 }
 
