@@ -20,9 +20,10 @@
 //! Pending migrations are applied in ascending version order, each in its own
 //! transaction together with its tracking row. A migration whose header
 //! contains the line `-- transaction: none` (for example a
-//! `CREATE INDEX CONCURRENTLY`) runs outside a transaction: its tracking row
-//! is written first with `success = false` and flipped once the statement
-//! succeeded.
+//! `CREATE INDEX CONCURRENTLY`) runs outside a transaction, on PostgreSQL one
+//! statement at a time ([`split_statements`]: a multi-statement query is an
+//! implicit transaction): its tracking row is written first with
+//! `success = false` and flipped once the statements succeeded.
 //!
 //! Opening a storage without migrating checks the recorded version
 //! ([`check_version`]): a database migrated by a newer release is refused
