@@ -63,7 +63,7 @@ fn run() -> Result<(), String> {
     let migrations = root.join("generated/migrations");
     let pg_files = read_dir(&migrations.join("postgres"))?;
     let history = codegen::History::from_files(
-        pg_files.clone(),
+        pg_files,
         read_dir(&migrations.join("sqlite"))?,
         read_dir(&migrations.join("snapshots"))?,
     )
@@ -84,7 +84,7 @@ fn run() -> Result<(), String> {
     if root.join("Cargo.toml.orig").exists() {
         return Ok(());
     }
-    let stale = stale_artifacts(&root, &spec, &history, &pg_files)?;
+    let stale = stale_artifacts(&root, &spec, &history)?;
     if !stale.is_empty() {
         return Err(format!(
             "the committed generated files do not match {SPEC}:\n{}\n\
@@ -106,7 +106,6 @@ fn stale_artifacts(
     root: &Path,
     spec: &codegen::Spec,
     history: &codegen::History,
-    pg_files: &[(String, String)],
 ) -> Result<Vec<String>, String> {
     let options = codegen::MigrationOptions {
         name: None,
@@ -137,7 +136,7 @@ fn stale_artifacts(
         }
     }
     let mut new_files = Vec::new();
-    if let Some(new) = &plan.new_migration {
+    for new in plan.new_migrations() {
         stale.push(format!(
             "the spec changed since the last migration snapshot: migration {:04}_{} is missing",
             new.version, new.name
@@ -158,17 +157,12 @@ fn stale_artifacts(
     }
     let queries = codegen::render::cornucopia::queries_path(spec);
     let queries_text = read(&root.join(&queries)).unwrap_or_default();
-    let migrations: Vec<(String, String)> = pg_files
-        .iter()
-        .filter(|(name, _)| name.ends_with(".sql"))
-        .cloned()
-        .collect();
-    let expected = codegen::pg_queries_fingerprint(&queries_text, &migrations);
+    let expected = codegen::pg_queries_fingerprint(&queries_text, &plan.target);
     let fingerprint = root.join("generated/pg-queries/SOURCE_SHA256");
     match fs::read_to_string(&fingerprint) {
         Ok(found) if found.lines().any(|l| l.trim() == expected) => {}
         Ok(_) => stale.push(
-            "generated/pg-queries was generated from other queries or migrations (SOURCE_SHA256 differs)".to_owned(),
+            "generated/pg-queries was generated from other queries or columns (SOURCE_SHA256 differs)".to_owned(),
         ),
         Err(_) => stale.push("generated/pg-queries/SOURCE_SHA256 is missing".to_owned()),
     }

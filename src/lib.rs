@@ -261,6 +261,7 @@ mod executor;
 mod generated;
 pub mod migrate;
 pub mod model;
+pub mod schema_check;
 pub mod storage;
 
 pub use executor::*;

@@ -20,9 +20,18 @@
 //! Pending migrations are applied in ascending version order, each in its own
 //! transaction together with its tracking row. A migration whose header
 //! contains the line `-- transaction: none` (for example a
-//! `CREATE INDEX CONCURRENTLY`) runs outside a transaction: its tracking row
-//! is written first with `success = false` and flipped once the statement
-//! succeeded.
+//! `CREATE INDEX CONCURRENTLY`) runs outside a transaction, on PostgreSQL one
+//! statement at a time ([`split_statements`]: a multi-statement query is an
+//! implicit transaction): its tracking row is written first with
+//! `success = false` and flipped once the statements succeeded.
+//!
+//! Opening a storage without migrating checks the recorded version
+//! ([`check_version`]): a database migrated by a newer release is refused
+//! ([`MigrationError::SchemaTooNew`]), and one with pending migrations too
+//! ([`MigrationError::SchemaOutdated`], with the hint to run `durable
+//! migrate`) unless the storage option `allow_outdated_schema` is set.
+//! [`migrate_sqlite_to`] / [`migrate_postgres_to`] (`durable migrate --to
+//! VERSION`) stop at a chosen version, for staged rollouts.
 //!
 //! Concurrent migrators are safe: on PostgreSQL the whole run holds a
 //! session-level advisory lock ([`MIGRATION_LOCK_KEY`]), taken by polling
@@ -76,6 +85,48 @@ impl Migration {
             .take_while(|line| line.is_empty() || line.starts_with("--"))
             .any(|line| line == "-- transaction: none")
     }
+}
+
+/// The statements of `sql`, split at the `;` that end them (outside string
+/// literals, quoted identifiers and `--` comments), without empty ones. A
+/// non-transactional migration runs them one at a time on PostgreSQL: a
+/// multi-statement query is an implicit transaction, where `CREATE INDEX
+/// CONCURRENTLY` cannot run.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = sql.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b';' => {
+                    out.push(&sql[start..=i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out.push(&sql[start..]);
+    out.into_iter()
+        .filter(|stmt| {
+            stmt.lines()
+                .map(str::trim)
+                .any(|line| !line.is_empty() && !line.starts_with("--") && line != ";")
+        })
+        .collect()
 }
 
 /// A row of the tracking table.
@@ -159,6 +210,45 @@ pub enum MigrationError {
         version: i64,
         /// The version before it.
         previous: i64,
+    },
+    /// The database's recorded version is newer than every migration this
+    /// build knows: it was migrated by a newer release.
+    #[error(
+        "the database is at schema version {recorded}, newer than this build's latest migration {latest}: it was migrated by a newer release; upgrade the library (or the `durable` program)"
+    )]
+    SchemaTooNew {
+        /// The newest recorded version.
+        recorded: i64,
+        /// The newest embedded version.
+        latest: i64,
+    },
+    /// The database has pending migrations and the storage does not migrate.
+    #[error(
+        "the database is at schema version {current} but this build expects version {latest}: run `durable migrate` (or apply the SQL of `durable pending-sql`), or open the storage with `allow_outdated_schema(true)` to use it anyway"
+    )]
+    SchemaOutdated {
+        /// The newest recorded version (0 when nothing is recorded).
+        current: i64,
+        /// The newest embedded version.
+        latest: i64,
+    },
+    /// `--to` names a version this build does not have.
+    #[error("there is no migration {to} (the latest is {latest})")]
+    UnknownTarget {
+        /// The requested version.
+        to: i64,
+        /// The newest embedded version.
+        latest: i64,
+    },
+    /// `--to` names a version older than the database's (migrations only go forward).
+    #[error(
+        "the database is already at version {current}, beyond the requested version {to}; migrations are forward-only"
+    )]
+    BeyondTarget {
+        /// The newest recorded version.
+        current: i64,
+        /// The requested version.
+        to: i64,
     },
     /// The dialect's backend feature is not compiled in.
     #[error("the {dialect:?} dialect is not compiled in (enable its cargo feature)")]
@@ -248,6 +338,54 @@ pub fn plan<'m>(
         });
     }
     Ok(pending)
+}
+
+/// Checks the recorded history of a database that is opened without
+/// migrating: the checks of [`plan`] (dirty, edited or out-of-order
+/// migrations), then a newer recorded version is
+/// [`MigrationError::SchemaTooNew`] and pending migrations are
+/// [`MigrationError::SchemaOutdated`] unless `allow_outdated`.
+pub fn check_version(
+    migrations: &[Migration],
+    applied: &[AppliedMigration],
+    allow_outdated: bool,
+) -> Result<(), MigrationError> {
+    let latest = migrations.last().map_or(0, |m| m.version);
+    let recorded = applied.iter().map(|a| a.version).max().unwrap_or(0);
+    if recorded > latest {
+        return Err(MigrationError::SchemaTooNew { recorded, latest });
+    }
+    let pending = plan(migrations, applied)?;
+    if !pending.is_empty() && !allow_outdated {
+        return Err(MigrationError::SchemaOutdated {
+            current: recorded,
+            latest,
+        });
+    }
+    Ok(())
+}
+
+/// The migrations up to version `to` (inclusive), for a database whose
+/// history is `applied`: `to` must be an embedded version not older than
+/// the database's.
+pub fn up_to(
+    migrations: &[Migration],
+    applied: &[AppliedMigration],
+    to: i64,
+) -> Result<Vec<Migration>, MigrationError> {
+    let latest = migrations.last().map_or(0, |m| m.version);
+    if !migrations.iter().any(|m| m.version == to) {
+        return Err(MigrationError::UnknownTarget { to, latest });
+    }
+    let current = applied.iter().map(|a| a.version).max().unwrap_or(0);
+    if current > to {
+        return Err(MigrationError::BeyondTarget { current, to });
+    }
+    Ok(migrations
+        .iter()
+        .filter(|m| m.version <= to)
+        .copied()
+        .collect())
 }
 
 /// The SQL dialect of [`pending_sql`] (the one `Dialect` type of the
@@ -515,6 +653,26 @@ mod sqlite {
         }
     }
 
+    /// Applies the embedded SQLite migrations up to version `to` (see [`super::up_to`]).
+    pub fn migrate_sqlite_to(
+        conn: &mut Connection,
+        to: i64,
+    ) -> Result<MigrationReport, MigrationError> {
+        let applied = applied_sqlite(conn)?;
+        let list = super::up_to(&super::sqlite_migrations(), &applied, to)?;
+        migrate_sqlite_with(conn, &list)
+    }
+
+    /// Checks the recorded version of a SQLite database opened without
+    /// migrating (see [`super::check_version`]).
+    pub fn check_sqlite_version(
+        conn: &Connection,
+        allow_outdated: bool,
+    ) -> Result<(), MigrationError> {
+        let applied = applied_sqlite(conn)?;
+        super::check_version(&super::sqlite_migrations(), &applied, allow_outdated)
+    }
+
     /// The SQL still to run on this SQLite database (see [`super::pending_sql`]).
     pub fn pending_sql_sqlite(conn: &Connection) -> Result<String, MigrationError> {
         let applied = applied_sqlite(conn)?;
@@ -528,7 +686,10 @@ mod sqlite {
 }
 
 #[cfg(feature = "sqlite")]
-pub use sqlite::{applied_sqlite, migrate_sqlite, migrate_sqlite_with, pending_sql_sqlite};
+pub use sqlite::{
+    applied_sqlite, check_sqlite_version, migrate_sqlite, migrate_sqlite_to, migrate_sqlite_with,
+    pending_sql_sqlite,
+};
 
 #[cfg(feature = "postgres")]
 mod postgres {
@@ -617,10 +778,12 @@ mod postgres {
                 record(&*client, migration, 0, false)
                     .await
                     .map_err(err("insert_applied_migration", version))?;
-                client
-                    .batch_execute(migration.sql)
-                    .await
-                    .map_err(err("apply migration", version))?;
+                for statement in super::split_statements(migration.sql) {
+                    client
+                        .batch_execute(statement)
+                        .await
+                        .map_err(err("apply migration", version))?;
+                }
                 client
                     .execute(
                         stmt::MARK_MIGRATION_SUCCEEDED,
@@ -691,6 +854,27 @@ mod postgres {
         }
     }
 
+    /// Applies the embedded PostgreSQL migrations up to version `to` (see
+    /// [`super::up_to`]).
+    pub async fn migrate_postgres_to(
+        client: &mut Client,
+        to: i64,
+    ) -> Result<MigrationReport, MigrationError> {
+        let applied = applied_postgres(client).await?;
+        let list = super::up_to(&super::postgres_migrations(), &applied, to)?;
+        migrate_postgres_with(client, &list).await
+    }
+
+    /// Checks the recorded version of a PostgreSQL database opened without
+    /// migrating (see [`super::check_version`]).
+    pub async fn check_postgres_version(
+        client: &Client,
+        allow_outdated: bool,
+    ) -> Result<(), MigrationError> {
+        let applied = applied_postgres(client).await?;
+        super::check_version(&super::postgres_migrations(), &applied, allow_outdated)
+    }
+
     /// The SQL still to run on this PostgreSQL database (see
     /// [`super::pending_sql`]); nothing is executed.
     pub async fn pending_sql_postgres(client: &Client) -> Result<String, MigrationError> {
@@ -706,7 +890,8 @@ mod postgres {
 
 #[cfg(feature = "postgres")]
 pub use postgres::{
-    applied_postgres, migrate_postgres, migrate_postgres_with, pending_sql_postgres,
+    applied_postgres, check_postgres_version, migrate_postgres, migrate_postgres_to,
+    migrate_postgres_with, pending_sql_postgres,
 };
 
 #[cfg(test)]
@@ -811,6 +996,74 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn version_check_refuses_newer_and_outdated_databases() {
+        let all = [M1, M2, M3];
+        assert!(check_version(&all, &[applied(&M1), applied(&M2), applied(&M3)], false).is_ok());
+        let err = check_version(
+            &[M1, M2],
+            &[applied(&M1), applied(&M2), applied(&M3)],
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MigrationError::SchemaTooNew {
+                    recorded: 3,
+                    latest: 2
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer release"), "{err}");
+        let err = check_version(&all, &[applied(&M1)], false).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                MigrationError::SchemaOutdated {
+                    current: 1,
+                    latest: 3
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("durable migrate"), "{err}");
+        assert!(check_version(&all, &[applied(&M1)], true).is_ok());
+        assert!(matches!(
+            check_version(&all, &[], false),
+            Err(MigrationError::SchemaOutdated { current: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn up_to_stops_at_the_version_and_goes_forward_only() {
+        let all = [M1, M2, M3];
+        let list = up_to(&all, &[], 2).unwrap();
+        assert_eq!(list.iter().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+        assert!(matches!(
+            up_to(&all, &[], 9),
+            Err(MigrationError::UnknownTarget { to: 9, latest: 3 })
+        ));
+        assert!(matches!(
+            up_to(&all, &[applied(&M1), applied(&M2), applied(&M3)], 2),
+            Err(MigrationError::BeyondTarget { current: 3, to: 2 })
+        ));
+    }
+
+    #[test]
+    fn statements_split_outside_literals_and_comments() {
+        let sql = "-- header; not a statement\nCREATE INDEX CONCURRENTLY a ON t (x);\nCOMMENT ON INDEX a IS 'one; two';\n-- trailing\n";
+        assert_eq!(
+            split_statements(sql),
+            [
+                "-- header; not a statement\nCREATE INDEX CONCURRENTLY a ON t (x);",
+                "\nCOMMENT ON INDEX a IS 'one; two';"
+            ]
+        );
+        assert!(split_statements("-- only comments;\n").is_empty());
     }
 
     #[test]

@@ -1069,6 +1069,7 @@ mod tests {
             nullable: false,
             default: None,
             doc: String::new(),
+            renamed_from: None,
         };
         Table {
             name: "jobs".to_owned(),

@@ -74,16 +74,27 @@ pub fn render_out_dir(spec: &Spec, history: &History) -> Result<Files, Error> {
     Ok(files)
 }
 
-/// The fingerprint of the cornucopia inputs: sha256 over the cornucopia query
-/// file and the PostgreSQL migrations (name and LF-normalized text, in order).
-/// Stored as `generated/pg-queries/SOURCE_SHA256`.
-pub fn pg_queries_fingerprint(
-    queries_sql: &str,
-    postgres_migrations: &[(String, String)],
-) -> String {
-    let mut input = format!("queries\n{}\n", render::migrations::checksum(queries_sql));
-    for (name, text) in postgres_migrations {
-        input.push_str(&format!("{name}\n{}\n", render::migrations::checksum(text)));
+/// The fingerprint of what the cornucopia output depends on: sha256 over the
+/// cornucopia query file (LF-normalized) and the table's columns as the
+/// migrations leave them (name, type, nullability, default; docs, comments
+/// and indexes excluded, since they change no query type). Stored as
+/// `generated/pg-queries/SOURCE_SHA256`: `cargo xtask codegen` reruns
+/// cornucopia (and needs PostgreSQL) only when it changes, so a doc-only
+/// edit is checked offline.
+pub fn pg_queries_fingerprint(queries_sql: &str, table: &render::migrations::SnapTable) -> String {
+    let mut input = format!(
+        "queries\n{}\ntable {}\n",
+        render::migrations::checksum(queries_sql),
+        table.name
+    );
+    for c in &table.columns {
+        input.push_str(&format!(
+            "{} {} {} {}\n",
+            c.name,
+            c.ty.as_str(),
+            if c.nullable { "null" } else { "not null" },
+            c.default.as_deref().unwrap_or("-")
+        ));
     }
     render::migrations::checksum(&input)
 }

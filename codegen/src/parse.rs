@@ -23,6 +23,55 @@ pub struct Spec {
     /// Untyped statements rendered as SQL constants per dialect.
     #[serde(default)]
     pub statements: Vec<Statement>,
+    /// Hand-written migration steps (data backfills, one-off fixes), placed
+    /// in the migration chain among the generated ones.
+    #[serde(default)]
+    pub custom_migrations: Vec<CustomMigration>,
+}
+
+/// A hand-written migration step: SQL for both dialects that
+/// `cargo xtask codegen` turns into a migration (checksummed like the
+/// generated ones) right after version `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomMigration {
+    /// Migration name (snake_case), unique among custom migrations.
+    pub name: String,
+    /// What the step does and why; becomes the migration's comment.
+    pub doc: String,
+    /// The version the step follows: the latest committed one (the step
+    /// then runs before the spec's pending schema change, if any) or the
+    /// last migration that change generates (the step runs after it).
+    pub after: u32,
+    /// SQL shared by both dialects, or instead
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// PostgreSQL SQL (instead of `sql`).
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// SQLite SQL (instead of `sql`).
+    #[serde(default)]
+    pub sqlite: Option<String>,
+    /// Whether the step runs in a transaction (default `true`); `false`
+    /// writes `-- transaction: none` (PostgreSQL runs its statements one
+    /// at a time, e.g. a backfill in batches).
+    #[serde(default = "default_true")]
+    pub transaction: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl CustomMigration {
+    /// The SQL for `dialect`: the dialect field, else `sql`.
+    pub fn sql_for(&self, dialect: Dialect) -> Option<&str> {
+        match dialect {
+            Dialect::Postgres => self.postgres.as_deref(),
+            Dialect::Sqlite => self.sqlite.as_deref(),
+        }
+        .or(self.sql.as_deref())
+    }
 }
 
 /// The table definition.
@@ -57,6 +106,12 @@ pub struct Column {
     pub default: Option<String>,
     /// What the column holds; becomes the column comment and the field doc.
     pub doc: String,
+    /// The column's previous name: the next migration renames it in place
+    /// (`ALTER TABLE … RENAME COLUMN`, keeping every value) instead of
+    /// dropping it and adding a new one. Ignored once the committed history
+    /// has no column of that name any more (it may stay in the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// One index.
@@ -75,6 +130,11 @@ pub struct Index {
     pub predicate: Option<String>,
     /// Which access path the index serves.
     pub doc: String,
+    /// The index's previous name: the next migration renames it (PostgreSQL
+    /// `ALTER INDEX … RENAME TO`; SQLite, which cannot rename an index,
+    /// drops and recreates it) instead of treating it as a new index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// The logical column and parameter types.

@@ -135,6 +135,29 @@ pub fn validate(spec: &Spec, text: &str) -> Result<(), ValidateError> {
         }
         check_item(&mut c, s, &prefix, "statement");
     }
+    let mut seen = BTreeSet::new();
+    for (i, m) in spec.custom_migrations.iter().enumerate() {
+        let prefix = format!("custom_migrations[{i}]");
+        c.snake(&format!("{prefix}.name"), "custom migration", &m.name);
+        if !seen.insert(m.name.clone()) {
+            c.at(
+                &format!("{prefix}.name"),
+                format!("duplicate custom migration name `{}`", m.name),
+            );
+        }
+        for dialect in crate::parse::Dialect::ALL {
+            if m.sql_for(dialect).is_none_or(|sql| sql.trim().is_empty()) {
+                c.at(
+                    &format!("{prefix}.name"),
+                    format!(
+                        "custom migration `{}` has no SQL for {} (give `sql`, or `postgres` and `sqlite`)",
+                        m.name,
+                        dialect.as_str()
+                    ),
+                );
+            }
+        }
+    }
     if c.out.is_empty() {
         Ok(())
     } else {
@@ -164,6 +187,18 @@ fn check_table(c: &mut Checker<'_>) {
                 format!("duplicate column name `{}`", col.name),
             );
         }
+        if let Some(from) = &col.renamed_from {
+            c.snake(&format!("{path}.renamed_from"), "column", from);
+            if from == &col.name || table.column(from).is_some() {
+                c.at(
+                    &format!("{path}.renamed_from"),
+                    format!(
+                        "column `{}` is renamed from `{from}`, which is a column of the spec: a rename needs a name that no longer exists",
+                        col.name
+                    ),
+                );
+            }
+        }
         if col.ty == LogicalType::Id {
             ids += 1;
             if ids > 1 {
@@ -190,6 +225,18 @@ fn check_table(c: &mut Checker<'_>) {
                 &format!("{path}.name"),
                 format!("duplicate index name `{}`", ix.name),
             );
+        }
+        if let Some(from) = &ix.renamed_from {
+            c.snake(&format!("{path}.renamed_from"), "index", from);
+            if table.indexes.iter().any(|other| &other.name == from) {
+                c.at(
+                    &format!("{path}.renamed_from"),
+                    format!(
+                        "index `{}` is renamed from `{from}`, which is an index of the spec: a rename needs a name that no longer exists",
+                        ix.name
+                    ),
+                );
+            }
         }
         if ix.columns.is_empty() {
             c.at(

@@ -98,20 +98,26 @@ fn evolutions_render_a_second_migration_for_both_dialects() {
             allow_destructive: true,
         };
         let (files, plan) = render_committed(&spec, &history, &options).expect("renders");
-        let new = plan.new_migration.expect("a second migration");
+        let new = plan.new_migration.as_ref().expect("a second migration");
         assert_eq!(new.version, 2);
         let mut migration_files = 0;
         for (path, text) in &files {
             let shown = path.to_string_lossy();
-            if shown.contains("/0002") || shown.starts_with("generated/schema") {
-                migration_files += usize::from(shown.contains("/0002_"));
+            let new_file = shown.contains("/0002") || shown.contains("/0003");
+            if new_file || shown.starts_with("generated/schema") {
+                migration_files +=
+                    usize::from(shown.contains("/0002_") || shown.contains("/0003_"));
                 insta::assert_snapshot!(snapshot_name(path), text);
             }
             if shown.starts_with("generated/schema") {
                 assert_ne!(Some(text), first.get(path), "{shown} did not change");
             }
         }
-        assert_eq!(migration_files, 2, "one migration per dialect");
+        assert_eq!(
+            migration_files,
+            2 * plan.new_migrations().count(),
+            "each new migration in both dialects"
+        );
         // Rendering again on top of the new history needs no further migration.
         let after = apply(&history, &files);
         let (_, again) = render_committed(&spec, &after, &options).expect("renders");
@@ -175,4 +181,97 @@ fn rendering_is_deterministic() {
         (files, render_out_dir(&spec, &history).expect("renders"))
     };
     assert_eq!(render(), render());
+}
+
+fn jobs_history() -> History {
+    let base =
+        load_fixture(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jobs.yaml"));
+    let (first, _) = render_committed(&base, &History::default(), &MigrationOptions::default())
+        .expect("renders");
+    apply(&History::default(), &first)
+}
+
+#[test]
+fn declared_renames_rename_in_place() {
+    let history = jobs_history();
+    let spec = load_fixture(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/rename.yaml"),
+    );
+    let (files, plan) =
+        render_committed(&spec, &history, &MigrationOptions::default()).expect("not destructive");
+    let new = plan.new_migration.expect("a migration");
+    assert_eq!(new.name, "update_jobs");
+    let pg = &files[Path::new("generated/migrations/postgres/0002_update_jobs.sql")];
+    assert!(
+        pg.contains("ALTER TABLE jobs RENAME COLUMN owner TO worker;"),
+        "{pg}"
+    );
+    assert!(
+        pg.contains("ALTER INDEX ix_jobs_pending RENAME TO ix_jobs_due;"),
+        "{pg}"
+    );
+    assert!(!pg.contains("DROP COLUMN"), "{pg}");
+    let sqlite = &files[Path::new("generated/migrations/sqlite/0002_update_jobs.sql")];
+    assert!(
+        sqlite.contains("ALTER TABLE jobs RENAME COLUMN owner TO worker;"),
+        "{sqlite}"
+    );
+    assert!(sqlite.contains("DROP INDEX ix_jobs_pending;"), "{sqlite}");
+    assert!(sqlite.contains("CREATE INDEX ix_jobs_due"), "{sqlite}");
+    // The renamed column keeps its physical position.
+    let names: Vec<&str> = plan
+        .target
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names.last(), Some(&"worker"));
+}
+
+#[test]
+fn a_drop_and_add_of_the_same_type_is_refused_as_a_likely_rename() {
+    let history = jobs_history();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/evolve/rename.yaml");
+    let text = std::fs::read_to_string(&path)
+        .expect("fixture")
+        .replace("      renamed_from: owner\n", "");
+    let spec = load("spec/rename.yaml", &text).expect("valid");
+    let err = render_committed(&spec, &history, &MigrationOptions::default())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("(owner -> worker)"), "{err}");
+    assert!(err.contains("renamed_from: OLD"), "{err}");
+    assert!(err.contains("--allow-destructive"), "{err}");
+    let options = MigrationOptions {
+        name: None,
+        allow_destructive: true,
+    };
+    let (files, _) = render_committed(&spec, &history, &options).expect("allowed with the flag");
+    assert!(
+        files.values().any(|t| t.contains("DROP COLUMN owner")),
+        "the flag drops the column"
+    );
+}
+
+#[test]
+fn the_cornucopia_fingerprint_ignores_docs_and_indexes() {
+    let history = jobs_history();
+    let fingerprint = |fixture: &str| {
+        // One spec path for all: the path is in the query file's header.
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture))
+            .expect("fixture");
+        let spec = load("spec/jobs.yaml", &text).expect("valid");
+        let options = MigrationOptions {
+            name: None,
+            allow_destructive: true,
+        };
+        let (files, plan) = render_committed(&spec, &history, &options).expect("renders");
+        let queries = &files[&durable_execution_codegen::render::cornucopia::queries_path(&spec)];
+        durable_execution_codegen::pg_queries_fingerprint(queries, &plan.target)
+    };
+    let base = fingerprint("tests/fixtures/jobs.yaml");
+    assert_eq!(base, fingerprint("tests/fixtures/evolve/comment.yaml"));
+    assert_eq!(base, fingerprint("tests/fixtures/evolve/add_index.yaml"));
+    assert_ne!(base, fingerprint("tests/fixtures/evolve/add_column.yaml"));
 }

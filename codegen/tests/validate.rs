@@ -99,7 +99,7 @@ fn unknown_field() {
     let text = broken("      nullable: true\n", "      nulable: true\n");
     assert_eq!(
         error_of(&text),
-        "spec/jobs.yaml:13:7: table.columns[2]: unknown field `nulable`, expected one of `name`, `type`, `nullable`, `default`, `doc`"
+        "spec/jobs.yaml:13:7: table.columns[2]: unknown field `nulable`, expected one of `name`, `type`, `nullable`, `default`, `doc`, `renamed_from`"
     );
 }
 
@@ -373,4 +373,17 @@ fn the_real_spec_is_valid() {
         }
         Err(e) => panic!("{path} should validate:\n{e}"),
     }
+}
+
+#[test]
+fn renamed_from_must_name_a_column_that_no_longer_exists() {
+    let text = broken(
+        "      nullable: true\n",
+        "      nullable: true\n      renamed_from: job_id\n",
+    );
+    let err = error_of(&text);
+    assert!(
+        err.contains("renamed from `job_id`, which is a column of the spec"),
+        "{err}"
+    );
 }

@@ -88,6 +88,7 @@ pub(crate) struct PgDatabase {
     pub(crate) client: tokio_postgres::Client,
     admin: tokio_postgres::Client,
     name: String,
+    config: tokio_postgres::Config,
 }
 
 fn server_config() -> tokio_postgres::Config {
@@ -129,7 +130,13 @@ impl PgDatabase {
             client,
             admin,
             name,
+            config: db_config,
         }
+    }
+
+    /// The connection configuration of the test database.
+    pub(crate) fn config(&self) -> tokio_postgres::Config {
+        self.config.clone()
     }
 
     pub(crate) async fn drop_db(self) {
@@ -192,6 +199,26 @@ impl PgDatabase {
                 columns: r.get(3),
             })
             .collect()
+    }
+
+    /// The comments of `table`, its columns and its indexes: `(object, comment)`.
+    pub(crate) async fn comments(&self, table: &str) -> Vec<(String, Option<String>)> {
+        let rows = self
+            .client
+            .query(
+                "SELECT 'table ' || c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c WHERE c.oid = $1::text::regclass
+                 UNION ALL
+                 SELECT 'column ' || a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a
+                 WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                 UNION ALL
+                 SELECT 'index ' || i.relname, obj_description(i.oid, 'pg_class') FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+                 WHERE ix.indrelid = $1::text::regclass
+                 ORDER BY 1",
+                &[&table],
+            )
+            .await
+            .expect("read comments");
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
     }
 
     /// PostgreSQL's normalized text of `predicate` over `table` (via a probe index

@@ -12,8 +12,10 @@
 
 mod add_column;
 mod common;
+mod drift;
 mod evolve;
 mod files;
 mod postgres;
+mod scenarios;
 mod sqlite;
 mod statements;

@@ -334,6 +334,98 @@ fn pending_sql_then_migrate() {
 }
 
 #[test]
+fn migrate_to_a_version_and_the_version_check_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = "sqlite://staged.db";
+    let latest = durable_execution::migrate::sqlite_migrations()
+        .last()
+        .map_or(0, |m| m.version);
+    assert!(latest >= 2, "needs at least two migrations");
+    let staged = ok(durable(
+        dir.path(),
+        &["--database", db, "migrate", "--to", "1"],
+    ));
+    assert!(staged.contains("now at version 1"), "{staged}");
+    // Commands that open without migrating refuse the outdated database.
+    fails_with(
+        durable(dir.path(), &["--database", db, "status"]),
+        &format!(
+            "the database is at schema version 1 but this build expects version {latest}: run `durable migrate`"
+        ),
+    );
+    fails_with(
+        durable(dir.path(), &["--database", db, "migrate", "--to", "999"]),
+        &format!("there is no migration 999 (the latest is {latest})"),
+    );
+    let rest = ok(durable(dir.path(), &["--database", db, "migrate"]));
+    assert!(rest.contains(&format!("now at version {latest}")), "{rest}");
+    fails_with(
+        durable(dir.path(), &["--database", db, "migrate", "--to", "1"]),
+        &format!("already at version {latest}, beyond the requested version 1"),
+    );
+    ok(durable(dir.path(), &["--database", db, "status"]));
+    // A database migrated by a newer release is refused.
+    let conn = rusqlite::Connection::open(dir.path().join("staged.db")).expect("open");
+    conn.execute(
+        "INSERT INTO task_executions_migrations (version, name, checksum, applied_at, execution_ms, success) VALUES (?1, 'future', 'x', 0, 0, 1)",
+        [latest + 1],
+    )
+    .expect("fake a newer migration");
+    drop(conn);
+    fails_with(
+        durable(dir.path(), &["--database", db, "status"]),
+        &format!(
+            "the database is at schema version {}, newer than this build's latest migration {latest}: it was migrated by a newer release",
+            latest + 1
+        ),
+    );
+}
+
+#[test]
+fn schema_check_lists_each_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = "sqlite://check.db";
+    ok(durable(dir.path(), &["--database", db, "migrate"]));
+    let clean = ok(durable(dir.path(), &["--database", db, "schema", "check"]));
+    assert!(
+        clean.contains("table task_executions matches the schema file"),
+        "{clean}"
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("check.db")).expect("open");
+    conn.execute_batch(
+        "DROP INDEX ix_task_executions_execution_id;
+         ALTER TABLE task_executions ADD COLUMN note TEXT;
+         CREATE INDEX ix_by_hand ON task_executions (task_id) WHERE status = 'ready';",
+    )
+    .expect("alter by hand");
+    drop(conn);
+    let out = durable(dir.path(), &["--database", db, "schema", "check"]);
+    assert!(!out.status.success());
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("column note: not in the schema (database has TEXT)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(
+            "index ix_task_executions_execution_id: missing (expected UNIQUE (execution_id))"
+        ),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(
+            "index ix_by_hand: not in the schema (database has (task_id) WHERE status = 'ready')"
+        ),
+        "{listed}"
+    );
+    assert!(
+        stderr(&out).contains("3 differences from the schema file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn status_show_and_cancel_on_real_data() {
     use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
     use durable_execution::{Executor, ParentOutput, ParentTask, Task, TaskContext, TaskError};

@@ -145,6 +145,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/migration.sql.j2"),
     ),
     (
+        "custom_migration.sql.j2",
+        include_str!("../../templates/custom_migration.sql.j2"),
+    ),
+    (
         "cornucopia.sql.j2",
         include_str!("../../templates/cornucopia.sql.j2"),
     ),

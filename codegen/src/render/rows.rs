@@ -102,6 +102,7 @@ mod tests {
             nullable,
             default: None,
             doc: String::new(),
+            renamed_from: None,
         }
     }
 

@@ -158,6 +158,11 @@ pub struct PostgresConfig {
     /// Apply the embedded migrations when connecting (default `false`: a
     /// DBA or a deploy step migrates; see [`crate::migrate`]).
     pub migrate: bool,
+    /// When not migrating, accept a database with pending migrations
+    /// (default `false`: opening fails with
+    /// [`crate::migrate::MigrationError::SchemaOutdated`]). A database
+    /// migrated by a newer release is always refused.
+    pub allow_outdated_schema: bool,
     /// Run the `LISTEN` connection that turns other processes' notifications
     /// into [`StorageEvent`]s (default `true`).
     pub listen: bool,
@@ -179,6 +184,7 @@ impl std::fmt::Debug for PostgresConfig {
             .field("schema", &self.schema)
             .field("pool_size", &self.pool_size)
             .field("migrate", &self.migrate)
+            .field("allow_outdated_schema", &self.allow_outdated_schema)
             .field("listen", &self.listen)
             .field("ssl_mode", &self.ssl_mode)
             .field("root_certificate_file", &self.root_certificate_file)
@@ -203,6 +209,7 @@ impl PostgresConfig {
             schema: None,
             pool_size: 16,
             migrate: false,
+            allow_outdated_schema: false,
             listen: true,
             ssl_mode: None,
             root_certificate_file: None,
@@ -236,6 +243,12 @@ impl PostgresConfig {
     /// Sets [`PostgresConfig::migrate`].
     pub fn migrate(mut self, migrate: bool) -> Self {
         self.migrate = migrate;
+        self
+    }
+
+    /// Sets [`PostgresConfig::allow_outdated_schema`].
+    pub fn allow_outdated_schema(mut self, allow: bool) -> Self {
+        self.allow_outdated_schema = allow;
         self
     }
 
@@ -418,6 +431,8 @@ pub struct PoolOptions {
     pub schema: Option<String>,
     /// Apply the embedded migrations on a pooled connection first.
     pub migrate: bool,
+    /// See [`PostgresConfig::allow_outdated_schema`].
+    pub allow_outdated_schema: bool,
     /// The configuration of the `LISTEN` connection (a pool gives no way to
     /// open a dedicated connection); `None` runs no listener, and other
     /// processes' work is then found by the executor's polling.
@@ -434,6 +449,12 @@ impl PoolOptions {
     /// Sets [`PoolOptions::migrate`].
     pub fn migrate(mut self, migrate: bool) -> Self {
         self.migrate = migrate;
+        self
+    }
+
+    /// Sets [`PoolOptions::allow_outdated_schema`].
+    pub fn allow_outdated_schema(mut self, allow: bool) -> Self {
+        self.allow_outdated_schema = allow;
         self
     }
 
@@ -625,6 +646,13 @@ async fn notify_on<C: durable_execution_pg_queries::client::GenericClient>(
     Ok(())
 }
 
+/// What opening does with the schema: migrate, or check the recorded version.
+#[derive(Debug, Clone, Copy)]
+struct SchemaOnOpen {
+    migrate: bool,
+    allow_outdated: bool,
+}
+
 impl PostgresStorage {
     /// Builds the pool, migrates if asked, checks that the table exists
     /// ([`StorageError::MissingTable`] otherwise) and starts the listener.
@@ -646,7 +674,11 @@ impl PostgresStorage {
             config: resolved.pg.clone(),
             tls: resolved.tls.clone(),
         });
-        Self::start(pool, Some(resolved.tls.context), config.migrate, listener).await
+        let schema = SchemaOnOpen {
+            migrate: config.migrate,
+            allow_outdated: config.allow_outdated_schema,
+        };
+        Self::start(pool, Some(resolved.tls.context), schema, listener).await
     }
 
     /// A storage on an application's existing pool (its connections, TLS
@@ -702,13 +734,17 @@ impl PostgresStorage {
                 )));
             }
         }
-        Self::start(pool, None, options.migrate, listener).await
+        let schema = SchemaOnOpen {
+            migrate: options.migrate,
+            allow_outdated: options.allow_outdated_schema,
+        };
+        Self::start(pool, None, schema, listener).await
     }
 
     async fn start(
         pool: Pool,
         tls: Option<TlsContext>,
-        migrate: bool,
+        schema: SchemaOnOpen,
         listener: Option<Listener>,
     ) -> StorageResult<Self> {
         let (events, _) = broadcast::channel(1024);
@@ -726,10 +762,14 @@ impl PostgresStorage {
             Arc::clone(&storage.inner.notifier),
             storage.inner.shutdown.clone(),
         ));
-        if migrate {
+        if schema.migrate {
             storage.migrate().await?;
         }
         storage.check_table().await?;
+        if !schema.migrate {
+            let client = storage.client().await?;
+            crate::migrate::check_postgres_version(&client, schema.allow_outdated).await?;
+        }
         if let Some(listener) = listener {
             tokio::spawn(listen(
                 listener,

@@ -66,6 +66,11 @@ pub struct SqliteOptions {
     /// `false`, opening fails with [`StorageError::MissingTable`] if the
     /// table does not exist.
     pub migrate: bool,
+    /// When not migrating (or read-only), accept a database with pending
+    /// migrations (default `false`: opening fails with
+    /// [`crate::migrate::MigrationError::SchemaOutdated`]). A database
+    /// migrated by a newer release is always refused.
+    pub allow_outdated_schema: bool,
     /// Maximum number of idle reader connections kept open (default 4).
     pub max_idle_readers: usize,
     /// Open the file read-only (default `false`): connections use
@@ -86,6 +91,7 @@ impl Default for SqliteOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             migrate: true,
+            allow_outdated_schema: false,
             max_idle_readers: 4,
             read_only: false,
         }
@@ -117,6 +123,12 @@ impl SqliteOptions {
     /// Sets [`SqliteOptions::migrate`].
     pub fn migrate(mut self, migrate: bool) -> Self {
         self.migrate = migrate;
+        self
+    }
+
+    /// Sets [`SqliteOptions::allow_outdated_schema`].
+    pub fn allow_outdated_schema(mut self, allow: bool) -> Self {
+        self.allow_outdated_schema = allow;
         self
     }
 
@@ -436,7 +448,10 @@ fn prepare_schema(conn: &mut Connection, options: &SqliteOptions) -> StorageResu
         .and_then(|mut stmt| stmt.exists([]))
         .map_err(sqlite_err("table_exists"))?;
     if exists {
-        Ok(())
+        Ok(crate::migrate::check_sqlite_version(
+            conn,
+            options.allow_outdated_schema,
+        )?)
     } else {
         Err(StorageError::MissingTable {
             table: "task_executions".to_owned(),

@@ -1,4 +1,4 @@
-//! The operator commands: ddl, migrate, pending-sql, status, show, cancel.
+//! The operator commands: ddl, migrate, pending-sql, schema check, status, show, cancel.
 
 use crate::db::{self, Open, Target};
 use crate::tree::{self, Style};
@@ -22,8 +22,8 @@ pub(crate) fn ddl(dialect: Dialect) -> Result<()> {
     Ok(())
 }
 
-/// `durable migrate`.
-pub(crate) async fn run_migrate(target: &Target) -> Result<()> {
+/// `durable migrate [--to VERSION]`.
+pub(crate) async fn run_migrate(target: &Target, to: Option<i64>) -> Result<()> {
     let report = match target {
         Target::Sqlite(path) => {
             db::check_parent_dir(path)?;
@@ -31,13 +31,19 @@ pub(crate) async fn run_migrate(target: &Target) -> Result<()> {
             tokio::task::spawn_blocking(move || -> Result<_> {
                 let mut conn = rusqlite::Connection::open(&path)
                     .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
-                Ok(migrate::migrate_sqlite(&mut conn)?)
+                Ok(match to {
+                    Some(to) => migrate::migrate_sqlite_to(&mut conn, to)?,
+                    None => migrate::migrate_sqlite(&mut conn)?,
+                })
             })
             .await??
         }
         Target::Postgres(url) => {
             let mut client = db::pg_client(url).await?;
-            migrate::migrate_postgres(&mut client).await?
+            match to {
+                Some(to) => migrate::migrate_postgres_to(&mut client, to).await?,
+                None => migrate::migrate_postgres(&mut client).await?,
+            }
         }
     };
     if report.applied.is_empty() {
@@ -59,6 +65,24 @@ pub(crate) async fn run_migrate(target: &Target) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` on a read-only connection to the SQLite file `path`, off the
+/// async runtime.
+async fn with_read_only_sqlite<T: Send + 'static>(
+    path: &std::path::Path,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
+        f(&conn)
+    })
+    .await?
+}
+
 /// `durable pending-sql`: what `migrate` would run, executing nothing.
 pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
     let sql = match target {
@@ -66,16 +90,7 @@ pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
             migrate::pending_sql(Dialect::Sqlite, &migrate::sqlite_migrations(), &[], true)?
         }
         Target::Sqlite(path) => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> Result<String> {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )
-                .with_context(|| format!("cannot open SQLite file {}", path.display()))?;
-                Ok(migrate::pending_sql_sqlite(&conn)?)
-            })
-            .await??
+            with_read_only_sqlite(path, |conn| Ok(migrate::pending_sql_sqlite(conn)?)).await?
         }
         Target::Postgres(url) => {
             let client = db::pg_client(url).await?;
@@ -91,6 +106,44 @@ pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
         out!("{sql}");
     }
     Ok(())
+}
+
+/// `durable schema check`: the differences between the database's catalog
+/// and this build's schema file; an error (non-zero exit) when there is one.
+pub(crate) async fn schema_check(target: &Target) -> Result<()> {
+    use durable_execution::schema_check;
+    let differences = match target {
+        Target::Sqlite(path) => {
+            if !path.exists() {
+                bail!(
+                    "SQLite file {} does not exist; create it with `durable migrate`",
+                    path.display()
+                );
+            }
+            with_read_only_sqlite(path, |conn| Ok(schema_check::check_sqlite(conn)?)).await?
+        }
+        Target::Postgres(url) => {
+            let mut client = db::pg_client(url).await?;
+            schema_check::check_postgres(&mut client).await?
+        }
+    };
+    if differences.is_empty() {
+        outln!(
+            "{}: table {} matches the schema file.",
+            target.describe(),
+            schema_check::TABLE
+        );
+        return Ok(());
+    }
+    for difference in &differences {
+        outln!("{difference}");
+    }
+    bail!(
+        "{}: {} difference{} from the schema file",
+        target.describe(),
+        differences.len(),
+        if differences.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// `durable status`.

@@ -64,9 +64,18 @@ enum Command {
         dialect: Dialect,
     },
     /// Applies the pending migrations.
-    Migrate,
+    Migrate {
+        /// Stop after this version (staged rollouts); migrations only go forward.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
+    },
     /// Prints the SQL `migrate` would run, without running it.
     PendingSql,
+    /// Schema tools.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
     /// Counts executions by task and status; oldest ready; expired leases.
     Status,
     /// Shows an execution and its subtree.
@@ -89,6 +98,16 @@ fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = Dialect> {
         .try_map(|name| name.parse::<Dialect>())
 }
 
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Compares the database's catalog (columns, types, nullability,
+    /// defaults, indexes with their predicates, comments) with the schema
+    /// file of this build and lists every difference; exits non-zero when
+    /// there is one.
+    Check,
+}
+
+
 async fn run(cli: Cli) -> Result<()> {
     if let Command::Ddl { dialect } = cli.command {
         return admin::ddl(dialect);
@@ -97,7 +116,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo => demo::run(&target).await,
         Command::Ddl { .. } => Ok(()),
-        Command::Migrate => admin::run_migrate(&target).await,
+        Command::Migrate { to } => admin::run_migrate(&target, to).await,
+        Command::Schema {
+            command: SchemaCommand::Check,
+        } => admin::schema_check(&target).await,
         Command::PendingSql => admin::pending_sql(&target).await,
         Command::Status => admin::status(&target).await,
         Command::Show { execution_id } => admin::show(&target, &execution_id).await,

@@ -1,0 +1,52 @@
+-- @generated from spec/task_executions.yaml; do not edit. Regenerate with `cargo xtask codegen`.
+
+-- version: 0004
+-- name: update_comments
+--
+-- Changes (the runner applies this file in one transaction; applied migrations are never rewritten):
+--   - comment on the table
+--   - comment on column id
+--   - comment on column execution_id
+--   - comment on column task_id
+--   - comment on column root_task_id
+--   - comment on column root_execution_id
+--   - comment on column parent_task_id
+--   - comment on column parent_execution_id
+--   - comment on column index_in_parent
+--   - comment on column is_finalize
+--   - comment on column retry_options
+--   - comment on column sleep_ms_before_run
+--   - comment on column timeout_ms
+--   - comment on column input
+--   - comment on column run_output
+--   - comment on column output
+--   - comment on column children_count
+--   - comment on column active_children_count
+--   - comment on column finalize_execution_id
+--   - comment on column children_errors
+--   - comment on column finalize_error
+--   - comment on column error
+--   - comment on column status
+--   - comment on column is_closed
+--   - comment on column needs_cancel
+--   - comment on column executor_id
+--   - comment on column attempt
+--   - comment on column start_at
+--   - comment on column started_at
+--   - comment on column finished_at
+--   - comment on column expires_at
+--   - comment on column created_at
+--   - comment on column updated_at
+--   - comment on index ix_task_executions_execution_id
+--   - comment on index ix_task_executions_ready
+--   - comment on index ix_task_executions_parent
+--   - comment on index ix_task_executions_unclosed
+--   - comment on index ix_task_executions_leases
+--   - comment on index ix_task_executions_needs_cancel
+--   - comment on index ix_task_executions_waiting_parents
+--   - comment on index ix_task_executions_waiting_finalize
+--
+-- Lint (for the reviewing DBA; classes: safe, takes an exclusive lock, rewrites the table, loses data):
+--   - nothing to do on SQLite: safe
+
+-- Nothing to do on SQLite: its catalog has no comments (the schema file carries the docs as SQL comments).
