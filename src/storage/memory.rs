@@ -5,6 +5,7 @@
 //! children) keep every operation proportional to the rows it touches rather
 //! than to the table size.
 
+use super::rules::Wakeups;
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
     FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
@@ -276,6 +277,11 @@ impl MemoryStorage {
         // No receiver is not an error: nobody is waiting.
         let _ = self.events.send(event);
     }
+
+    /// Sends the wake-ups of an operation that changed the state.
+    fn wake(&self, wakeups: Wakeups) {
+        wakeups.events().for_each(|event| self.emit(event));
+    }
 }
 
 #[async_trait]
@@ -423,9 +429,7 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::changed_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -454,9 +458,7 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -510,9 +512,7 @@ impl Storage for MemoryStorage {
             }
             state.insert_refs(&inserts)?;
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -539,9 +539,7 @@ impl Storage for MemoryStorage {
                 matched.push(id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -667,12 +665,7 @@ impl Storage for MemoryStorage {
                 if !eligible {
                     continue;
                 }
-                let insert = match &item.action {
-                    Advance::Finalize { finalize } => Some(finalize),
-                    Advance::SpawnNext { child } => Some(child),
-                    Advance::Complete { .. } | Advance::Fail { .. } => None,
-                };
-                if let Some(execution) = insert {
+                if let Some(execution) = item.action.inserts() {
                     state.insert_all(std::slice::from_ref(execution))?;
                     ready_work = true;
                 }
@@ -704,20 +697,16 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if ready_work {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups {
+            ready: ready_work,
+            changed: !matched.is_empty(),
+        });
         Ok(matched)
     }
 
     async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
         let cancelled = self.lock().cancel(now, items);
-        if !cancelled.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::changed_if(!cancelled.is_empty()));
         Ok(cancelled)
     }
 
@@ -753,7 +742,7 @@ impl Storage for MemoryStorage {
                 .take(limit as usize)
                 .map(|(_, id)| id.clone())
                 .collect();
-            let error = ExecutionError::generic("Task expired", false);
+            let error = super::rules::expired_error();
             for id in ids {
                 let Some(row) = state.get(&id) else { continue };
                 let requeue = row.attempt < row.retry_options.max_attempts;
@@ -779,12 +768,7 @@ impl Storage for MemoryStorage {
                 }
             }
         }
-        if !outcome.requeued.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !outcome.failed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::of_expire(&outcome));
         Ok(outcome)
     }
 
