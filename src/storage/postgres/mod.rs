@@ -20,7 +20,7 @@
 //!   that changed something, `NOTIFY task_executions_events` is sent by a
 //!   background task that coalesces them (one notification per kind per
 //!   round trip, after the change committed); a background connection
-//!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`],
+//!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`](super::Storage::subscribe),
 //!   reconnecting after failures, so an idle executor learns about new work
 //!   from any process without waiting for its poll interval.
 //!
@@ -71,13 +71,9 @@ use tls::TlsContext;
 pub use tls::{RootCertificates, TlsFailure};
 
 use super::row;
-use super::sql::{CountGroup, Dialect, Inserts, Op, Queries, Rows, engine};
-use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
-};
-use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
-use async_trait::async_trait;
+use super::sql::{CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
+use crate::model::{CorruptRow, Millis, NewExecution};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use durable_execution_pg_queries::client::GenericClient;
 use durable_execution_pg_queries::client::Params as _;
@@ -516,7 +512,7 @@ impl Drop for Inner {
     }
 }
 
-/// A [`Storage`] in PostgreSQL (see the [module docs](self)).
+/// A [`Storage`](super::Storage) in PostgreSQL (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct PostgresStorage {
     inner: Arc<Inner>,
@@ -824,6 +820,11 @@ impl PostgresStorage {
         notify_on(tx, PAYLOAD_READY).await
     }
 
+    /// This storage's wake-ups.
+    fn events(&self) -> &broadcast::Sender<StorageEvent> {
+        &self.inner.events
+    }
+
     fn emit(&self, event: StorageEvent) {
         // No receiver is not an error: nobody is listening yet.
         let _ = self.inner.events.send(event);
@@ -984,6 +985,7 @@ pub(crate) struct PgDialect;
 impl Dialect for PgDialect {
     type Json = Value;
     type Chunk = std::convert::Infallible;
+    const EARLY_WAIT_DUPLICATES: bool = false;
     type Stored = String;
 
     fn json(value: Value) -> Value {
@@ -1011,6 +1013,21 @@ impl Dialect for PgDialect {
 /// New executions stay borrowed (see [`PgDialect`]).
 fn borrow(executions: &[NewExecution]) -> StorageResult<Inserts<'_, std::convert::Infallible>> {
     Ok(Inserts::Rows(executions.iter().collect()))
+}
+
+/// A [`Queries`] method running one generated query and returning the ids
+/// of its rows: `name(args) => Params { fields }`.
+macro_rules! ids_query {
+    ($query:ident($($arg:ident: $ty:ty),*) => $params:ident { $($init:tt)* }) => {
+        async fn $query(&self, $($arg: $ty),*) -> StorageResult<Vec<String>> {
+            pgq::$query()
+                .params(self.client, &pgq::$params { $($init)* })
+                .map(|r| r.execution_id.to_owned())
+                .all()
+                .await
+                .map_err(pg_err(stringify!($query)))
+        }
+    };
 }
 
 /// The generated queries on `C` (a pooled connection or a transaction).
@@ -1129,89 +1146,13 @@ impl<C: PgClient> Queries for Pg<'_, C> {
         Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn finish_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: Value,
-    ) -> StorageResult<Vec<String>> {
-        pgq::finish_executions()
-            .params(
-                self.client,
-                &pgq::FinishExecutionsParams {
-                    executor_id,
-                    now,
-                    items,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("finish_executions"))
-    }
+    ids_query!(finish_executions(executor_id: &str, now: Millis, items: Value) => FinishExecutionsParams { executor_id, now, items });
 
-    async fn retry_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: Value,
-    ) -> StorageResult<Vec<String>> {
-        pgq::retry_executions()
-            .params(
-                self.client,
-                &pgq::RetryExecutionsParams {
-                    executor_id,
-                    now,
-                    items,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("retry_executions"))
-    }
+    ids_query!(retry_executions(executor_id: &str, now: Millis, items: Value) => RetryExecutionsParams { executor_id, now, items });
 
-    async fn start_waiting(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: Value,
-    ) -> StorageResult<Vec<String>> {
-        pgq::start_waiting()
-            .params(
-                self.client,
-                &pgq::StartWaitingParams {
-                    executor_id,
-                    now,
-                    items,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("start_waiting"))
-    }
+    ids_query!(start_waiting(executor_id: &str, now: Millis, items: Value) => StartWaitingParams { executor_id, now, items });
 
-    async fn release_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        ids: Value,
-    ) -> StorageResult<Vec<String>> {
-        pgq::release_executions()
-            .params(
-                self.client,
-                &pgq::ReleaseExecutionsParams {
-                    executor_id,
-                    now,
-                    ids,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("release_executions"))
-    }
+    ids_query!(release_executions(executor_id: &str, now: Millis, ids: Value) => ReleaseExecutionsParams { executor_id, now, ids });
 
     /// Inside the closer's transaction, after `ordered_scans`.
     async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
@@ -1267,36 +1208,11 @@ impl<C: PgClient> Queries for Pg<'_, C> {
         Ok(())
     }
 
-    async fn complete_from_finalize(
-        &self,
-        now: Millis,
-        items: Value,
-    ) -> StorageResult<Vec<String>> {
-        pgq::complete_from_finalize()
-            .params(self.client, &pgq::CompleteFromFinalizeParams { now, items })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("complete_from_finalize"))
-    }
+    ids_query!(complete_from_finalize(now: Millis, items: Value) => CompleteFromFinalizeParams { now, items });
 
-    async fn fail_from_finalize(&self, now: Millis, items: Value) -> StorageResult<Vec<String>> {
-        pgq::fail_from_finalize()
-            .params(self.client, &pgq::FailFromFinalizeParams { now, items })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("fail_from_finalize"))
-    }
+    ids_query!(fail_from_finalize(now: Millis, items: Value) => FailFromFinalizeParams { now, items });
 
-    async fn cancel_subtrees(&self, now: Millis, items: Value) -> StorageResult<Vec<String>> {
-        pgq::cancel_subtrees()
-            .params(self.client, &pgq::CancelSubtreesParams { now, items })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("cancel_subtrees"))
-    }
+    ids_query!(cancel_subtrees(now: Millis, items: Value) => CancelSubtreesParams { now, items });
 
     async fn ready_parents(&self, limit: i64) -> StorageResult<Rows> {
         let rows = pgq::ready_parents()
@@ -1307,30 +1223,9 @@ impl<C: PgClient> Queries for Pg<'_, C> {
         Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn advance_parents(&self, now: Millis, items: Value) -> StorageResult<Vec<String>> {
-        pgq::advance_parents()
-            .params(self.client, &pgq::AdvanceParentsParams { now, items })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("advance_parents"))
-    }
+    ids_query!(advance_parents(now: Millis, items: Value) => AdvanceParentsParams { now, items });
 
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        pgq::claim_cancellations()
-            .params(
-                self.client,
-                &pgq::ClaimCancellationsParams { executor_id, limit },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("claim_cancellations"))
-    }
+    ids_query!(claim_cancellations(executor_id: &str, limit: i64) => ClaimCancellationsParams { executor_id, limit });
 
     async fn expire_leases(
         &self,
@@ -1349,43 +1244,9 @@ impl<C: PgClient> Queries for Pg<'_, C> {
             .collect())
     }
 
-    async fn repair_missing_leases(
-        &self,
-        now: Millis,
-        lease_slack_ms: i64,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        pgq::repair_missing_leases()
-            .params(
-                self.client,
-                &pgq::RepairMissingLeasesParams {
-                    now,
-                    lease_slack_ms,
-                    limit,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("repair_missing_leases"))
-    }
+    ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });
 
-    async fn fail_missing_finalize(
-        &self,
-        now: Millis,
-        error: Value,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        pgq::fail_missing_finalize()
-            .params(
-                self.client,
-                &pgq::FailMissingFinalizeParams { now, error, limit },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("fail_missing_finalize"))
-    }
+    ids_query!(fail_missing_finalize(now: Millis, error: Value, limit: i64) => FailMissingFinalizeParams { now, error, limit });
 
     /// `status` is text without a CHECK constraint: anything can be stored
     /// there (such a group is reported on its own).
@@ -1484,144 +1345,4 @@ impl PostgresStorage {
     }
 }
 
-#[async_trait]
-impl Storage for PostgresStorage {
-    fn backend_name(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        self.run(engine::Insert::new(executions, borrow)?).await
-    }
-
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::Get::new(execution_ids)).await
-    }
-
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
-        self.run(engine::ChildrenOutputs::new(
-            parent_execution_id,
-            after,
-            limit,
-        ))
-        .await
-    }
-
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::GetChildren::new(parent_execution_id))
-            .await
-    }
-
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::Claim::new(executor_id, now, limit, lease_slack_ms))
-            .await
-    }
-
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Finish::new(executor_id, now, items)?)
-            .await
-    }
-
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Retry::new(executor_id, now, items)?).await
-    }
-
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        // The children stay borrowed: each chunk's JSON is serialized
-        // inside the transaction, only for the parents that matched.
-        self.run(engine::Wait::new(executor_id, now, items, borrow)?)
-            .await
-    }
-
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Release::new(executor_id, now, execution_ids))
-            .await
-    }
-
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.run(engine::Close::new(now, limit)).await
-    }
-
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::ReadyParents::new(limit)).await
-    }
-
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        let (matched, _) = self.run(engine::AdvanceParents::new(now, items)?).await?;
-        Ok(matched)
-    }
-
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.run(engine::Cancel::new(now, items)?).await
-    }
-
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::ClaimCancellations::new(executor_id, limit))
-            .await
-    }
-
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.run(engine::Expire::new(now, limit)?).await
-    }
-
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.run(engine::Repair::new(now, lease_slack_ms, limit)?)
-            .await
-    }
-
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.run(engine::Stats::new(now)).await
-    }
-
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.run(engine::DeleteAll::new()).await
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
-        self.inner.events.subscribe()
-    }
-}
+sql_storage!(PostgresStorage, "postgres", borrow);

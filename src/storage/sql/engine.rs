@@ -253,9 +253,50 @@ impl<J> Owned<J> {
     }
 }
 
-/// [`Storage::finish`](crate::storage::Storage::finish).
-#[derive(Debug)]
-pub(crate) struct Finish<D: Dialect>(Owned<D::Json>);
+/// A guarded statement on executions owned by one executor: the struct,
+/// and its [`Op`] returning the ids that matched.
+macro_rules! owned_op {
+    ($(#[$doc:meta])* $op:ident, $name:literal, $query:ident, $wakeups:path) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub(crate) struct $op<D: Dialect>(Owned<D::Json>);
+
+        impl<D: Dialect> Op<D> for $op<D> {
+            type Output = Vec<String>;
+            const ACCESS: Access = Access::Write;
+            named!($name);
+
+            async fn run<Q: Queries<Dialect = D>>(
+                self,
+                queries: &Q,
+            ) -> StorageResult<Vec<String>> {
+                let Owned {
+                    executor_id,
+                    now,
+                    json,
+                } = self.0;
+                queries.$query(&executor_id, now, json).await
+            }
+
+            fn wakeups(matched: &Vec<String>) -> Wakeups {
+                $wakeups(!matched.is_empty())
+            }
+        }
+    };
+}
+
+owned_op!(
+    /// [`Storage::finish`](crate::storage::Storage::finish).
+    Finish, "finish_executions", finish_executions, Wakeups::changed_if
+);
+owned_op!(
+    /// [`Storage::retry`](crate::storage::Storage::retry).
+    Retry, "retry_executions", retry_executions, Wakeups::ready_if
+);
+owned_op!(
+    /// [`Storage::release`](crate::storage::Storage::release).
+    Release, "release_executions", release_executions, Wakeups::ready_if
+);
 
 impl<D: Dialect> Finish<D> {
     pub(crate) fn new(
@@ -271,29 +312,6 @@ impl<D: Dialect> Finish<D> {
     }
 }
 
-impl<D: Dialect> Op<D> for Finish<D> {
-    type Output = Vec<String>;
-    const ACCESS: Access = Access::Write;
-    named!("finish_executions");
-
-    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Vec<String>> {
-        let Owned {
-            executor_id,
-            now,
-            json,
-        } = self.0;
-        queries.finish_executions(&executor_id, now, json).await
-    }
-
-    fn wakeups(matched: &Vec<String>) -> Wakeups {
-        Wakeups::changed_if(!matched.is_empty())
-    }
-}
-
-/// [`Storage::retry`](crate::storage::Storage::retry).
-#[derive(Debug)]
-pub(crate) struct Retry<D: Dialect>(Owned<D::Json>);
-
 impl<D: Dialect> Retry<D> {
     pub(crate) fn new(
         executor_id: &str,
@@ -308,29 +326,6 @@ impl<D: Dialect> Retry<D> {
     }
 }
 
-impl<D: Dialect> Op<D> for Retry<D> {
-    type Output = Vec<String>;
-    const ACCESS: Access = Access::Write;
-    named!("retry_executions");
-
-    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Vec<String>> {
-        let Owned {
-            executor_id,
-            now,
-            json,
-        } = self.0;
-        queries.retry_executions(&executor_id, now, json).await
-    }
-
-    fn wakeups(matched: &Vec<String>) -> Wakeups {
-        Wakeups::ready_if(!matched.is_empty())
-    }
-}
-
-/// [`Storage::release`](crate::storage::Storage::release).
-#[derive(Debug)]
-pub(crate) struct Release<D: Dialect>(Owned<D::Json>);
-
 impl<D: Dialect> Release<D> {
     pub(crate) fn new(executor_id: &str, now: Millis, execution_ids: &[String]) -> Option<Self> {
         (!execution_ids.is_empty()).then(|| {
@@ -340,25 +335,6 @@ impl<D: Dialect> Release<D> {
                 D::json(row::ids_json(execution_ids)),
             ))
         })
-    }
-}
-
-impl<D: Dialect> Op<D> for Release<D> {
-    type Output = Vec<String>;
-    const ACCESS: Access = Access::Write;
-    named!("release_executions");
-
-    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Vec<String>> {
-        let Owned {
-            executor_id,
-            now,
-            json,
-        } = self.0;
-        queries.release_executions(&executor_id, now, json).await
-    }
-
-    fn wakeups(matched: &Vec<String>) -> Wakeups {
-        Wakeups::ready_if(!matched.is_empty())
     }
 }
 
@@ -383,6 +359,11 @@ impl<'a, D: Dialect> Wait<'a, D> {
     ) -> StorageResult<Option<Self>> {
         if items.is_empty() {
             return Ok(None);
+        }
+        if D::EARLY_WAIT_DUPLICATES
+            && let Some(execution_id) = row::duplicate_in_waits(items)
+        {
+            return Err(StorageError::DuplicateExecutionId { execution_id });
         }
         let json = D::json(row::wait_json(items));
         let mut inserts = Vec::with_capacity(items.len());

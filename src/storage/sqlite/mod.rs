@@ -39,14 +39,10 @@
 mod convert;
 
 use super::row;
-use super::sql::{Access, CountGroup, Dialect, Inserts, Op, Queries, Rows, engine};
-use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
-};
+use super::sql::{Access, CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
-use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
-use async_trait::async_trait;
+use crate::model::{CorruptRow, Millis, NewExecution};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::collections::HashMap;
@@ -291,7 +287,7 @@ struct Inner {
     hub: Arc<Hub>,
 }
 
-/// A [`Storage`] in one SQLite database file (see the [module docs](self)).
+/// A [`Storage`](super::Storage) in one SQLite database file (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     inner: Arc<Inner>,
@@ -593,6 +589,7 @@ pub(crate) struct SqliteDialect;
 impl Dialect for SqliteDialect {
     type Json = String;
     type Chunk = row::InsertChunk;
+    const EARLY_WAIT_DUPLICATES: bool = true;
     type Stored = Value;
 
     fn json(value: serde_json::Value) -> String {
@@ -621,6 +618,18 @@ impl Dialect for SqliteDialect {
 /// Encodes new executions before the transaction (see [`SqliteDialect`]).
 fn encode(executions: &[NewExecution]) -> StorageResult<Inserts<'static, row::InsertChunk>> {
     row::insert_chunks(executions).map(Inserts::Encoded)
+}
+
+/// A [`Queries`] method running one generated query and returning the ids
+/// of its readable rows: `name(args) => Params { fields }`.
+macro_rules! ids_query {
+    ($query:ident($($arg:ident: $ty:ty),*) => $params:ident { $($init:tt)* }) => {
+        async fn $query(&self, $($arg: $ty),*) -> StorageResult<Vec<String>> {
+            let params = q::$params { $($init)* };
+            let rows = q::$query(self, &params).map_err(sqlite_err(stringify!($query)))?;
+            Ok(ids_of(stringify!($query), rows, |r| r.execution_id))
+        }
+    };
 }
 
 /// Each query runs synchronously (the returned futures are ready at once):
@@ -722,66 +731,13 @@ impl Queries for Connection {
         Ok(raw)
     }
 
-    async fn finish_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: String,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::FinishExecutionsParams {
-            executor_id,
-            now,
-            items: &items,
-        };
-        let rows = q::finish_executions(self, &params).map_err(sqlite_err("finish_executions"))?;
-        Ok(ids_of("finish_executions", rows, |r| r.execution_id))
-    }
+    ids_query!(finish_executions(executor_id: &str, now: Millis, items: String) => FinishExecutionsParams { executor_id, now, items: &items });
 
-    async fn retry_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: String,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::RetryExecutionsParams {
-            executor_id,
-            now,
-            items: &items,
-        };
-        let rows = q::retry_executions(self, &params).map_err(sqlite_err("retry_executions"))?;
-        Ok(ids_of("retry_executions", rows, |r| r.execution_id))
-    }
+    ids_query!(retry_executions(executor_id: &str, now: Millis, items: String) => RetryExecutionsParams { executor_id, now, items: &items });
 
-    async fn start_waiting(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: String,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::StartWaitingParams {
-            executor_id,
-            now,
-            items: &items,
-        };
-        let rows = q::start_waiting(self, &params).map_err(sqlite_err("start_waiting"))?;
-        Ok(ids_of("start_waiting", rows, |r| r.execution_id))
-    }
+    ids_query!(start_waiting(executor_id: &str, now: Millis, items: String) => StartWaitingParams { executor_id, now, items: &items });
 
-    async fn release_executions(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        ids: String,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::ReleaseExecutionsParams {
-            executor_id,
-            now,
-            ids: &ids,
-        };
-        let rows =
-            q::release_executions(self, &params).map_err(sqlite_err("release_executions"))?;
-        Ok(ids_of("release_executions", rows, |r| r.execution_id))
-    }
+    ids_query!(release_executions(executor_id: &str, now: Millis, ids: String) => ReleaseExecutionsParams { executor_id, now, ids: &ids });
 
     async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
         let rows = q::claim_unclosed(self, &q::ClaimUnclosedParams { limit })
@@ -819,29 +775,11 @@ impl Queries for Connection {
         Ok(())
     }
 
-    async fn complete_from_finalize(
-        &self,
-        now: Millis,
-        items: String,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::CompleteFromFinalizeParams { now, items: &items };
-        let rows = q::complete_from_finalize(self, &params)
-            .map_err(sqlite_err("complete_from_finalize"))?;
-        Ok(ids_of("complete_from_finalize", rows, |r| r.execution_id))
-    }
+    ids_query!(complete_from_finalize(now: Millis, items: String) => CompleteFromFinalizeParams { now, items: &items });
 
-    async fn fail_from_finalize(&self, now: Millis, items: String) -> StorageResult<Vec<String>> {
-        let params = q::FailFromFinalizeParams { now, items: &items };
-        let rows =
-            q::fail_from_finalize(self, &params).map_err(sqlite_err("fail_from_finalize"))?;
-        Ok(ids_of("fail_from_finalize", rows, |r| r.execution_id))
-    }
+    ids_query!(fail_from_finalize(now: Millis, items: String) => FailFromFinalizeParams { now, items: &items });
 
-    async fn cancel_subtrees(&self, now: Millis, items: String) -> StorageResult<Vec<String>> {
-        let params = q::CancelSubtreesParams { now, items: &items };
-        let rows = q::cancel_subtrees(self, &params).map_err(sqlite_err("cancel_subtrees"))?;
-        Ok(ids_of("cancel_subtrees", rows, |r| r.execution_id))
-    }
+    ids_query!(cancel_subtrees(now: Millis, items: String) => CancelSubtreesParams { now, items: &items });
 
     async fn ready_parents(&self, limit: i64) -> StorageResult<Rows> {
         let rows = q::ready_parents(self, &q::ReadyParentsParams { limit })
@@ -849,22 +787,9 @@ impl Queries for Connection {
         Ok(rows.into_iter().map(convert::raw).collect())
     }
 
-    async fn advance_parents(&self, now: Millis, items: String) -> StorageResult<Vec<String>> {
-        let params = q::AdvanceParentsParams { now, items: &items };
-        let rows = q::advance_parents(self, &params).map_err(sqlite_err("advance_parents"))?;
-        Ok(ids_of("advance_parents", rows, |r| r.execution_id))
-    }
+    ids_query!(advance_parents(now: Millis, items: String) => AdvanceParentsParams { now, items: &items });
 
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::ClaimCancellationsParams { executor_id, limit };
-        let rows =
-            q::claim_cancellations(self, &params).map_err(sqlite_err("claim_cancellations"))?;
-        Ok(ids_of("claim_cancellations", rows, |r| r.execution_id))
-    }
+    ids_query!(claim_cancellations(executor_id: &str, limit: i64) => ClaimCancellationsParams { executor_id, limit });
 
     async fn expire_leases(
         &self,
@@ -884,37 +809,9 @@ impl Queries for Connection {
             .collect())
     }
 
-    async fn repair_missing_leases(
-        &self,
-        now: Millis,
-        lease_slack_ms: i64,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::RepairMissingLeasesParams {
-            now,
-            lease_slack_ms,
-            limit,
-        };
-        let rows =
-            q::repair_missing_leases(self, &params).map_err(sqlite_err("repair_missing_leases"))?;
-        Ok(ids_of("repair_missing_leases", rows, |r| r.execution_id))
-    }
+    ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });
 
-    async fn fail_missing_finalize(
-        &self,
-        now: Millis,
-        error: String,
-        limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::FailMissingFinalizeParams {
-            now,
-            error: &error,
-            limit,
-        };
-        let rows =
-            q::fail_missing_finalize(self, &params).map_err(sqlite_err("fail_missing_finalize"))?;
-        Ok(ids_of("fail_missing_finalize", rows, |r| r.execution_id))
-    }
+    ids_query!(fail_missing_finalize(now: Millis, error: String, limit: i64) => FailMissingFinalizeParams { now, error: &error, limit });
 
     async fn count_by_task_and_status(&self) -> StorageResult<Vec<CountGroup<Value>>> {
         let counts =
@@ -1138,6 +1035,11 @@ impl SqliteStorage {
         self.inner.path.as_deref()
     }
 
+    /// The wake-ups of every storage on this file in this process.
+    fn events(&self) -> &broadcast::Sender<StorageEvent> {
+        &self.inner.hub.events
+    }
+
     fn emit(&self, event: StorageEvent) {
         // No receiver is not an error: nobody is listening yet.
         let _ = self.inner.hub.events.send(event);
@@ -1255,153 +1157,7 @@ impl SqliteStorage {
     }
 }
 
-#[async_trait]
-impl Storage for SqliteStorage {
-    fn backend_name(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        // Encoded here, from the borrowed executions: the blocking job gets
-        // the chunks' text, not a copy of every execution.
-        self.run(engine::Insert::new(executions, encode)?).await
-    }
-
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::Get::new(execution_ids)).await
-    }
-
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
-        self.run(engine::ChildrenOutputs::new(
-            parent_execution_id,
-            after,
-            limit,
-        ))
-        .await
-    }
-
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::GetChildren::new(parent_execution_id))
-            .await
-    }
-
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::Claim::new(executor_id, now, limit, lease_slack_ms))
-            .await
-    }
-
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Finish::new(executor_id, now, items)?)
-            .await
-    }
-
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Retry::new(executor_id, now, items)?).await
-    }
-
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        // Every parent's inserts are encoded before the transaction (in
-        // chunks of `row::INSERT_CHUNK` rows), so a duplicate id among them
-        // is refused before anything is written.
-        if let Some(execution_id) = row::duplicate_in_waits(items) {
-            return Err(StorageError::DuplicateExecutionId { execution_id });
-        }
-        self.run(engine::Wait::new(executor_id, now, items, encode)?)
-            .await
-    }
-
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::Release::new(executor_id, now, execution_ids))
-            .await
-    }
-
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        self.run(engine::Close::new(now, limit)).await
-    }
-
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        self.run(engine::ReadyParents::new(limit)).await
-    }
-
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        let (matched, _) = self.run(engine::AdvanceParents::new(now, items)?).await?;
-        Ok(matched)
-    }
-
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        self.run(engine::Cancel::new(now, items)?).await
-    }
-
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        self.run(engine::ClaimCancellations::new(executor_id, limit))
-            .await
-    }
-
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        self.run(engine::Expire::new(now, limit)?).await
-    }
-
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        self.run(engine::Repair::new(now, lease_slack_ms, limit)?)
-            .await
-    }
-
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.run(engine::Stats::new(now)).await
-    }
-
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.run(engine::DeleteAll::new()).await
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
-        self.inner.hub.events.subscribe()
-    }
-}
+sql_storage!(SqliteStorage, "sqlite", encode);
 
 #[cfg(test)]
 mod option_tests {
