@@ -5,7 +5,7 @@
 //! children) keep every operation proportional to the rows it touches rather
 //! than to the table size.
 
-use super::rules::Wakeups;
+use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
     FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
@@ -336,7 +336,7 @@ impl Storage for MemoryStorage {
         let Some(children) = state.children.get(parent_execution_id) else {
             return Ok(Vec::new());
         };
-        let wanted = |c: &&ChildEntry| !c.is_finalize && after.is_none_or(|after| c.index > after);
+        let wanted = |c: &&ChildEntry| rules::in_children_page(c.is_finalize, c.index, after);
         let regular: Vec<&ChildEntry> = children.iter().filter(|c| !c.is_finalize).collect();
         // Children inserted in spawn order (always, from the executor) are
         // found by binary search; any other order by a scan.
@@ -742,7 +742,7 @@ impl Storage for MemoryStorage {
                 .take(limit as usize)
                 .map(|(_, id)| id.clone())
                 .collect();
-            let error = super::rules::expired_error();
+            let error = rules::expired_error();
             for id in ids {
                 let Some(row) = state.get(&id) else { continue };
                 let requeue = row.attempt < row.retry_options.max_attempts;

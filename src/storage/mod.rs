@@ -331,7 +331,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
             .filter_map(|child| match child {
                 Ok(child) => {
                     let parent = child.parent.as_ref()?;
-                    if parent.is_finalize || after.is_some_and(|after| parent.index <= after) {
+                    if !rules::in_children_page(parent.is_finalize, parent.index, after) {
                         return None;
                     }
                     Some(Ok(ChildOutput {

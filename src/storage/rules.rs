@@ -1,7 +1,7 @@
 //! Pure rules every backend shares, the SQL engine ([`super::sql`]) and the
 //! in-memory backend alike (like [`super::close`]): which wake-ups an
-//! operation's result sends, what an advance step inserts, and the error
-//! of an expired lease.
+//! operation's result sends, what an advance step inserts, which children
+//! a page of outputs holds, and the error of an expired lease.
 
 use super::{Advance, ExpireOutcome, StorageEvent, StuckOutcome};
 use crate::model::{ExecutionError, NewExecution};
@@ -69,6 +69,14 @@ impl Wakeups {
     }
 }
 
+/// Whether a child belongs in a page of
+/// [`Storage::children_outputs`](super::Storage::children_outputs) that
+/// starts after index `after`: a regular child (never the finalize) whose
+/// index is above `after` (any index when `None`).
+pub(crate) fn in_children_page(is_finalize: bool, index: u32, after: Option<u32>) -> bool {
+    !is_finalize && after.is_none_or(|after| index > after)
+}
+
 impl Advance {
     /// The execution this step inserts (the finalize, or the next child of
     /// a sequential parent), if any.
@@ -101,5 +109,13 @@ mod tests {
             failed: vec!["te_1".into()],
         };
         assert_eq!(Wakeups::of_expire(&expire), Wakeups::changed_if(true));
+    }
+
+    #[test]
+    fn pages_of_children_hold_regular_children_after_the_cursor() {
+        assert!(in_children_page(false, 0, None));
+        assert!(!in_children_page(true, 5, None));
+        assert!(!in_children_page(false, 3, Some(3)));
+        assert!(in_children_page(false, 4, Some(3)));
     }
 }
