@@ -5,6 +5,7 @@
 //! children) keep every operation proportional to the rows it touches rather
 //! than to the table size.
 
+use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
     FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
@@ -264,6 +265,11 @@ impl MemoryStorage {
         // No receiver is not an error: nobody is waiting.
         let _ = self.events.send(event);
     }
+
+    /// Sends the wake-ups of an operation that changed the state.
+    fn wake(&self, wakeups: Wakeups) {
+        wakeups.events().for_each(|event| self.emit(event));
+    }
 }
 
 #[async_trait]
@@ -318,7 +324,7 @@ impl Storage for MemoryStorage {
         let Some(children) = state.children.get(parent_execution_id) else {
             return Ok(Vec::new());
         };
-        let wanted = |c: &&ChildEntry| !c.is_finalize && after.is_none_or(|after| c.index > after);
+        let wanted = |c: &&ChildEntry| rules::in_children_page(c.is_finalize, c.index, after);
         let regular: Vec<&ChildEntry> = children.iter().filter(|c| !c.is_finalize).collect();
         // Children inserted in spawn order (always, from the executor) are
         // found by binary search; any other order by a scan.
@@ -411,9 +417,7 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::changed_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -442,9 +446,7 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -498,9 +500,7 @@ impl Storage for MemoryStorage {
             }
             state.insert_refs(&inserts)?;
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -527,9 +527,7 @@ impl Storage for MemoryStorage {
                 matched.push(id.clone());
             }
         }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
+        self.wake(Wakeups::ready_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -655,12 +653,7 @@ impl Storage for MemoryStorage {
                 if !eligible {
                     continue;
                 }
-                let insert = match &item.action {
-                    Advance::Finalize { finalize } => Some(finalize),
-                    Advance::SpawnNext { child } => Some(child),
-                    Advance::Complete { .. } | Advance::Fail { .. } => None,
-                };
-                if let Some(execution) = insert {
+                if let Some(execution) = item.action.inserts() {
                     state.insert_all(std::slice::from_ref(execution))?;
                     ready_work = true;
                 }
@@ -692,20 +685,16 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        if ready_work {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups {
+            ready: ready_work,
+            changed: !matched.is_empty(),
+        });
         Ok(matched)
     }
 
     async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
         let cancelled = self.lock().cancel(now, items);
-        if !cancelled.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::changed_if(!cancelled.is_empty()));
         Ok(cancelled)
     }
 
@@ -741,7 +730,7 @@ impl Storage for MemoryStorage {
                 .take(limit as usize)
                 .map(|(_, id)| id.clone())
                 .collect();
-            let error = ExecutionError::generic("Task expired", false);
+            let error = rules::expired_error();
             for id in ids {
                 let Some(row) = state.get(&id) else { continue };
                 let requeue = row.attempt < row.retry_options.max_attempts;
@@ -767,12 +756,7 @@ impl Storage for MemoryStorage {
                 }
             }
         }
-        if !outcome.requeued.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !outcome.failed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::of_expire(&outcome));
         Ok(outcome)
     }
 

@@ -23,6 +23,9 @@ mod memory;
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
+mod rules;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod wrap;
@@ -333,7 +336,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
             .filter_map(|child| match child {
                 Ok(child) => {
                     let parent = child.parent.as_ref()?;
-                    if parent.is_finalize || after.is_some_and(|after| parent.index <= after) {
+                    if !rules::in_children_page(parent.is_finalize, parent.index, after) {
                         return None;
                     }
                     Some(Ok(ChildOutput {

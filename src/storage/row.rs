@@ -400,17 +400,6 @@ pub(crate) fn wait_json(items: &[WaitItem]) -> Value {
     )
 }
 
-/// The executions to insert for the wait items whose guard matched.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub(crate) fn wait_inserts<'a>(items: &'a [WaitItem], matched: &[String]) -> Vec<&'a NewExecution> {
-    let matched: std::collections::HashSet<&str> = matched.iter().map(String::as_str).collect();
-    items
-        .iter()
-        .filter(|item| matched.contains(item.execution_id.as_str()))
-        .flat_map(WaitItem::inserts)
-        .collect()
-}
-
 /// The first execution id that appears twice among what `items` insert.
 pub(crate) fn duplicate_in_waits(items: &[WaitItem]) -> Option<String> {
     duplicate_within(items.iter().flat_map(WaitItem::inserts))
@@ -491,11 +480,7 @@ pub(crate) fn advance_inserts(items: &[AdvanceItem], matched: &[String]) -> Vec<
     items
         .iter()
         .filter(|item| matched.contains(item.execution_id.as_str()))
-        .filter_map(|item| match &item.action {
-            Advance::Finalize { finalize } => Some(finalize.clone()),
-            Advance::SpawnNext { child } => Some(child.clone()),
-            Advance::Complete { .. } | Advance::Fail { .. } => None,
-        })
+        .filter_map(|item| item.action.inserts().cloned())
         .collect()
 }
 
@@ -552,20 +537,6 @@ pub(crate) fn finalize_failures_json(
         out.push(json!({"execution_id": id, "error": to_value("finalize_error", error)?}));
     }
     Ok(Value::Array(out))
-}
-
-/// The error stored on executions whose lease expired.
-pub(crate) fn expired_error() -> ExecutionError {
-    ExecutionError::generic("Task expired", false)
-}
-
-/// Reorders rows to follow the order of `ids` (for `get`).
-pub(crate) fn order_like(ids: &[String], rows: Vec<RawRow>) -> Vec<RawRow> {
-    let mut by_id: std::collections::HashMap<String, RawRow> = rows
-        .into_iter()
-        .map(|row| (row.execution_id.clone(), row))
-        .collect();
-    ids.iter().filter_map(|id| by_id.remove(id)).collect()
 }
 
 /// The execution id named in a unique-violation message or detail

@@ -20,7 +20,7 @@
 //!   that changed something, `NOTIFY task_executions_events` is sent by a
 //!   background task that coalesces them (one notification per kind per
 //!   round trip, after the change committed); a background connection
-//!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`],
+//!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`](super::Storage::subscribe),
 //!   reconnecting after failures, so an idle executor learns about new work
 //!   from any process without waiting for its poll interval.
 //!
@@ -70,19 +70,16 @@ pub use conninfo::{SslMode, UnknownSslMode, is_connection_string, redact_connect
 use tls::TlsContext;
 pub use tls::{RootCertificates, TlsFailure};
 
-use super::row::{self, RawRow};
-use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
-    StuckOutcome, UnreadableCount, WaitItem,
-};
-use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
-use async_trait::async_trait;
+use super::row;
+use super::sql::{CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
+use crate::model::{CorruptRow, Millis, NewExecution};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use durable_execution_pg_queries::client::GenericClient;
 use durable_execution_pg_queries::client::Params as _;
 use durable_execution_pg_queries::queries::task_executions as pgq;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -536,7 +533,7 @@ impl Drop for Inner {
     }
 }
 
-/// A [`Storage`] in PostgreSQL (see the [module docs](self)).
+/// A [`Storage`](super::Storage) in PostgreSQL (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct PostgresStorage {
     inner: Arc<Inner>,
@@ -590,12 +587,6 @@ fn replace_nul(value: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(replace_nul),
         Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
-}
-
-fn to_loaded(rows: Vec<pgq::TaskExecutionRow>) -> Vec<Loaded> {
-    rows.into_iter()
-        .map(|r| convert::raw(r).into_loaded())
-        .collect()
 }
 
 /// Inserts `executions` on any client or transaction, [`row::INSERT_CHUNK`]
@@ -869,6 +860,11 @@ impl PostgresStorage {
         notify_on(tx, PAYLOAD_READY).await
     }
 
+    /// This storage's wake-ups.
+    fn events(&self) -> &broadcast::Sender<StorageEvent> {
+        &self.inner.events
+    }
+
     fn emit(&self, event: StorageEvent) {
         // No receiver is not an error: nobody is listening yet.
         let _ = self.inner.events.send(event);
@@ -987,129 +983,11 @@ async fn listen_once(
     result
 }
 
-fn ready_and_finished(rows: Vec<pgq::DecrementActiveChildrenRow>, outcome: &mut CloseOutcome) {
-    let mut ready: Vec<String> = rows
-        .into_iter()
-        .filter(|r| r.active_children_count == 0)
-        .map(|r| r.execution_id)
-        .collect();
-    ready.sort();
-    outcome.parents_ready.extend(ready);
-}
-
-/// Applies a close plan inside the closer's transaction, parents locked first.
-async fn apply_close_plan(
-    tx: &deadpool_postgres::Transaction<'_>,
-    now: Millis,
-    plan: &ClosePlan,
-    outcome: &mut CloseOutcome,
-) -> StorageResult<()> {
-    let parents: BTreeSet<&String> = plan
-        .decrements
-        .keys()
-        .chain(plan.child_failures.keys())
-        .chain(plan.finalize_completions.keys())
-        .chain(plan.finalize_failures.keys())
-        .collect();
-    let mut before: HashMap<String, String> = HashMap::new();
-    if !parents.is_empty() {
-        let ids: Vec<String> = parents.into_iter().cloned().collect();
-        for r in pgq::lock_executions()
-            .bind(tx, &pg_json(row::ids_json(&ids)))
-            .all()
-            .await
-            .map_err(pg_err("lock_executions"))?
-        {
-            before.insert(r.execution_id, r.status);
-        }
-    }
-    if !plan.decrements.is_empty() {
-        let rows = pgq::decrement_active_children()
-            .params(
-                tx,
-                &pgq::DecrementActiveChildrenParams {
-                    now,
-                    items: pg_json(row::decrements_json(&plan.decrements)),
-                },
-            )
-            .all()
-            .await
-            .map_err(pg_err("decrement_active_children"))?;
-        ready_and_finished(rows, outcome);
-    }
-    if !plan.child_failures.is_empty() {
-        pgq::record_children_failures()
-            .params(
-                tx,
-                &pgq::RecordChildrenFailuresParams {
-                    now,
-                    items: pg_json(row::child_failures_json(&plan.child_failures)?),
-                },
-            )
-            .all()
-            .await
-            .map_err(pg_err("record_children_failures"))?;
-        let waiting = ExecutionStatus::WaitingForChildrenTasks.as_str();
-        outcome.newly_finished.extend(
-            plan.child_failures
-                .keys()
-                .filter(|id| before.get(*id).map(String::as_str) == Some(waiting))
-                .cloned(),
-        );
-    }
-    if !plan.finalize_completions.is_empty() {
-        let ids = pgq::complete_from_finalize()
-            .params(
-                tx,
-                &pgq::CompleteFromFinalizeParams {
-                    now,
-                    items: pg_json(row::finalize_completions_json(&plan.finalize_completions)),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("complete_from_finalize"))?;
-        outcome.newly_finished.extend(ids);
-    }
-    if !plan.finalize_failures.is_empty() {
-        let ids = pgq::fail_from_finalize()
-            .params(
-                tx,
-                &pgq::FailFromFinalizeParams {
-                    now,
-                    items: pg_json(row::finalize_failures_json(&plan.finalize_failures)?),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("fail_from_finalize"))?;
-        outcome.newly_finished.extend(ids);
-    }
-    if !plan.cancel_subtrees.is_empty() {
-        let ids = pgq::cancel_subtrees()
-            .params(
-                tx,
-                &pgq::CancelSubtreesParams {
-                    now,
-                    items: pg_json(row::cancel_json(&plan.cancel_subtrees)?),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("cancel_subtrees"))?;
-        outcome.newly_finished.extend(ids);
-    }
-    Ok(())
-}
-
 /// Makes the rest of the transaction read partial indexes in their order
 /// (see `ordered_scans` in spec/task_executions.yaml): claims and pages of
 /// children then cost their own size whatever the table's statistics say.
-async fn ordered_scans(tx: &deadpool_postgres::Transaction<'_>) -> StorageResult<()> {
-    tx.batch_execute(crate::generated::pg_statements::ORDERED_SCANS)
+async fn ordered_scans<C: PgClient>(tx: &C) -> StorageResult<()> {
+    tx.batch(crate::generated::pg_statements::ORDERED_SCANS)
         .await
         .map_err(pg_err("ordered_scans"))
 }
@@ -1118,76 +996,155 @@ fn limit_i64(limit: u32) -> i64 {
     i64::from(limit)
 }
 
-#[async_trait]
-impl Storage for PostgresStorage {
-    fn backend_name(&self) -> &'static str {
-        "postgres"
+/// A pooled connection or one of its transactions: what the generated
+/// queries run on, plus the simple-protocol batch that `ordered_scans` uses
+/// (one round trip, nothing prepared).
+pub(crate) trait PgClient: GenericClient {
+    /// `batch_execute`.
+    fn batch(&self, sql: &str) -> impl Future<Output = Result<(), tokio_postgres::Error>> + Send;
+}
+
+impl PgClient for deadpool_postgres::Object {
+    fn batch(&self, sql: &str) -> impl Future<Output = Result<(), tokio_postgres::Error>> + Send {
+        self.batch_execute(sql)
+    }
+}
+
+impl PgClient for deadpool_postgres::Transaction<'_> {
+    fn batch(&self, sql: &str) -> impl Future<Output = Result<(), tokio_postgres::Error>> + Send {
+        self.batch_execute(sql)
+    }
+}
+
+/// The PostgreSQL [`Dialect`]: JSON parameters as `jsonb` values with NUL
+/// replaced ([`pg_json`]), grouped values as text, and new executions
+/// borrowed and encoded chunk by chunk inside the transaction.
+#[derive(Debug)]
+pub(crate) struct PgDialect;
+
+impl Dialect for PgDialect {
+    type Json = Value;
+    type Chunk = std::convert::Infallible;
+    const EARLY_WAIT_DUPLICATES: bool = false;
+    type Stored = String;
+
+    fn json(value: Value) -> Value {
+        pg_json(value)
     }
 
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        if executions.is_empty() {
-            return Ok(());
-        }
-        let mut client = self.client().await?;
-        if executions.len() <= row::INSERT_CHUNK {
-            insert_on(&client, executions).await?;
-        } else {
-            // Several statements: one transaction, so that all or none land.
-            let tx = client.transaction().await.map_err(pg_err("begin insert"))?;
-            insert_on(&tx, executions).await?;
-            tx.commit().await.map_err(pg_err("commit insert"))?;
-        }
-        self.announce(StorageEvent::ReadyWork);
-        Ok(())
+    fn json_of<T: serde::Serialize>(what: &'static str, value: &T) -> StorageResult<Value> {
+        serde_json::to_value(value)
+            .map(pg_json)
+            .map_err(|e| StorageError::Encode {
+                what,
+                message: e.to_string(),
+            })
     }
 
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        if execution_ids.is_empty() {
-            return Ok(Vec::new());
+    fn stored_text(value: &String) -> Option<&str> {
+        Some(value)
+    }
+
+    fn display(value: &String) -> String {
+        value.clone()
+    }
+}
+
+/// New executions stay borrowed (see [`PgDialect`]).
+fn borrow(executions: &[NewExecution]) -> StorageResult<Inserts<'_, std::convert::Infallible>> {
+    Ok(Inserts::Rows(executions.iter().collect()))
+}
+
+/// A [`Queries`] method running one generated query and returning the ids
+/// of its rows: `name(args) => Params { fields }`.
+macro_rules! ids_query {
+    ($query:ident($($arg:ident: $ty:ty),*) => $params:ident { $($init:tt)* }) => {
+        async fn $query(&self, $($arg: $ty),*) -> StorageResult<Vec<String>> {
+            pgq::$query()
+                .params(self.client, &pgq::$params { $($init)* })
+                .map(|r| r.execution_id.to_owned())
+                .all()
+                .await
+                .map_err(pg_err(stringify!($query)))
         }
-        let client = self.client().await?;
+    };
+}
+
+/// The generated queries on `C` (a pooled connection or a transaction).
+#[derive(Debug)]
+pub(crate) struct Pg<'c, C> {
+    client: &'c C,
+}
+
+impl<'c, C> Pg<'c, C> {
+    fn new(client: &'c C) -> Self {
+        Self { client }
+    }
+}
+
+impl<C: PgClient> Queries for Pg<'_, C> {
+    type Dialect = PgDialect;
+
+    async fn insert(
+        &self,
+        batches: Vec<Inserts<'_, std::convert::Infallible>>,
+    ) -> StorageResult<()> {
+        let mut executions: Vec<&NewExecution> = Vec::new();
+        for batch in batches {
+            match batch {
+                Inserts::Rows(rows) => executions.extend(rows),
+                Inserts::Encoded(never) => {
+                    if let Some(never) = never.into_iter().next() {
+                        match never {}
+                    }
+                }
+            }
+        }
+        insert_refs_on(self.client, &executions).await
+    }
+
+    async fn insert_new(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        insert_on(self.client, executions).await
+    }
+
+    async fn get_executions(&self, ids: Value) -> StorageResult<Rows> {
         let rows = pgq::get_executions()
-            .bind(&client, &pg_json(row::ids_json(execution_ids)))
+            .bind(self.client, &ids)
             .all()
             .await
             .map_err(pg_err("get_executions"))?;
-        let raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-        Ok(row::order_like(execution_ids, raw)
-            .into_iter()
-            .map(RawRow::into_loaded)
-            .collect())
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn children_outputs(
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Rows> {
+        let rows = pgq::get_children()
+            .bind(self.client, &parent_execution_id)
+            .all()
+            .await
+            .map_err(pg_err("get_children"))?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
+    }
+
+    /// Inside the operation's transaction, after `ordered_scans`.
+    async fn get_children_outputs(
         &self,
         parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
+        after_index: i32,
+        limit: i64,
     ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin get_children_outputs"))?;
-        ordered_scans(&tx).await?;
+        ordered_scans(self.client).await?;
         let rows = pgq::get_children_outputs()
             .params(
-                &tx,
+                self.client,
                 &pgq::GetChildrenOutputsParams {
                     parent_execution_id,
-                    after_index: row::after_index(after),
-                    limit: limit_i64(limit),
+                    after_index,
+                    limit,
                 },
             )
             .all()
             .await
             .map_err(pg_err("get_children_outputs"))?;
-        tx.commit()
-            .await
-            .map_err(pg_err("commit get_children_outputs"))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -1201,467 +1158,231 @@ impl Storage for PostgresStorage {
             .collect())
     }
 
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        let client = self.client().await?;
-        let rows = pgq::get_children()
-            .bind(&client, &parent_execution_id)
-            .all()
-            .await
-            .map_err(pg_err("get_children"))?;
-        Ok(to_loaded(rows))
-    }
-
+    /// Inside the operation's transaction, pipelined with `ordered_scans`.
     async fn claim_ready(
         &self,
         executor_id: &str,
         now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin claim_ready"))?;
+        lease_slack_ms: i64,
+        limit: i64,
+    ) -> StorageResult<Rows> {
         let params = pgq::ClaimReadyParams {
             executor_id,
             now,
-            lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
-            limit: limit_i64(limit),
+            lease_slack_ms,
+            limit,
         };
         let claim = pgq::claim_ready();
         // Both are sent before either answer is awaited (tokio-postgres
         // pipelines the requests of one connection): one round trip, and
         // the server runs them in order.
-        let (_, rows) = tokio::try_join!(ordered_scans(&tx), async {
+        let (_, rows) = tokio::try_join!(ordered_scans(self.client), async {
             claim
-                .params(&tx, &params)
+                .params(self.client, &params)
                 .all()
                 .await
                 .map_err(pg_err("claim_ready"))
         })?;
-        tx.commit().await.map_err(pg_err("commit claim_ready"))?;
-        let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-        raw.sort_by_key(|r| r.start_at);
-        Ok(raw.into_iter().map(RawRow::into_loaded).collect())
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = pg_json(row::finish_json(items)?);
-        let client = self.client().await?;
-        let matched = pgq::finish_executions()
-            .params(
-                &client,
-                &pgq::FinishExecutionsParams {
-                    executor_id,
-                    now,
-                    items: json,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("finish_executions"))?;
-        if !matched.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(matched)
-    }
+    ids_query!(finish_executions(executor_id: &str, now: Millis, items: Value) => FinishExecutionsParams { executor_id, now, items });
 
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = pg_json(row::retry_json(items)?);
-        let client = self.client().await?;
-        let matched = pgq::retry_executions()
-            .params(
-                &client,
-                &pgq::RetryExecutionsParams {
-                    executor_id,
-                    now,
-                    items: json,
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("retry_executions"))?;
-        if !matched.is_empty() {
-            self.announce(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
+    ids_query!(retry_executions(executor_id: &str, now: Millis, items: Value) => RetryExecutionsParams { executor_id, now, items });
 
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin wait_for_children"))?;
-        let matched = pgq::start_waiting()
-            .params(
-                &tx,
-                &pgq::StartWaitingParams {
-                    executor_id,
-                    now,
-                    items: pg_json(row::wait_json(items)),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("start_waiting"))?;
-        insert_refs_on(&tx, &row::wait_inserts(items, &matched)).await?;
-        tx.commit()
-            .await
-            .map_err(pg_err("commit wait_for_children"))?;
-        if !matched.is_empty() {
-            self.announce(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
+    ids_query!(start_waiting(executor_id: &str, now: Millis, items: Value) => StartWaitingParams { executor_id, now, items });
 
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        if execution_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
-        let matched = pgq::release_executions()
-            .params(
-                &client,
-                &pgq::ReleaseExecutionsParams {
-                    executor_id,
-                    now,
-                    ids: pg_json(row::ids_json(execution_ids)),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("release_executions"))?;
-        if !matched.is_empty() {
-            self.announce(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
+    ids_query!(release_executions(executor_id: &str, now: Millis, ids: Value) => ReleaseExecutionsParams { executor_id, now, ids });
 
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        if limit == 0 {
-            return Ok(CloseOutcome::default());
-        }
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin close_finished"))?;
-        ordered_scans(&tx).await?;
+    /// Inside the closer's transaction, after `ordered_scans`.
+    async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
+        ordered_scans(self.client).await?;
         let rows = pgq::claim_unclosed()
-            .bind(&tx, &limit_i64(limit))
+            .bind(self.client, &limit)
             .all()
             .await
             .map_err(pg_err("claim_unclosed"))?;
-        let mut outcome = CloseOutcome::default();
-        let mut raw: Vec<RawRow> = rows.into_iter().map(convert::raw).collect();
-        raw.sort_by_key(|r| r.finished_at);
-        let mut finished: Vec<TaskExecution> = Vec::with_capacity(raw.len());
-        for r in raw {
-            outcome.closed.push(r.execution_id().to_owned());
-            match r.into_loaded() {
-                Ok(execution) => finished.push(execution),
-                Err(corrupt) => outcome.corrupt.push(corrupt),
-            }
-        }
-        if outcome.closed.is_empty() {
-            // Nothing claimed: end the (read-only) transaction cheaply.
-            tx.commit().await.map_err(pg_err("commit close_finished"))?;
-            return Ok(outcome);
-        }
-        let plan = ClosePlan::new(&finished);
-        apply_close_plan(&tx, now, &plan, &mut outcome).await?;
-        tx.commit().await.map_err(pg_err("commit close_finished"))?;
-        if !outcome.newly_finished.is_empty() || !outcome.parents_ready.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(outcome)
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
+    async fn lock_executions(&self, ids: Value) -> StorageResult<Vec<(String, String)>> {
+        let rows = pgq::lock_executions()
+            .bind(self.client, &ids)
+            .all()
+            .await
+            .map_err(pg_err("lock_executions"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.execution_id, r.status))
+            .collect())
+    }
+
+    async fn decrement_active_children(
+        &self,
+        now: Millis,
+        items: Value,
+    ) -> StorageResult<Vec<(String, i64)>> {
+        let rows = pgq::decrement_active_children()
+            .params(
+                self.client,
+                &pgq::DecrementActiveChildrenParams { now, items },
+            )
+            .all()
+            .await
+            .map_err(pg_err("decrement_active_children"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.execution_id, i64::from(r.active_children_count)))
+            .collect())
+    }
+
+    async fn record_children_failures(&self, now: Millis, items: Value) -> StorageResult<()> {
+        pgq::record_children_failures()
+            .params(
+                self.client,
+                &pgq::RecordChildrenFailuresParams { now, items },
+            )
+            .all()
+            .await
+            .map_err(pg_err("record_children_failures"))?;
+        Ok(())
+    }
+
+    ids_query!(complete_from_finalize(now: Millis, items: Value) => CompleteFromFinalizeParams { now, items });
+
+    ids_query!(fail_from_finalize(now: Millis, items: Value) => FailFromFinalizeParams { now, items });
+
+    ids_query!(cancel_subtrees(now: Millis, items: Value) => CancelSubtreesParams { now, items });
+
+    async fn ready_parents(&self, limit: i64) -> StorageResult<Rows> {
         let rows = pgq::ready_parents()
-            .bind(&client, &limit_i64(limit))
+            .bind(self.client, &limit)
             .all()
             .await
             .map_err(pg_err("ready_parents"))?;
-        Ok(to_loaded(rows))
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
-    async fn advance_parents(
+    ids_query!(advance_parents(now: Millis, items: Value) => AdvanceParentsParams { now, items });
+
+    ids_query!(claim_cancellations(executor_id: &str, limit: i64) => ClaimCancellationsParams { executor_id, limit });
+
+    async fn expire_leases(
         &self,
         now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json: Value = pg_json(row::advance_json(items)?);
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg_err("begin advance_parents"))?;
-        let matched = pgq::advance_parents()
-            .params(&tx, &pgq::AdvanceParentsParams { now, items: json })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("advance_parents"))?;
-        let inserts = row::advance_inserts(items, &matched);
-        insert_on(&tx, &inserts).await?;
-        tx.commit()
-            .await
-            .map_err(pg_err("commit advance_parents"))?;
-        if !inserts.is_empty() {
-            self.announce(StorageEvent::ReadyWork);
-        }
-        if !matched.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(matched)
-    }
-
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = pg_json(row::cancel_json(items)?);
-        let client = self.client().await?;
-        let cancelled = pgq::cancel_subtrees()
-            .params(&client, &pgq::CancelSubtreesParams { now, items: json })
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("cancel_subtrees"))?;
-        if !cancelled.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(cancelled)
-    }
-
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let client = self.client().await?;
-        pgq::claim_cancellations()
-            .params(
-                &client,
-                &pgq::ClaimCancellationsParams {
-                    executor_id,
-                    limit: limit_i64(limit),
-                },
-            )
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("claim_cancellations"))
-    }
-
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        if limit == 0 {
-            return Ok(ExpireOutcome::default());
-        }
-        let error =
-            serde_json::to_value(row::expired_error()).map_err(|e| StorageError::Encode {
-                what: "error",
-                message: e.to_string(),
-            })?;
-        let client = self.client().await?;
+        error: Value,
+        limit: i64,
+    ) -> StorageResult<Vec<(String, String)>> {
         let rows = pgq::expire_leases()
-            .params(
-                &client,
-                &pgq::ExpireLeasesParams {
-                    now,
-                    error,
-                    limit: limit_i64(limit),
-                },
-            )
+            .params(self.client, &pgq::ExpireLeasesParams { now, error, limit })
             .all()
             .await
             .map_err(pg_err("expire_leases"))?;
-        let mut outcome = ExpireOutcome::default();
-        for r in rows {
-            if r.status == ExecutionStatus::Ready.as_str() {
-                outcome.requeued.push(r.execution_id);
-            } else {
-                outcome.failed.push(r.execution_id);
-            }
-        }
-        if !outcome.requeued.is_empty() {
-            self.announce(StorageEvent::ReadyWork);
-        }
-        if !outcome.failed.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(outcome)
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.execution_id, r.status))
+            .collect())
     }
 
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        if limit == 0 {
-            return Ok(StuckOutcome::default());
-        }
-        let error = serde_json::to_value(super::missing_finalize_error()).map_err(|e| {
-            StorageError::Encode {
-                what: "error",
-                message: e.to_string(),
-            }
-        })?;
-        let client = self.client().await?;
-        let leases_restored = pgq::repair_missing_leases()
-            .params(
-                &client,
-                &pgq::RepairMissingLeasesParams {
-                    now,
-                    lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
-                    limit: limit_i64(limit),
-                },
-            )
-            .all()
-            .await
-            .map_err(pg_err("repair_missing_leases"))?;
-        let parents_failed = pgq::fail_missing_finalize()
-            .params(
-                &client,
-                &pgq::FailMissingFinalizeParams {
-                    now,
-                    error,
-                    limit: limit_i64(limit),
-                },
-            )
-            .all()
-            .await
-            .map_err(pg_err("fail_missing_finalize"))?;
-        if !parents_failed.is_empty() {
-            self.announce(StorageEvent::Changed);
-        }
-        Ok(StuckOutcome {
-            leases_restored: leases_restored
-                .into_iter()
-                .map(|r| r.execution_id)
-                .collect(),
-            parents_failed: parents_failed.into_iter().map(|r| r.execution_id).collect(),
-        })
-    }
+    ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });
 
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        let client = self.client().await?;
+    ids_query!(fail_missing_finalize(now: Millis, error: Value, limit: i64) => FailMissingFinalizeParams { now, error, limit });
+
+    /// `status` is text without a CHECK constraint: anything can be stored
+    /// there (such a group is reported on its own).
+    async fn count_by_task_and_status(&self) -> StorageResult<Vec<CountGroup<String>>> {
         let counts = pgq::count_by_task_and_status()
-            .bind(&client)
+            .bind(self.client)
             .all()
             .await
             .map_err(pg_err("count_by_task_and_status"))?;
-        let mut stats = StorageStats::default();
-        for c in counts {
-            let count = u64::try_from(c.count).unwrap_or(0);
-            match c.status.parse::<ExecutionStatus>() {
-                Ok(status) => stats.counts.push((c.task_id, status, count)),
-                Err(_) => {
-                    // `status` is text without a CHECK constraint: anything
-                    // can be stored there. Report the group on its own.
-                    let example = client
-                        .query_opt(
-                            crate::generated::pg_statements::EXAMPLE_EXECUTION,
-                            &[&c.task_id, &c.status],
-                        )
-                        .await
-                        .map_err(pg_err("example_execution"))?
-                        .map(|row| row.try_get::<_, String>(0))
-                        .transpose()
-                        .map_err(pg_err("example_execution"))?;
-                    stats.unreadable.push(UnreadableCount {
-                        task_id: c.task_id,
-                        status: c.status,
-                        count,
-                        example_execution_id: example,
-                    });
-                }
-            }
-        }
-        stats.counts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        stats.oldest_ready_start_at = pgq::oldest_ready()
-            .bind(&client)
+        Ok(counts
+            .into_iter()
+            .map(|c| CountGroup {
+                task_id: c.task_id,
+                status: c.status,
+                count: c.count,
+                typed: true,
+            })
+            .collect())
+    }
+
+    async fn example_execution(
+        &self,
+        task_id: &String,
+        status: &String,
+    ) -> StorageResult<Option<String>> {
+        self.client
+            .query_opt(
+                crate::generated::pg_statements::EXAMPLE_EXECUTION,
+                &[task_id, status],
+            )
+            .await
+            .map_err(pg_err("example_execution"))?
+            .map(|row| row.try_get::<_, String>(0))
+            .transpose()
+            .map_err(pg_err("example_execution"))
+    }
+
+    async fn oldest_ready(&self) -> StorageResult<Option<Millis>> {
+        Ok(pgq::oldest_ready()
+            .bind(self.client)
             .opt()
             .await
             .map_err(pg_err("oldest_ready"))?
-            .and_then(|r| r.oldest_start_at);
-        stats.expired_leases = pgq::count_expired_leases()
-            .bind(&client, &now)
+            .and_then(|r| r.oldest_start_at))
+    }
+
+    async fn count_expired_leases(&self, now: Millis) -> StorageResult<Option<i64>> {
+        pgq::count_expired_leases()
+            .bind(self.client, &now)
             .one()
             .await
             .map_err(pg_err("count_expired_leases"))
-            .map(|r| u64::try_from(r.count).unwrap_or(0))?;
+            .map(|r| Some(r.count))
+    }
+
+    async fn count_stuck(&self) -> StorageResult<Option<(i64, i64)>> {
         let stuck = pgq::count_stuck()
-            .bind(&client)
+            .bind(self.client)
             .one()
             .await
             .map_err(pg_err("count_stuck"))?;
-        stats.stuck = StuckCounts {
-            running_without_lease: u64::try_from(stuck.running_without_lease).unwrap_or(0),
-            missing_finalize: u64::try_from(stuck.missing_finalize).unwrap_or(0),
-        };
-        Ok(stats)
+        Ok(Some((stuck.running_without_lease, stuck.missing_finalize)))
     }
 
     async fn delete_all(&self) -> StorageResult<u64> {
-        let client = self.client().await?;
         pgq::delete_all_executions()
-            .bind(&client)
+            .bind(self.client)
             .await
             .map_err(pg_err("delete_all_executions"))
     }
+}
 
-    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
-        self.inner.events.subscribe()
+impl PostgresStorage {
+    /// Runs an engine operation ([`engine`]) on a pooled connection: in one
+    /// transaction when [`Op::transaction`] says so, otherwise in
+    /// autocommit (one round trip for a single statement); then announces
+    /// its wake-ups (after the commit). `None` (nothing to do) returns the
+    /// default output without taking a connection.
+    async fn run<O: Op<PgDialect>>(&self, op: Option<O>) -> StorageResult<O::Output> {
+        let Some(op) = op else {
+            return Ok(O::Output::default());
+        };
+        let mut client = self.client().await?;
+        let output = if op.transaction() {
+            let tx = client.transaction().await.map_err(pg_err(O::BEGIN))?;
+            let output = op.run(&Pg::new(&tx)).await?;
+            tx.commit().await.map_err(pg_err(O::COMMIT))?;
+            output
+        } else {
+            op.run(&Pg::new(&client)).await?
+        };
+        for event in O::wakeups(&output).events() {
+            self.announce(event);
+        }
+        Ok(output)
     }
 }
+
+sql_storage!(PostgresStorage, "postgres", borrow);

@@ -38,18 +38,14 @@
 
 mod convert;
 
-use super::row::{self, RawRow};
-use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts,
-    StuckOutcome, UnreadableCount, WaitItem,
-};
+use super::row;
+use super::sql::{Access, CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
-use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
-use async_trait::async_trait;
+use crate::model::{CorruptRow, Millis, NewExecution};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -303,7 +299,7 @@ struct Inner {
     hub: Arc<Hub>,
 }
 
-/// A [`Storage`] in one SQLite database file (see the [module docs](self)).
+/// A [`Storage`](super::Storage) in one SQLite database file (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     inner: Arc<Inner>,
@@ -490,14 +486,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StorageError::Worker(format!("sqlite job: {e}")))?
 }
 
-fn load(row: q::RowResult<q::TaskExecutionRow>) -> Loaded {
-    convert::raw(row).and_then(RawRow::into_loaded)
-}
-
-fn to_loaded(rows: Vec<q::RowResult<q::TaskExecutionRow>>) -> Vec<Loaded> {
-    rows.into_iter().map(load).collect()
-}
-
 /// The typed rows of a query's result; rows holding a value of another type
 /// than their column's are logged and left out (used where a row without a
 /// readable execution id cannot be acted on anyway).
@@ -512,10 +500,6 @@ fn readable<R>(query: &'static str, rows: Vec<q::RowResult<R>>) -> Vec<R> {
             }
         })
         .collect()
-}
-
-fn json_text(value: &serde_json::Value) -> String {
-    value.to_string()
 }
 
 /// Inserts `executions` ([`row::INSERT_CHUNK`] rows per statement, all or
@@ -584,20 +568,12 @@ fn insert_chunk(conn: &Connection, chunk: &row::InsertChunk) -> StorageResult<()
     }
 }
 
-fn ids_of<R>(
-    query: &'static str,
-    rows: Vec<q::RowResult<R>>,
-    id: impl Fn(R) -> String,
-) -> Vec<String> {
-    readable(query, rows).into_iter().map(id).collect()
-}
-
 /// Fails a just-claimed row whose execution id cannot be read, by its
 /// surrogate key, with the error the executor stores for a corrupt claimed
 /// row: the executor cannot finish it by id, so without this it would run
 /// out its lease and be claimed again, attempt after attempt.
 fn fail_unnamed(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &Connection,
     now: Millis,
     id: i64,
     corrupt: &CorruptRow,
@@ -610,7 +586,7 @@ fn fail_unnamed(
         message: e.to_string(),
     })?;
     tracing::error!(row_id = id, error = %corrupt, "claimed an execution whose id cannot be read; failing it by its row id");
-    tx.prepare_cached(q::statements::FAIL_UNNAMED)
+    conn.prepare_cached(q::statements::FAIL_UNNAMED)
         .and_then(|mut stmt| {
             stmt.execute(rusqlite::named_params! {":id": id, ":now": now, ":error": error})
         })
@@ -618,107 +594,335 @@ fn fail_unnamed(
     Ok(())
 }
 
-/// One execution id stored with this task id and status (values as
-/// stored, whatever their type), for [`UnreadableCount::example_execution_id`].
-fn example_execution(
-    tx: &rusqlite::Transaction<'_>,
-    task_id: &Value,
-    status: &Value,
-) -> StorageResult<Option<String>> {
-    let mut stmt = tx
-        .prepare_cached(q::statements::EXAMPLE_EXECUTION)
-        .map_err(sqlite_err("example_execution"))?;
-    let mut rows = stmt
-        .query(rusqlite::named_params! {":task_id": task_id, ":status": status})
-        .map_err(sqlite_err("example_execution"))?;
-    let Some(row) = rows.next().map_err(sqlite_err("example_execution"))? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        match row.get_ref(0).map_err(sqlite_err("example_execution"))? {
-            rusqlite::types::ValueRef::Text(id) => String::from_utf8_lossy(id).into_owned(),
-            other => format!("(an execution id stored as {})", other.data_type()),
-        },
-    ))
-}
+/// The SQLite [`Dialect`]: JSON parameters as text, values of grouped
+/// columns as stored (any type), and new executions encoded as JSON text
+/// chunks before the transaction (the blocking job gets their text, not a
+/// copy of every execution).
+#[derive(Debug)]
+pub(crate) struct SqliteDialect;
 
-/// Applies a close plan inside the caller's transaction.
-fn apply_close_plan(
-    tx: &rusqlite::Transaction<'_>,
-    now: Millis,
-    plan: &ClosePlan,
-    outcome: &mut CloseOutcome,
-) -> StorageResult<()> {
-    let parents: BTreeSet<&String> = plan
-        .decrements
-        .keys()
-        .chain(plan.child_failures.keys())
-        .chain(plan.finalize_completions.keys())
-        .chain(plan.finalize_failures.keys())
-        .collect();
-    let mut before: HashMap<String, String> = HashMap::new();
-    if !parents.is_empty() {
-        let ids: Vec<String> = parents.into_iter().cloned().collect();
-        let ids = json_text(&row::ids_json(&ids));
-        let rows = q::lock_executions(tx, &q::LockExecutionsParams { ids: &ids })
-            .map_err(sqlite_err("lock_executions"))?;
-        for r in readable("lock_executions", rows) {
-            before.insert(r.execution_id, r.status);
+impl Dialect for SqliteDialect {
+    type Json = String;
+    type Chunk = row::InsertChunk;
+    const EARLY_WAIT_DUPLICATES: bool = true;
+    type Stored = Value;
+
+    fn json(value: serde_json::Value) -> String {
+        value.to_string()
+    }
+
+    fn json_of<T: serde::Serialize>(what: &'static str, value: &T) -> StorageResult<String> {
+        serde_json::to_string(value).map_err(|e| StorageError::Encode {
+            what,
+            message: e.to_string(),
+        })
+    }
+
+    fn stored_text(value: &Value) -> Option<&str> {
+        match value {
+            Value::Text(text) => Some(text),
+            _ => None,
         }
     }
-    if !plan.decrements.is_empty() {
-        let items = json_text(&row::decrements_json(&plan.decrements));
-        let rows = q::decrement_active_children(
-            tx,
-            &q::DecrementActiveChildrenParams { now, items: &items },
+
+    fn display(value: &Value) -> String {
+        convert::display(value)
+    }
+}
+
+/// Encodes new executions before the transaction (see [`SqliteDialect`]).
+fn encode(executions: &[NewExecution]) -> StorageResult<Inserts<'static, row::InsertChunk>> {
+    row::insert_chunks(executions).map(Inserts::Encoded)
+}
+
+/// A [`Queries`] method running one generated query and returning the ids
+/// of its readable rows: `name(args) => Params { fields }`.
+macro_rules! ids_query {
+    ($query:ident($($arg:ident: $ty:ty),*) => $params:ident { $($init:tt)* }) => {
+        async fn $query(&self, $($arg: $ty),*) -> StorageResult<Vec<String>> {
+            let params = q::$params { $($init)* };
+            let rows = q::$query(self, &params).map_err(sqlite_err(stringify!($query)))?;
+            Ok(ids_of(stringify!($query), rows, |r| r.execution_id))
+        }
+    };
+}
+
+/// Each query runs synchronously (the returned futures are ready at once):
+/// see the [seam's docs](super::sql). A row holding a value of another type
+/// than its column's fails its own row only.
+impl Queries for Connection {
+    type Dialect = SqliteDialect;
+
+    async fn insert(&self, batches: Vec<Inserts<'_, row::InsertChunk>>) -> StorageResult<()> {
+        let mut chunks = Vec::new();
+        for batch in batches {
+            match batch {
+                Inserts::Encoded(encoded) => chunks.extend(encoded),
+                Inserts::Rows(rows) => chunks.extend(row::insert_chunks(rows)?),
+            }
+        }
+        insert_chunks_on(self, chunks)
+    }
+
+    async fn insert_new(&self, executions: &[NewExecution]) -> StorageResult<()> {
+        insert_on(self, executions)
+    }
+
+    async fn get_executions(&self, ids: String) -> StorageResult<Rows> {
+        let rows = q::get_executions(self, &q::GetExecutionsParams { ids: &ids })
+            .map_err(sqlite_err("get_executions"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Rows> {
+        let rows = q::get_children(
+            self,
+            &q::GetChildrenParams {
+                parent_execution_id,
+            },
         )
-        .map_err(sqlite_err("decrement_active_children"))?;
-        let mut ready: Vec<String> = readable("decrement_active_children", rows)
+        .map_err(sqlite_err("get_children"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    async fn get_children_outputs(
+        &self,
+        parent_execution_id: &str,
+        after_index: i32,
+        limit: i64,
+    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
+        let rows = q::get_children_outputs(
+            self,
+            &q::GetChildrenOutputsParams {
+                parent_execution_id,
+                after_index,
+                limit,
+            },
+        )
+        .map_err(sqlite_err("get_children_outputs"))?;
+        // A wrongly typed row is a corrupt child of its own, like a bad
+        // status or output.
+        Ok(rows
             .into_iter()
-            .filter(|r| r.active_children_count == 0)
-            .map(|r| r.execution_id)
-            .collect();
-        ready.sort();
-        outcome.parents_ready.extend(ready);
+            .map(|r| match r {
+                Ok(r) => row::child_output(
+                    r.execution_id,
+                    i64::from(r.index_in_parent),
+                    &r.status,
+                    r.output,
+                ),
+                Err(bad) => Err(convert::corrupt(bad)),
+            })
+            .collect())
     }
-    if !plan.child_failures.is_empty() {
-        let items = json_text(&row::child_failures_json(&plan.child_failures)?);
-        q::record_children_failures(tx, &q::RecordChildrenFailuresParams { now, items: &items })
+
+    async fn claim_ready(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        lease_slack_ms: i64,
+        limit: i64,
+    ) -> StorageResult<Rows> {
+        let rows = q::claim_ready(
+            self,
+            &q::ClaimReadyParams {
+                executor_id,
+                now,
+                lease_slack_ms,
+                limit,
+            },
+        )
+        .map_err(sqlite_err("claim_ready"))?;
+        let mut raw = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Err(bad) = &row
+                && convert::execution_id(bad).is_none()
+                && let Some(id) = convert::surrogate_id(bad)
+            {
+                fail_unnamed(self, now, id, &convert::corrupt(bad.clone()))?;
+            }
+            raw.push(convert::raw(row));
+        }
+        Ok(raw)
+    }
+
+    ids_query!(finish_executions(executor_id: &str, now: Millis, items: String) => FinishExecutionsParams { executor_id, now, items: &items });
+
+    ids_query!(retry_executions(executor_id: &str, now: Millis, items: String) => RetryExecutionsParams { executor_id, now, items: &items });
+
+    ids_query!(start_waiting(executor_id: &str, now: Millis, items: String) => StartWaitingParams { executor_id, now, items: &items });
+
+    ids_query!(release_executions(executor_id: &str, now: Millis, ids: String) => ReleaseExecutionsParams { executor_id, now, ids: &ids });
+
+    async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
+        let rows = q::claim_unclosed(self, &q::ClaimUnclosedParams { limit })
+            .map_err(sqlite_err("claim_unclosed"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    async fn lock_executions(&self, ids: String) -> StorageResult<Vec<(String, String)>> {
+        let rows = q::lock_executions(self, &q::LockExecutionsParams { ids: &ids })
+            .map_err(sqlite_err("lock_executions"))?;
+        Ok(readable("lock_executions", rows)
+            .into_iter()
+            .map(|r| (r.execution_id, r.status))
+            .collect())
+    }
+
+    async fn decrement_active_children(
+        &self,
+        now: Millis,
+        items: String,
+    ) -> StorageResult<Vec<(String, i64)>> {
+        let params = q::DecrementActiveChildrenParams { now, items: &items };
+        let rows = q::decrement_active_children(self, &params)
+            .map_err(sqlite_err("decrement_active_children"))?;
+        Ok(readable("decrement_active_children", rows)
+            .into_iter()
+            .map(|r| (r.execution_id, i64::from(r.active_children_count)))
+            .collect())
+    }
+
+    async fn record_children_failures(&self, now: Millis, items: String) -> StorageResult<()> {
+        let params = q::RecordChildrenFailuresParams { now, items: &items };
+        q::record_children_failures(self, &params)
             .map_err(sqlite_err("record_children_failures"))?;
-        let waiting = ExecutionStatus::WaitingForChildrenTasks.as_str();
-        outcome.newly_finished.extend(
-            plan.child_failures
-                .keys()
-                .filter(|id| before.get(*id).map(String::as_str) == Some(waiting))
-                .cloned(),
-        );
+        Ok(())
     }
-    if !plan.finalize_completions.is_empty() {
-        let items = json_text(&row::finalize_completions_json(&plan.finalize_completions));
-        let rows =
-            q::complete_from_finalize(tx, &q::CompleteFromFinalizeParams { now, items: &items })
-                .map_err(sqlite_err("complete_from_finalize"))?;
-        outcome
-            .newly_finished
-            .extend(ids_of("close_plan", rows, |r| r.execution_id));
+
+    ids_query!(complete_from_finalize(now: Millis, items: String) => CompleteFromFinalizeParams { now, items: &items });
+
+    ids_query!(fail_from_finalize(now: Millis, items: String) => FailFromFinalizeParams { now, items: &items });
+
+    ids_query!(cancel_subtrees(now: Millis, items: String) => CancelSubtreesParams { now, items: &items });
+
+    async fn ready_parents(&self, limit: i64) -> StorageResult<Rows> {
+        let rows = q::ready_parents(self, &q::ReadyParentsParams { limit })
+            .map_err(sqlite_err("ready_parents"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
     }
-    if !plan.finalize_failures.is_empty() {
-        let items = json_text(&row::finalize_failures_json(&plan.finalize_failures)?);
-        let rows = q::fail_from_finalize(tx, &q::FailFromFinalizeParams { now, items: &items })
-            .map_err(sqlite_err("fail_from_finalize"))?;
-        outcome
-            .newly_finished
-            .extend(ids_of("close_plan", rows, |r| r.execution_id));
+
+    ids_query!(advance_parents(now: Millis, items: String) => AdvanceParentsParams { now, items: &items });
+
+    ids_query!(claim_cancellations(executor_id: &str, limit: i64) => ClaimCancellationsParams { executor_id, limit });
+
+    async fn expire_leases(
+        &self,
+        now: Millis,
+        error: String,
+        limit: i64,
+    ) -> StorageResult<Vec<(String, String)>> {
+        let params = q::ExpireLeasesParams {
+            now,
+            error: &error,
+            limit,
+        };
+        let rows = q::expire_leases(self, &params).map_err(sqlite_err("expire_leases"))?;
+        Ok(readable("expire_leases", rows)
+            .into_iter()
+            .map(|r| (r.execution_id, r.status))
+            .collect())
     }
-    if !plan.cancel_subtrees.is_empty() {
-        let items = json_text(&row::cancel_json(&plan.cancel_subtrees)?);
-        let rows = q::cancel_subtrees(tx, &q::CancelSubtreesParams { now, items: &items })
-            .map_err(sqlite_err("cancel_subtrees"))?;
-        outcome
-            .newly_finished
-            .extend(ids_of("close_plan", rows, |r| r.execution_id));
+
+    ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });
+
+    ids_query!(fail_missing_finalize(now: Millis, error: String, limit: i64) => FailMissingFinalizeParams { now, error: &error, limit });
+
+    async fn count_by_task_and_status(&self) -> StorageResult<Vec<CountGroup<Value>>> {
+        let counts =
+            q::count_by_task_and_status(self).map_err(sqlite_err("count_by_task_and_status"))?;
+        Ok(counts
+            .into_iter()
+            .map(|c| match c {
+                Ok(c) => CountGroup {
+                    task_id: Value::Text(c.task_id),
+                    status: Value::Text(c.status),
+                    count: c.count,
+                    typed: true,
+                },
+                Err(bad) => {
+                    // The values as stored, whatever their type.
+                    let stored = |column: &str| {
+                        if bad.column == column {
+                            bad.value.clone()
+                        } else {
+                            bad.key_value(column).cloned().unwrap_or(Value::Null)
+                        }
+                    };
+                    let count = match stored("count") {
+                        Value::Integer(n) => n,
+                        _ => 0,
+                    };
+                    CountGroup {
+                        task_id: stored("task_id"),
+                        status: stored("status"),
+                        count,
+                        typed: false,
+                    }
+                }
+            })
+            .collect())
     }
-    Ok(())
+
+    async fn example_execution(
+        &self,
+        task_id: &Value,
+        status: &Value,
+    ) -> StorageResult<Option<String>> {
+        let mut stmt = self
+            .prepare_cached(q::statements::EXAMPLE_EXECUTION)
+            .map_err(sqlite_err("example_execution"))?;
+        let mut rows = stmt
+            .query(rusqlite::named_params! {":task_id": task_id, ":status": status})
+            .map_err(sqlite_err("example_execution"))?;
+        let Some(row) = rows.next().map_err(sqlite_err("example_execution"))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            match row.get_ref(0).map_err(sqlite_err("example_execution"))? {
+                rusqlite::types::ValueRef::Text(id) => String::from_utf8_lossy(id).into_owned(),
+                other => format!("(an execution id stored as {})", other.data_type()),
+            },
+        ))
+    }
+
+    async fn oldest_ready(&self) -> StorageResult<Option<Millis>> {
+        let rows = q::oldest_ready(self).map_err(sqlite_err("oldest_ready"))?;
+        Ok(readable("oldest_ready", rows)
+            .into_iter()
+            .next()
+            .and_then(|r| r.oldest_start_at))
+    }
+
+    async fn count_expired_leases(&self, now: Millis) -> StorageResult<Option<i64>> {
+        let rows = q::count_expired_leases(self, &q::CountExpiredLeasesParams { now })
+            .map_err(sqlite_err("count_expired_leases"))?;
+        Ok(readable("count_expired_leases", rows)
+            .into_iter()
+            .next()
+            .map(|r| r.count))
+    }
+
+    async fn count_stuck(&self) -> StorageResult<Option<(i64, i64)>> {
+        let rows = q::count_stuck(self).map_err(sqlite_err("count_stuck"))?;
+        Ok(readable("count_stuck", rows)
+            .into_iter()
+            .next()
+            .map(|r| (r.running_without_lease, r.missing_finalize)))
+    }
+
+    async fn delete_all(&self) -> StorageResult<u64> {
+        let n = q::delete_all_executions(self).map_err(sqlite_err("delete_all_executions"))?;
+        Ok(n as u64)
+    }
+}
+
+fn ids_of<R>(
+    query: &'static str,
+    rows: Vec<q::RowResult<R>>,
+    id: impl Fn(R) -> String,
+) -> Vec<String> {
+    readable(query, rows).into_iter().map(id).collect()
 }
 
 impl SqliteStorage {
@@ -846,6 +1050,11 @@ impl SqliteStorage {
         self.inner.path.as_deref()
     }
 
+    /// The wake-ups of every storage on this file in this process.
+    fn events(&self) -> &broadcast::Sender<StorageEvent> {
+        &self.inner.hub.events
+    }
+
     fn emit(&self, event: StorageEvent) {
         // No receiver is not an error: nobody is listening yet.
         let _ = self.inner.hub.events.send(event);
@@ -932,611 +1141,38 @@ impl SqliteStorage {
     }
 }
 
-#[async_trait]
-impl Storage for SqliteStorage {
-    fn backend_name(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()> {
-        if executions.is_empty() {
-            return Ok(());
+impl SqliteStorage {
+    /// Runs an engine operation ([`engine`]) in one transaction: `BEGIN
+    /// IMMEDIATE` on the writer ([`Access::Write`], see
+    /// [`SqliteStorage::write`]) or a read transaction on a reader. Its
+    /// future is driven to completion on the blocking thread: every query
+    /// of [`Queries for Connection`](Queries) completes synchronously, so
+    /// nothing in it waits for the runtime (see [the seam](super::sql)).
+    /// Then sends the operation's wake-ups. `None` (nothing to do) returns
+    /// the default output without touching the database.
+    async fn run<O>(&self, op: Option<O>) -> StorageResult<O::Output>
+    where
+        O: Op<SqliteDialect> + Send + 'static,
+        O::Output: Send + 'static,
+    {
+        let Some(op) = op else {
+            return Ok(O::Output::default());
+        };
+        let job = move |tx: &rusqlite::Transaction<'_>| {
+            futures::executor::block_on(op.run::<Connection>(tx))
+        };
+        let output = match O::ACCESS {
+            Access::Write => self.write(job).await?,
+            Access::Read => self.read(job).await?,
+        };
+        for event in O::wakeups(&output).events() {
+            self.emit(event);
         }
-        if let Some(execution_id) = row::duplicate_within(executions) {
-            return Err(StorageError::DuplicateExecutionId { execution_id });
-        }
-        // Encoded here, from the borrowed executions: the blocking job gets
-        // the chunks' text, not a copy of every execution.
-        let chunks = row::insert_chunks(executions)?;
-        self.write(move |tx| insert_chunks_on(tx, chunks)).await?;
-        self.emit(StorageEvent::ReadyWork);
-        Ok(())
-    }
-
-    async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
-        if execution_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = execution_ids.to_vec();
-        self.read(move |tx| {
-            let json = json_text(&row::ids_json(&ids));
-            let rows = q::get_executions(tx, &q::GetExecutionsParams { ids: &json })
-                .map_err(sqlite_err("get_executions"))?;
-            let mut by_id: HashMap<String, Loaded> = HashMap::with_capacity(rows.len());
-            for loaded in to_loaded(rows) {
-                let id = match &loaded {
-                    Ok(e) => e.execution_id.clone(),
-                    Err(corrupt) => corrupt.execution_id.clone(),
-                };
-                by_id.insert(id, loaded);
-            }
-            Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-        })
-        .await
-    }
-
-    async fn children_outputs(
-        &self,
-        parent_execution_id: &str,
-        after: Option<u32>,
-        limit: u32,
-    ) -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let parent = parent_execution_id.to_owned();
-        self.read(move |tx| {
-            let rows = q::get_children_outputs(
-                tx,
-                &q::GetChildrenOutputsParams {
-                    parent_execution_id: &parent,
-                    after_index: row::after_index(after),
-                    limit: i64::from(limit),
-                },
-            )
-            .map_err(sqlite_err("get_children_outputs"))?;
-            // A wrongly typed row is a corrupt child of its own, like a bad
-            // status or output.
-            Ok(rows
-                .into_iter()
-                .map(|r| match r {
-                    Ok(r) => row::child_output(
-                        r.execution_id,
-                        i64::from(r.index_in_parent),
-                        &r.status,
-                        r.output,
-                    ),
-                    Err(bad) => Err(convert::corrupt(bad)),
-                })
-                .collect())
-        })
-        .await
-    }
-
-    async fn get_children(&self, parent_execution_id: &str) -> StorageResult<Vec<Loaded>> {
-        let parent = parent_execution_id.to_owned();
-        self.read(move |tx| {
-            let rows = q::get_children(
-                tx,
-                &q::GetChildrenParams {
-                    parent_execution_id: &parent,
-                },
-            )
-            .map_err(sqlite_err("get_children"))?;
-            Ok(to_loaded(rows))
-        })
-        .await
-    }
-
-    async fn claim_ready(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        limit: u32,
-        lease_slack_ms: u64,
-    ) -> StorageResult<Vec<Loaded>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let executor_id = executor_id.to_owned();
-        let lease_slack_ms = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
-        self.write(move |tx| {
-            let rows = q::claim_ready(
-                tx,
-                &q::ClaimReadyParams {
-                    executor_id: &executor_id,
-                    now,
-                    lease_slack_ms,
-                    limit: i64::from(limit),
-                },
-            )
-            .map_err(sqlite_err("claim_ready"))?;
-            let mut raw: Vec<Result<RawRow, CorruptRow>> = Vec::with_capacity(rows.len());
-            for row in rows {
-                if let Err(bad) = &row
-                    && convert::execution_id(bad).is_none()
-                    && let Some(id) = convert::surrogate_id(bad)
-                {
-                    fail_unnamed(tx, now, id, &convert::corrupt(bad.clone()))?;
-                }
-                raw.push(convert::raw(row));
-            }
-            // Unreadable rows last (their start_at may be unreadable too).
-            raw.sort_by_key(|r| r.as_ref().map_or(i64::MAX, |r| r.start_at));
-            Ok(raw
-                .into_iter()
-                .map(|r| r.and_then(RawRow::into_loaded))
-                .collect())
-        })
-        .await
-    }
-
-    async fn finish(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[FinishItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = json_text(&row::finish_json(items)?);
-        let executor_id = executor_id.to_owned();
-        let matched = self
-            .write(move |tx| {
-                let rows = q::finish_executions(
-                    tx,
-                    &q::FinishExecutionsParams {
-                        executor_id: &executor_id,
-                        now,
-                        items: &json,
-                    },
-                )
-                .map_err(sqlite_err("finish_executions"))?;
-                Ok(ids_of("finish_executions", rows, |r| r.execution_id))
-            })
-            .await?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(matched)
-    }
-
-    async fn retry(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[RetryItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = json_text(&row::retry_json(items)?);
-        let executor_id = executor_id.to_owned();
-        let matched = self
-            .write(move |tx| {
-                let rows = q::retry_executions(
-                    tx,
-                    &q::RetryExecutionsParams {
-                        executor_id: &executor_id,
-                        now,
-                        items: &json,
-                    },
-                )
-                .map_err(sqlite_err("retry_executions"))?;
-                Ok(ids_of("retry_executions", rows, |r| r.execution_id))
-            })
-            .await?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
-
-    async fn wait_for_children(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        items: &[WaitItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        if let Some(execution_id) = row::duplicate_in_waits(items) {
-            return Err(StorageError::DuplicateExecutionId { execution_id });
-        }
-        let json = json_text(&row::wait_json(items));
-        // Each parent's children are encoded here, from the borrowed items,
-        // in chunks of `row::INSERT_CHUNK` rows: the blocking job gets their
-        // text rather than a copy of every child, and inserts them in the
-        // transaction that moves the parent to its waiting status (all or
-        // nothing: never a waiting parent with missing children).
-        let mut inserts: Vec<(String, Vec<row::InsertChunk>)> = Vec::with_capacity(items.len());
-        for item in items {
-            inserts.push((
-                item.execution_id.clone(),
-                row::insert_chunks(item.inserts())?,
-            ));
-        }
-        let executor_id = executor_id.to_owned();
-        let matched = self
-            .write(move |tx| {
-                let rows = q::start_waiting(
-                    tx,
-                    &q::StartWaitingParams {
-                        executor_id: &executor_id,
-                        now,
-                        items: &json,
-                    },
-                )
-                .map_err(sqlite_err("start_waiting"))?;
-                let matched = ids_of("start_waiting", rows, |r| r.execution_id);
-                let guarded: std::collections::HashSet<&str> =
-                    matched.iter().map(String::as_str).collect();
-                let chunks: Vec<row::InsertChunk> = inserts
-                    .into_iter()
-                    .filter(|(parent, _)| guarded.contains(parent.as_str()))
-                    .flat_map(|(_, chunks)| chunks)
-                    .collect();
-                insert_chunks_on(tx, chunks)?;
-                Ok(matched)
-            })
-            .await?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
-
-    async fn release(
-        &self,
-        executor_id: &str,
-        now: Millis,
-        execution_ids: &[String],
-    ) -> StorageResult<Vec<String>> {
-        if execution_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = json_text(&row::ids_json(execution_ids));
-        let executor_id = executor_id.to_owned();
-        let matched = self
-            .write(move |tx| {
-                let rows = q::release_executions(
-                    tx,
-                    &q::ReleaseExecutionsParams {
-                        executor_id: &executor_id,
-                        now,
-                        ids: &json,
-                    },
-                )
-                .map_err(sqlite_err("release_executions"))?;
-                Ok(ids_of("release_executions", rows, |r| r.execution_id))
-            })
-            .await?;
-        if !matched.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        Ok(matched)
-    }
-
-    async fn close_finished(&self, now: Millis, limit: u32) -> StorageResult<CloseOutcome> {
-        if limit == 0 {
-            return Ok(CloseOutcome::default());
-        }
-        let outcome = self
-            .write(move |tx| {
-                let rows = q::claim_unclosed(
-                    tx,
-                    &q::ClaimUnclosedParams {
-                        limit: i64::from(limit),
-                    },
-                )
-                .map_err(sqlite_err("claim_unclosed"))?;
-                let mut outcome = CloseOutcome::default();
-                let mut finished: Vec<TaskExecution> = Vec::with_capacity(rows.len());
-                let mut raw: Vec<Result<RawRow, CorruptRow>> =
-                    rows.into_iter().map(convert::raw).collect();
-                raw.sort_by_key(|r| r.as_ref().map_or(None, |r| r.finished_at));
-                for r in raw {
-                    let loaded = match r {
-                        Ok(r) => {
-                            outcome.closed.push(r.execution_id().to_owned());
-                            r.into_loaded()
-                        }
-                        Err(corrupt) => {
-                            outcome.closed.push(corrupt.execution_id.clone());
-                            Err(corrupt)
-                        }
-                    };
-                    match loaded {
-                        Ok(execution) => finished.push(execution),
-                        Err(corrupt) => outcome.corrupt.push(corrupt),
-                    }
-                }
-                let plan = ClosePlan::new(&finished);
-                apply_close_plan(tx, now, &plan, &mut outcome)?;
-                Ok(outcome)
-            })
-            .await?;
-        if !outcome.parents_ready.is_empty() || !outcome.newly_finished.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(outcome)
-    }
-
-    async fn ready_parents(&self, limit: u32) -> StorageResult<Vec<Loaded>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.read(move |tx| {
-            let rows = q::ready_parents(
-                tx,
-                &q::ReadyParentsParams {
-                    limit: i64::from(limit),
-                },
-            )
-            .map_err(sqlite_err("ready_parents"))?;
-            Ok(to_loaded(rows))
-        })
-        .await
-    }
-
-    async fn advance_parents(
-        &self,
-        now: Millis,
-        items: &[AdvanceItem],
-    ) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = json_text(&row::advance_json(items)?);
-        let items = items.to_vec();
-        let (matched, inserted) = self
-            .write(move |tx| {
-                let rows = q::advance_parents(tx, &q::AdvanceParentsParams { now, items: &json })
-                    .map_err(sqlite_err("advance_parents"))?;
-                let matched = ids_of("advance_parents", rows, |r| r.execution_id);
-                let inserts = row::advance_inserts(&items, &matched);
-                insert_on(tx, &inserts)?;
-                Ok((matched, !inserts.is_empty()))
-            })
-            .await?;
-        if inserted {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !matched.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(matched)
-    }
-
-    async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>> {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = json_text(&row::cancel_json(items)?);
-        let cancelled = self
-            .write(move |tx| {
-                let rows = q::cancel_subtrees(tx, &q::CancelSubtreesParams { now, items: &json })
-                    .map_err(sqlite_err("cancel_subtrees"))?;
-                Ok(ids_of("cancel_subtrees", rows, |r| r.execution_id))
-            })
-            .await?;
-        if !cancelled.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(cancelled)
-    }
-
-    async fn claim_cancellations(
-        &self,
-        executor_id: &str,
-        limit: u32,
-    ) -> StorageResult<Vec<String>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let executor_id = executor_id.to_owned();
-        self.write(move |tx| {
-            let rows = q::claim_cancellations(
-                tx,
-                &q::ClaimCancellationsParams {
-                    executor_id: &executor_id,
-                    limit: i64::from(limit),
-                },
-            )
-            .map_err(sqlite_err("claim_cancellations"))?;
-            Ok(ids_of("claim_cancellations", rows, |r| r.execution_id))
-        })
-        .await
-    }
-
-    async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome> {
-        if limit == 0 {
-            return Ok(ExpireOutcome::default());
-        }
-        let error =
-            serde_json::to_string(&row::expired_error()).map_err(|e| StorageError::Encode {
-                what: "error",
-                message: e.to_string(),
-            })?;
-        let outcome = self
-            .write(move |tx| {
-                let rows = q::expire_leases(
-                    tx,
-                    &q::ExpireLeasesParams {
-                        now,
-                        error: &error,
-                        limit: i64::from(limit),
-                    },
-                )
-                .map_err(sqlite_err("expire_leases"))?;
-                let mut outcome = ExpireOutcome::default();
-                for r in readable("expire_leases", rows) {
-                    if r.status == ExecutionStatus::Ready.as_str() {
-                        outcome.requeued.push(r.execution_id);
-                    } else {
-                        outcome.failed.push(r.execution_id);
-                    }
-                }
-                Ok(outcome)
-            })
-            .await?;
-        if !outcome.requeued.is_empty() {
-            self.emit(StorageEvent::ReadyWork);
-        }
-        if !outcome.failed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(outcome)
-    }
-
-    async fn repair_stuck(
-        &self,
-        now: Millis,
-        lease_slack_ms: u64,
-        limit: u32,
-    ) -> StorageResult<StuckOutcome> {
-        if limit == 0 {
-            return Ok(StuckOutcome::default());
-        }
-        let error = serde_json::to_string(&super::missing_finalize_error()).map_err(|e| {
-            StorageError::Encode {
-                what: "error",
-                message: e.to_string(),
-            }
-        })?;
-        let lease_slack_ms = i64::try_from(lease_slack_ms).unwrap_or(i64::MAX);
-        let outcome = self
-            .write(move |tx| {
-                let leases_restored = ids_of(
-                    "repair_missing_leases",
-                    q::repair_missing_leases(
-                        tx,
-                        &q::RepairMissingLeasesParams {
-                            now,
-                            lease_slack_ms,
-                            limit: i64::from(limit),
-                        },
-                    )
-                    .map_err(sqlite_err("repair_missing_leases"))?,
-                    |r| r.execution_id,
-                );
-                let parents_failed = ids_of(
-                    "fail_missing_finalize",
-                    q::fail_missing_finalize(
-                        tx,
-                        &q::FailMissingFinalizeParams {
-                            now,
-                            error: &error,
-                            limit: i64::from(limit),
-                        },
-                    )
-                    .map_err(sqlite_err("fail_missing_finalize"))?,
-                    |r| r.execution_id,
-                );
-                Ok(StuckOutcome {
-                    leases_restored,
-                    parents_failed,
-                })
-            })
-            .await?;
-        if !outcome.parents_failed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
-        Ok(outcome)
-    }
-
-    async fn stats(&self, now: Millis) -> StorageResult<StorageStats> {
-        self.read(move |tx| {
-            let counts =
-                q::count_by_task_and_status(tx).map_err(sqlite_err("count_by_task_and_status"))?;
-            let mut stats = StorageStats::default();
-            for c in counts {
-                // A group is counted under its status when both the task id
-                // and the status read as text and the status is known;
-                // anything else is reported as unreadable, with the values
-                // as stored (to find an example row with).
-                let (task_id, status, count) = match c {
-                    Ok(c) => match c.status.parse::<ExecutionStatus>() {
-                        Ok(status) => {
-                            stats.counts.push((
-                                c.task_id,
-                                status,
-                                u64::try_from(c.count).unwrap_or(0),
-                            ));
-                            continue;
-                        }
-                        Err(_) => (Value::Text(c.task_id), Value::Text(c.status), c.count),
-                    },
-                    Err(bad) => {
-                        let stored = |column: &str| {
-                            if bad.column == column {
-                                bad.value.clone()
-                            } else {
-                                bad.key_value(column).cloned().unwrap_or(Value::Null)
-                            }
-                        };
-                        let count = match stored("count") {
-                            Value::Integer(n) => n,
-                            _ => 0,
-                        };
-                        (stored("task_id"), stored("status"), count)
-                    }
-                };
-                let example = example_execution(tx, &task_id, &status)?;
-                stats.unreadable.push(UnreadableCount {
-                    task_id: convert::display(&task_id),
-                    status: convert::display(&status),
-                    count: u64::try_from(count).unwrap_or(0),
-                    example_execution_id: example,
-                });
-            }
-            stats.counts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            stats.oldest_ready_start_at = readable(
-                "oldest_ready",
-                q::oldest_ready(tx).map_err(sqlite_err("oldest_ready"))?,
-            )
-            .into_iter()
-            .next()
-            .and_then(|r| r.oldest_start_at);
-            stats.expired_leases = readable(
-                "count_expired_leases",
-                q::count_expired_leases(tx, &q::CountExpiredLeasesParams { now })
-                    .map_err(sqlite_err("count_expired_leases"))?,
-            )
-            .into_iter()
-            .next()
-            .map_or(0, |r| u64::try_from(r.count).unwrap_or(0));
-            if let Some(stuck) = readable(
-                "count_stuck",
-                q::count_stuck(tx).map_err(sqlite_err("count_stuck"))?,
-            )
-            .into_iter()
-            .next()
-            {
-                stats.stuck = StuckCounts {
-                    running_without_lease: u64::try_from(stuck.running_without_lease).unwrap_or(0),
-                    missing_finalize: u64::try_from(stuck.missing_finalize).unwrap_or(0),
-                };
-            }
-            Ok(stats)
-        })
-        .await
-    }
-
-    async fn delete_all(&self) -> StorageResult<u64> {
-        self.write(|tx| {
-            let n = q::delete_all_executions(tx).map_err(sqlite_err("delete_all_executions"))?;
-            Ok(n as u64)
-        })
-        .await
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
-        self.inner.hub.events.subscribe()
+        Ok(output)
     }
 }
+
+sql_storage!(SqliteStorage, "sqlite", encode);
 
 #[cfg(test)]
 mod option_tests {

@@ -1,0 +1,121 @@
+//! Pure rules every backend shares, the SQL engine ([`super::sql`]) and the
+//! in-memory backend alike (like [`super::close`]): which wake-ups an
+//! operation's result sends, what an advance step inserts, which children
+//! a page of outputs holds, and the error of an expired lease.
+
+use super::{Advance, ExpireOutcome, StorageEvent, StuckOutcome};
+use crate::model::{ExecutionError, NewExecution};
+
+/// The error stored on executions whose lease expired.
+pub(crate) fn expired_error() -> ExecutionError {
+    ExecutionError::generic("Task expired", false)
+}
+
+/// The wake-ups an operation sends once its change is visible (after the
+/// commit): [`StorageEvent::ReadyWork`] first, then [`StorageEvent::Changed`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Wakeups {
+    /// New or re-queued `ready` executions.
+    pub(crate) ready: bool,
+    /// Some execution changed status.
+    pub(crate) changed: bool,
+}
+
+impl Wakeups {
+    /// Nothing to announce.
+    pub(crate) const NONE: Self = Self {
+        ready: false,
+        changed: false,
+    };
+
+    /// [`StorageEvent::ReadyWork`] when `ready`.
+    pub(crate) fn ready_if(ready: bool) -> Self {
+        Self {
+            ready,
+            changed: false,
+        }
+    }
+
+    /// [`StorageEvent::Changed`] when `changed`.
+    pub(crate) fn changed_if(changed: bool) -> Self {
+        Self {
+            ready: false,
+            changed,
+        }
+    }
+
+    /// Lease expiry: re-queued rows are ready work, failed ones a change.
+    pub(crate) fn of_expire(outcome: &ExpireOutcome) -> Self {
+        Self {
+            ready: !outcome.requeued.is_empty(),
+            changed: !outcome.failed.is_empty(),
+        }
+    }
+
+    /// Repairs: a parent failed for its missing finalize is a change (a
+    /// restored lease changes nothing anyone waits for).
+    pub(crate) fn of_repair(outcome: &StuckOutcome) -> Self {
+        Self::changed_if(!outcome.parents_failed.is_empty())
+    }
+
+    /// The events, in the order they are sent.
+    pub(crate) fn events(self) -> impl Iterator<Item = StorageEvent> {
+        [
+            (self.ready, StorageEvent::ReadyWork),
+            (self.changed, StorageEvent::Changed),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, event)| wanted.then_some(event))
+    }
+}
+
+/// Whether a child belongs in a page of
+/// [`Storage::children_outputs`](super::Storage::children_outputs) that
+/// starts after index `after`: a regular child (never the finalize) whose
+/// index is above `after` (any index when `None`).
+pub(crate) fn in_children_page(is_finalize: bool, index: u32, after: Option<u32>) -> bool {
+    !is_finalize && after.is_none_or(|after| index > after)
+}
+
+impl Advance {
+    /// The execution this step inserts (the finalize, or the next child of
+    /// a sequential parent), if any.
+    pub(crate) fn inserts(&self) -> Option<&NewExecution> {
+        match self {
+            Self::Finalize { finalize } => Some(finalize),
+            Self::SpawnNext { child } => Some(child),
+            Self::Complete { .. } | Self::Fail { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_work_is_announced_before_changes() {
+        let both = Wakeups {
+            ready: true,
+            changed: true,
+        };
+        assert_eq!(
+            both.events().collect::<Vec<_>>(),
+            vec![StorageEvent::ReadyWork, StorageEvent::Changed]
+        );
+        assert_eq!(Wakeups::NONE.events().count(), 0);
+        let expire = ExpireOutcome {
+            requeued: vec![],
+            failed: vec!["te_1".into()],
+        };
+        assert_eq!(Wakeups::of_expire(&expire), Wakeups::changed_if(true));
+    }
+
+    #[test]
+    fn pages_of_children_hold_regular_children_after_the_cursor() {
+        assert!(in_children_page(false, 0, None));
+        assert!(!in_children_page(true, 5, None));
+        assert!(!in_children_page(false, 3, Some(3)));
+        assert!(in_children_page(false, 4, Some(3)));
+    }
+}
