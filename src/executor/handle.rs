@@ -140,7 +140,12 @@ impl ExecutionHandle {
         if cancel.is_cancelled() {
             return Err(cancelled());
         }
-        let mut notified = Some(self.inner.watcher.register(&self.inner, &self.execution_id));
+        let mut notified = Some(
+            self.inner
+                .tracking
+                .watcher
+                .register(&self.inner, &self.execution_id),
+        );
         let base = self.inner.options.wait_poll_interval;
         let mut poll = base;
         loop {
@@ -201,7 +206,8 @@ impl Watcher {
             .entry(execution_id.to_owned())
             .or_default()
             .push(tx);
-        if !self.started.swap(true, Ordering::SeqCst) && !inner.stop_loops.is_cancelled() {
+        if !self.started.swap(true, Ordering::SeqCst) && !inner.lifecycle.stop_loops.is_cancelled()
+        {
             tokio::spawn(watch_loop(inner.clone()));
         }
         rx
@@ -210,7 +216,7 @@ impl Watcher {
 
 async fn watch_loop(inner: Arc<Inner>) {
     let mut events = inner.storage.subscribe();
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut events_open = true;
     loop {
         let poll = jittered(inner.options.wait_poll_interval, 0.25);
@@ -226,7 +232,7 @@ async fn watch_loop(inner: Arc<Inner>) {
         // Coalesce a burst of events into one read.
         while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
         let ids: Vec<String> = {
-            let mut waiters = lock(&inner.watcher.waiters);
+            let mut waiters = lock(&inner.tracking.watcher.waiters);
             waiters.retain(|_, senders| {
                 senders.retain(|s| !s.is_closed());
                 !senders.is_empty()
@@ -236,7 +242,7 @@ async fn watch_loop(inner: Arc<Inner>) {
         for chunk in ids.chunks(WATCH_CHUNK) {
             match inner.storage.get(chunk).await {
                 Ok(rows) => {
-                    let mut waiters = lock(&inner.watcher.waiters);
+                    let mut waiters = lock(&inner.tracking.watcher.waiters);
                     for row in rows.into_iter().flatten() {
                         if !row.is_finished() {
                             continue;
@@ -254,6 +260,10 @@ async fn watch_loop(inner: Arc<Inner>) {
             }
         }
     }
-    inner.watcher.started.store(false, Ordering::SeqCst);
-    lock(&inner.watcher.waiters).clear();
+    inner
+        .tracking
+        .watcher
+        .started
+        .store(false, Ordering::SeqCst);
+    lock(&inner.tracking.watcher.waiters).clear();
 }

@@ -1,33 +1,24 @@
 //! The executor: registry, enqueue, and the background loops (claimer,
 //! result writer, closer, canceller, lease expirer, event dispatcher).
 
-use super::backoff::{ErrorBackoff, jittered, retry_delay_with_jitter_ms};
-use super::context::{ContextInner, TaskContext};
+use super::backoff::{ErrorBackoff, jittered};
 use super::error::ExecutorError;
 use super::handle::{ExecutionHandle, Watcher};
 use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
-use super::task::{ChildTask, Definition, Kind, RunFailure, RunOutcome, TaskSpec};
-use crate::model::{
-    ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution, ParentRef,
-    TaskExecution, now_millis,
-};
+use super::task::{Definition, TaskSpec};
+use crate::model::{ExecutionError, Millis, NewExecution, now_millis};
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
-    StorageResult, WaitItem,
+    CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageResult, WaitItem,
 };
-use futures::FutureExt;
-use futures::StreamExt;
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 mod closer;
 mod maintenance;
@@ -108,27 +99,33 @@ impl ExecutorBuilder {
         let executor_id = generate_executor_id();
         let shutdown = CancellationToken::new();
         let inner = Arc::new(Inner {
-            watcher: Watcher::default(),
-            semaphore: Arc::new(Semaphore::new(self.options.max_concurrent_executions)),
             storage: self.storage,
             executor_id,
-            options: self.options,
             registry,
-            run_shutdown: shutdown.child_token(),
-            shutdown,
-            hard_stop: CancellationToken::new(),
-            stop_loops: CancellationToken::new(),
-            running: Mutex::new(HashMap::new()),
-            wake_claimer: Notify::new(),
-            wake_closer: Notify::new(),
-            wake_canceller: Notify::new(),
-            run_finished: Notify::new(),
-            writes: tx,
-            writes_rx: Mutex::new(Some(rx)),
-            started: AtomicBool::new(false),
-            shut_down: AtomicBool::new(false),
-            loops: Mutex::new(Vec::new()),
-            claimer: Mutex::new(None),
+            lifecycle: Lifecycle {
+                run_shutdown: shutdown.child_token(),
+                shutdown,
+                hard_stop: CancellationToken::new(),
+                stop_loops: CancellationToken::new(),
+                started: AtomicBool::new(false),
+                shut_down: AtomicBool::new(false),
+                loops: Mutex::new(Vec::new()),
+                claimer: Mutex::new(None),
+            },
+            wake: WakeUps {
+                claimer: Notify::new(),
+                closer: Notify::new(),
+                canceller: Notify::new(),
+                run_finished: Notify::new(),
+            },
+            tracking: Tracking {
+                running: Mutex::new(HashMap::new()),
+                semaphore: Arc::new(Semaphore::new(self.options.max_concurrent_executions)),
+                writes: tx,
+                writes_rx: Mutex::new(Some(rx)),
+                watcher: Watcher::default(),
+            },
+            options: self.options,
         });
         tracing::info!(executor_id = %inner.executor_id, tasks = inner.registry.len(), backend = inner.storage.backend_name(), "executor built");
         Ok(Executor {
@@ -159,9 +156,9 @@ struct DropGuard {
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
-        self.inner.shutdown.cancel();
-        self.inner.hard_stop.cancel();
-        self.inner.stop_loops.cancel();
+        self.inner.lifecycle.shutdown.cancel();
+        self.inner.lifecycle.hard_stop.cancel();
+        self.inner.lifecycle.stop_loops.cancel();
     }
 }
 
@@ -190,6 +187,17 @@ pub(crate) struct Inner {
     pub(crate) executor_id: String,
     pub(crate) options: ExecutorOptions,
     registry: HashMap<String, Arc<TaskSpec>>,
+    /// Start, shutdown and the background loops.
+    pub(crate) lifecycle: Lifecycle,
+    /// Wake-ups of the background loops and of shutdown.
+    wake: WakeUps,
+    /// Runs in progress, their results on the way to the writer, and the
+    /// handles waiting for executions to finish.
+    pub(crate) tracking: Tracking,
+}
+
+/// Start, shutdown and the background loops of an executor.
+pub(crate) struct Lifecycle {
     /// Fires when a shutdown starts: stop claiming, tell runs.
     shutdown: CancellationToken,
     /// Given to runs as their shutdown token: a child of `shutdown`, so that
@@ -199,23 +207,34 @@ pub(crate) struct Inner {
     hard_stop: CancellationToken,
     /// Stops the background loops.
     pub(crate) stop_loops: CancellationToken,
+    started: AtomicBool,
+    shut_down: AtomicBool,
+    loops: Mutex<Vec<JoinHandle<()>>>,
+    claimer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Wake-ups of the background loops, and of a shutdown waiting for runs.
+struct WakeUps {
+    claimer: Notify,
+    closer: Notify,
+    canceller: Notify,
+    run_finished: Notify,
+}
+
+/// What an executor tracks of its runs and waiters.
+pub(crate) struct Tracking {
     /// Runs in this executor whose result is not written yet.
     // The value is the run's own token (shared, so that an entry is only
     // removed by the completion of the run that inserted it: an execution
     // can be claimed again while its previous run's result is still being
     // written, see `runner::start_run`).
     running: Mutex<HashMap<String, Arc<CancellationToken>>>,
+    /// One permit per run (`max_concurrent_executions`).
     semaphore: Arc<Semaphore>,
-    wake_claimer: Notify,
-    wake_closer: Notify,
-    wake_canceller: Notify,
-    run_finished: Notify,
+    /// Finished runs, to the result writer.
     writes: mpsc::UnboundedSender<WriterMessage>,
     writes_rx: Mutex<Option<mpsc::UnboundedReceiver<WriterMessage>>>,
-    started: AtomicBool,
-    shut_down: AtomicBool,
-    loops: Mutex<Vec<JoinHandle<()>>>,
-    claimer: Mutex<Option<JoinHandle<()>>>,
+    /// Handles waiting for executions to finish.
     pub(crate) watcher: Watcher,
 }
 
@@ -306,24 +325,24 @@ impl Executor {
     /// [`ExecutorError::Shutdown`].
     pub fn start(&self) -> Result<(), ExecutorError> {
         let inner = &self.inner;
-        if inner.shutdown.is_cancelled() {
+        if inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| ExecutorError::NoRuntime(e.to_string()))?;
-        if inner.started.swap(true, Ordering::SeqCst) {
+        if inner.lifecycle.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let Some(rx) = lock(&inner.writes_rx).take() else {
+        let Some(rx) = lock(&inner.tracking.writes_rx).take() else {
             return Ok(());
         };
-        let mut loops = lock(&inner.loops);
+        let mut loops = lock(&inner.lifecycle.loops);
         loops.push(runtime.spawn(writer_loop(inner.clone(), rx)));
         loops.push(runtime.spawn(closer_loop(inner.clone())));
         loops.push(runtime.spawn(canceller_loop(inner.clone())));
         loops.push(runtime.spawn(expirer_loop(inner.clone())));
         loops.push(runtime.spawn(dispatcher_loop(inner.clone())));
-        *lock(&inner.claimer) = Some(runtime.spawn(claimer_loop(inner.clone())));
+        *lock(&inner.lifecycle.claimer) = Some(runtime.spawn(claimer_loop(inner.clone())));
         tracing::info!(executor_id = %inner.executor_id, "executor started");
         Ok(())
     }
@@ -350,7 +369,7 @@ impl Executor {
         input: D::Input,
         options: EnqueueOptions,
     ) -> Result<ExecutionHandle, ExecutorError> {
-        if self.inner.shutdown.is_cancelled() {
+        if self.inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let execution = self.prepare(task, input, options)?;
@@ -370,7 +389,7 @@ impl Executor {
         D: Definition + ?Sized,
         It: IntoIterator<Item = D::Input>,
     {
-        if self.inner.shutdown.is_cancelled() {
+        if self.inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let executions = inputs
@@ -450,25 +469,25 @@ impl Executor {
 
     /// Ids of the executions running in this executor right now.
     pub fn running_execution_ids(&self) -> Vec<String> {
-        lock(&self.inner.running).keys().cloned().collect()
+        lock(&self.inner.tracking.running).keys().cloned().collect()
     }
 
     /// Counters.
     pub fn stats(&self) -> ExecutorStats {
         ExecutorStats {
             executor_id: self.inner.executor_id.clone(),
-            running: lock(&self.inner.running).len(),
+            running: lock(&self.inner.tracking.running).len(),
             max_concurrent_executions: self.inner.options.max_concurrent_executions,
             max_batch: self.inner.options.max_batch,
             registered_tasks: self.inner.registry.len(),
-            is_started: self.inner.started.load(Ordering::SeqCst),
-            is_shutdown: self.inner.shutdown.is_cancelled(),
+            is_started: self.inner.lifecycle.started.load(Ordering::SeqCst),
+            is_shutdown: self.inner.lifecycle.shutdown.is_cancelled(),
         }
     }
 
     /// Whether a shutdown started.
     pub fn is_shutdown(&self) -> bool {
-        self.inner.shutdown.is_cancelled()
+        self.inner.lifecycle.shutdown.is_cancelled()
     }
 
     /// Shuts down gracefully: stops claiming, fires every run's
@@ -479,12 +498,12 @@ impl Executor {
     /// [`ExecutorError::Shutdown`], handles keep working.
     pub async fn shutdown(&self, grace: Duration) -> Result<(), ExecutorError> {
         let inner = &self.inner;
-        inner.shutdown.cancel();
-        if inner.shut_down.swap(true, Ordering::SeqCst) {
+        inner.lifecycle.shutdown.cancel();
+        if inner.lifecycle.shut_down.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         tracing::info!(executor_id = %inner.executor_id, "executor shutting down");
-        let claimer = lock(&inner.claimer).take();
+        let claimer = lock(&inner.lifecycle.claimer).take();
         if let Some(Err(e)) = match claimer {
             Some(claimer) => Some(claimer.await),
             None => None,
@@ -498,8 +517,8 @@ impl Executor {
             .checked_add(grace)
             .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100));
         loop {
-            let notified = inner.run_finished.notified();
-            if lock(&inner.running).is_empty() || tokio::time::Instant::now() >= deadline {
+            let notified = inner.wake.run_finished.notified();
+            if lock(&inner.tracking.running).is_empty() || tokio::time::Instant::now() >= deadline {
                 break;
             }
             tokio::select! {
@@ -510,10 +529,10 @@ impl Executor {
         }
         // Write the results of the runs that finished, so that they are not
         // released below.
-        if inner.started.load(Ordering::SeqCst) {
+        if inner.lifecycle.started.load(Ordering::SeqCst) {
             flush_writes(inner).await;
         }
-        let leftover: Vec<String> = lock(&inner.running).keys().cloned().collect();
+        let leftover: Vec<String> = lock(&inner.tracking.running).keys().cloned().collect();
         let mut result = Ok(());
         if !leftover.is_empty() {
             tracing::info!(
@@ -535,12 +554,12 @@ impl Executor {
         }
         // Released runs are abandoned; their late results would not match
         // the ownership guard anyway.
-        inner.hard_stop.cancel();
-        if inner.started.load(Ordering::SeqCst) {
+        inner.lifecycle.hard_stop.cancel();
+        if inner.lifecycle.started.load(Ordering::SeqCst) {
             flush_writes(inner).await;
         }
-        inner.stop_loops.cancel();
-        let loops: Vec<JoinHandle<()>> = lock(&inner.loops).drain(..).collect();
+        inner.lifecycle.stop_loops.cancel();
+        let loops: Vec<JoinHandle<()>> = lock(&inner.lifecycle.loops).drain(..).collect();
         for handle in loops {
             if let Err(e) = handle.await {
                 tracing::error!(error = %e, "background loop failed");
@@ -629,7 +648,12 @@ async fn insert_retrying(inner: &Inner, executions: &[NewExecution]) -> Result<(
 /// Waits until the writer has written everything queued before this call.
 async fn flush_writes(inner: &Inner) {
     let (ack, done) = oneshot::channel();
-    if inner.writes.send(WriterMessage::Barrier(ack)).is_ok() {
+    if inner
+        .tracking
+        .writes
+        .send(WriterMessage::Barrier(ack))
+        .is_ok()
+    {
         // Bounded: a storage that keeps failing must not block shutdown.
         let _ = tokio::time::timeout(Duration::from_secs(30), done).await;
     }
@@ -711,7 +735,7 @@ pub(crate) async fn cancel_execution(
     // Runs hosted here are cancelled right away rather than at the next
     // canceller pass.
     if !cancelled.is_empty() {
-        inner.wake_canceller.notify_one();
+        inner.wake.canceller.notify_one();
     }
     Ok(cancelled)
 }

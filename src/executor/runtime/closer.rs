@@ -6,10 +6,17 @@ use super::runner::{
     CHILDREN_SUFFIX, finalize_input_prefix, new_descendant, non_retryable, parent_result_prefix,
     size_error, size_error_len,
 };
-use super::*;
+use super::{Inner, PARENT_CONCURRENCY, idle, log_loop_error, pause};
+use crate::executor::backoff::ErrorBackoff;
+use crate::executor::options::EnqueueOptions;
+use crate::executor::task::{Kind, TaskSpec};
+use crate::model::{ExecutionError, ExecutionStatus, Loaded, TaskExecution, now_millis};
+use crate::storage::{Advance, AdvanceItem, StorageResult};
+use futures::StreamExt;
+use std::sync::Arc;
 
 pub(super) async fn closer_loop(inner: Arc<Inner>) {
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
@@ -22,7 +29,7 @@ pub(super) async fn closer_loop(inner: Arc<Inner>) {
             }
             Ok(false) => {
                 backoff.reset();
-                if idle(&inner.wake_closer, inner.options.poll_interval, &stop).await {
+                if idle(&inner.wake.closer, inner.options.poll_interval, &stop).await {
                     break;
                 }
             }
@@ -47,7 +54,7 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
     let full = outcome.closed.len() >= limit as usize;
     if !outcome.newly_finished.is_empty() {
         // Some may be cascaded cancellations of runs hosted here.
-        inner.wake_canceller.notify_one();
+        inner.wake.canceller.notify_one();
     }
     if !outcome.parents_ready.is_empty() {
         let parents = inner.storage.get(&outcome.parents_ready).await?;

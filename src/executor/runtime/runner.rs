@@ -2,18 +2,36 @@
 //! capacity, run each in its own task (timeout, cancellation, panics), and
 //! turn the outcome into the storage write it needs.
 
-use super::*;
+use super::{Completion, Inner, Write, WriterMessage, idle, lock, log_loop_error, pause};
+use crate::executor::backoff::{ErrorBackoff, retry_delay_with_jitter_ms};
+use crate::executor::context::{ContextInner, TaskContext};
+use crate::executor::error::ExecutorError;
+use crate::executor::ids::generate_execution_id;
+use crate::executor::options::{EnqueueOptions, effective_options};
+use crate::executor::task::{ChildTask, Kind, RunFailure, RunOutcome, TaskSpec};
+use crate::model::{
+    ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution, ParentRef,
+    TaskExecution, now_millis,
+};
+use crate::storage::{FinishItem, RetryItem, WaitItem};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub(super) async fn claimer_loop(inner: Arc<Inner>) {
-    let stop = inner.shutdown.clone();
+    let stop = inner.lifecycle.shutdown.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
     );
     while !stop.is_cancelled() {
-        let free = inner.semaphore.available_permits();
+        let free = inner.tracking.semaphore.available_permits();
         if free == 0 {
-            if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+            if idle(&inner.wake.claimer, inner.options.poll_interval, &stop).await {
                 break;
             }
             continue;
@@ -41,7 +59,7 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
                     tokio::task::yield_now().await;
                     continue;
                 }
-                if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+                if idle(&inner.wake.claimer, inner.options.poll_interval, &stop).await {
                     break;
                 }
             }
@@ -57,11 +75,11 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
 }
 
 async fn start_run(inner: &Arc<Inner>, row: Loaded) {
-    let permit = match inner.semaphore.clone().try_acquire_owned() {
+    let permit = match inner.tracking.semaphore.clone().try_acquire_owned() {
         Ok(permit) => permit,
         // Only the claimer takes permits, so this does not happen; wait
         // rather than exceed the limit if it ever does.
-        Err(_) => match inner.semaphore.clone().acquire_owned().await {
+        Err(_) => match inner.tracking.semaphore.clone().acquire_owned().await {
             Ok(permit) => permit,
             Err(_) => return,
         },
@@ -78,15 +96,15 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             // No run: its token is over from the start.
             let run = Arc::new(CancellationToken::new());
             run.cancel();
-            lock(&inner.running).insert(corrupt.execution_id.clone(), run.clone());
+            lock(&inner.tracking.running).insert(corrupt.execution_id.clone(), run.clone());
             send_completion(inner, corrupt.execution_id, write, None, run, permit);
             return;
         }
     };
-    let cancel = inner.hard_stop.child_token();
+    let cancel = inner.lifecycle.hard_stop.child_token();
     let run = Arc::new(cancel.clone());
     {
-        let mut running = lock(&inner.running);
+        let mut running = lock(&inner.tracking.running);
         // An entry whose token is cancelled belongs to a run that is over
         // (`execute` fires the token when the run ends), typically a failed
         // attempt whose retry the writer stored just before this claim and
@@ -138,12 +156,12 @@ fn send_completion(
         _permit: permit,
     };
     if let Err(mpsc::error::SendError(WriterMessage::Done(completion))) =
-        inner.writes.send(WriterMessage::Done(completion))
+        inner.tracking.writes.send(WriterMessage::Done(completion))
     {
         // The writer is gone (executor dropped): forget the run; its lease
         // recovers the execution.
         Inner::forget_run(
-            &mut lock(&inner.running),
+            &mut lock(&inner.tracking.running),
             &completion.execution_id,
             &completion.run,
         );
@@ -207,7 +225,7 @@ async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationTok
             root: row.root.clone(),
             parent: row.parent.clone(),
             cancel: cancel.clone(),
-            shutdown: inner.run_shutdown.clone(),
+            shutdown: inner.lifecycle.run_shutdown.clone(),
         }),
     };
     let run = AssertUnwindSafe((spec.run)(ctx, row.input.clone())).catch_unwind();

@@ -2,15 +2,22 @@
 //! call per kind (finish, retry, wait for children) per batch.
 
 use super::runner::{fail_item, non_retryable};
-use super::*;
+use super::{Completion, Inner, Write, WriterMessage, lock};
+use crate::executor::backoff::ErrorBackoff;
+use crate::model::{Millis, now_millis};
+use crate::storage::{FinishItem, RetryItem, StorageError, StorageResult, WaitItem};
 use futures::future::BoxFuture;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
 
 pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<WriterMessage>) {
     let mut buffer = Vec::with_capacity(inner.options.write_batch);
     loop {
         let received = tokio::select! {
             n = rx.recv_many(&mut buffer, inner.options.write_batch) => n,
-            () = inner.stop_loops.cancelled() => 0,
+            () = inner.lifecycle.stop_loops.cancelled() => 0,
         };
         if received == 0 {
             break;
@@ -25,16 +32,16 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
         }
         write_batch(&inner, &mut completions).await;
         {
-            let mut running = lock(&inner.running);
+            let mut running = lock(&inner.tracking.running);
             for completion in &completions {
                 Inner::forget_run(&mut running, &completion.execution_id, &completion.run);
             }
         }
         // Dropping the completions releases their permits.
         drop(completions);
-        inner.wake_claimer.notify_one();
-        inner.wake_closer.notify_one();
-        inner.run_finished.notify_waiters();
+        inner.wake.claimer.notify_one();
+        inner.wake.closer.notify_one();
+        inner.wake.run_finished.notify_waiters();
         for ack in barriers {
             let _ = ack.send(());
         }
@@ -164,7 +171,7 @@ where
             Err(error) => error,
         };
         let left = give_up_at.saturating_sub(now_millis());
-        if left <= 0 || inner.stop_loops.is_cancelled() {
+        if left <= 0 || inner.lifecycle.stop_loops.is_cancelled() {
             return Err(WriteFailure::Abandoned(error));
         }
         let delay = backoff
@@ -173,7 +180,7 @@ where
         tracing::warn!(operation, attempt = backoff.consecutive_errors(), error = %error, ?delay, "transient storage error while writing results, retrying");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = inner.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
+            () = inner.lifecycle.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
         }
     }
 }
