@@ -261,7 +261,15 @@ pub mod migrate;
 pub mod model;
 pub mod storage;
 
-pub use executor::*;
+// The public API, listed explicitly (a new public item of `executor` is
+// not exported by accident).
+pub use executor::{
+    ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind, ExecutionHandle,
+    Executor, ExecutorBuilder, ExecutorError, ExecutorOptions, ExecutorOptionsBuilder,
+    ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, ParentOutput, ParentResult,
+    ParentTask, Sequence, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions,
+    generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
+};
 pub use model::{ErrorKind, ExecutionError, ExecutionStatus, RetryOptions, TaskExecution};
 
 /// Runs the README's Rust examples as doctests.

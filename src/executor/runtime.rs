@@ -3,11 +3,13 @@
 
 use super::backoff::{ErrorBackoff, jittered};
 use super::error::ExecutorError;
-use super::handle::{ExecutionHandle, Watcher};
+use super::events::{EventCallback, EventHub, ExecutionEvent, ExecutionEventKind};
+use super::handle::{ExecutionHandle, TaskHandle, Watcher};
 use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
+use super::state::StateMap;
 use super::task::{Definition, TaskSpec};
-use crate::model::{ExecutionError, Millis, NewExecution, now_millis};
+use crate::model::{ExecutionError, ExecutionStatus, Millis, NewExecution, now_millis};
 use crate::storage::{
     CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageResult, WaitItem,
 };
@@ -16,18 +18,20 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod closer;
 mod maintenance;
 mod runner;
+mod transaction;
 mod writer;
 
 use closer::closer_loop;
 use maintenance::{canceller_loop, dispatcher_loop, expirer_loop};
 use runner::claimer_loop;
+use transaction::CommitWatch;
 use writer::writer_loop;
 
 /// Spread of the idle sleeps of the background loops.
@@ -50,15 +54,103 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Builder of an [`Executor`]: storage, options and the registered tasks.
-#[derive(Debug)]
+/// What [`Executor::builder`] accepts as its storage: any [`Storage`] by
+/// value (`SqliteStorage`, `PostgresStorage`, `MemoryStorage`, your own),
+/// an `Arc` of one, or an `Arc<dyn Storage>` shared with other executors.
+pub trait IntoStorage {
+    /// The storage as the executor holds it.
+    fn into_storage(self) -> Arc<dyn Storage>;
+}
+
+impl<S: Storage> IntoStorage for S {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        Arc::new(self)
+    }
+}
+
+impl<S: Storage> IntoStorage for Arc<S> {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        self
+    }
+}
+
+impl IntoStorage for Arc<dyn Storage> {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        self
+    }
+}
+
+/// Builder of an [`Executor`]: storage, options, the registered tasks, the
+/// shared application state and the event callbacks.
+#[must_use = "an ExecutorBuilder does nothing until `build` is called"]
 pub struct ExecutorBuilder {
     storage: Arc<dyn Storage>,
     options: ExecutorOptions,
     specs: Vec<Arc<TaskSpec>>,
+    state: StateMap,
+    callbacks: Vec<EventCallback>,
+}
+
+impl std::fmt::Debug for ExecutorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutorBuilder")
+            .field("storage", &self.storage)
+            .field("options", &self.options)
+            .field("specs", &self.specs)
+            .field("state", &self.state)
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
 }
 
 impl ExecutorBuilder {
+    /// Registers a shared application state value (an HTTP client, a
+    /// database pool, a configuration) that every run reads by type with
+    /// [`TaskContext::state`](super::TaskContext::state). One value per
+    /// type: a second value of the same type replaces the first. Wrap
+    /// values in a newtype to register two of one type.
+    ///
+    /// ```
+    /// use durable_execution::storage::MemoryStorage;
+    /// use durable_execution::{Executor, Task, TaskContext, TaskError};
+    ///
+    /// struct Greeting(String);
+    ///
+    /// let greet = Task::new("greet", |ctx: TaskContext, name: String| async move {
+    ///     let greeting = ctx.state::<Greeting>()?;
+    ///     Ok::<_, TaskError>(format!("{}, {name}", greeting.0))
+    /// });
+    /// let executor = Executor::builder(MemoryStorage::new())
+    ///     .state(Greeting("Hello".to_owned()))
+    ///     .register(&greet)
+    ///     .build()?;
+    /// # Ok::<(), durable_execution::ExecutorError>(())
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(self, value: T) -> Self {
+        self.state_arc(Arc::new(value))
+    }
+
+    /// [`ExecutorBuilder::state`] for a value the application already holds
+    /// in an `Arc` (shared with the rest of the program).
+    pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Calls `callback` for every [`ExecutionEvent`] of this executor (runs
+    /// started, retried, completed, failed, cancelled, timed out), right
+    /// after the storage accepted the change. It runs inside the executor's
+    /// loops: keep it quick (log, count, send to a channel); a panic in it
+    /// is logged and ignored. [`Executor::events`] is the asynchronous
+    /// alternative.
+    pub fn on_event<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&ExecutionEvent) + Send + Sync + 'static,
+    {
+        self.callbacks.push(Arc::new(callback));
+        self
+    }
+
     /// Sets the options (see [`ExecutorOptions::builder`]).
     pub fn options(mut self, options: ExecutorOptions) -> Self {
         self.options = options;
@@ -124,8 +216,11 @@ impl ExecutorBuilder {
                 writes: tx,
                 writes_rx: Mutex::new(Some(rx)),
                 watcher: Watcher::default(),
+                commits: CommitWatch::default(),
             },
             options: self.options,
+            state: Arc::new(self.state),
+            events: EventHub::new(self.callbacks),
         });
         tracing::info!(executor_id = %inner.executor_id, tasks = inner.registry.len(), backend = inner.storage.backend_name(), "executor built");
         Ok(Executor {
@@ -194,6 +289,10 @@ pub(crate) struct Inner {
     /// Runs in progress, their results on the way to the writer, and the
     /// handles waiting for executions to finish.
     pub(crate) tracking: Tracking,
+    /// The application state given to every run.
+    pub(crate) state: Arc<StateMap>,
+    /// Lifecycle events of executions.
+    pub(crate) events: EventHub,
 }
 
 /// Start, shutdown and the background loops of an executor.
@@ -236,6 +335,9 @@ pub(crate) struct Tracking {
     writes_rx: Mutex<Option<mpsc::UnboundedReceiver<WriterMessage>>>,
     /// Handles waiting for executions to finish.
     pub(crate) watcher: Watcher,
+    /// Executions inserted in callers' SQLite transactions, until their
+    /// commit is seen.
+    commits: CommitWatch,
 }
 
 impl std::fmt::Debug for Inner {
@@ -260,8 +362,42 @@ enum Write {
     Nothing,
 }
 
+/// What the events of a run need to know about it.
+struct RunMeta {
+    task_id: String,
+    attempt: u32,
+    /// When the run started in this executor.
+    started: std::time::Instant,
+}
+
+impl RunMeta {
+    fn event(&self, execution_id: &str, kind: ExecutionEventKind) -> ExecutionEvent {
+        ExecutionEvent {
+            kind,
+            execution_id: execution_id.to_owned(),
+            task_id: self.task_id.clone(),
+            attempt: self.attempt,
+            duration: None,
+            error: None,
+        }
+    }
+}
+
+/// The event reporting that an execution finished with `status`, if any.
+fn finished_event_kind(status: ExecutionStatus) -> Option<ExecutionEventKind> {
+    match status {
+        ExecutionStatus::Completed => Some(ExecutionEventKind::Completed),
+        ExecutionStatus::Failed => Some(ExecutionEventKind::Failed),
+        ExecutionStatus::Cancelled => Some(ExecutionEventKind::Cancelled),
+        ExecutionStatus::TimedOut => Some(ExecutionEventKind::TimedOut),
+        _ => None,
+    }
+}
+
 struct Completion {
     execution_id: String,
+    /// `None` for a corrupt row that never ran.
+    meta: Option<RunMeta>,
     write: Write,
     /// The lease deadline of the run's claim: the writer retries transient
     /// storage errors at most until then (after it, the execution belongs
@@ -296,13 +432,29 @@ enum WriterMessage {
 }
 
 impl Executor {
-    /// Starts building an executor on `storage`.
-    pub fn builder(storage: Arc<dyn Storage>) -> ExecutorBuilder {
+    /// Starts building an executor on `storage`: a storage by value
+    /// (`Executor::builder(SqliteStorage::open(..).await?)`), an `Arc` of
+    /// one, or an `Arc<dyn Storage>` shared by several executors (see
+    /// [`IntoStorage`]).
+    pub fn builder(storage: impl IntoStorage) -> ExecutorBuilder {
         ExecutorBuilder {
-            storage,
+            storage: storage.into_storage(),
             options: ExecutorOptions::default(),
             specs: Vec::new(),
+            state: StateMap::default(),
+            callbacks: Vec::new(),
         }
+    }
+
+    /// A receiver of this executor's [`ExecutionEvent`]s from now on (see
+    /// [`ExecutorBuilder::on_event`] for what is emitted and when). Each
+    /// receiver buffers up to 4,096 events; one that falls further behind
+    /// loses the oldest and its next `recv` returns
+    /// [`RecvError::Lagged`](tokio::sync::broadcast::error::RecvError::Lagged)
+    /// with the number lost, then continues with the oldest kept event. The
+    /// executor never waits for a receiver.
+    pub fn events(&self) -> broadcast::Receiver<ExecutionEvent> {
+        self.inner.events.subscribe()
     }
 
     /// The executor id (`de_…`).
@@ -353,11 +505,14 @@ impl Executor {
     /// retried a few times with the executor's error backoff; a retry never
     /// stores a second execution (an attempt that had in fact committed is
     /// recognised by its execution id).
+    ///
+    /// The handle knows the task's output type:
+    /// [`TaskHandle::wait_output`] returns a `D::Output`.
     pub async fn enqueue<D: Definition + ?Sized>(
         &self,
         task: &D,
         input: D::Input,
-    ) -> Result<ExecutionHandle, ExecutorError> {
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         self.enqueue_with(task, input, EnqueueOptions::default())
             .await
     }
@@ -368,14 +523,14 @@ impl Executor {
         task: &D,
         input: D::Input,
         options: EnqueueOptions,
-    ) -> Result<ExecutionHandle, ExecutorError> {
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         if self.inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let execution = self.prepare(task, input, options)?;
         insert_retrying(&self.inner, std::slice::from_ref(&execution)).await?;
         tracing::debug!(task_id = %execution.task_id, execution_id = %execution.execution_id, "enqueued");
-        Ok(self.handle_for(&execution))
+        Ok(TaskHandle::new(self.handle_for(&execution)))
     }
 
     /// Enqueues many executions of `task` with one storage insert
@@ -384,7 +539,7 @@ impl Executor {
         &self,
         task: &D,
         inputs: It,
-    ) -> Result<Vec<ExecutionHandle>, ExecutorError>
+    ) -> Result<Vec<TaskHandle<D::Output>>, ExecutorError>
     where
         D: Definition + ?Sized,
         It: IntoIterator<Item = D::Input>,
@@ -397,12 +552,17 @@ impl Executor {
             .map(|input| self.prepare(task, input, EnqueueOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
         insert_retrying(&self.inner, &executions).await?;
-        Ok(executions.iter().map(|e| self.handle_for(e)).collect())
+        Ok(executions
+            .iter()
+            .map(|e| TaskHandle::new(self.handle_for(e)))
+            .collect())
     }
 
-    /// Builds (and validates) a new execution without inserting it, so that
-    /// an application can insert it in its own database transaction; then
-    /// use [`Executor::handle_for`].
+    /// Builds (and validates) a new execution without inserting it, for a
+    /// storage of your own; then use [`Executor::handle_for`]. To enqueue
+    /// inside your own SQLite or PostgreSQL transaction,
+    /// `Executor::enqueue_in_sqlite` and `Executor::enqueue_in_postgres` do
+    /// it in one call.
     pub fn prepare<D: Definition + ?Sized>(
         &self,
         task: &D,
@@ -435,8 +595,9 @@ impl Executor {
         })
     }
 
-    /// A handle on an execution this process inserted itself (see
+    /// An untyped handle on an execution this process inserted itself (see
     /// [`Executor::prepare`]).
+    #[must_use]
     pub fn handle_for(&self, execution: &NewExecution) -> ExecutionHandle {
         ExecutionHandle::new(
             self.inner.clone(),
@@ -445,14 +606,15 @@ impl Executor {
         )
     }
 
-    /// Re-creates a handle on an existing execution of `task` (for example
-    /// in another process). Fails if the task is not registered, the
-    /// execution does not exist, or it belongs to another task.
+    /// Re-creates the typed handle of an existing execution of `task` (for
+    /// example in another process, from a stored
+    /// [`TaskHandle::execution_id`]). Fails if the task is not registered,
+    /// the execution does not exist, or it belongs to another task.
     pub async fn handle<D: Definition + ?Sized>(
         &self,
         task: &D,
         execution_id: &str,
-    ) -> Result<ExecutionHandle, ExecutorError> {
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         let spec = self.inner.registered(task.id())?;
         let handle =
             ExecutionHandle::new(self.inner.clone(), spec.id.clone(), execution_id.to_owned());
@@ -464,7 +626,48 @@ impl Executor {
                 actual: execution.task_id,
             });
         }
-        Ok(handle)
+        Ok(TaskHandle::new(handle))
+    }
+
+    /// An untyped handle on an existing execution of any task, for tools
+    /// that only have its id. Fails if the execution does not exist.
+    pub async fn execution_handle(
+        &self,
+        execution_id: &str,
+    ) -> Result<ExecutionHandle, ExecutorError> {
+        let handle =
+            ExecutionHandle::new(self.inner.clone(), String::new(), execution_id.to_owned());
+        let execution = handle.get().await?;
+        Ok(ExecutionHandle::new(
+            self.inner.clone(),
+            execution.task_id,
+            execution_id.to_owned(),
+        ))
+    }
+
+    /// Runs the executor as a service: starts it, waits until `signal`
+    /// resolves, then shuts down gracefully with `grace` (see
+    /// [`Executor::shutdown`]) and returns what `signal` gave.
+    ///
+    /// ```no_run
+    /// # async fn demo(executor: durable_execution::Executor) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// // Needs tokio's `signal` feature in your own Cargo.toml.
+    /// executor
+    ///     .run_until(tokio::signal::ctrl_c(), Duration::from_secs(30))
+    ///     .await??;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_until<F: Future>(
+        &self,
+        signal: F,
+        grace: Duration,
+    ) -> Result<F::Output, ExecutorError> {
+        self.start()?;
+        let output = signal.await;
+        self.shutdown(grace).await?;
+        Ok(output)
     }
 
     /// Ids of the executions running in this executor right now.
@@ -736,6 +939,33 @@ pub(crate) async fn cancel_execution(
     // canceller pass.
     if !cancelled.is_empty() {
         inner.wake.canceller.notify_one();
+        if inner.events.is_observed() {
+            emit_cancelled(inner, &cancelled).await;
+        }
     }
     Ok(cancelled)
+}
+
+/// Emits `Cancelled` for executions a cancel call of this executor ended
+/// (read back for their task ids; a failed read loses the events only).
+async fn emit_cancelled(inner: &Inner, cancelled: &[String]) {
+    match inner.storage.get(cancelled).await {
+        Ok(rows) => {
+            for row in rows.into_iter().flatten() {
+                if row.status == ExecutionStatus::Cancelled {
+                    inner.events.emit(ExecutionEvent {
+                        kind: ExecutionEventKind::Cancelled,
+                        execution_id: row.execution_id,
+                        task_id: row.task_id,
+                        attempt: row.attempt,
+                        duration: None,
+                        error: row.error,
+                    });
+                }
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read cancelled executions back; their events are lost");
+        }
+    }
 }

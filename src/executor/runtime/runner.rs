@@ -2,10 +2,11 @@
 //! capacity, run each in its own task (timeout, cancellation, panics), and
 //! turn the outcome into the storage write it needs.
 
-use super::{Completion, Inner, Write, WriterMessage, idle, lock, log_loop_error, pause};
+use super::{Completion, Inner, RunMeta, Write, WriterMessage, idle, lock, log_loop_error, pause};
 use crate::executor::backoff::{ErrorBackoff, retry_delay_with_jitter_ms};
 use crate::executor::context::{ContextInner, TaskContext};
 use crate::executor::error::ExecutorError;
+use crate::executor::events::ExecutionEventKind;
 use crate::executor::ids::generate_execution_id;
 use crate::executor::options::{EnqueueOptions, effective_options};
 use crate::executor::task::{ChildTask, Kind, RunFailure, RunOutcome, TaskSpec};
@@ -97,7 +98,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             let run = Arc::new(CancellationToken::new());
             run.cancel();
             lock(&inner.tracking.running).insert(corrupt.execution_id.clone(), run.clone());
-            send_completion(inner, corrupt.execution_id, write, None, run, permit);
+            send_completion(inner, corrupt.execution_id, None, write, None, run, permit);
             return;
         }
     };
@@ -126,6 +127,16 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         }
         running.insert(row.execution_id.clone(), run.clone());
     }
+    let meta = RunMeta {
+        task_id: row.task_id.clone(),
+        attempt: row.attempt,
+        started: std::time::Instant::now(),
+    };
+    if inner.events.is_observed() {
+        inner
+            .events
+            .emit(meta.event(&row.execution_id, ExecutionEventKind::Started));
+    }
     let span = tracing::info_span!("execution", task_id = %row.task_id, execution_id = %row.execution_id, attempt = row.attempt);
     let inner = inner.clone();
     tokio::spawn(
@@ -134,7 +145,15 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             let execution_id = row.execution_id.clone();
             let lease_expires_at = row.expires_at;
             let write = execute(&inner, row, cancel).await;
-            send_completion(&inner, execution_id, write, lease_expires_at, run, permit);
+            send_completion(
+                &inner,
+                execution_id,
+                Some(meta),
+                write,
+                lease_expires_at,
+                run,
+                permit,
+            );
         }
         .instrument(span),
     );
@@ -143,6 +162,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
 fn send_completion(
     inner: &Inner,
     execution_id: String,
+    meta: Option<RunMeta>,
     write: Write,
     lease_expires_at: Option<Millis>,
     run: Arc<CancellationToken>,
@@ -150,6 +170,7 @@ fn send_completion(
 ) {
     let completion = Completion {
         execution_id,
+        meta,
         write,
         lease_expires_at,
         run,
@@ -226,6 +247,7 @@ async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationTok
             parent: row.parent.clone(),
             cancel: cancel.clone(),
             shutdown: inner.lifecycle.run_shutdown.clone(),
+            state: inner.state.clone(),
         }),
     };
     let run = AssertUnwindSafe((spec.run)(ctx, row.input.clone())).catch_unwind();
