@@ -6,7 +6,7 @@ use crate::model::ExecutionError;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{Mutex, MutexGuard, broadcast};
 
 /// Events buffered per [`Executor::events`](super::Executor::events)
 /// receiver before the slowest one lags.
@@ -62,12 +62,30 @@ pub(crate) type EventCallback = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
 pub(crate) struct EventHub {
     callbacks: Vec<EventCallback>,
     sender: broadcast::Sender<ExecutionEvent>,
+    /// Held by the result writer from before a batch is written until its
+    /// events are emitted, and by the claimer while it emits `Started`: a
+    /// retry written by the writer can be claimed again at once, and the
+    /// new run's `Started` must not overtake the `Retried` that precedes it.
+    order: Mutex<()>,
 }
 
 impl EventHub {
     pub(crate) fn new(callbacks: Vec<EventCallback>) -> Self {
         let (sender, _) = broadcast::channel(EVENT_CAPACITY);
-        Self { callbacks, sender }
+        Self {
+            callbacks,
+            sender,
+            order: Mutex::new(()),
+        }
+    }
+
+    /// The ordering guard (see `order`), when anybody listens.
+    pub(crate) async fn ordered(&self) -> Option<MutexGuard<'_, ()>> {
+        if self.is_observed() {
+            Some(self.order.lock().await)
+        } else {
+            None
+        }
     }
 
     /// Whether anybody listens (events are not even built otherwise).

@@ -132,7 +132,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         attempt: row.attempt,
         started: std::time::Instant::now(),
     };
-    if inner.events.is_observed() {
+    if let Some(_order) = inner.events.ordered().await {
         inner
             .events
             .emit(meta.event(&row.execution_id, ExecutionEventKind::Started));

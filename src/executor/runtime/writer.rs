@@ -85,7 +85,9 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     let mut finishes = Vec::new();
     let mut retries = Vec::new();
     let mut waits = Vec::new();
-    let observed = inner.events.is_observed();
+    // Held until the batch's events are emitted (see `EventHub::order`).
+    let order = inner.events.ordered().await;
+    let observed = order.is_some();
     let mut pending = HashMap::new();
     for completion in completions.iter_mut() {
         let give_up_at = give_up_at(inner, completion.lease_expires_at);
