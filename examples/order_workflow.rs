@@ -148,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute(
         "INSERT INTO orders (id, lines) VALUES (?1, ?2)",
-        (order.id, order.lines.len()),
+        (order.id, order.lines.len() as i64),
     )?;
     let fulfilment = executor.enqueue_in_sqlite(&tx, &fulfil_order, order)?;
     tx.commit()?;

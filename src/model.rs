@@ -128,7 +128,10 @@ impl FromStr for ExecutionStatus {
 /// by `jitter` (a fraction: `0.2` means ±20 %).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct RetryOptions {
-    /// How many times a retryable failure is retried.
+    /// How many times a retryable failure is **retried**, not the number of
+    /// runs: `0` runs once, `3` allows up to four runs (the first and three
+    /// retries). The name is the stored one (the `retry_options` JSON), kept
+    /// so that existing rows read the same.
     pub max_attempts: u32,
     /// Delay before the first retry, in milliseconds (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]

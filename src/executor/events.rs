@@ -24,7 +24,8 @@ pub enum ExecutionEventKind {
     /// The execution completed (for a parent: once its children and
     /// finalize completed).
     Completed,
-    /// The execution failed (its error in [`ExecutionEvent::error`]).
+    /// The execution failed (its error in [`ExecutionEvent::error`]): its
+    /// run failed for good, or (a parent) a child or its finalize failed.
     Failed,
     /// The execution was cancelled: through a handle of this executor, or
     /// its run here ended with a cancelled error.
@@ -34,7 +35,14 @@ pub enum ExecutionEventKind {
 }
 
 /// One lifecycle event of an execution, emitted only after the storage
-/// accepted the state change it reports.
+/// accepted the state change it reports, by the executor that made the
+/// change: the one that ran the attempt (started, retried, completed,
+/// failed, timed out), whose closer finished a parent through its finalize
+/// or its children (and cancelled the descendants of a failed one), whose
+/// lease check recovered an expired run (`Retried`, or `Failed` once the
+/// budget is spent), or whose handle cancelled the execution. Executors
+/// sharing a storage each report their own changes; events of one
+/// execution arrive in the order of its attempts.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ExecutionEvent {

@@ -9,7 +9,9 @@ use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
 use super::state::StateMap;
 use super::task::{Definition, TaskSpec};
-use crate::model::{ExecutionError, ExecutionStatus, Millis, NewExecution, now_millis};
+use crate::model::{
+    ExecutionError, ExecutionStatus, Millis, NewExecution, TaskExecution, now_millis,
+};
 use crate::storage::{
     CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageResult, WaitItem,
 };
@@ -387,7 +389,9 @@ impl RunMeta {
 fn finished_event_kind(status: ExecutionStatus) -> Option<ExecutionEventKind> {
     match status {
         ExecutionStatus::Completed => Some(ExecutionEventKind::Completed),
-        ExecutionStatus::Failed => Some(ExecutionEventKind::Failed),
+        ExecutionStatus::Failed
+        | ExecutionStatus::ChildrenTasksFailed
+        | ExecutionStatus::FinalizeTaskFailed => Some(ExecutionEventKind::Failed),
         ExecutionStatus::Cancelled => Some(ExecutionEventKind::Cancelled),
         ExecutionStatus::TimedOut => Some(ExecutionEventKind::TimedOut),
         _ => None,
@@ -940,32 +944,57 @@ pub(crate) async fn cancel_execution(
     if !cancelled.is_empty() {
         inner.wake.canceller.notify_one();
         if inner.events.is_observed() {
-            emit_cancelled(inner, &cancelled).await;
+            emit_read_back(inner, &cancelled, |row| {
+                (row.status == ExecutionStatus::Cancelled).then_some(ExecutionEventKind::Cancelled)
+            })
+            .await;
         }
     }
     Ok(cancelled)
 }
 
-/// Emits `Cancelled` for executions a cancel call of this executor ended
-/// (read back for their task ids; a failed read loses the events only).
-async fn emit_cancelled(inner: &Inner, cancelled: &[String]) {
-    match inner.storage.get(cancelled).await {
+/// Emits the events of executions a storage call of this executor changed
+/// without running them here (cancelled through a handle, finished by the
+/// closer, recovered by lease expiry): they are read back for their task
+/// ids, and `kind` picks each one's event. A failed read loses these events
+/// only. The duration is the run's, from its start to its end, when both
+/// are stored.
+pub(crate) async fn emit_read_back(
+    inner: &Inner,
+    execution_ids: &[String],
+    kind: impl Fn(&TaskExecution) -> Option<ExecutionEventKind>,
+) {
+    match inner.storage.get(execution_ids).await {
         Ok(rows) => {
             for row in rows.into_iter().flatten() {
-                if row.status == ExecutionStatus::Cancelled {
-                    inner.events.emit(ExecutionEvent {
-                        kind: ExecutionEventKind::Cancelled,
-                        execution_id: row.execution_id,
-                        task_id: row.task_id,
-                        attempt: row.attempt,
-                        duration: None,
-                        error: row.error,
-                    });
-                }
+                let Some(kind) = kind(&row) else { continue };
+                let duration = match (row.started_at, row.finished_at) {
+                    (Some(started), Some(finished)) if kind != ExecutionEventKind::Cancelled => {
+                        u64::try_from(finished.saturating_sub(started))
+                            .ok()
+                            .map(Duration::from_millis)
+                    }
+                    _ => None,
+                };
+                // A parent failed by a child or its finalize has no error
+                // of its own: report the one a parent of it would see.
+                let error = if row.is_finished() && row.status != ExecutionStatus::Completed {
+                    Some(row.parent_facing_error())
+                } else {
+                    row.error
+                };
+                inner.events.emit(ExecutionEvent {
+                    kind,
+                    execution_id: row.execution_id,
+                    task_id: row.task_id,
+                    attempt: row.attempt,
+                    duration,
+                    error,
+                });
             }
         }
         Err(error) => {
-            tracing::warn!(error = %error, "cannot read cancelled executions back; their events are lost");
+            tracing::warn!(error = %error, "cannot read changed executions back; their events are lost");
         }
     }
 }

@@ -230,6 +230,23 @@ pub async fn lifecycle_events(factory: Factory) {
         let spawned: Vec<_> = (0..n).map(|i| children.child(i)).collect();
         async move { Ok::<_, TaskError>(ParentOutput::new(()).children(spawned)) }
     });
+    let total = Task::new(
+        "total",
+        |_ctx: TaskContext, done: FinalizeInput<u64, (), u64>| async move {
+            Ok::<_, TaskError>(done.children.iter().sum::<u64>())
+        },
+    );
+    let spawn = double.clone();
+    let finalized = ParentTask::new("finalized", move |_ctx: TaskContext, n: u64| {
+        let spawned: Vec<_> = (0..n).map(|i| spawn.child(i)).collect();
+        async move { Ok::<_, TaskError>(ParentOutput::new(()).children(spawned)) }
+    })
+    .finalize(&total);
+    let failing = broken.clone();
+    let doomed = ParentTask::new("doomed", move |_ctx: TaskContext, _: ()| {
+        let spawned = vec![failing.child(())];
+        async move { Ok::<_, TaskError>(ParentOutput::new(()).children(spawned)) }
+    });
     let recorded = seen.clone();
     let executor = start(&storage, |b| {
         b.on_event(move |event| recorded.lock().unwrap().push(event.clone()))
@@ -239,6 +256,8 @@ pub async fn lifecycle_events(factory: Factory) {
             .register(&slow)
             .register(&parent)
             .register(&double)
+            .register(&finalized)
+            .register(&doomed)
     });
     let mut receiver = executor.events();
 
@@ -293,6 +312,20 @@ pub async fn lifecycle_events(factory: Factory) {
         let events = events_of(&seen, &child.execution_id, 2).await;
         assert_eq!(kinds(&events), [Started, Completed]);
     }
+
+    // Completed through its finalize, failed by its child: the closer's
+    // changes.
+    let handle = executor.enqueue(&finalized, 3).await.unwrap();
+    assert_eq!(handle.wait_output().await.unwrap(), 6);
+    let events = events_of(&seen, handle.execution_id(), 2).await;
+    assert_eq!(kinds(&events), [Started, Completed]);
+    assert!(events[1].duration.is_some());
+    let handle = executor.enqueue(&doomed, ()).await.unwrap();
+    handle.wait().await.unwrap();
+    let events = events_of(&seen, handle.execution_id(), 2).await;
+    assert_eq!(kinds(&events), [Started, Failed]);
+    assert_eq!(events[1].task_id, "doomed");
+    assert!(events[1].error.is_some(), "{events:?}");
 
     // Cancelled through a handle of this executor (before it ran: the
     // execution starts one hour from now).

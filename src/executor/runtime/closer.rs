@@ -6,7 +6,9 @@ use super::runner::{
     CHILDREN_SUFFIX, finalize_input_prefix, new_descendant, non_retryable, parent_result_prefix,
     size_error, size_error_len,
 };
-use super::{Inner, PARENT_CONCURRENCY, finished_event_kind, idle, log_loop_error, pause};
+use super::{
+    Inner, PARENT_CONCURRENCY, emit_read_back, finished_event_kind, idle, log_loop_error, pause,
+};
 use crate::executor::backoff::ErrorBackoff;
 use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
 use crate::executor::options::EnqueueOptions;
@@ -58,6 +60,14 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
     if !outcome.newly_finished.is_empty() {
         // Some may be cascaded cancellations of runs hosted here.
         inner.wake.canceller.notify_one();
+        // Parents completed by their finalize or failed by a child, and
+        // cancelled descendants: finished by this close, not by a run.
+        if inner.events.is_observed() {
+            emit_read_back(inner, &outcome.newly_finished, |row| {
+                finished_event_kind(row.status)
+            })
+            .await;
+        }
     }
     if !outcome.parents_ready.is_empty() {
         let parents = inner.storage.get(&outcome.parents_ready).await?;

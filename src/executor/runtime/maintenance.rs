@@ -2,8 +2,9 @@
 //! hosted here), the lease expirer (recovers executions of dead executors)
 //! and the storage event dispatcher.
 
-use super::{Inner, MAINTENANCE_BATCH, idle, lock, log_loop_error, pause};
+use super::{Inner, MAINTENANCE_BATCH, emit_read_back, idle, lock, log_loop_error, pause};
 use crate::executor::backoff::ErrorBackoff;
+use crate::executor::events::ExecutionEventKind;
 use crate::model::now_millis;
 use crate::storage::StorageEvent;
 use std::sync::Arc;
@@ -77,6 +78,18 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                 if count > 0 {
                     tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
                     inner.wake.closer.notify_one();
+                    if inner.events.is_observed() {
+                        // A lost run counts as an attempt: requeued is a
+                        // retry, failed is the end of the budget.
+                        emit_read_back(&inner, &outcome.requeued, |_| {
+                            Some(ExecutionEventKind::Retried)
+                        })
+                        .await;
+                        emit_read_back(&inner, &outcome.failed, |_| {
+                            Some(ExecutionEventKind::Failed)
+                        })
+                        .await;
+                    }
                 }
                 repair_stuck(&inner).await;
                 if count >= MAINTENANCE_BATCH as usize {
