@@ -698,7 +698,7 @@ impl Executor {
     }
 
     /// Shuts down gracefully: stops claiming, fires every run's
-    /// [`TaskContext::shutdown`] token, lets running executions finish for
+    /// [`TaskContext::shutdown`](crate::TaskContext::shutdown) token, lets running executions finish for
     /// up to `grace`, writes their results, then gives the executions that
     /// are still running back to the storage (`ready`, same attempt) and
     /// cancels their runs. Idempotent; later enqueues fail with
