@@ -528,10 +528,7 @@ impl Executor {
         input: D::Input,
         options: EnqueueOptions,
     ) -> Result<TaskHandle<D::Output>, ExecutorError> {
-        if self.inner.lifecycle.shutdown.is_cancelled() {
-            return Err(ExecutorError::Shutdown);
-        }
-        let execution = self.prepare(task, input, options)?;
+        let execution = self.prepare_enqueue(task, input, options)?;
         insert_retrying(&self.inner, std::slice::from_ref(&execution)).await?;
         tracing::debug!(task_id = %execution.task_id, execution_id = %execution.execution_id, "enqueued");
         Ok(TaskHandle::new(self.handle_for(&execution)))
@@ -560,6 +557,20 @@ impl Executor {
             .iter()
             .map(|e| TaskHandle::new(self.handle_for(e)))
             .collect())
+    }
+
+    /// [`Executor::prepare`] for an enqueue of this executor, which a
+    /// shutdown refuses.
+    fn prepare_enqueue<D: Definition + ?Sized>(
+        &self,
+        task: &D,
+        input: D::Input,
+        options: EnqueueOptions,
+    ) -> Result<NewExecution, ExecutorError> {
+        if self.inner.lifecycle.shutdown.is_cancelled() {
+            return Err(ExecutorError::Shutdown);
+        }
+        self.prepare(task, input, options)
     }
 
     /// Builds (and validates) a new execution without inserting it, for a

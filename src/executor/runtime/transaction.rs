@@ -164,10 +164,7 @@ impl Executor {
         input: D::Input,
         options: EnqueueOptions,
     ) -> Result<TaskHandle<D::Output>, ExecutorError> {
-        if self.inner.lifecycle.shutdown.is_cancelled() {
-            return Err(ExecutorError::Shutdown);
-        }
-        let execution = self.prepare(task, input, options)?;
+        let execution = self.prepare_enqueue(task, input, options)?;
         crate::storage::SqliteStorage::insert_in(tx, std::slice::from_ref(&execution))
             .map_err(ExecutorError::storage("insert"))?;
         self.inner
@@ -225,10 +222,7 @@ impl Executor {
         input: D::Input,
         options: EnqueueOptions,
     ) -> Result<TaskHandle<D::Output>, ExecutorError> {
-        if self.inner.lifecycle.shutdown.is_cancelled() {
-            return Err(ExecutorError::Shutdown);
-        }
-        let execution = self.prepare(task, input, options)?;
+        let execution = self.prepare_enqueue(task, input, options)?;
         crate::storage::PostgresStorage::insert_in(tx, std::slice::from_ref(&execution))
             .await
             .map_err(ExecutorError::storage("insert"))?;
