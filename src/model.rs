@@ -26,6 +26,7 @@ pub fn now_millis() -> Millis {
 /// [`ExecutionStatus::as_str`] writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExecutionStatus {
     /// Waiting to be claimed once `start_at` has passed.
     Ready,
@@ -150,6 +151,7 @@ pub struct RetryOptions {
 /// The class of an [`ExecutionError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Any other error.
     Generic,
