@@ -1,4 +1,6 @@
-//! Graceful shutdown on Ctrl-C, on a SQLite file that survives the process.
+//! Graceful shutdown on Ctrl-C, on a SQLite file that survives the process,
+//! with `Executor::run_until` (start, work until a future resolves, shut
+//! down with a grace period).
 //!
 //! Each run of the program enqueues 20 slow jobs (unless unfinished ones are
 //! left from an earlier run, which it then finishes) and works until every
@@ -42,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .timeout(Duration::from_secs(30));
 
+    // Shared with the progress checks below, hence the `Arc`.
     let storage: Arc<dyn Storage> =
         Arc::new(SqliteStorage::open(&path, SqliteOptions::default()).await?);
     let options = ExecutorOptions::builder()
@@ -51,7 +54,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .options(options)
         .register(&job)
         .build()?;
-    executor.start()?;
 
     let unfinished = count(&*storage, |s| s.is_active()).await?;
     if unfinished > 0 {
@@ -70,17 +72,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    tokio::select! {
-        done = all_done => {
-            done?;
-            println!("every job finished");
+    // Until every job is done or Ctrl-C (tokio's `signal` feature), then a
+    // graceful shutdown with a 1 s grace period.
+    let stop = async {
+        tokio::select! {
+            done = all_done => {
+                done?;
+                println!("every job finished");
+            }
+            signal = tokio::signal::ctrl_c() => {
+                signal?;
+                println!("Ctrl-C: shutting down (grace period 1 s)");
+            }
         }
-        signal = tokio::signal::ctrl_c() => {
-            signal?;
-            println!("Ctrl-C: shutting down (grace period 1 s)");
-        }
-    }
-    executor.shutdown(Duration::from_secs(1)).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    };
+    executor.run_until(stop, Duration::from_secs(1)).await??;
 
     let completed = count(&*storage, |s| s == ExecutionStatus::Completed).await?;
     let ready = count(&*storage, |s| s == ExecutionStatus::Ready).await?;

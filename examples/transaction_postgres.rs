@@ -1,6 +1,8 @@
 //! Enqueue inside your own PostgreSQL transaction: the order row and the task
-//! that ships it commit together, or neither exists. The wake-up `NOTIFY` is
-//! part of the transaction, so executors wake exactly at commit.
+//! that ships it commit together, or neither exists. One call,
+//! `Executor::enqueue_in_postgres`, inserts the execution in the caller's
+//! transaction and returns its typed handle. The wake-up `NOTIFY` is part of
+//! the transaction, so executors wake exactly at commit.
 //!
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --example transaction_postgres`
 //!
@@ -8,7 +10,7 @@
 
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::{PostgresConfig, PostgresStorage, Storage};
-use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError};
+use durable_execution::{Executor, Task, TaskContext, TaskError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,9 +41,7 @@ async fn run(url: &str, schema: &str) -> Result<(), Box<dyn std::error::Error>> 
     // migrates instead (`durable migrate`, or `durable_execution::migrate`).
     let config = PostgresConfig::new(url).schema(schema).migrate(true);
     let storage = Arc::new(PostgresStorage::connect(config).await?);
-    let executor = Executor::builder(storage.clone() as Arc<dyn Storage>)
-        .register(&ship)
-        .build()?;
+    let executor = Executor::builder(storage.clone()).register(&ship).build()?;
     executor.start()?;
 
     // The pool's connections use the storage's schema, where the
@@ -52,25 +52,23 @@ async fn run(url: &str, schema: &str) -> Result<(), Box<dyn std::error::Error>> 
         .await?;
 
     // Order 1 commits.
-    let shipping = executor.prepare(&ship, 1, EnqueueOptions::default())?;
     let tx = client.transaction().await?;
     tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&1_i32])
         .await?;
-    PostgresStorage::insert_in(&tx, std::slice::from_ref(&shipping)).await?;
+    let shipping = executor.enqueue_in_postgres(&tx, &ship, 1).await?;
     tx.commit().await?;
-    let shipped: String = executor.handle_for(&shipping).wait().await?.output()?;
+    let shipped: String = shipping.wait_output().await?;
     println!("{shipped}");
 
     // Order 2 rolls back: neither the order nor its task was ever visible.
-    let lost = executor.prepare(&ship, 2, EnqueueOptions::default())?;
     let tx = client.transaction().await?;
     tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&2_i32])
         .await?;
-    PostgresStorage::insert_in(&tx, std::slice::from_ref(&lost)).await?;
+    let lost = executor.enqueue_in_postgres(&tx, &ship, 2).await?;
     tx.rollback().await?;
     assert!(
         storage
-            .get(std::slice::from_ref(&lost.execution_id))
+            .get(&[lost.execution_id().to_owned()])
             .await?
             .is_empty()
     );
@@ -80,7 +78,7 @@ async fn run(url: &str, schema: &str) -> Result<(), Box<dyn std::error::Error>> 
         .get(0);
     println!("orders: {orders}; the rolled-back order left no execution");
 
-    let finished = executor.handle_for(&shipping).get().await?;
+    let finished = shipping.get().await?;
     assert_eq!(finished.status, ExecutionStatus::Completed);
     executor.shutdown(Duration::from_secs(5)).await?;
     Ok(())

@@ -1,11 +1,14 @@
 //! Enqueue inside your own SQLite transaction: the order row and the task
-//! that ships it commit together, or neither exists.
+//! that ships it commit together, or neither exists. One call,
+//! `Executor::enqueue_in_sqlite`, inserts the execution in the caller's
+//! transaction and returns its typed handle; the executor notices the commit
+//! within milliseconds (nothing is woken on rollback).
 //!
 //! `cargo run --example transaction_sqlite`
 
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
-use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError};
+use durable_execution::{Executor, Task, TaskContext, TaskError};
 use rusqlite::TransactionBehavior;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +22,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("shop.sqlite3");
     let storage = Arc::new(SqliteStorage::open(&path, SqliteOptions::default()).await?);
-    let executor = Executor::builder(storage.clone() as Arc<dyn Storage>)
-        .register(&ship)
-        .build()?;
+    // An `Arc` of the storage, kept here to look at the table below.
+    let executor = Executor::builder(storage.clone()).register(&ship).build()?;
     executor.start()?;
 
     // The application's own connection to the same file.
@@ -30,32 +32,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")?;
 
     // Order 1 commits: the order and its shipping task both exist.
-    let shipping = executor.prepare(&ship, 1, EnqueueOptions::default())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute("INSERT INTO orders (id) VALUES (?1)", [1])?;
-    SqliteStorage::insert_in(&tx, std::slice::from_ref(&shipping))?;
+    let shipping = executor.enqueue_in_sqlite(&tx, &ship, 1)?;
     tx.commit()?;
-    // Wake the executors of this process (others notice at their next poll).
-    storage.notify_ready_work();
-    let shipped: String = executor.handle_for(&shipping).wait().await?.output()?;
+    let shipped: String = shipping.wait_output().await?;
     println!("{shipped}");
 
     // Order 2 rolls back: neither the order nor its task was ever visible.
-    let lost = executor.prepare(&ship, 2, EnqueueOptions::default())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute("INSERT INTO orders (id) VALUES (?1)", [2])?;
-    SqliteStorage::insert_in(&tx, std::slice::from_ref(&lost))?;
+    let lost = executor.enqueue_in_sqlite(&tx, &ship, 2)?;
     drop(tx); // rollback
     assert!(
         storage
-            .get(std::slice::from_ref(&lost.execution_id))
+            .get(&[lost.execution_id().to_owned()])
             .await?
             .is_empty()
     );
     let orders: i64 = conn.query_row("SELECT count(*) FROM orders", [], |row| row.get(0))?;
     println!("orders: {orders}; the rolled-back order left no execution");
 
-    let finished = executor.handle_for(&shipping).get().await?;
+    let finished = shipping.get().await?;
     assert_eq!(finished.status, ExecutionStatus::Completed);
     executor.shutdown(Duration::from_secs(5)).await?;
     Ok(())

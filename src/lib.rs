@@ -7,22 +7,22 @@
 //! with its whole subtree, and is recovered by lease expiry when the
 //! executor running it dies.
 //!
+//! [`Executor::enqueue`] returns a [`TaskHandle`] that knows the task's
+//! output type: [`TaskHandle::wait_output`] waits and decodes it.
+//!
 //! ```
-//! use durable_execution::storage::{MemoryStorage, Storage};
+//! use durable_execution::storage::MemoryStorage;
 //! use durable_execution::{Executor, Task, TaskContext, TaskError};
-//! use std::sync::Arc;
 //! use std::time::Duration;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let add = Task::new("add", |_ctx: TaskContext, (a, b): (i32, i32)| async move {
 //!     Ok::<_, TaskError>(a + b)
 //! });
-//! let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-//! let executor = Executor::builder(storage).register(&add).build()?;
+//! let executor = Executor::builder(MemoryStorage::new()).register(&add).build()?;
 //! executor.start()?;
 //! let handle = executor.enqueue(&add, (1, 2)).await?;
-//! let sum: i32 = handle.wait().await?.output()?;
-//! assert_eq!(sum, 3);
+//! assert_eq!(handle.wait_output().await?, 3);
 //! executor.shutdown(Duration::from_secs(1)).await?;
 //! # Ok(())
 //! # }
@@ -40,12 +40,11 @@
 //! each getting the previous step's output.
 //!
 //! ```
-//! use durable_execution::storage::{MemoryStorage, Storage};
+//! use durable_execution::storage::MemoryStorage;
 //! use durable_execution::{
 //!     Executor, FinalizeInput, ParentOutput, ParentTask, RetryOptions, Sequence, Task,
 //!     TaskContext, TaskError,
 //! };
-//! use std::sync::Arc;
 //! use std::time::Duration;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,24 +58,20 @@
 //! });
 //! let s = square.clone();
 //! let sum_of_squares = ParentTask::new("sum_of_squares", move |_ctx: TaskContext, n: u64| {
-//!     let s = s.clone();
-//!     async move {
-//!         Ok::<_, TaskError>(
-//!             ParentOutput::new(format!("{n} squares")).children((1..=n).map(|i| s.child(i))),
-//!         )
-//!     }
+//!     // Children are plain values: build them before the `async` block.
+//!     let children: Vec<_> = (1..=n).map(|i| s.child(i)).collect();
+//!     async move { Ok::<_, TaskError>(ParentOutput::new(format!("{n} squares")).children(children)) }
 //! })
 //! .finalize(&sum);
 //! let double = Task::new("double", |_ctx: TaskContext, x: u64| async move { Ok::<_, TaskError>(2 * x) });
 //! let chain = Sequence::new("squares_then_double", &sum_of_squares).then(&double);
 //!
-//! let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-//! let executor = Executor::builder(storage)
+//! let executor = Executor::builder(MemoryStorage::new())
 //!     .register(&chain) // registers the parent, its finalize and the steps
 //!     .register(&square)
 //!     .build()?;
 //! executor.start()?;
-//! let total: u64 = executor.enqueue(&chain, 3).await?.wait().await?.output()?;
+//! let total = executor.enqueue(&chain, 3).await?.wait_output().await?;
 //! assert_eq!(total, 2 * (1 + 4 + 9));
 //! executor.shutdown(Duration::from_secs(1)).await?;
 //! # Ok(())
@@ -84,10 +79,72 @@
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 //! ```
 //!
+//! [`RetryOptions::max_attempts`](model::RetryOptions::max_attempts) counts
+//! **retries**, not runs: `max_attempts: 3` allows the first run and three
+//! retries (the name is the one stored in the `retry_options` column).
+//!
+//! ## Shared state, events and running as a service
+//!
+//! Application state (an HTTP client, a database pool) is registered once
+//! with [`ExecutorBuilder::state`] and read by type in any run with
+//! [`TaskContext::state`]. Lifecycle events ([`ExecutionEvent`]: started,
+//! retried, completed, failed, cancelled, timed out, with execution id, task
+//! id, attempt, duration and error) go to [`ExecutorBuilder::on_event`]
+//! callbacks and [`Executor::events`] receivers, after the storage accepted
+//! each change. [`Executor::run_until`] starts the executor, runs until a
+//! future resolves (`tokio::signal::ctrl_c()`) and shuts down gracefully.
+//!
+//! ```
+//! use durable_execution::storage::MemoryStorage;
+//! use durable_execution::{ExecutionEventKind, Executor, Task, TaskContext, TaskError};
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::time::Duration;
+//!
+//! struct Config {
+//!     greeting: &'static str,
+//! }
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let greet = Task::new("greet", |ctx: TaskContext, name: String| async move {
+//!     let config = ctx.state::<Config>()?;
+//!     Ok::<_, TaskError>(format!("{}, {name}!", config.greeting))
+//! });
+//! let completed = Arc::new(AtomicUsize::new(0));
+//! let counter = completed.clone();
+//! let executor = Executor::builder(MemoryStorage::new())
+//!     .state(Config { greeting: "Hello" })
+//!     .on_event(move |event| {
+//!         if event.kind == ExecutionEventKind::Completed {
+//!             counter.fetch_add(1, Ordering::SeqCst);
+//!         }
+//!     })
+//!     .register(&greet)
+//!     .build()?;
+//! let mut events = executor.events();
+//! let client = executor.clone();
+//! // Runs until the future resolves: here after one greeting, in a service
+//! // `tokio::signal::ctrl_c()` (tokio's `signal` feature).
+//! let greeting = executor
+//!     .run_until(
+//!         async move { client.enqueue(&greet, "world".to_owned()).await?.wait_output().await },
+//!         Duration::from_secs(5),
+//!     )
+//!     .await??;
+//! assert_eq!(greeting, "Hello, world!");
+//! assert_eq!(events.recv().await?.kind, ExecutionEventKind::Started);
+//! assert_eq!(events.recv().await?.kind, ExecutionEventKind::Completed);
+//! assert_eq!(completed.load(Ordering::SeqCst), 1);
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+//! ```
+//!
 //! More complete programs are in the `examples/` folder of the package:
 //! a simple task, a parent with children and a finalize, a sequence,
-//! enqueueing inside your own SQLite or PostgreSQL transaction, graceful
-//! shutdown on Ctrl-C and logging with `tracing-subscriber`.
+//! enqueueing inside your own SQLite or PostgreSQL transaction, an order
+//! workflow with shared state, typed handles and transactional enqueue,
+//! graceful shutdown on Ctrl-C and logging with `tracing-subscriber`.
 //!
 //! ## Features
 //!
@@ -102,9 +159,13 @@
 //! - A [Tokio](https://docs.rs/tokio) runtime with the time driver: the
 //!   executor spawns its background loops and every run onto the runtime
 //!   that is current when [`Executor::start`] is called (outside one it
-//!   fails with [`ExecutorError::NoRuntime`]). The multi-threaded runtime is
-//!   the one to use: task code runs as spawned tasks, SQLite calls run on
-//!   Tokio's blocking threads.
+//!   fails with [`ExecutorError::NoRuntime`]). Both flavours work (the
+//!   test suite runs on both): on the multi-thread runtime runs use every
+//!   worker; on a current-thread runtime (`#[tokio::main(flavor =
+//!   "current_thread")]`) they share one thread, so task code must not
+//!   block it. SQLite calls run on Tokio's blocking threads either way. The
+//!   crate enables neither `rt-multi-thread` nor `signal` of tokio: enable
+//!   what your program uses.
 //! - **SQLite** (`sqlite`): nothing to install; SQLite is compiled in.
 //!   [`SqliteStorage::open`](storage::SqliteStorage::open) creates the file
 //!   and migrates it. Several processes may share one file (WAL mode).
@@ -178,21 +239,22 @@
 //! ## Enqueueing inside your own transaction
 //!
 //! "Save the order and enqueue its shipping" must commit or roll back as
-//! one. [`Executor::prepare`] builds (and validates) an execution without
-//! storing it; insert it with your own transaction's connection through
-//! [`SqliteStorage::insert_in`](storage::SqliteStorage::insert_in) or
-//! [`PostgresStorage::insert_in`](storage::PostgresStorage::insert_in), commit, and
-//! track it with [`Executor::handle_for`]. On PostgreSQL the wake-up
-//! `NOTIFY` is part of the transaction; on SQLite call
-//! [`notify_ready_work`](storage::SqliteStorage::notify_ready_work) after
-//! the commit (other processes find the work at their next poll).
+//! one. One call per backend takes your transaction and returns the typed
+//! handle: `Executor::enqueue_in_sqlite(&tx, &task, input)` with a
+//! `rusqlite::Transaction`, `Executor::enqueue_in_postgres(&tx, &task,
+//! input).await` with a `tokio_postgres::Transaction` (a `deadpool_postgres`
+//! transaction converts by `&tx`). Executors wake up when the transaction
+//! commits, never on a rollback: on PostgreSQL through a `NOTIFY` queued in
+//! your transaction (every executor); on SQLite this executor watches for
+//! the commit and claims within milliseconds, other processes at their next
+//! poll. ([`Executor::prepare`] and the storages' `insert_in` remain for
+//! storages of your own.)
 //!
 //! ```
 //! # #[cfg(feature = "sqlite")]
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
-//! use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError};
-//! use std::sync::Arc;
+//! use durable_execution::storage::{SqliteOptions, SqliteStorage};
+//! use durable_execution::{Executor, Task, TaskContext, TaskError};
 //! use std::time::Duration;
 //!
 //! let ship = Task::new("ship_order", |_ctx: TaskContext, order: i64| async move {
@@ -200,25 +262,20 @@
 //! });
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("shop.sqlite3");
-//! let storage = Arc::new(SqliteStorage::open(&path, SqliteOptions::default()).await?);
-//! let executor = Executor::builder(storage.clone() as Arc<dyn Storage>)
-//!     .register(&ship)
-//!     .build()?;
+//! let storage = SqliteStorage::open(&path, SqliteOptions::default()).await?;
+//! let executor = Executor::builder(storage).register(&ship).build()?;
 //! executor.start()?;
 //!
 //! // The application's own connection to the same file, and its own table.
 //! let mut conn = rusqlite::Connection::open(&path)?;
 //! conn.busy_timeout(Duration::from_secs(5))?;
 //! conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")?;
-//! let execution = executor.prepare(&ship, 42, EnqueueOptions::default())?;
 //! let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
 //! tx.execute("INSERT INTO orders (id) VALUES (?1)", [42])?;
-//! SqliteStorage::insert_in(&tx, std::slice::from_ref(&execution))?;
+//! let shipping = executor.enqueue_in_sqlite(&tx, &ship, 42)?;
 //! tx.commit()?;
-//! storage.notify_ready_work();
 //!
-//! let shipped: String = executor.handle_for(&execution).wait().await?.output()?;
-//! assert_eq!(shipped, "shipped order 42");
+//! assert_eq!(shipping.wait_output().await?, "shipped order 42");
 //! executor.shutdown(Duration::from_secs(1)).await?;
 //! # Ok(())
 //! # }
@@ -236,7 +293,8 @@
 //!   ([`ExecutorOptionsBuilder::lease_slack`]) if faster recovery matters
 //!   more than tolerance for pauses (a longer pause than the slack lets
 //!   another executor run the execution again).
-//! - **Shutdown.** Call [`Executor::shutdown`] on `SIGTERM`/Ctrl-C: it stops
+//! - **Shutdown.** Call [`Executor::shutdown`] on `SIGTERM`/Ctrl-C (or run
+//!   with [`Executor::run_until`], which calls it): it stops
 //!   claiming, signals [`TaskContext::shutdown`] to running tasks, waits up
 //!   to the grace period and hands the executions still running back to the
 //!   queue (same attempt), so a restart or another executor continues them.
@@ -246,7 +304,9 @@
 //!   may bring a new migration: apply it before starting the new version.
 //! - **Observability.** Every run is a `tracing` span `execution` with
 //!   `task_id`, `execution_id` and `attempt`; install any subscriber to see
-//!   the executor's logs. [`Executor::stats`] gives in-process counters and
+//!   the executor's logs. [`Executor::events`] and
+//!   [`ExecutorBuilder::on_event`] report each execution's lifecycle;
+//!   [`Executor::stats`] gives in-process counters and
 //!   [`Storage::stats`](storage::Storage::stats) counts by task and status,
 //!   the oldest ready execution and expired leases (`durable status`).
 //! - **History.** Finished executions stay in the table (`durable show
@@ -264,7 +324,15 @@ pub mod model;
 pub mod schema_check;
 pub mod storage;
 
-pub use executor::*;
+// The public API, listed explicitly (a new public item of `executor` is
+// not exported by accident).
+pub use executor::{
+    ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind, ExecutionHandle,
+    Executor, ExecutorBuilder, ExecutorError, ExecutorOptions, ExecutorOptionsBuilder,
+    ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, ParentOutput, ParentResult,
+    ParentTask, Sequence, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions,
+    generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
+};
 pub use model::{ErrorKind, ExecutionError, ExecutionStatus, RetryOptions, TaskExecution};
 
 /// Runs the README's Rust examples as doctests.

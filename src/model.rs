@@ -29,6 +29,7 @@ pub fn now_millis() -> Millis {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExecutionStatus {
     /// Waiting to be claimed once `start_at` has passed.
     #[default]
@@ -132,7 +133,10 @@ impl FromStr for ExecutionStatus {
 /// by `jitter` (a fraction: `0.2` means ±20 %).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct RetryOptions {
-    /// How many times a retryable failure is retried.
+    /// How many times a retryable failure is **retried**, not the number of
+    /// runs: `0` runs once, `3` allows up to four runs (the first and three
+    /// retries). The name is the stored one (the `retry_options` JSON), kept
+    /// so that existing rows read the same.
     pub max_attempts: u32,
     /// Delay before the first retry, in milliseconds (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +155,7 @@ pub struct RetryOptions {
 /// The class of an [`ExecutionError`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Any other error.
     Generic,

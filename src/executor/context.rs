@@ -1,5 +1,7 @@
 //! The context given to every run of a task.
 
+use super::error::TaskError;
+use super::state::StateMap;
 use crate::model::{ExecutionError, ExecutionRef, ParentRef};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +27,7 @@ pub(crate) struct ContextInner {
     pub(crate) parent: Option<ParentRef>,
     pub(crate) cancel: CancellationToken,
     pub(crate) shutdown: CancellationToken,
+    pub(crate) state: Arc<StateMap>,
 }
 
 impl TaskContext {
@@ -79,5 +82,28 @@ impl TaskContext {
     /// Whether [`TaskContext::shutdown`] fired.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutdown.is_cancelled()
+    }
+
+    /// The application state of type `T` registered with
+    /// [`ExecutorBuilder::state`](super::ExecutorBuilder::state) (an HTTP
+    /// client, a database pool): read it by type instead of cloning it into
+    /// every task closure.
+    ///
+    /// Fails with a non-retryable [`TaskError`] (kind `not_found`) naming
+    /// the type when no value of that type was registered, so that `?` ends
+    /// the execution with a clear error.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<Arc<T>, TaskError> {
+        self.try_state().ok_or_else(|| {
+            TaskError::not_found(format!(
+                "No state of type {} is registered on the executor: add it with ExecutorBuilder::state",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// The application state of type `T`, if registered (see
+    /// [`TaskContext::state`]).
+    pub fn try_state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.inner.state.get()
     }
 }

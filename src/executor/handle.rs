@@ -1,10 +1,14 @@
-//! Handles on executions: read, wait for the end, cancel.
+//! Handles on executions: read, wait for the end, cancel. [`TaskHandle`]
+//! knows its task's output type; [`ExecutionHandle`] is the untyped handle
+//! for tools that only have an execution id.
 
 use super::backoff::jittered;
 use super::error::ExecutorError;
 use super::runtime::{Inner, cancel_execution};
 use crate::model::TaskExecution;
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,8 +24,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A handle on one execution. Cheap to clone; keeps working after the
-/// executor shut down.
+/// An untyped handle on one execution (for tools that handle executions of
+/// any task; [`TaskHandle`] is the typed one). Cheap to clone; keeps working
+/// after the executor shut down.
 #[derive(Clone)]
 pub struct ExecutionHandle {
     inner: Arc<Inner>,
@@ -41,6 +46,7 @@ impl std::fmt::Debug for ExecutionHandle {
 /// Options of [`ExecutionHandle::wait_with`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
+#[must_use]
 pub struct WaitOptions {
     /// Give up after this long ([`ExecutorError::WaitTimedOut`]).
     pub timeout: Option<Duration>,
@@ -140,7 +146,12 @@ impl ExecutionHandle {
         if cancel.is_cancelled() {
             return Err(cancelled());
         }
-        let mut notified = Some(self.inner.watcher.register(&self.inner, &self.execution_id));
+        let mut notified = Some(
+            self.inner
+                .tracking
+                .watcher
+                .register(&self.inner, &self.execution_id),
+        );
         let base = self.inner.options.wait_poll_interval;
         let mut poll = base;
         loop {
@@ -186,6 +197,113 @@ impl ExecutionHandle {
     }
 }
 
+/// A handle on one execution of a task whose final output is `O`: what
+/// [`Executor::enqueue`](super::Executor::enqueue) returns and
+/// [`Executor::handle`](super::Executor::handle) re-creates from an id.
+///
+/// [`TaskHandle::wait_output`] waits and decodes the output without
+/// restating its type; [`TaskHandle::wait`] gives the whole finished
+/// execution. Cheap to clone (`O` need not be `Clone`); keeps working after
+/// the executor shut down. [`TaskHandle::untyped`] and `From` give the
+/// [`ExecutionHandle`] underneath.
+pub struct TaskHandle<O> {
+    handle: ExecutionHandle,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O> Clone for TaskHandle<O> {
+    fn clone(&self) -> Self {
+        Self {
+            handle: self.handle.clone(),
+            _output: PhantomData,
+        }
+    }
+}
+
+impl<O> std::fmt::Debug for TaskHandle<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("task_id", &self.handle.task_id)
+            .field("execution_id", &self.handle.execution_id)
+            .finish()
+    }
+}
+
+impl<O> From<TaskHandle<O>> for ExecutionHandle {
+    fn from(handle: TaskHandle<O>) -> Self {
+        handle.handle
+    }
+}
+
+impl<O> TaskHandle<O> {
+    pub(crate) fn new(handle: ExecutionHandle) -> Self {
+        Self {
+            handle,
+            _output: PhantomData,
+        }
+    }
+
+    /// The task id.
+    pub fn task_id(&self) -> &str {
+        self.handle.task_id()
+    }
+
+    /// The execution id (`te_…`): store it to re-create the handle later,
+    /// in this process or another, with [`Executor::handle`](super::Executor::handle).
+    pub fn execution_id(&self) -> &str {
+        self.handle.execution_id()
+    }
+
+    /// The untyped handle underneath.
+    pub fn untyped(&self) -> &ExecutionHandle {
+        &self.handle
+    }
+
+    /// Reads the execution.
+    pub async fn get(&self) -> Result<TaskExecution, ExecutorError> {
+        self.handle.get().await
+    }
+
+    /// Reads the execution's children (in spawn order) and finalize (last).
+    pub async fn children(&self) -> Result<Vec<TaskExecution>, ExecutorError> {
+        self.handle.children().await
+    }
+
+    /// Waits until the execution is finished and returns it, whatever its
+    /// status (see [`TaskHandle::wait_output`] for the output alone).
+    pub async fn wait(&self) -> Result<TaskExecution, ExecutorError> {
+        self.handle.wait().await
+    }
+
+    /// [`TaskHandle::wait`] with a timeout and a cancellation token.
+    pub async fn wait_with(&self, options: WaitOptions) -> Result<TaskExecution, ExecutorError> {
+        self.handle.wait_with(options).await
+    }
+
+    /// Cancels the execution and every active descendant. Idempotent; does
+    /// nothing for a finished execution.
+    pub async fn cancel(&self) -> Result<(), ExecutorError> {
+        self.handle.cancel().await
+    }
+}
+
+impl<O: DeserializeOwned> TaskHandle<O> {
+    /// Waits until the execution is finished and returns its output.
+    ///
+    /// An execution that finished without completing (failed, timed out,
+    /// cancelled) gives [`ExecutorError::NotCompleted`] with its status and
+    /// error; an output that does not decode as `O` gives
+    /// [`ExecutorError::Deserialize`].
+    pub async fn wait_output(&self) -> Result<O, ExecutorError> {
+        self.handle.wait().await?.output()
+    }
+
+    /// [`TaskHandle::wait_output`] with a timeout and a cancellation token.
+    pub async fn wait_output_with(&self, options: WaitOptions) -> Result<O, ExecutorError> {
+        self.handle.wait_with(options).await?.output()
+    }
+}
+
 /// Resolves waiting handles: one storage read per wake-up for every watched
 /// execution, instead of one per handle.
 #[derive(Debug, Default)]
@@ -201,7 +319,8 @@ impl Watcher {
             .entry(execution_id.to_owned())
             .or_default()
             .push(tx);
-        if !self.started.swap(true, Ordering::SeqCst) && !inner.stop_loops.is_cancelled() {
+        if !self.started.swap(true, Ordering::SeqCst) && !inner.lifecycle.stop_loops.is_cancelled()
+        {
             tokio::spawn(watch_loop(inner.clone()));
         }
         rx
@@ -210,7 +329,7 @@ impl Watcher {
 
 async fn watch_loop(inner: Arc<Inner>) {
     let mut events = inner.storage.subscribe();
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut events_open = true;
     loop {
         let poll = jittered(inner.options.wait_poll_interval, 0.25);
@@ -226,7 +345,7 @@ async fn watch_loop(inner: Arc<Inner>) {
         // Coalesce a burst of events into one read.
         while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
         let ids: Vec<String> = {
-            let mut waiters = lock(&inner.watcher.waiters);
+            let mut waiters = lock(&inner.tracking.watcher.waiters);
             waiters.retain(|_, senders| {
                 senders.retain(|s| !s.is_closed());
                 !senders.is_empty()
@@ -236,7 +355,7 @@ async fn watch_loop(inner: Arc<Inner>) {
         for chunk in ids.chunks(WATCH_CHUNK) {
             match inner.storage.get(chunk).await {
                 Ok(rows) => {
-                    let mut waiters = lock(&inner.watcher.waiters);
+                    let mut waiters = lock(&inner.tracking.watcher.waiters);
                     for row in rows.into_iter().flatten() {
                         if !row.is_finished() {
                             continue;
@@ -254,6 +373,10 @@ async fn watch_loop(inner: Arc<Inner>) {
             }
         }
     }
-    inner.watcher.started.store(false, Ordering::SeqCst);
-    lock(&inner.watcher.waiters).clear();
+    inner
+        .tracking
+        .watcher
+        .started
+        .store(false, Ordering::SeqCst);
+    lock(&inner.tracking.watcher.waiters).clear();
 }

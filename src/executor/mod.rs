@@ -4,21 +4,24 @@
 mod backoff;
 mod context;
 mod error;
+mod events;
 mod handle;
 mod ids;
 mod options;
 mod runtime;
 mod sequential;
+mod state;
 mod task;
 mod view;
 
 pub use backoff::{retry_delay_ms, retry_delay_with_jitter_ms};
 pub use context::TaskContext;
 pub use error::{ExecutorError, TaskError};
-pub use handle::{ExecutionHandle, WaitOptions};
+pub use events::{ExecutionEvent, ExecutionEventKind};
+pub use handle::{ExecutionHandle, TaskHandle, WaitOptions};
 pub use ids::generate_execution_id;
 pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
-pub use runtime::{Executor, ExecutorBuilder, ExecutorStats};
+pub use runtime::{Executor, ExecutorBuilder, ExecutorStats, IntoStorage};
 pub use sequential::Sequence;
 pub use task::{
     ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput, ParentResult, ParentTask,

@@ -131,6 +131,7 @@ impl ExecutorOptions {
 
 /// Builder of [`ExecutorOptions`].
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ExecutorOptionsBuilder {
     options: ExecutorOptions,
 }
@@ -216,6 +217,7 @@ impl ExecutorOptionsBuilder {
 /// override is validated like the task definition.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
+#[must_use]
 pub struct EnqueueOptions {
     /// Replaces the task's timeout.
     pub timeout: Option<Duration>,

@@ -1,42 +1,39 @@
 //! The executor: registry, enqueue, and the background loops (claimer,
 //! result writer, closer, canceller, lease expirer, event dispatcher).
 
-use super::backoff::{ErrorBackoff, jittered, retry_delay_with_jitter_ms};
-use super::context::{ContextInner, TaskContext};
+use super::backoff::{ErrorBackoff, jittered};
 use super::error::ExecutorError;
-use super::handle::{ExecutionHandle, Watcher};
+use super::events::{EventCallback, EventHub, ExecutionEvent, ExecutionEventKind};
+use super::handle::{ExecutionHandle, TaskHandle, Watcher};
 use super::ids::{generate_execution_id, generate_executor_id};
 use super::options::{EnqueueOptions, ExecutorOptions, effective_options};
-use super::task::{ChildTask, Definition, Kind, RunFailure, RunOutcome, TaskSpec};
+use super::state::StateMap;
+use super::task::{Definition, TaskSpec};
 use crate::model::{
-    ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution, ParentRef,
-    TaskExecution, now_millis,
+    ExecutionError, ExecutionStatus, Millis, NewExecution, TaskExecution, now_millis,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
-    StorageResult, WaitItem,
+    CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageResult, WaitItem,
 };
-use futures::FutureExt;
-use futures::StreamExt;
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 mod closer;
 mod maintenance;
 mod runner;
+mod transaction;
 mod writer;
 
 use closer::closer_loop;
 use maintenance::{canceller_loop, dispatcher_loop, expirer_loop};
 use runner::claimer_loop;
+use transaction::CommitWatch;
 use writer::writer_loop;
 
 /// Spread of the idle sleeps of the background loops.
@@ -59,15 +56,103 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Builder of an [`Executor`]: storage, options and the registered tasks.
-#[derive(Debug)]
+/// What [`Executor::builder`] accepts as its storage: any [`Storage`] by
+/// value (`SqliteStorage`, `PostgresStorage`, `MemoryStorage`, your own),
+/// an `Arc` of one, or an `Arc<dyn Storage>` shared with other executors.
+pub trait IntoStorage {
+    /// The storage as the executor holds it.
+    fn into_storage(self) -> Arc<dyn Storage>;
+}
+
+impl<S: Storage> IntoStorage for S {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        Arc::new(self)
+    }
+}
+
+impl<S: Storage> IntoStorage for Arc<S> {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        self
+    }
+}
+
+impl IntoStorage for Arc<dyn Storage> {
+    fn into_storage(self) -> Arc<dyn Storage> {
+        self
+    }
+}
+
+/// Builder of an [`Executor`]: storage, options, the registered tasks, the
+/// shared application state and the event callbacks.
+#[must_use = "an ExecutorBuilder does nothing until `build` is called"]
 pub struct ExecutorBuilder {
     storage: Arc<dyn Storage>,
     options: ExecutorOptions,
     specs: Vec<Arc<TaskSpec>>,
+    state: StateMap,
+    callbacks: Vec<EventCallback>,
+}
+
+impl std::fmt::Debug for ExecutorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutorBuilder")
+            .field("storage", &self.storage)
+            .field("options", &self.options)
+            .field("specs", &self.specs)
+            .field("state", &self.state)
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
 }
 
 impl ExecutorBuilder {
+    /// Registers a shared application state value (an HTTP client, a
+    /// database pool, a configuration) that every run reads by type with
+    /// [`TaskContext::state`](super::TaskContext::state). One value per
+    /// type: a second value of the same type replaces the first. Wrap
+    /// values in a newtype to register two of one type.
+    ///
+    /// ```
+    /// use durable_execution::storage::MemoryStorage;
+    /// use durable_execution::{Executor, Task, TaskContext, TaskError};
+    ///
+    /// struct Greeting(String);
+    ///
+    /// let greet = Task::new("greet", |ctx: TaskContext, name: String| async move {
+    ///     let greeting = ctx.state::<Greeting>()?;
+    ///     Ok::<_, TaskError>(format!("{}, {name}", greeting.0))
+    /// });
+    /// let executor = Executor::builder(MemoryStorage::new())
+    ///     .state(Greeting("Hello".to_owned()))
+    ///     .register(&greet)
+    ///     .build()?;
+    /// # Ok::<(), durable_execution::ExecutorError>(())
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(self, value: T) -> Self {
+        self.state_arc(Arc::new(value))
+    }
+
+    /// [`ExecutorBuilder::state`] for a value the application already holds
+    /// in an `Arc` (shared with the rest of the program).
+    pub fn state_arc<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Calls `callback` for every [`ExecutionEvent`] of this executor (runs
+    /// started, retried, completed, failed, cancelled, timed out), right
+    /// after the storage accepted the change. It runs inside the executor's
+    /// loops: keep it quick (log, count, send to a channel); a panic in it
+    /// is logged and ignored. [`Executor::events`] is the asynchronous
+    /// alternative.
+    pub fn on_event<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&ExecutionEvent) + Send + Sync + 'static,
+    {
+        self.callbacks.push(Arc::new(callback));
+        self
+    }
+
     /// Sets the options (see [`ExecutorOptions::builder`]).
     pub fn options(mut self, options: ExecutorOptions) -> Self {
         self.options = options;
@@ -108,27 +193,36 @@ impl ExecutorBuilder {
         let executor_id = generate_executor_id();
         let shutdown = CancellationToken::new();
         let inner = Arc::new(Inner {
-            watcher: Watcher::default(),
-            semaphore: Arc::new(Semaphore::new(self.options.max_concurrent_executions)),
             storage: self.storage,
             executor_id,
-            options: self.options,
             registry,
-            run_shutdown: shutdown.child_token(),
-            shutdown,
-            hard_stop: CancellationToken::new(),
-            stop_loops: CancellationToken::new(),
-            running: Mutex::new(HashMap::new()),
-            wake_claimer: Notify::new(),
-            wake_closer: Notify::new(),
-            wake_canceller: Notify::new(),
-            run_finished: Notify::new(),
-            writes: tx,
-            writes_rx: Mutex::new(Some(rx)),
-            started: AtomicBool::new(false),
-            shut_down: AtomicBool::new(false),
-            loops: Mutex::new(Vec::new()),
-            claimer: Mutex::new(None),
+            lifecycle: Lifecycle {
+                run_shutdown: shutdown.child_token(),
+                shutdown,
+                hard_stop: CancellationToken::new(),
+                stop_loops: CancellationToken::new(),
+                started: AtomicBool::new(false),
+                shut_down: AtomicBool::new(false),
+                loops: Mutex::new(Vec::new()),
+                claimer: Mutex::new(None),
+            },
+            wake: WakeUps {
+                claimer: Notify::new(),
+                closer: Notify::new(),
+                canceller: Notify::new(),
+                run_finished: Notify::new(),
+            },
+            tracking: Tracking {
+                running: Mutex::new(HashMap::new()),
+                semaphore: Arc::new(Semaphore::new(self.options.max_concurrent_executions)),
+                writes: tx,
+                writes_rx: Mutex::new(Some(rx)),
+                watcher: Watcher::default(),
+                commits: CommitWatch::default(),
+            },
+            options: self.options,
+            state: Arc::new(self.state),
+            events: EventHub::new(self.callbacks),
         });
         tracing::info!(executor_id = %inner.executor_id, tasks = inner.registry.len(), backend = inner.storage.backend_name(), "executor built");
         Ok(Executor {
@@ -159,9 +253,9 @@ struct DropGuard {
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
-        self.inner.shutdown.cancel();
-        self.inner.hard_stop.cancel();
-        self.inner.stop_loops.cancel();
+        self.inner.lifecycle.shutdown.cancel();
+        self.inner.lifecycle.hard_stop.cancel();
+        self.inner.lifecycle.stop_loops.cancel();
     }
 }
 
@@ -190,6 +284,21 @@ pub(crate) struct Inner {
     pub(crate) executor_id: String,
     pub(crate) options: ExecutorOptions,
     registry: HashMap<String, Arc<TaskSpec>>,
+    /// Start, shutdown and the background loops.
+    pub(crate) lifecycle: Lifecycle,
+    /// Wake-ups of the background loops and of shutdown.
+    wake: WakeUps,
+    /// Runs in progress, their results on the way to the writer, and the
+    /// handles waiting for executions to finish.
+    pub(crate) tracking: Tracking,
+    /// The application state given to every run.
+    pub(crate) state: Arc<StateMap>,
+    /// Lifecycle events of executions.
+    pub(crate) events: EventHub,
+}
+
+/// Start, shutdown and the background loops of an executor.
+pub(crate) struct Lifecycle {
     /// Fires when a shutdown starts: stop claiming, tell runs.
     shutdown: CancellationToken,
     /// Given to runs as their shutdown token: a child of `shutdown`, so that
@@ -199,24 +308,38 @@ pub(crate) struct Inner {
     hard_stop: CancellationToken,
     /// Stops the background loops.
     pub(crate) stop_loops: CancellationToken,
+    started: AtomicBool,
+    shut_down: AtomicBool,
+    loops: Mutex<Vec<JoinHandle<()>>>,
+    claimer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Wake-ups of the background loops, and of a shutdown waiting for runs.
+struct WakeUps {
+    claimer: Notify,
+    closer: Notify,
+    canceller: Notify,
+    run_finished: Notify,
+}
+
+/// What an executor tracks of its runs and waiters.
+pub(crate) struct Tracking {
     /// Runs in this executor whose result is not written yet.
     // The value is the run's own token (shared, so that an entry is only
     // removed by the completion of the run that inserted it: an execution
     // can be claimed again while its previous run's result is still being
     // written, see `runner::start_run`).
     running: Mutex<HashMap<String, Arc<CancellationToken>>>,
+    /// One permit per run (`max_concurrent_executions`).
     semaphore: Arc<Semaphore>,
-    wake_claimer: Notify,
-    wake_closer: Notify,
-    wake_canceller: Notify,
-    run_finished: Notify,
+    /// Finished runs, to the result writer.
     writes: mpsc::UnboundedSender<WriterMessage>,
     writes_rx: Mutex<Option<mpsc::UnboundedReceiver<WriterMessage>>>,
-    started: AtomicBool,
-    shut_down: AtomicBool,
-    loops: Mutex<Vec<JoinHandle<()>>>,
-    claimer: Mutex<Option<JoinHandle<()>>>,
+    /// Handles waiting for executions to finish.
     pub(crate) watcher: Watcher,
+    /// Executions inserted in callers' SQLite transactions, until their
+    /// commit is seen.
+    commits: CommitWatch,
 }
 
 impl std::fmt::Debug for Inner {
@@ -241,8 +364,44 @@ enum Write {
     Nothing,
 }
 
+/// What the events of a run need to know about it.
+struct RunMeta {
+    task_id: String,
+    attempt: u32,
+    /// When the run started in this executor.
+    started: std::time::Instant,
+}
+
+impl RunMeta {
+    fn event(&self, execution_id: &str, kind: ExecutionEventKind) -> ExecutionEvent {
+        ExecutionEvent {
+            kind,
+            execution_id: execution_id.to_owned(),
+            task_id: self.task_id.clone(),
+            attempt: self.attempt,
+            duration: None,
+            error: None,
+        }
+    }
+}
+
+/// The event reporting that an execution finished with `status`, if any.
+fn finished_event_kind(status: ExecutionStatus) -> Option<ExecutionEventKind> {
+    match status {
+        ExecutionStatus::Completed => Some(ExecutionEventKind::Completed),
+        ExecutionStatus::Failed
+        | ExecutionStatus::ChildrenTasksFailed
+        | ExecutionStatus::FinalizeTaskFailed => Some(ExecutionEventKind::Failed),
+        ExecutionStatus::Cancelled => Some(ExecutionEventKind::Cancelled),
+        ExecutionStatus::TimedOut => Some(ExecutionEventKind::TimedOut),
+        _ => None,
+    }
+}
+
 struct Completion {
     execution_id: String,
+    /// `None` for a corrupt row that never ran.
+    meta: Option<RunMeta>,
     write: Write,
     /// The lease deadline of the run's claim: the writer retries transient
     /// storage errors at most until then (after it, the execution belongs
@@ -277,13 +436,29 @@ enum WriterMessage {
 }
 
 impl Executor {
-    /// Starts building an executor on `storage`.
-    pub fn builder(storage: Arc<dyn Storage>) -> ExecutorBuilder {
+    /// Starts building an executor on `storage`: a storage by value
+    /// (`Executor::builder(SqliteStorage::open(..).await?)`), an `Arc` of
+    /// one, or an `Arc<dyn Storage>` shared by several executors (see
+    /// [`IntoStorage`]).
+    pub fn builder(storage: impl IntoStorage) -> ExecutorBuilder {
         ExecutorBuilder {
-            storage,
+            storage: storage.into_storage(),
             options: ExecutorOptions::default(),
             specs: Vec::new(),
+            state: StateMap::default(),
+            callbacks: Vec::new(),
         }
+    }
+
+    /// A receiver of this executor's [`ExecutionEvent`]s from now on (see
+    /// [`ExecutorBuilder::on_event`] for what is emitted and when). Each
+    /// receiver buffers up to 4,096 events; one that falls further behind
+    /// loses the oldest and its next `recv` returns
+    /// [`RecvError::Lagged`](tokio::sync::broadcast::error::RecvError::Lagged)
+    /// with the number lost, then continues with the oldest kept event. The
+    /// executor never waits for a receiver.
+    pub fn events(&self) -> broadcast::Receiver<ExecutionEvent> {
+        self.inner.events.subscribe()
     }
 
     /// The executor id (`de_…`).
@@ -306,24 +481,24 @@ impl Executor {
     /// [`ExecutorError::Shutdown`].
     pub fn start(&self) -> Result<(), ExecutorError> {
         let inner = &self.inner;
-        if inner.shutdown.is_cancelled() {
+        if inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| ExecutorError::NoRuntime(e.to_string()))?;
-        if inner.started.swap(true, Ordering::SeqCst) {
+        if inner.lifecycle.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let Some(rx) = lock(&inner.writes_rx).take() else {
+        let Some(rx) = lock(&inner.tracking.writes_rx).take() else {
             return Ok(());
         };
-        let mut loops = lock(&inner.loops);
+        let mut loops = lock(&inner.lifecycle.loops);
         loops.push(runtime.spawn(writer_loop(inner.clone(), rx)));
         loops.push(runtime.spawn(closer_loop(inner.clone())));
         loops.push(runtime.spawn(canceller_loop(inner.clone())));
         loops.push(runtime.spawn(expirer_loop(inner.clone())));
         loops.push(runtime.spawn(dispatcher_loop(inner.clone())));
-        *lock(&inner.claimer) = Some(runtime.spawn(claimer_loop(inner.clone())));
+        *lock(&inner.lifecycle.claimer) = Some(runtime.spawn(claimer_loop(inner.clone())));
         tracing::info!(executor_id = %inner.executor_id, "executor started");
         Ok(())
     }
@@ -334,11 +509,14 @@ impl Executor {
     /// retried a few times with the executor's error backoff; a retry never
     /// stores a second execution (an attempt that had in fact committed is
     /// recognised by its execution id).
+    ///
+    /// The handle knows the task's output type:
+    /// [`TaskHandle::wait_output`] returns a `D::Output`.
     pub async fn enqueue<D: Definition + ?Sized>(
         &self,
         task: &D,
         input: D::Input,
-    ) -> Result<ExecutionHandle, ExecutorError> {
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         self.enqueue_with(task, input, EnqueueOptions::default())
             .await
     }
@@ -349,14 +527,11 @@ impl Executor {
         task: &D,
         input: D::Input,
         options: EnqueueOptions,
-    ) -> Result<ExecutionHandle, ExecutorError> {
-        if self.inner.shutdown.is_cancelled() {
-            return Err(ExecutorError::Shutdown);
-        }
-        let execution = self.prepare(task, input, options)?;
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
+        let execution = self.prepare_enqueue(task, input, options)?;
         insert_retrying(&self.inner, std::slice::from_ref(&execution)).await?;
         tracing::debug!(task_id = %execution.task_id, execution_id = %execution.execution_id, "enqueued");
-        Ok(self.handle_for(&execution))
+        Ok(TaskHandle::new(self.handle_for(&execution)))
     }
 
     /// Enqueues many executions of `task` with one storage insert
@@ -365,12 +540,12 @@ impl Executor {
         &self,
         task: &D,
         inputs: It,
-    ) -> Result<Vec<ExecutionHandle>, ExecutorError>
+    ) -> Result<Vec<TaskHandle<D::Output>>, ExecutorError>
     where
         D: Definition + ?Sized,
         It: IntoIterator<Item = D::Input>,
     {
-        if self.inner.shutdown.is_cancelled() {
+        if self.inner.lifecycle.shutdown.is_cancelled() {
             return Err(ExecutorError::Shutdown);
         }
         let executions = inputs
@@ -378,12 +553,31 @@ impl Executor {
             .map(|input| self.prepare(task, input, EnqueueOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
         insert_retrying(&self.inner, &executions).await?;
-        Ok(executions.iter().map(|e| self.handle_for(e)).collect())
+        Ok(executions
+            .iter()
+            .map(|e| TaskHandle::new(self.handle_for(e)))
+            .collect())
     }
 
-    /// Builds (and validates) a new execution without inserting it, so that
-    /// an application can insert it in its own database transaction; then
-    /// use [`Executor::handle_for`].
+    /// [`Executor::prepare`] for an enqueue of this executor, which a
+    /// shutdown refuses.
+    fn prepare_enqueue<D: Definition + ?Sized>(
+        &self,
+        task: &D,
+        input: D::Input,
+        options: EnqueueOptions,
+    ) -> Result<NewExecution, ExecutorError> {
+        if self.inner.lifecycle.shutdown.is_cancelled() {
+            return Err(ExecutorError::Shutdown);
+        }
+        self.prepare(task, input, options)
+    }
+
+    /// Builds (and validates) a new execution without inserting it, for a
+    /// storage of your own; then use [`Executor::handle_for`]. To enqueue
+    /// inside your own SQLite or PostgreSQL transaction,
+    /// `Executor::enqueue_in_sqlite` and `Executor::enqueue_in_postgres` do
+    /// it in one call.
     pub fn prepare<D: Definition + ?Sized>(
         &self,
         task: &D,
@@ -416,8 +610,9 @@ impl Executor {
         })
     }
 
-    /// A handle on an execution this process inserted itself (see
+    /// An untyped handle on an execution this process inserted itself (see
     /// [`Executor::prepare`]).
+    #[must_use]
     pub fn handle_for(&self, execution: &NewExecution) -> ExecutionHandle {
         ExecutionHandle::new(
             self.inner.clone(),
@@ -426,14 +621,15 @@ impl Executor {
         )
     }
 
-    /// Re-creates a handle on an existing execution of `task` (for example
-    /// in another process). Fails if the task is not registered, the
-    /// execution does not exist, or it belongs to another task.
+    /// Re-creates the typed handle of an existing execution of `task` (for
+    /// example in another process, from a stored
+    /// [`TaskHandle::execution_id`]). Fails if the task is not registered,
+    /// the execution does not exist, or it belongs to another task.
     pub async fn handle<D: Definition + ?Sized>(
         &self,
         task: &D,
         execution_id: &str,
-    ) -> Result<ExecutionHandle, ExecutorError> {
+    ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         let spec = self.inner.registered(task.id())?;
         let handle =
             ExecutionHandle::new(self.inner.clone(), spec.id.clone(), execution_id.to_owned());
@@ -445,46 +641,87 @@ impl Executor {
                 actual: execution.task_id,
             });
         }
-        Ok(handle)
+        Ok(TaskHandle::new(handle))
+    }
+
+    /// An untyped handle on an existing execution of any task, for tools
+    /// that only have its id. Fails if the execution does not exist.
+    pub async fn execution_handle(
+        &self,
+        execution_id: &str,
+    ) -> Result<ExecutionHandle, ExecutorError> {
+        let handle =
+            ExecutionHandle::new(self.inner.clone(), String::new(), execution_id.to_owned());
+        let execution = handle.get().await?;
+        Ok(ExecutionHandle::new(
+            self.inner.clone(),
+            execution.task_id,
+            execution_id.to_owned(),
+        ))
+    }
+
+    /// Runs the executor as a service: starts it, waits until `signal`
+    /// resolves, then shuts down gracefully with `grace` (see
+    /// [`Executor::shutdown`]) and returns what `signal` gave.
+    ///
+    /// ```no_run
+    /// # async fn demo(executor: durable_execution::Executor) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// // Needs tokio's `signal` feature in your own Cargo.toml.
+    /// executor
+    ///     .run_until(tokio::signal::ctrl_c(), Duration::from_secs(30))
+    ///     .await??;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_until<F: Future>(
+        &self,
+        signal: F,
+        grace: Duration,
+    ) -> Result<F::Output, ExecutorError> {
+        self.start()?;
+        let output = signal.await;
+        self.shutdown(grace).await?;
+        Ok(output)
     }
 
     /// Ids of the executions running in this executor right now.
     pub fn running_execution_ids(&self) -> Vec<String> {
-        lock(&self.inner.running).keys().cloned().collect()
+        lock(&self.inner.tracking.running).keys().cloned().collect()
     }
 
     /// Counters.
     pub fn stats(&self) -> ExecutorStats {
         ExecutorStats {
             executor_id: self.inner.executor_id.clone(),
-            running: lock(&self.inner.running).len(),
+            running: lock(&self.inner.tracking.running).len(),
             max_concurrent_executions: self.inner.options.max_concurrent_executions,
             max_batch: self.inner.options.max_batch,
             registered_tasks: self.inner.registry.len(),
-            is_started: self.inner.started.load(Ordering::SeqCst),
-            is_shutdown: self.inner.shutdown.is_cancelled(),
+            is_started: self.inner.lifecycle.started.load(Ordering::SeqCst),
+            is_shutdown: self.inner.lifecycle.shutdown.is_cancelled(),
         }
     }
 
     /// Whether a shutdown started.
     pub fn is_shutdown(&self) -> bool {
-        self.inner.shutdown.is_cancelled()
+        self.inner.lifecycle.shutdown.is_cancelled()
     }
 
     /// Shuts down gracefully: stops claiming, fires every run's
-    /// [`TaskContext::shutdown`] token, lets running executions finish for
+    /// [`TaskContext::shutdown`](crate::TaskContext::shutdown) token, lets running executions finish for
     /// up to `grace`, writes their results, then gives the executions that
     /// are still running back to the storage (`ready`, same attempt) and
     /// cancels their runs. Idempotent; later enqueues fail with
     /// [`ExecutorError::Shutdown`], handles keep working.
     pub async fn shutdown(&self, grace: Duration) -> Result<(), ExecutorError> {
         let inner = &self.inner;
-        inner.shutdown.cancel();
-        if inner.shut_down.swap(true, Ordering::SeqCst) {
+        inner.lifecycle.shutdown.cancel();
+        if inner.lifecycle.shut_down.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         tracing::info!(executor_id = %inner.executor_id, "executor shutting down");
-        let claimer = lock(&inner.claimer).take();
+        let claimer = lock(&inner.lifecycle.claimer).take();
         if let Some(Err(e)) = match claimer {
             Some(claimer) => Some(claimer.await),
             None => None,
@@ -498,8 +735,8 @@ impl Executor {
             .checked_add(grace)
             .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 100));
         loop {
-            let notified = inner.run_finished.notified();
-            if lock(&inner.running).is_empty() || tokio::time::Instant::now() >= deadline {
+            let notified = inner.wake.run_finished.notified();
+            if lock(&inner.tracking.running).is_empty() || tokio::time::Instant::now() >= deadline {
                 break;
             }
             tokio::select! {
@@ -510,10 +747,10 @@ impl Executor {
         }
         // Write the results of the runs that finished, so that they are not
         // released below.
-        if inner.started.load(Ordering::SeqCst) {
+        if inner.lifecycle.started.load(Ordering::SeqCst) {
             flush_writes(inner).await;
         }
-        let leftover: Vec<String> = lock(&inner.running).keys().cloned().collect();
+        let leftover: Vec<String> = lock(&inner.tracking.running).keys().cloned().collect();
         let mut result = Ok(());
         if !leftover.is_empty() {
             tracing::info!(
@@ -535,12 +772,12 @@ impl Executor {
         }
         // Released runs are abandoned; their late results would not match
         // the ownership guard anyway.
-        inner.hard_stop.cancel();
-        if inner.started.load(Ordering::SeqCst) {
+        inner.lifecycle.hard_stop.cancel();
+        if inner.lifecycle.started.load(Ordering::SeqCst) {
             flush_writes(inner).await;
         }
-        inner.stop_loops.cancel();
-        let loops: Vec<JoinHandle<()>> = lock(&inner.loops).drain(..).collect();
+        inner.lifecycle.stop_loops.cancel();
+        let loops: Vec<JoinHandle<()>> = lock(&inner.lifecycle.loops).drain(..).collect();
         for handle in loops {
             if let Err(e) = handle.await {
                 tracing::error!(error = %e, "background loop failed");
@@ -629,7 +866,12 @@ async fn insert_retrying(inner: &Inner, executions: &[NewExecution]) -> Result<(
 /// Waits until the writer has written everything queued before this call.
 async fn flush_writes(inner: &Inner) {
     let (ack, done) = oneshot::channel();
-    if inner.writes.send(WriterMessage::Barrier(ack)).is_ok() {
+    if inner
+        .tracking
+        .writes
+        .send(WriterMessage::Barrier(ack))
+        .is_ok()
+    {
         // Bounded: a storage that keeps failing must not block shutdown.
         let _ = tokio::time::timeout(Duration::from_secs(30), done).await;
     }
@@ -711,7 +953,59 @@ pub(crate) async fn cancel_execution(
     // Runs hosted here are cancelled right away rather than at the next
     // canceller pass.
     if !cancelled.is_empty() {
-        inner.wake_canceller.notify_one();
+        inner.wake.canceller.notify_one();
+        if inner.events.is_observed() {
+            emit_read_back(inner, &cancelled, |row| {
+                (row.status == ExecutionStatus::Cancelled).then_some(ExecutionEventKind::Cancelled)
+            })
+            .await;
+        }
     }
     Ok(cancelled)
+}
+
+/// Emits the events of executions a storage call of this executor changed
+/// without running them here (cancelled through a handle, finished by the
+/// closer, recovered by lease expiry): they are read back for their task
+/// ids, and `kind` picks each one's event. A failed read loses these events
+/// only. The duration is the run's, from its start to its end, when both
+/// are stored.
+pub(crate) async fn emit_read_back(
+    inner: &Inner,
+    execution_ids: &[String],
+    kind: impl Fn(&TaskExecution) -> Option<ExecutionEventKind>,
+) {
+    match inner.storage.get(execution_ids).await {
+        Ok(rows) => {
+            for row in rows.into_iter().flatten() {
+                let Some(kind) = kind(&row) else { continue };
+                let duration = match (row.started_at, row.finished_at) {
+                    (Some(started), Some(finished)) if kind != ExecutionEventKind::Cancelled => {
+                        u64::try_from(finished.saturating_sub(started))
+                            .ok()
+                            .map(Duration::from_millis)
+                    }
+                    _ => None,
+                };
+                // A parent failed by a child or its finalize has no error
+                // of its own: report the one a parent of it would see.
+                let error = if row.is_finished() && row.status != ExecutionStatus::Completed {
+                    Some(row.parent_facing_error())
+                } else {
+                    row.error
+                };
+                inner.events.emit(ExecutionEvent {
+                    kind,
+                    execution_id: row.execution_id,
+                    task_id: row.task_id,
+                    attempt: row.attempt,
+                    duration,
+                    error,
+                });
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read changed executions back; their events are lost");
+        }
+    }
 }

@@ -32,6 +32,7 @@ use std::time::Duration;
 /// let chain = Sequence::new("parse_then_big", &parse).then(&big);
 /// assert_eq!(chain.id(), "parse_then_big");
 /// ```
+#[must_use]
 pub struct Sequence<I, O> {
     spec: Arc<TaskSpec>,
     _types: PhantomData<fn(I) -> O>,

@@ -166,6 +166,7 @@ pub trait Definition {
 /// the child task's defaults (validated when the parent's run returns; an
 /// invalid override fails the parent without retry).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ChildTask {
     pub(crate) task_id: String,
     pub(crate) input: Result<String, String>,
@@ -199,6 +200,7 @@ impl ChildTask {
 
 /// What a parent run returns: its own output and the children to spawn.
 #[derive(Debug)]
+#[must_use]
 pub struct ParentOutput<O> {
     /// The parent's own output.
     pub output: O,
@@ -312,6 +314,7 @@ pub(crate) use definition_builders;
 /// .timeout(Duration::from_secs(5));
 /// assert_eq!(add.id(), "add");
 /// ```
+#[must_use]
 pub struct Task<I, O> {
     spec: Arc<TaskSpec>,
     _types: PhantomData<fn(I) -> O>,
@@ -408,6 +411,7 @@ where
 ///
 /// `R` is the final output type: [`ParentResult<O>`] without finalize, the
 /// finalize's output type with one.
+#[must_use]
 pub struct ParentTask<I, O, R = ParentResult<O>> {
     spec: Arc<TaskSpec>,
     _types: PhantomData<fn(I) -> (O, R)>,

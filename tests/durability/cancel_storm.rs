@@ -84,7 +84,13 @@ pub async fn concurrent_overlapping_cancels(backend: Backend) {
     let mut targets: Vec<ExecutionHandle> = Vec::new();
     for (r, root) in roots.iter().enumerate() {
         let client = &clients[r % 2];
-        targets.push(client.handle(&d.root, root.execution_id()).await.unwrap());
+        targets.push(
+            client
+                .handle(&d.root, root.execution_id())
+                .await
+                .unwrap()
+                .into(),
+        );
         for mid in root.children().await.unwrap() {
             let mid = client.handle(&d.mid, &mid.execution_id).await.unwrap();
             for leaf in mid.children().await.unwrap() {
@@ -92,10 +98,11 @@ pub async fn concurrent_overlapping_cancels(backend: Backend) {
                     clients[(r + 1) % 2]
                         .handle(&d.leaf, &leaf.execution_id)
                         .await
-                        .unwrap(),
+                        .unwrap()
+                        .into(),
                 );
             }
-            targets.push(mid);
+            targets.push(mid.into());
         }
     }
     assert_eq!(targets.len() as u64, total);

@@ -149,7 +149,13 @@ pub async fn killed_under_load_loses_nothing(backend: Backend) {
     let d = definitions(survivor_log, Hold::All(dir.path().to_owned()));
     let storage = db.handle().await;
     let survivor = builder(storage.clone(), &d).build().unwrap();
-    let mut handles = survivor.enqueue_many(&d.work, 0..TASKS).await.unwrap();
+    let mut handles: Vec<durable_execution::ExecutionHandle> = survivor
+        .enqueue_many(&d.work, 0..TASKS)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let trees = survivor
         .enqueue_many(&d.tree, (0..TREES).map(|t| 1000 * (t + 1)))
         .await
@@ -212,10 +218,16 @@ pub async fn killed_under_load_loses_nothing(backend: Backend) {
             .unwrap();
         assert_eq!(children.len(), CHILDREN as usize);
         for child in children {
-            handles.push(survivor.handle(&d.work, &child.execution_id).await.unwrap());
+            handles.push(
+                survivor
+                    .handle(&d.work, &child.execution_id)
+                    .await
+                    .unwrap()
+                    .into(),
+            );
         }
     }
-    handles.extend(trees.iter().cloned());
+    handles.extend(trees.iter().map(|t| t.untyped().clone()));
 
     // Nothing else exists (no orphan children of a re-run parent) and
     // everything completed.

@@ -140,6 +140,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     handoff::graceful_shutdown_hands_runs_over,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
+    transactions::one_call_enqueue_in_caller_transaction,
     write_lock::busy_process_does_not_lock_others_out,
 );
 
@@ -159,4 +160,5 @@ backend!(postgres, crate::common::Backend::Postgres;
     handoff::graceful_shutdown_hands_runs_over,
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
+    transactions::one_call_enqueue_in_caller_transaction,
 );

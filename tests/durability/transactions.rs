@@ -4,7 +4,9 @@
 use crate::common::{Backend, SharedDb, eventually, fast_options, pg_config, status_counts};
 use durable_execution::model::{ExecutionStatus, NewExecution};
 use durable_execution::storage::{PostgresStorage, SqliteStorage, Storage};
-use durable_execution::{EnqueueOptions, Executor, Task, TaskContext, TaskError, WaitOptions};
+use durable_execution::{
+    EnqueueOptions, Executor, Task, TaskContext, TaskError, TaskHandle, WaitOptions,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -187,4 +189,96 @@ pub async fn enqueue_in_caller_transaction(backend: Backend) {
     assert_eq!(caller.orders().await, vec![1, 2]);
 
     executor.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+/// `Executor::enqueue_in_sqlite` / `enqueue_in_postgres`: one call inside
+/// the caller's transaction returns a typed handle; the executor is woken
+/// by the commit (its poll interval is far longer than the wait, so only
+/// the wake-up can start the run in time); a rolled-back enqueue stores and
+/// runs nothing.
+pub async fn one_call_enqueue_in_caller_transaction(backend: Backend) {
+    let db = SharedDb::new(backend).await;
+    let mut caller = Caller::new(&db).await;
+    let runs = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
+    let task = ship_task(&runs);
+    let storage = db.handle().await;
+    let options = fast_options()
+        .poll_interval(Duration::from_secs(600))
+        .wait_poll_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let executor = Executor::builder(storage.clone())
+        .options(options)
+        .register(&task)
+        .build()
+        .unwrap();
+    executor.start().unwrap();
+    // Let the claimer reach its idle wait first.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let wait = WaitOptions::new().timeout(Duration::from_secs(20));
+    let committed = caller.enqueue(&executor, &task, 1, true).await;
+    assert_eq!(
+        committed.wait_output_with(wait.clone()).await.unwrap(),
+        "shipped 1"
+    );
+    assert_eq!(runs[1].load(Ordering::SeqCst), 1);
+
+    let rolled_back = caller.enqueue(&executor, &task, 2, false).await;
+    let ids = [rolled_back.execution_id().to_owned()];
+    let never = eventually(QUIET, async || {
+        runs[2].load(Ordering::SeqCst) > 0 || !storage.get(&ids).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(!never, "a rolled-back enqueue was stored or ran");
+    assert_eq!(caller.orders().await, vec![1]);
+
+    // A later commit on the same connection is woken again.
+    let again = caller.enqueue(&executor, &task, 2, true).await;
+    assert_eq!(again.wait_output_with(wait).await.unwrap(), "shipped 2");
+    assert_eq!(caller.orders().await, vec![1, 2]);
+    executor.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+impl Caller {
+    /// Inserts order `id` and enqueues `task` with the one-call API in one
+    /// transaction, then commits or rolls back.
+    async fn enqueue(
+        &mut self,
+        executor: &Executor,
+        task: &Task<i32, String>,
+        id: i32,
+        commit: bool,
+    ) -> TaskHandle<String> {
+        match self {
+            Self::Sqlite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .unwrap();
+                tx.execute("INSERT INTO orders (id) VALUES (?1)", [id])
+                    .unwrap();
+                let handle = executor.enqueue_in_sqlite(&tx, task, id).unwrap();
+                if commit {
+                    tx.commit().unwrap();
+                } else {
+                    tx.rollback().unwrap();
+                }
+                handle
+            }
+            Self::Postgres(storage) => {
+                let mut client = storage.pool().get().await.unwrap();
+                let tx = client.transaction().await.unwrap();
+                tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&id])
+                    .await
+                    .unwrap();
+                let handle = executor.enqueue_in_postgres(&tx, task, id).await.unwrap();
+                if commit {
+                    tx.commit().await.unwrap();
+                } else {
+                    tx.rollback().await.unwrap();
+                }
+                handle
+            }
+        }
+    }
 }

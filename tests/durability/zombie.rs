@@ -128,7 +128,7 @@ pub async fn stale_result_of_a_zombie_is_refused(backend: Backend) {
     assert_eq!(row.executor_id.as_deref(), Some(rescuer.executor_id()));
 
     s.release.notify_one();
-    let done = wait(&handle).await;
+    let done = wait(handle.untyped()).await;
     assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
     assert_eq!(done.attempt, 1);
     assert_eq!(done.output::<String>().unwrap(), "fresh");
@@ -159,7 +159,7 @@ pub async fn executor_never_runs_one_execution_twice_at_once(backend: Backend) {
     assert!(reclaimed, "{:?}", handle.get().await.unwrap());
     assert_eq!(executor.running_execution_ids(), vec![id.clone()]);
 
-    let done = wait(&handle).await;
+    let done = wait(handle.untyped()).await;
     assert_eq!(done.status, ExecutionStatus::Completed, "{done:?}");
     assert_eq!(done.output::<String>().unwrap(), "stale");
     assert_eq!(done.attempt, 1);

@@ -20,6 +20,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod api;
 mod backpressure;
 mod common;
 mod concurrent;
@@ -123,8 +124,37 @@ macro_rules! executor_suite {
                     hundred_distinct_tasks,
                     storage_scenario_steps,
                 }
+                api {
+                    typed_handles,
+                    shared_state,
+                    lifecycle_events,
+                    run_until_signal,
+                }
             );
+            // The same scenarios on a current-thread runtime (the executor
+            // needs no multi-thread runtime).
+            mod current_thread {
+                #[allow(unused_imports)]
+                use super::*;
+                executor_suite!(@current_thread $factory;
+                    api::typed_handles,
+                    api::shared_state,
+                    api::lifecycle_events,
+                    api::run_until_signal,
+                    simple::cancel_while_running,
+                    simple::shutdown_releases_unfinished_runs,
+                    parent::finalize_combines_outputs,
+                );
+            }
         }
+    };
+    (@current_thread $factory:expr; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "current_thread")]
+            async fn $name() {
+                crate::$module::$name(crate::common::factory($factory)).await;
+            }
+        )*
     };
     (@tests $factory:expr; $($module:ident { $($name:ident),* $(,)? })*) => {
         $(

@@ -6,10 +6,22 @@ use super::runner::{
     CHILDREN_SUFFIX, finalize_input_prefix, new_descendant, non_retryable, parent_result_prefix,
     size_error, size_error_len,
 };
-use super::*;
+use super::{
+    Inner, PARENT_CONCURRENCY, emit_read_back, finished_event_kind, idle, log_loop_error, pause,
+};
+use crate::executor::backoff::ErrorBackoff;
+use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
+use crate::executor::options::EnqueueOptions;
+use crate::executor::task::{Kind, TaskSpec};
+use crate::model::Millis;
+use crate::model::{ExecutionError, ExecutionStatus, Loaded, TaskExecution, now_millis};
+use crate::storage::{Advance, AdvanceItem, StorageResult};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub(super) async fn closer_loop(inner: Arc<Inner>) {
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
@@ -22,7 +34,7 @@ pub(super) async fn closer_loop(inner: Arc<Inner>) {
             }
             Ok(false) => {
                 backoff.reset();
-                if idle(&inner.wake_closer, inner.options.poll_interval, &stop).await {
+                if idle(&inner.wake.closer, inner.options.poll_interval, &stop).await {
                     break;
                 }
             }
@@ -47,7 +59,15 @@ async fn close_step(inner: &Inner) -> StorageResult<bool> {
     let full = outcome.closed.len() >= limit as usize;
     if !outcome.newly_finished.is_empty() {
         // Some may be cascaded cancellations of runs hosted here.
-        inner.wake_canceller.notify_one();
+        inner.wake.canceller.notify_one();
+        // Parents completed by their finalize or failed by a child, and
+        // cancelled descendants: finished by this close, not by a run.
+        if inner.events.is_observed() {
+            emit_read_back(inner, &outcome.newly_finished, |row| {
+                finished_event_kind(row.status)
+            })
+            .await;
+        }
     }
     if !outcome.parents_ready.is_empty() {
         let parents = inner.storage.get(&outcome.parents_ready).await?;
@@ -84,7 +104,25 @@ fn advance_bytes(item: &AdvanceItem) -> usize {
     }
 }
 
+/// What the events of an advanced parent need: task id, attempt and when
+/// its run started.
+type ParentMeta = HashMap<String, (String, u32, Option<Millis>)>;
+
 async fn advance(inner: &Inner, parents: Vec<Loaded>) -> StorageResult<()> {
+    let meta: ParentMeta = if inner.events.is_observed() {
+        parents
+            .iter()
+            .flatten()
+            .map(|p| {
+                (
+                    p.execution_id.clone(),
+                    (p.task_id.clone(), p.attempt, p.started_at),
+                )
+            })
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut planned = futures::stream::iter(parents)
         .map(|parent| advance_item(inner, parent))
         .buffer_unordered(PARENT_CONCURRENCY);
@@ -95,20 +133,62 @@ async fn advance(inner: &Inner, parents: Vec<Loaded>) -> StorageResult<()> {
         bytes += advance_bytes(&item);
         items.push(item);
         if bytes >= ADVANCE_BATCH_BYTES {
-            write_advances(inner, std::mem::take(&mut items)).await?;
+            write_advances(inner, std::mem::take(&mut items), &meta).await?;
             bytes = 0;
         }
     }
-    write_advances(inner, items).await
+    write_advances(inner, items, &meta).await
 }
 
-async fn write_advances(inner: &Inner, items: Vec<AdvanceItem>) -> StorageResult<()> {
+async fn write_advances(
+    inner: &Inner,
+    items: Vec<AdvanceItem>,
+    meta: &ParentMeta,
+) -> StorageResult<()> {
     if items.is_empty() {
         return Ok(());
     }
-    let advanced = inner.storage.advance_parents(now_millis(), &items).await?;
+    let now = now_millis();
+    let advanced = inner.storage.advance_parents(now, &items).await?;
     tracing::debug!(count = advanced.len(), "advanced parents");
+    if !meta.is_empty() {
+        let items: HashMap<&str, &AdvanceItem> = items
+            .iter()
+            .map(|item| (item.execution_id.as_str(), item))
+            .collect();
+        for execution_id in &advanced {
+            if let (Some(item), Some(meta)) =
+                (items.get(execution_id.as_str()), meta.get(execution_id))
+                && let Some(event) = advance_event(item, meta, now)
+            {
+                inner.events.emit(event);
+            }
+        }
+    }
     Ok(())
+}
+
+/// The event of a parent's accepted advance step that ends it.
+fn advance_event(
+    item: &AdvanceItem,
+    (task_id, attempt, started_at): &(String, u32, Option<Millis>),
+    now: Millis,
+) -> Option<ExecutionEvent> {
+    let (kind, error) = match &item.action {
+        Advance::Complete { .. } => (ExecutionEventKind::Completed, None),
+        Advance::Fail { status, error } => (finished_event_kind(*status)?, Some(error.clone())),
+        Advance::Finalize { .. } | Advance::SpawnNext { .. } => return None,
+    };
+    Some(ExecutionEvent {
+        kind,
+        execution_id: item.execution_id.clone(),
+        task_id: task_id.clone(),
+        attempt: *attempt,
+        duration: started_at.map(|at| {
+            std::time::Duration::from_millis(u64::try_from(now.saturating_sub(at)).unwrap_or(0))
+        }),
+        error,
+    })
 }
 
 fn fail_advance(execution_id: &str, error: ExecutionError) -> AdvanceItem {

@@ -2,17 +2,24 @@
 //! hosted here), the lease expirer (recovers executions of dead executors)
 //! and the storage event dispatcher.
 
-use super::*;
+use super::{Inner, MAINTENANCE_BATCH, emit_read_back, idle, lock, log_loop_error, pause};
+use crate::executor::backoff::ErrorBackoff;
+use crate::executor::events::ExecutionEventKind;
+use crate::model::now_millis;
+use crate::storage::StorageEvent;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
 
 pub(super) async fn canceller_loop(inner: Arc<Inner>) {
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
     );
     while !stop.is_cancelled() {
-        if lock(&inner.running).is_empty() {
-            if idle(&inner.wake_canceller, inner.options.poll_interval, &stop).await {
+        if lock(&inner.tracking.running).is_empty() {
+            if idle(&inner.wake.canceller, inner.options.poll_interval, &stop).await {
                 break;
             }
             continue;
@@ -25,7 +32,7 @@ pub(super) async fn canceller_loop(inner: Arc<Inner>) {
             Ok(ids) => {
                 backoff.reset();
                 {
-                    let running = lock(&inner.running);
+                    let running = lock(&inner.tracking.running);
                     for id in &ids {
                         if let Some(token) = running.get(id) {
                             tracing::debug!(execution_id = %id, "cancelling run");
@@ -36,7 +43,7 @@ pub(super) async fn canceller_loop(inner: Arc<Inner>) {
                 if ids.len() >= MAINTENANCE_BATCH as usize {
                     continue;
                 }
-                if idle(&inner.wake_canceller, inner.options.poll_interval, &stop).await {
+                if idle(&inner.wake.canceller, inner.options.poll_interval, &stop).await {
                     break;
                 }
             }
@@ -52,7 +59,7 @@ pub(super) async fn canceller_loop(inner: Arc<Inner>) {
 }
 
 pub(super) async fn expirer_loop(inner: Arc<Inner>) {
-    let stop = inner.stop_loops.clone();
+    let stop = inner.lifecycle.stop_loops.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
@@ -70,7 +77,19 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                 let count = outcome.requeued.len() + outcome.failed.len();
                 if count > 0 {
                     tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
-                    inner.wake_closer.notify_one();
+                    inner.wake.closer.notify_one();
+                    if inner.events.is_observed() {
+                        // A lost run counts as an attempt: requeued is a
+                        // retry, failed is the end of the budget.
+                        emit_read_back(&inner, &outcome.requeued, |_| {
+                            Some(ExecutionEventKind::Retried)
+                        })
+                        .await;
+                        emit_read_back(&inner, &outcome.failed, |_| {
+                            Some(ExecutionEventKind::Failed)
+                        })
+                        .await;
+                    }
                 }
                 repair_stuck(&inner).await;
                 if count >= MAINTENANCE_BATCH as usize {
@@ -107,7 +126,7 @@ async fn repair_stuck(inner: &Inner) {
             }
             if !outcome.parents_failed.is_empty() {
                 tracing::error!(parents = ?outcome.parents_failed, "parents were waiting for a finalize execution that does not exist; ended them as finalize_task_failed");
-                inner.wake_closer.notify_one();
+                inner.wake.closer.notify_one();
             }
         }
         Err(error) => {
@@ -121,20 +140,20 @@ pub(super) async fn dispatcher_loop(inner: Arc<Inner>) {
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
-            () = inner.stop_loops.cancelled() => break,
+            () = inner.lifecycle.stop_loops.cancelled() => break,
         };
         match event {
-            Ok(StorageEvent::ReadyWork) => inner.wake_claimer.notify_one(),
+            Ok(StorageEvent::ReadyWork) => inner.wake.claimer.notify_one(),
             // Not the canceller: `Changed` follows every batch of results,
             // and a cancellation claim is a write (the single SQLite writer
             // would spend its time on them). Cancellations made in this
             // process and cascades found by this closer wake it directly;
             // others are found at the next poll.
-            Ok(StorageEvent::Changed) => inner.wake_closer.notify_one(),
+            Ok(StorageEvent::Changed) => inner.wake.closer.notify_one(),
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                inner.wake_claimer.notify_one();
-                inner.wake_closer.notify_one();
-                inner.wake_canceller.notify_one();
+                inner.wake.claimer.notify_one();
+                inner.wake.closer.notify_one();
+                inner.wake.canceller.notify_one();
             }
             Err(broadcast::error::RecvError::Closed) => break,
         }

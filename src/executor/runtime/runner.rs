@@ -2,18 +2,37 @@
 //! capacity, run each in its own task (timeout, cancellation, panics), and
 //! turn the outcome into the storage write it needs.
 
-use super::*;
+use super::{Completion, Inner, RunMeta, Write, WriterMessage, idle, lock, log_loop_error, pause};
+use crate::executor::backoff::{ErrorBackoff, retry_delay_with_jitter_ms};
+use crate::executor::context::{ContextInner, TaskContext};
+use crate::executor::error::ExecutorError;
+use crate::executor::events::ExecutionEventKind;
+use crate::executor::ids::generate_execution_id;
+use crate::executor::options::{EnqueueOptions, effective_options};
+use crate::executor::task::{ChildTask, Kind, RunFailure, RunOutcome, TaskSpec};
+use crate::model::{
+    ExecutionError, ExecutionRef, ExecutionStatus, Loaded, Millis, NewExecution, ParentRef,
+    TaskExecution, now_millis,
+};
+use crate::storage::{FinishItem, RetryItem, WaitItem};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub(super) async fn claimer_loop(inner: Arc<Inner>) {
-    let stop = inner.shutdown.clone();
+    let stop = inner.lifecycle.shutdown.clone();
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
     );
     while !stop.is_cancelled() {
-        let free = inner.semaphore.available_permits();
+        let free = inner.tracking.semaphore.available_permits();
         if free == 0 {
-            if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+            if idle(&inner.wake.claimer, inner.options.poll_interval, &stop).await {
                 break;
             }
             continue;
@@ -41,7 +60,7 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
                     tokio::task::yield_now().await;
                     continue;
                 }
-                if idle(&inner.wake_claimer, inner.options.poll_interval, &stop).await {
+                if idle(&inner.wake.claimer, inner.options.poll_interval, &stop).await {
                     break;
                 }
             }
@@ -57,11 +76,11 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
 }
 
 async fn start_run(inner: &Arc<Inner>, row: Loaded) {
-    let permit = match inner.semaphore.clone().try_acquire_owned() {
+    let permit = match inner.tracking.semaphore.clone().try_acquire_owned() {
         Ok(permit) => permit,
         // Only the claimer takes permits, so this does not happen; wait
         // rather than exceed the limit if it ever does.
-        Err(_) => match inner.semaphore.clone().acquire_owned().await {
+        Err(_) => match inner.tracking.semaphore.clone().acquire_owned().await {
             Ok(permit) => permit,
             Err(_) => return,
         },
@@ -78,15 +97,15 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             // No run: its token is over from the start.
             let run = Arc::new(CancellationToken::new());
             run.cancel();
-            lock(&inner.running).insert(corrupt.execution_id.clone(), run.clone());
-            send_completion(inner, corrupt.execution_id, write, None, run, permit);
+            lock(&inner.tracking.running).insert(corrupt.execution_id.clone(), run.clone());
+            send_completion(inner, corrupt.execution_id, None, write, None, run, permit);
             return;
         }
     };
-    let cancel = inner.hard_stop.child_token();
+    let cancel = inner.lifecycle.hard_stop.child_token();
     let run = Arc::new(cancel.clone());
     {
-        let mut running = lock(&inner.running);
+        let mut running = lock(&inner.tracking.running);
         // An entry whose token is cancelled belongs to a run that is over
         // (`execute` fires the token when the run ends), typically a failed
         // attempt whose retry the writer stored just before this claim and
@@ -108,6 +127,16 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         }
         running.insert(row.execution_id.clone(), run.clone());
     }
+    let meta = RunMeta {
+        task_id: row.task_id.clone(),
+        attempt: row.attempt,
+        started: std::time::Instant::now(),
+    };
+    if let Some(_order) = inner.events.ordered().await {
+        inner
+            .events
+            .emit(meta.event(&row.execution_id, ExecutionEventKind::Started));
+    }
     let span = tracing::info_span!("execution", task_id = %row.task_id, execution_id = %row.execution_id, attempt = row.attempt);
     let inner = inner.clone();
     tokio::spawn(
@@ -116,7 +145,15 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             let execution_id = row.execution_id.clone();
             let lease_expires_at = row.expires_at;
             let write = execute(&inner, row, cancel).await;
-            send_completion(&inner, execution_id, write, lease_expires_at, run, permit);
+            send_completion(
+                &inner,
+                execution_id,
+                Some(meta),
+                write,
+                lease_expires_at,
+                run,
+                permit,
+            );
         }
         .instrument(span),
     );
@@ -125,6 +162,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
 fn send_completion(
     inner: &Inner,
     execution_id: String,
+    meta: Option<RunMeta>,
     write: Write,
     lease_expires_at: Option<Millis>,
     run: Arc<CancellationToken>,
@@ -132,18 +170,19 @@ fn send_completion(
 ) {
     let completion = Completion {
         execution_id,
+        meta,
         write,
         lease_expires_at,
         run,
         _permit: permit,
     };
     if let Err(mpsc::error::SendError(WriterMessage::Done(completion))) =
-        inner.writes.send(WriterMessage::Done(completion))
+        inner.tracking.writes.send(WriterMessage::Done(completion))
     {
         // The writer is gone (executor dropped): forget the run; its lease
         // recovers the execution.
         Inner::forget_run(
-            &mut lock(&inner.running),
+            &mut lock(&inner.tracking.running),
             &completion.execution_id,
             &completion.run,
         );
@@ -207,7 +246,8 @@ async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationTok
             root: row.root.clone(),
             parent: row.parent.clone(),
             cancel: cancel.clone(),
-            shutdown: inner.run_shutdown.clone(),
+            shutdown: inner.lifecycle.run_shutdown.clone(),
+            state: inner.state.clone(),
         }),
     };
     let run = AssertUnwindSafe((spec.run)(ctx, row.input.clone())).catch_unwind();

@@ -2,15 +2,24 @@
 //! call per kind (finish, retry, wait for children) per batch.
 
 use super::runner::{fail_item, non_retryable};
-use super::*;
+use super::{Completion, Inner, Write, WriterMessage, finished_event_kind, lock};
+use crate::executor::backoff::ErrorBackoff;
+use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
+use crate::model::{Millis, now_millis};
+use crate::storage::{FinishItem, RetryItem, StorageError, StorageResult, WaitItem};
 use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
 
 pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<WriterMessage>) {
     let mut buffer = Vec::with_capacity(inner.options.write_batch);
     loop {
         let received = tokio::select! {
             n = rx.recv_many(&mut buffer, inner.options.write_batch) => n,
-            () = inner.stop_loops.cancelled() => 0,
+            () = inner.lifecycle.stop_loops.cancelled() => 0,
         };
         if received == 0 {
             break;
@@ -25,18 +34,49 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
         }
         write_batch(&inner, &mut completions).await;
         {
-            let mut running = lock(&inner.running);
+            let mut running = lock(&inner.tracking.running);
             for completion in &completions {
                 Inner::forget_run(&mut running, &completion.execution_id, &completion.run);
             }
         }
         // Dropping the completions releases their permits.
         drop(completions);
-        inner.wake_claimer.notify_one();
-        inner.wake_closer.notify_one();
-        inner.run_finished.notify_waiters();
+        inner.wake.claimer.notify_one();
+        inner.wake.closer.notify_one();
+        inner.wake.run_finished.notify_waiters();
         for ack in barriers {
             let _ = ack.send(());
+        }
+    }
+}
+
+/// The event a completion's write reports once the storage accepted it,
+/// with when its run started.
+fn run_event(
+    completion: &Completion,
+    write: &Write,
+) -> Option<(ExecutionEvent, std::time::Instant)> {
+    let meta = completion.meta.as_ref()?;
+    let (kind, error) = match write {
+        Write::Finish(item) => (finished_event_kind(item.status)?, item.error.clone()),
+        Write::Retry(item) => (ExecutionEventKind::Retried, Some(item.error.clone())),
+        Write::Wait(_) | Write::Nothing => return None,
+    };
+    let mut event = meta.event(&completion.execution_id, kind);
+    event.error = error;
+    Some((event, meta.started))
+}
+
+/// Emits the pending events of the executions whose write was accepted.
+fn emit_written(
+    inner: &Inner,
+    pending: &mut HashMap<String, (ExecutionEvent, std::time::Instant)>,
+    written: &[String],
+) {
+    for execution_id in written {
+        if let Some((mut event, started)) = pending.remove(execution_id) {
+            event.duration = Some(started.elapsed());
+            inner.events.emit(event);
         }
     }
 }
@@ -45,20 +85,30 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     let mut finishes = Vec::new();
     let mut retries = Vec::new();
     let mut waits = Vec::new();
+    // Held until the batch's events are emitted (see `EventHub::order`).
+    let order = inner.events.ordered().await;
+    let observed = order.is_some();
+    let mut pending = HashMap::new();
     for completion in completions.iter_mut() {
         let give_up_at = give_up_at(inner, completion.lease_expires_at);
-        match std::mem::replace(&mut completion.write, Write::Nothing) {
+        let write = std::mem::replace(&mut completion.write, Write::Nothing);
+        if observed && let Some(event) = run_event(completion, &write) {
+            pending.insert(completion.execution_id.clone(), event);
+        }
+        match write {
             Write::Finish(item) => finishes.push((item, give_up_at)),
             Write::Retry(item) => retries.push((item, give_up_at)),
             Write::Wait(item) => waits.push((item, give_up_at)),
             Write::Nothing => {}
         }
     }
-    let (finish_refused, retry_refused, wait_refused) = tokio::join!(
+    let ((finished, finish_refused), (retried, retry_refused), (_waiting, wait_refused)) = tokio::join!(
         write_all(inner, finishes),
         write_all(inner, retries),
         write_all(inner, waits),
     );
+    emit_written(inner, &mut pending, &finished);
+    emit_written(inner, &mut pending, &retried);
     // Items the storage refused for a non-transient reason end the
     // execution with an error that says so, rather than leaving it to be
     // re-run by lease recovery with the same refused result. Transient
@@ -80,7 +130,13 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
         })
         .await
         {
-            Ok(_) => {}
+            Ok(written) => {
+                if let Some((event, _)) = pending.get_mut(&item.execution_id) {
+                    event.kind = ExecutionEventKind::Failed;
+                    event.error.clone_from(&item.error);
+                }
+                emit_written(inner, &mut pending, &written);
+            }
             Err(WriteFailure::Refused(error)) => {
                 tracing::error!(execution_id = %item.execution_id, error = %error, "the storage refused even the error that explains its refusal; lease recovery will handle the execution");
             }
@@ -164,7 +220,7 @@ where
             Err(error) => error,
         };
         let left = give_up_at.saturating_sub(now_millis());
-        if left <= 0 || inner.stop_loops.is_cancelled() {
+        if left <= 0 || inner.lifecycle.stop_loops.is_cancelled() {
             return Err(WriteFailure::Abandoned(error));
         }
         let delay = backoff
@@ -173,7 +229,7 @@ where
         tracing::warn!(operation, attempt = backoff.consecutive_errors(), error = %error, ?delay, "transient storage error while writing results, retrying");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = inner.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
+            () = inner.lifecycle.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
         }
     }
 }
@@ -224,26 +280,27 @@ impl WriteKind for WaitItem {
 
 /// Writes `items` with one call; if the storage refuses the batch, writes
 /// them one by one so that one refused item does not hold back the others.
-/// Returns the items that were refused on their own, with the error.
+/// Returns the ids the storage accepted, and the items that were refused on
+/// their own, with the error.
 /// Transient errors are retried until the latest lease of the batch ends
 /// (each item's own lease when written one by one); what is still not
 /// written then is left to lease recovery.
 async fn write_all<I: WriteKind>(
     inner: &Inner,
     items: Vec<(I, Millis)>,
-) -> Vec<(I, Millis, StorageError)> {
+) -> (Vec<String>, Vec<(I, Millis, StorageError)>) {
     if items.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let latest = items.iter().map(|(_, at)| *at).max().unwrap_or_default();
     let (batch, deadlines): (Vec<I>, Vec<Millis>) = items.into_iter().unzip();
     let error = match write_until(inner, I::OPERATION, latest, || I::write(inner, &batch)).await {
-        Ok(_) => return Vec::new(),
+        Ok(written) => return (written, Vec::new()),
         Err(WriteFailure::Abandoned(error)) => {
             for item in &batch {
                 abandoned(item.execution_id(), &error);
             }
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         Err(WriteFailure::Refused(error)) => error,
     };
@@ -252,14 +309,15 @@ async fn write_all<I: WriteKind>(
         if let (Some(item), Some(at)) = (batch.into_iter().next(), deadlines.first()) {
             refused.push((item, *at, error));
         }
-        return refused;
+        return (Vec::new(), refused);
     }
     tracing::warn!(operation = I::OPERATION, error = %error, count = batch.len(), "the storage refused a batched write; writing one by one");
     let mut refused = Vec::new();
+    let mut written = Vec::new();
     for (item, at) in batch.into_iter().zip(deadlines) {
         let one = std::slice::from_ref(&item);
         match write_until(inner, I::OPERATION, at, || I::write(inner, one)).await {
-            Ok(_) => {}
+            Ok(ids) => written.extend(ids),
             Err(WriteFailure::Refused(error)) => {
                 tracing::error!(operation = I::OPERATION, execution_id = %item.execution_id(), error = %error, "the storage refused a result");
                 refused.push((item, at, error));
@@ -267,5 +325,5 @@ async fn write_all<I: WriteKind>(
             Err(WriteFailure::Abandoned(error)) => abandoned(item.execution_id(), &error),
         }
     }
-    refused
+    (written, refused)
 }
