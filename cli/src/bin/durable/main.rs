@@ -107,7 +107,6 @@ enum SchemaCommand {
     Check,
 }
 
-
 async fn run(cli: Cli) -> Result<()> {
     if let Command::Ddl { dialect } = cli.command {
         return admin::ddl(dialect);
