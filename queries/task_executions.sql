@@ -276,5 +276,19 @@ SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expir
 DELETE FROM task_executions;
 
 --! notify_events : NotifyEventsRow()
---- Wakes every listening executor (LISTEN/NOTIFY); the payload says what happened.
-SELECT count(*) AS sent FROM (SELECT pg_notify('task_executions_events', :payload)) AS n;
+--- Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel); the payload says what happened.
+SELECT count(*) AS sent FROM (SELECT pg_notify(
+  CASE
+    WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events'
+    WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema()
+    ELSE 'task_executions_events_' || md5(current_schema())
+  END,
+  :payload)) AS n;
+
+--! event_channel : EventChannelRow()
+--- The notification channel of the table in the session's current schema (the one `search_path` names first): `<table>_events` in `public` (the channel of earlier releases), `<table>_events_<schema>` elsewhere (the md5 of the schema's name when that would exceed PostgreSQL's 63-byte limit), so that storages in different schemas of one database do not wake each other. notify_events computes the same expression.
+SELECT CASE
+    WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events'
+    WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema()
+    ELSE 'task_executions_events_' || md5(current_schema())
+  END AS channel;

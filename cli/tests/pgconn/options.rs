@@ -221,3 +221,66 @@ async fn url_with_a_schema_keeps_working() {
     insert_and_claim(&storage as &dyn Storage, "te_url").await;
     assert!(table_in(&schema).await);
 }
+
+/// Storages in two schemas of one database have their own notification
+/// channels: a listener in one schema never hears the other's wake-ups.
+/// (With one database-wide channel, every test schema on the shared server
+/// woke every other's listeners.) PostgreSQL delivers notifications in
+/// commit order, so the first event after the other schema's committed
+/// insert is this schema's own notification.
+#[tokio::test]
+async fn schemas_have_their_own_event_channel() {
+    let (mine, _mine_guard) = fresh_schema().await;
+    let (theirs, _theirs_guard) = fresh_schema().await;
+    let listening = PostgresStorage::connect(
+        PostgresConfig::new(database_url())
+            .schema(&mine)
+            .migrate(true),
+    )
+    .await
+    .expect("listening storage");
+    let mut events = listening.subscribe();
+    let first = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("the listener came up within 30 s")
+        .expect("event");
+    assert_eq!(first, StorageEvent::ReadyWork);
+    while events.try_recv().is_ok() {}
+
+    let other = PostgresStorage::connect(
+        PostgresConfig::new(database_url())
+            .schema(&theirs)
+            .migrate(true)
+            .listen(false),
+    )
+    .await
+    .expect("storage in the other schema");
+    // `insert_in` sends its NOTIFY inside the transaction: delivered at commit.
+    let mut client = other.pool().get().await.expect("checkout");
+    let tx = client.transaction().await.expect("begin");
+    PostgresStorage::insert_in(&tx, &[crate::exec("te_other_schema")])
+        .await
+        .expect("insert in the other schema");
+    tx.commit().await.expect("commit");
+
+    // Then a `changed` notification on this schema's own channel.
+    let mut config = base_config();
+    config.options(format!("-c search_path={mine}"));
+    let (own, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    own.batch_execute("SELECT pg_notify('task_executions_events_' || current_schema(), 'changed')")
+        .await
+        .expect("notify on this schema's channel");
+    let heard = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("this schema's notification arrived within 30 s")
+        .expect("event");
+    assert_eq!(
+        heard,
+        StorageEvent::Changed,
+        "the other schema's ReadyWork was delivered to this schema's listener"
+    );
+}

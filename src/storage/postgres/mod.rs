@@ -17,8 +17,8 @@
 //! - Claims use `FOR UPDATE SKIP LOCKED`: concurrent claimers (threads,
 //!   processes, machines) never receive the same execution.
 //! - Wake-ups: after every insert, re-queue, finish, cancellation and close
-//!   that changed something, `NOTIFY task_executions_events` is sent by a
-//!   background task that coalesces them (one notification per kind per
+//!   that changed something, a `NOTIFY` on the schema's event channel (see
+//!   *Schema placement*) is sent by a background task that coalesces them (one notification per kind per
 //!   round trip, after the change committed); a background connection
 //!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`](super::Storage::subscribe),
 //!   reconnecting after failures, so an idle executor learns about new work
@@ -42,9 +42,10 @@
 //! the same for URLs, `key=value` strings and
 //! [`PostgresConfig::from_tokio_config`]; with
 //! [`PostgresStorage::from_pool`] the application's pool must carry the
-//! schema itself (see there). Note that the notification channel is
-//! database-wide: storages in different schemas of one database wake each
-//! other (harmlessly).
+//! schema itself (see there). Each schema has its own notification
+//! channel (`task_executions_events` in `public`, as in earlier releases;
+//! `task_executions_events_<schema>` elsewhere), so storages in different
+//! schemas of one database never wake each other.
 //!
 //! # Connection strings and TLS
 //!
@@ -893,7 +894,7 @@ struct Listener {
     tls: tls::Tls,
 }
 
-/// Forwards `NOTIFY task_executions_events` to the broadcast channel,
+/// Forwards the notifications of this schema's event channel to the broadcast channel,
 /// reconnecting with backoff until `shutdown`.
 async fn listen(
     listener: Listener,
@@ -922,6 +923,11 @@ async fn listen(
         }
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
+}
+
+/// `name` as a double-quoted SQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 async fn listen_once(
@@ -953,8 +959,12 @@ async fn listen_once(
         }
     });
     let result = async {
+        // The channel of the table this connection's `search_path` finds
+        // (one per schema, see the spec's `event_channel`), so that storages
+        // in other schemas of the database never wake this one.
+        let channel = pgq::event_channel().bind(&client).one().await?.channel;
         client
-            .batch_execute(crate::generated::pg_statements::LISTEN_EVENTS)
+            .batch_execute(&format!("LISTEN {}", quote_identifier(&channel)))
             .await?;
         // Anything may have happened while we were not listening.
         let _ = events.send(StorageEvent::ReadyWork);

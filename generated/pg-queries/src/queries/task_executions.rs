@@ -558,6 +558,20 @@ pub struct CountExpiredLeasesRow {
 pub struct NotifyEventsRow {
     pub sent: i64,
 }
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventChannelRow {
+    pub channel: String,
+}
+pub struct EventChannelRowBorrowed<'a> {
+    pub channel: &'a str,
+}
+impl<'a> From<EventChannelRowBorrowed<'a>> for EventChannelRow {
+    fn from(EventChannelRowBorrowed { channel }: EventChannelRowBorrowed<'a>) -> Self {
+        Self {
+            channel: channel.into(),
+        }
+    }
+}
 use crate::client::async_::GenericClient;
 use futures::{self, StreamExt, TryStreamExt};
 pub struct TaskExecutionRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
@@ -1995,6 +2009,73 @@ where
         mapper: fn(NotifyEventsRow) -> R,
     ) -> NotifyEventsRowQuery<'c, 'a, 's, C, R, N> {
         NotifyEventsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct EventChannelRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<EventChannelRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(EventChannelRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> EventChannelRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(EventChannelRowBorrowed) -> R,
+    ) -> EventChannelRowQuery<'c, 'a, 's, C, R, N> {
+        EventChannelRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -3498,10 +3579,10 @@ impl DeleteAllExecutionsStmt {
     }
 }
 pub struct NotifyEventsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Wakes every listening executor (LISTEN/NOTIFY); the payload says what happened.
+/// Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel); the payload says what happened.
 pub fn notify_events() -> NotifyEventsStmt {
     NotifyEventsStmt(
-        "SELECT count(*) AS sent FROM (SELECT pg_notify('task_executions_events', $1)) AS n",
+        "SELECT count(*) AS sent FROM (SELECT pg_notify( CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events' WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema() ELSE 'task_executions_events_' || md5(current_schema()) END, $1)) AS n",
         None,
     )
 }
@@ -3530,6 +3611,42 @@ impl NotifyEventsStmt {
                     })
                 },
             mapper: |it| NotifyEventsRow::from(it),
+        }
+    }
+}
+pub struct EventChannelStmt(&'static str, Option<tokio_postgres::Statement>);
+/// The notification channel of the table in the session's current schema (the one `search_path` names first): `<table>_events` in `public` (the channel of earlier releases), `<table>_events_<schema>` elsewhere (the md5 of the schema's name when that would exceed PostgreSQL's 63-byte limit), so that storages in different schemas of one database do not wake each other. notify_events computes the same expression.
+pub fn event_channel() -> EventChannelStmt {
+    EventChannelStmt(
+        "SELECT CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events' WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema() ELSE 'task_executions_events_' || md5(current_schema()) END AS channel",
+        None,
+    )
+}
+impl EventChannelStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient>(
+        &'s self,
+        client: &'c C,
+    ) -> EventChannelRowQuery<'c, 'a, 's, C, EventChannelRow, 0> {
+        EventChannelRowQuery {
+            client,
+            params: [],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<EventChannelRowBorrowed, tokio_postgres::Error> {
+                Ok(EventChannelRowBorrowed {
+                    channel: row.try_get(0)?,
+                })
+            },
+            mapper: |it| EventChannelRow::from(it),
         }
     }
 }
