@@ -1101,6 +1101,96 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
     assert!(h.ready_parents(10).await.unwrap().is_empty());
 }
 
+/// The bookkeeping timestamps are set by the transitions that enter their
+/// state, at that transition's `now`, and kept afterwards:
+/// `waiting_for_children_started_at` by [`Storage::wait_for_children`] with
+/// children, `waiting_for_finalize_started_at` by
+/// [`Storage::advance_parents`] to the finalize (or by
+/// [`Storage::wait_for_children`] without children), `closed_at` by
+/// [`Storage::close_finished`]; a fresh execution has none of them.
+pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
+    let children = parent_with_children(&*h, "p", 2).await;
+    let p = one(&*h, "p").await;
+    assert_eq!(p.waiting_for_children_started_at, Some(T0 + 1));
+    assert_eq!(p.waiting_for_finalize_started_at, None);
+    assert_eq!(p.closed_at, None);
+    let c = one(&*h, &children[0]).await;
+    let none = (None, None, None);
+    let stamps = |e: &TaskExecution| {
+        (
+            e.waiting_for_children_started_at,
+            e.waiting_for_finalize_started_at,
+            e.closed_at,
+        )
+    };
+    assert_eq!(stamps(&c), none);
+
+    h.finish(
+        "ex",
+        T0 + 10,
+        &[completed(&children[0], "0"), completed(&children[1], "1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(one(&*h, &children[0]).await.closed_at, None);
+    h.close_finished(T0 + 11, 100).await.unwrap();
+    for id in &children {
+        assert_eq!(stamps(&one(&*h, id).await), (None, None, Some(T0 + 11)));
+    }
+    assert_eq!(one(&*h, "p").await.closed_at, None);
+
+    let matched = h
+        .advance_parents(
+            T0 + 20,
+            &[AdvanceItem {
+                execution_id: "p".into(),
+                action: Advance::Finalize {
+                    finalize: finalize_of("p", "p_f", T0 + 20),
+                },
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ["p"]);
+    assert_eq!(
+        stamps(&one(&*h, "p").await),
+        (Some(T0 + 1), Some(T0 + 20), None)
+    );
+
+    let claimed = ok_ids(h.claim_ready("ex", T0 + 21, 10, SLACK).await.unwrap());
+    assert_eq!(claimed, ["p_f"]);
+    h.finish("ex", T0 + 30, &[completed("p_f", "3")])
+        .await
+        .unwrap();
+    h.close_finished(T0 + 31, 100).await.unwrap();
+    assert_eq!(one(&*h, "p_f").await.closed_at, Some(T0 + 31));
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Completed);
+    assert_eq!(stamps(&p), (Some(T0 + 1), Some(T0 + 20), None));
+    h.close_finished(T0 + 40, 100).await.unwrap();
+    assert_eq!(
+        stamps(&one(&*h, "p").await),
+        (Some(T0 + 1), Some(T0 + 20), Some(T0 + 40))
+    );
+
+    // Without children, the wait is for the finalize at once.
+    running(&*h, "ex", T0 + 50, &["q"]).await;
+    h.wait_for_children(
+        "ex",
+        T0 + 51,
+        &[WaitItem {
+            execution_id: "q".into(),
+            run_output: "1".into(),
+            children: vec![],
+            finalize: Some(finalize_of("q", "q_f", T0 + 51)),
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stamps(&one(&*h, "q").await), (None, Some(T0 + 51), None));
+    assert_eq!(stamps(&one(&*h, "q_f").await), none);
+}
+
 /// [`Storage::cancel`] cancels the active executions of a subtree, with or
 /// without its root, leaves finished ones alone, and returns nothing for an
 /// unknown id.

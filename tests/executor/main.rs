@@ -30,6 +30,7 @@ mod handles;
 mod parent;
 mod sequence;
 mod simple;
+mod validation;
 mod workflow;
 
 #[allow(unused_imports)]
@@ -129,6 +130,11 @@ macro_rules! executor_suite {
                     shared_state,
                     lifecycle_events,
                     run_until_signal,
+                }
+                validation {
+                    enqueue_rejects_invalid_input,
+                    invalid_child_input_fails_parent,
+                    bookkeeping_timestamps,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor
