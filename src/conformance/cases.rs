@@ -635,8 +635,8 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
 }
 
 /// A parent without children but with a finalize waits for the finalize
-/// (`waiting_for_finalize_task`, `finalize_execution_id` set), which is
-/// inserted `ready`.
+/// (`waiting_for_finalize_task`, `finalize_execution_id` set and
+/// `waiting_for_finalize_started_at` stamped), which is inserted `ready`.
 pub async fn wait_for_finalize_without_children(h: Harness) {
     running(&*h, "ex", T0, &["p"]).await;
     let matched = h
@@ -657,6 +657,13 @@ pub async fn wait_for_finalize_without_children(h: Harness) {
     assert_eq!(p.status, ExecutionStatus::WaitingForFinalizeTask);
     assert_eq!(p.finalize_execution_id.as_deref(), Some("p_f"));
     assert_eq!((p.children_count, p.active_children_count), (0, 0));
+    assert_eq!(
+        (
+            p.waiting_for_children_started_at,
+            p.waiting_for_finalize_started_at
+        ),
+        (None, Some(T0 + 1))
+    );
     let f = one(&*h, "p_f").await;
     assert!(f.parent.as_ref().unwrap().is_finalize);
     assert_eq!(f.status, ExecutionStatus::Ready);
@@ -1105,8 +1112,9 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
 /// state, at that transition's `now`, and kept afterwards:
 /// `waiting_for_children_started_at` by [`Storage::wait_for_children`] with
 /// children, `waiting_for_finalize_started_at` by
-/// [`Storage::advance_parents`] to the finalize (or by
-/// [`Storage::wait_for_children`] without children), `closed_at` by
+/// [`Storage::advance_parents`] to the finalize (without children:
+/// by [`Storage::wait_for_children`], see
+/// [`wait_for_finalize_without_children`]), `closed_at` by
 /// [`Storage::close_finished`]; a fresh execution has none of them.
 pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
     let children = parent_with_children(&*h, "p", 2).await;
@@ -1115,7 +1123,6 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
     assert_eq!(p.waiting_for_finalize_started_at, None);
     assert_eq!(p.closed_at, None);
     let c = one(&*h, &children[0]).await;
-    let none = (None, None, None);
     let stamps = |e: &TaskExecution| {
         (
             e.waiting_for_children_started_at,
@@ -1123,15 +1130,10 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
             e.closed_at,
         )
     };
-    assert_eq!(stamps(&c), none);
+    assert_eq!(stamps(&c), (None, None, None));
 
-    h.finish(
-        "ex",
-        T0 + 10,
-        &[completed(&children[0], "0"), completed(&children[1], "1")],
-    )
-    .await
-    .unwrap();
+    let results: Vec<FinishItem> = children.iter().map(|id| completed(id, "0")).collect();
+    h.finish("ex", T0 + 10, &results).await.unwrap();
     assert_eq!(one(&*h, &children[0]).await.closed_at, None);
     h.close_finished(T0 + 11, 100).await.unwrap();
     for id in &children {
@@ -1172,23 +1174,6 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
         stamps(&one(&*h, "p").await),
         (Some(T0 + 1), Some(T0 + 20), Some(T0 + 40))
     );
-
-    // Without children, the wait is for the finalize at once.
-    running(&*h, "ex", T0 + 50, &["q"]).await;
-    h.wait_for_children(
-        "ex",
-        T0 + 51,
-        &[WaitItem {
-            execution_id: "q".into(),
-            run_output: "1".into(),
-            children: vec![],
-            finalize: Some(finalize_of("q", "q_f", T0 + 51)),
-        }],
-    )
-    .await
-    .unwrap();
-    assert_eq!(stamps(&one(&*h, "q").await), (None, Some(T0 + 51), None));
-    assert_eq!(stamps(&one(&*h, "q_f").await), none);
 }
 
 /// [`Storage::cancel`] cancels the active executions of a subtree, with or

@@ -25,6 +25,17 @@ fn ship_task(runs: &Arc<[AtomicU32; 3]>) -> Task<i32, String> {
     })
 }
 
+/// A started executor on `storage` running `task`, with the test options.
+fn started(storage: &Arc<dyn Storage>, task: &Task<i32, String>) -> Executor {
+    let executor = Executor::builder(storage.clone())
+        .options(fast_options().build().unwrap())
+        .register(task)
+        .build()
+        .unwrap();
+    executor.start().unwrap();
+    executor
+}
+
 /// The caller's side of one backend: its own connection and `orders` table.
 enum Caller {
     Sqlite(rusqlite::Connection),
@@ -138,12 +149,7 @@ pub async fn enqueue_in_caller_transaction(backend: Backend) {
     let runs = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
     let task = ship_task(&runs);
     let storage = db.handle().await;
-    let executor = Executor::builder(storage.clone())
-        .options(fast_options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
+    let executor = started(&storage, &task);
 
     // Commit: the order and its execution appear together; it runs.
     let committed = executor.prepare(&task, 1, EnqueueOptions::new()).unwrap();
@@ -253,12 +259,7 @@ pub async fn one_call_enqueue_refuses_invalid_input(backend: Backend) {
         false => Ok(()),
     });
     let storage = db.handle().await;
-    let executor = Executor::builder(storage.clone())
-        .options(fast_options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
+    let executor = started(&storage, &task);
     let err = caller
         .try_enqueue(&executor, &task, -1, true)
         .await
