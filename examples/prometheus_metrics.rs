@@ -67,9 +67,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The gauge is sampled in the background: wait for the sample that
     // sees the finished executions (bounded, so that a bug fails the run
     // instead of hanging it).
-    let gauge_line = r#"durable_executions{task_id="resize",status="completed"} 3"#;
+    let gauge_lines = [
+        r#"durable_executions{task_id="resize",status="completed"} 3"#,
+        r#"durable_executions{task_id="flaky",status="completed"} 1"#,
+        r#"durable_executions{task_id="doomed",status="failed"} 1"#,
+    ];
     for _ in 0..600 {
-        if prometheus.render().contains(gauge_line) {
+        let text = prometheus.render();
+        if gauge_lines.iter().all(|line| text.contains(line)) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -90,9 +95,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         r#"durable_execution_start_delay_seconds_count{task_id="resize"} 3"#,
         r#"durable_execution_storage_call_duration_seconds_count{operation="claim_ready"}"#,
         r#"durable_execution_storage_call_duration_seconds_count{operation="finish"}"#,
-        gauge_line,
-        r#"durable_executions{task_id="doomed",status="failed"} 1"#,
-    ] {
+    ]
+    .into_iter()
+    .chain(gauge_lines)
+    {
         assert!(text.contains(line), "missing metric line: {line}");
     }
     println!("every expected metric line is present");

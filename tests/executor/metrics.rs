@@ -10,7 +10,9 @@ use ::metrics::{
     SharedString, Unit,
 };
 use durable_execution::model::{ExecutionStatus, RetryOptions};
-use durable_execution::{EnqueueOptions, Task, TaskContext, TaskError, metrics as names};
+use durable_execution::{
+    EnqueueOptions, ParentOutput, ParentTask, Task, TaskContext, TaskError, metrics as names,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,7 +37,7 @@ impl GaugeFn for Cell {
         self.set(f64::from_bits(self.0.load(Ordering::Relaxed)) + value);
     }
     fn decrement(&self, value: f64) {
-        self.increment(-value);
+        GaugeFn::increment(self, -value);
     }
     fn set(&self, value: f64) {
         self.0.store(value.to_bits(), Ordering::Relaxed);
@@ -119,19 +121,20 @@ fn unique() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Completions, a retry, a failure and a cancellation are counted once
-/// each with their task id; the run duration, start delay and storage call
+/// Completions (a parent's too, finished by the closer), a retry, a
+/// failure and a cancellation are counted once each with their task id; the run duration, start delay and storage call
 /// histograms are recorded with their labels; the per-status gauge is
 /// sampled.
 pub async fn metrics_count_outcomes(factory: Factory) {
     let recorder = recorder();
     let storage = factory("metrics_count_outcomes").await;
     let n = unique();
-    let (ok_id, flaky_id, bad_id, later_id) = (
+    let (ok_id, flaky_id, bad_id, later_id, parent_id) = (
         format!("metrics_ok_{n}"),
         format!("metrics_flaky_{n}"),
         format!("metrics_bad_{n}"),
         format!("metrics_later_{n}"),
+        format!("metrics_parent_{n}"),
     );
     let ok = Task::new(ok_id.clone(), |_ctx: TaskContext, x: u32| async move {
         Ok::<_, TaskError>(x + 1)
@@ -153,6 +156,12 @@ pub async fn metrics_count_outcomes(factory: Factory) {
     let later = Task::new(later_id.clone(), |_ctx: TaskContext, (): ()| async move {
         Ok::<_, TaskError>(())
     });
+    // Its child is one more `ok` execution.
+    let child = ok.clone();
+    let parent = ParentTask::new(parent_id.clone(), move |_ctx: TaskContext, (): ()| {
+        let child = child.clone();
+        async move { Ok::<_, TaskError>(ParentOutput::new(()).child(child.child(3))) }
+    });
     let executor = start_with(
         &storage,
         fast_options().metrics_interval(Duration::from_millis(20)),
@@ -161,6 +170,7 @@ pub async fn metrics_count_outcomes(factory: Factory) {
                 .register(&flaky)
                 .register(&bad)
                 .register(&later)
+                .register(&parent)
         },
     );
     let mut handles: Vec<durable_execution::ExecutionHandle> = Vec::new();
@@ -169,6 +179,7 @@ pub async fn metrics_count_outcomes(factory: Factory) {
     }
     handles.push(executor.enqueue(&flaky, ()).await.unwrap().into());
     handles.push(executor.enqueue(&bad, ()).await.unwrap().into());
+    handles.push(executor.enqueue(&parent, ()).await.unwrap().into());
     let statuses: Vec<ExecutionStatus> = {
         let mut statuses = Vec::new();
         for handle in &handles {
@@ -177,16 +188,16 @@ pub async fn metrics_count_outcomes(factory: Factory) {
         statuses
     };
     use ExecutionStatus::{Completed, Failed};
-    assert_eq!(statuses, [Completed, Completed, Completed, Failed]);
+    assert_eq!(
+        statuses,
+        [Completed, Completed, Completed, Failed, Completed]
+    );
     // Cancelled before it runs (it sleeps an hour before its first run).
     let pending = executor
         .enqueue_with(
             &later,
             (),
-            EnqueueOptions {
-                sleep_before_run: Some(Duration::from_secs(3600)),
-                ..Default::default()
-            },
+            EnqueueOptions::new().sleep_before_run(Duration::from_secs(3600)),
         )
         .await
         .unwrap();
@@ -196,7 +207,7 @@ pub async fn metrics_count_outcomes(factory: Factory) {
     let ok_completed = format!("status=completed,task_id={ok_id}");
     assert!(
         eventually(Duration::from_secs(30), || {
-            recorder.gauge(names::EXECUTIONS, &ok_completed) == Some(2.0)
+            recorder.gauge(names::EXECUTIONS, &ok_completed) == Some(3.0)
         })
         .await,
         "the gauge never counted the completed executions"
@@ -205,9 +216,11 @@ pub async fn metrics_count_outcomes(factory: Factory) {
     executor.shutdown(Duration::from_secs(5)).await.unwrap();
 
     let task = |id: &str| format!("task_id={id}");
-    assert_eq!(recorder.count(names::CLAIMED_TOTAL, &task(&ok_id)), 2);
-    assert_eq!(recorder.count(names::STARTED_TOTAL, &task(&ok_id)), 2);
-    assert_eq!(recorder.count(names::COMPLETED_TOTAL, &task(&ok_id)), 2);
+    assert_eq!(recorder.count(names::CLAIMED_TOTAL, &task(&ok_id)), 3);
+    assert_eq!(recorder.count(names::STARTED_TOTAL, &task(&ok_id)), 3);
+    assert_eq!(recorder.count(names::COMPLETED_TOTAL, &task(&ok_id)), 3);
+    assert_eq!(recorder.count(names::STARTED_TOTAL, &task(&parent_id)), 1);
+    assert_eq!(recorder.count(names::COMPLETED_TOTAL, &task(&parent_id)), 1);
     assert_eq!(recorder.count(names::STARTED_TOTAL, &task(&flaky_id)), 2);
     assert_eq!(recorder.count(names::RETRIED_TOTAL, &task(&flaky_id)), 1);
     assert_eq!(recorder.count(names::COMPLETED_TOTAL, &task(&flaky_id)), 1);
@@ -221,7 +234,14 @@ pub async fn metrics_count_outcomes(factory: Factory) {
             names::RUN_DURATION_SECONDS,
             &format!("status=completed,task_id={ok_id}")
         ),
-        2
+        3
+    );
+    assert_eq!(
+        recorder.count(
+            names::RUN_DURATION_SECONDS,
+            &format!("status=completed,task_id={parent_id}")
+        ),
+        1
     );
     assert_eq!(
         recorder.count(
@@ -237,7 +257,7 @@ pub async fn metrics_count_outcomes(factory: Factory) {
         ),
         1
     );
-    assert_eq!(recorder.count(names::START_DELAY_SECONDS, &task(&ok_id)), 2);
+    assert_eq!(recorder.count(names::START_DELAY_SECONDS, &task(&ok_id)), 3);
     for operation in [
         "insert",
         "claim_ready",
