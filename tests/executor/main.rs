@@ -133,6 +133,7 @@ macro_rules! executor_suite {
                 }
                 metrics {
                     metrics_count_outcomes,
+                    metrics_count_expired_leases,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor

@@ -282,3 +282,68 @@ pub async fn metrics_count_outcomes(factory: Factory) {
         Some(1.0)
     );
 }
+
+/// Executions whose lease expired are counted as expired by the executor
+/// that recovered them, and as retried or failed by their budget.
+pub async fn metrics_count_expired_leases(factory: Factory) {
+    let recorder = recorder();
+    let storage = factory("metrics_count_expired_leases").await;
+    let n = unique();
+    let (lost_id, lost_once_id) = (
+        format!("metrics_lost_{n}"),
+        format!("metrics_lost_once_{n}"),
+    );
+    let lost = Task::new(lost_id.clone(), |_ctx: TaskContext, (): ()| async move {
+        Ok::<_, TaskError>(())
+    })
+    .timeout(Duration::from_millis(100))
+    .retry(RetryOptions {
+        max_attempts: 1,
+        ..Default::default()
+    });
+    let lost_once = Task::new(
+        lost_once_id.clone(),
+        |_ctx: TaskContext, (): ()| async move { Ok::<_, TaskError>(()) },
+    )
+    .timeout(Duration::from_millis(100));
+    let options = fast_options()
+        .lease_slack(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let executor = durable_execution::Executor::builder(storage.clone())
+        .options(options)
+        .register(&lost)
+        .register(&lost_once)
+        .build()
+        .unwrap();
+    let retried = executor.enqueue(&lost, ()).await.unwrap();
+    let failed = executor.enqueue(&lost_once, ()).await.unwrap();
+    // A dead executor claimed both: their leases expire, nobody runs them.
+    let claimed = storage
+        .claim_ready("de_dead", durable_execution::model::now_millis(), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    executor.start().unwrap();
+    assert_eq!(
+        retried.wait().await.unwrap().status,
+        ExecutionStatus::Completed
+    );
+    assert_eq!(failed.wait().await.unwrap().status, ExecutionStatus::Failed);
+    executor.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let task = |id: &str| format!("task_id={id}");
+    assert_eq!(recorder.count(names::EXPIRED_TOTAL, &task(&lost_id)), 1);
+    assert_eq!(recorder.count(names::RETRIED_TOTAL, &task(&lost_id)), 1);
+    assert_eq!(recorder.count(names::CLAIMED_TOTAL, &task(&lost_id)), 1);
+    assert_eq!(recorder.count(names::COMPLETED_TOTAL, &task(&lost_id)), 1);
+    assert_eq!(
+        recorder.count(names::EXPIRED_TOTAL, &task(&lost_once_id)),
+        1
+    );
+    assert_eq!(recorder.count(names::FAILED_TOTAL, &task(&lost_once_id)), 1);
+    assert_eq!(
+        recorder.count(names::CLAIMED_TOTAL, &task(&lost_once_id)),
+        0
+    );
+}
