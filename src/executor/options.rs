@@ -415,6 +415,20 @@ mod tests {
     }
 
     #[test]
+    fn metrics_interval_is_off_by_default_and_when_zero() {
+        assert_eq!(ExecutorOptions::default().metrics_interval, None);
+        let zero = ExecutorOptions::builder().metrics_interval(Duration::ZERO);
+        assert_eq!(zero.build().ok().and_then(|o| o.metrics_interval), None);
+        let second = ExecutorOptions::builder().metrics_interval(Duration::from_secs(1));
+        assert_eq!(
+            second.build().ok().and_then(|o| o.metrics_interval),
+            Some(Duration::from_secs(1))
+        );
+        let too_long = ExecutorOptions::builder().metrics_interval(Duration::from_secs(7200));
+        assert!(too_long.build().is_err());
+    }
+
+    #[test]
     fn task_ids_follow_the_rules() {
         assert!(validate_task_id("valid_id").is_ok());
         assert!(validate_task_id("A1_b2").is_ok());
