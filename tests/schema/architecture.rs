@@ -11,12 +11,20 @@ const RULES: &[(&str, &[&str], &[&str])] = &[
     ("model.rs", &["crate::"], &[]),
     (
         "migrate.rs",
-        &["crate::executor", "crate::storage::sql", "crate::conformance"],
+        &[
+            "crate::executor",
+            "crate::storage::sql",
+            "crate::conformance",
+        ],
         &[],
     ),
     (
         "schema_check.rs",
-        &["crate::executor", "crate::storage::sql", "crate::conformance"],
+        &[
+            "crate::executor",
+            "crate::storage::sql",
+            "crate::conformance",
+        ],
         &[],
     ),
     ("storage", &["crate::executor", "crate::conformance"], &[]),
