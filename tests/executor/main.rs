@@ -27,6 +27,7 @@ mod concurrent;
 mod executor;
 mod faults;
 mod handles;
+mod metrics;
 mod parent;
 mod sequence;
 mod simple;
@@ -135,6 +136,10 @@ macro_rules! executor_suite {
                     enqueue_rejects_invalid_input,
                     invalid_child_input_fails_parent,
                     bookkeeping_timestamps,
+                }
+                metrics {
+                    metrics_count_outcomes,
+                    metrics_count_expired_leases,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor
