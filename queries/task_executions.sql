@@ -4,7 +4,7 @@
 -- `cargo xtask codegen`, which generates the generated/pg-queries crate from this file.
 -- `?` marks nullable columns (from the spec: cornucopia does not infer nullability).
 
---: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?)
+--: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?, waiting_for_children_started_at?, waiting_for_finalize_started_at?, closed_at?)
 
 --! insert_executions
 --- Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
@@ -18,12 +18,12 @@ FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root
 
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
 
 --! get_children : TaskExecutionRow
 --- Reads the children of a parent in spawn order, its finalize last.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
 ORDER BY is_finalize, index_in_parent;
 
@@ -45,7 +45,7 @@ WHERE t.id IN (
     ORDER BY c.start_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at;
 
 --! finish_executions : FinishExecutionsRow()
 --- Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
@@ -73,6 +73,8 @@ RETURNING t.execution_id;
 UPDATE task_executions AS t
 SET status = u.status, run_output = u.run_output, children_count = u.children_count,
     active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id,
+    waiting_for_children_started_at = CASE WHEN u.status = 'waiting_for_children_tasks' THEN :now::bigint ELSE t.waiting_for_children_started_at END,
+    waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN :now::bigint ELSE t.waiting_for_finalize_started_at END,
     error = NULL, executor_id = NULL, expires_at = NULL, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
@@ -88,8 +90,8 @@ WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
 RETURNING execution_id;
 
 --! claim_unclosed : TaskExecutionRow
---- Marks up to `limit` finished, unclosed executions closed (oldest finish first) and returns them so their effects can be applied in the same transaction.
-UPDATE task_executions AS t SET is_closed = true
+--- Marks up to `limit` finished, unclosed executions closed at `now` (oldest finish first) and returns them so their effects can be applied in the same transaction.
+UPDATE task_executions AS t SET is_closed = true, closed_at = :now
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
     WHERE c.is_closed = false
@@ -97,7 +99,7 @@ WHERE t.id IN (
     ORDER BY c.finished_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at;
 
 --! lock_executions : LockExecutionsRow()
 --- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
@@ -176,7 +178,7 @@ RETURNING t.execution_id;
 
 --! ready_parents : TaskExecutionRow
 --- Parents waiting for children whose children have all completed, least recently updated first.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
 WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0
 ORDER BY updated_at, id
 LIMIT :limit;
@@ -191,6 +193,7 @@ SET status = u.status,
     children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END,
     active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END,
     finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN :now::bigint ELSE NULL END,
+    waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN :now::bigint ELSE t.waiting_for_finalize_started_at END,
     is_closed = false, updated_at = :now
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))

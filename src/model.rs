@@ -379,6 +379,18 @@ pub struct TaskExecution {
     pub created_at: Millis,
     /// Time of the last update.
     pub updated_at: Millis,
+    /// Time the parent's own run ended and it started waiting for its
+    /// children (`waiting_for_children_tasks`); `None` if it never did. A
+    /// sequential parent keeps the time it started waiting for its first
+    /// child.
+    pub waiting_for_children_started_at: Option<Millis>,
+    /// Time the parent started waiting for its finalize execution
+    /// (`waiting_for_finalize_task`); `None` if it never did.
+    pub waiting_for_finalize_started_at: Option<Millis>,
+    /// Time the closer applied this finished execution's effects on its
+    /// parent and descendants (when `is_closed` became `true`); `None`
+    /// while it is not closed.
+    pub closed_at: Option<Millis>,
 }
 
 impl TaskExecution {

@@ -6,69 +6,75 @@
 -- One row per execution of a registered task, including every child and finalize execution.
 CREATE TABLE task_executions (
     -- Surrogate key; never exposed, used for stable ordering and row locking.
-    id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- Unique execution id (`te_` followed by 24 characters).
-    execution_id          text NOT NULL,
+    execution_id                    text NOT NULL,
     -- Id of the registered task this execution runs.
-    task_id               text NOT NULL,
+    task_id                         text NOT NULL,
     -- Task id of the top-most ancestor; null for executions enqueued by the API.
-    root_task_id          text,
+    root_task_id                    text,
     -- Execution id of the top-most ancestor.
-    root_execution_id     text,
+    root_execution_id               text,
     -- Task id of the direct parent; null for executions enqueued by the API.
-    parent_task_id        text,
+    parent_task_id                  text,
     -- Execution id of the direct parent.
-    parent_execution_id   text,
+    parent_execution_id             text,
     -- Position among the parent's children (spawn order); 0 for a finalize.
-    index_in_parent       integer NOT NULL DEFAULT 0,
+    index_in_parent                 integer NOT NULL DEFAULT 0,
     -- True when this execution is its parent's finalize execution.
-    is_finalize           boolean NOT NULL DEFAULT false,
+    is_finalize                     boolean NOT NULL DEFAULT false,
     -- Effective retry policy: {max_attempts, base_delay_ms?, delay_multiplier?, max_delay_ms?, jitter?}.
-    retry_options         jsonb NOT NULL,
+    retry_options                   jsonb NOT NULL,
     -- Effective delay before the first run, in milliseconds.
-    sleep_ms_before_run   bigint NOT NULL,
+    sleep_ms_before_run             bigint NOT NULL,
     -- Effective per-attempt timeout, in milliseconds.
-    timeout_ms            bigint NOT NULL,
+    timeout_ms                      bigint NOT NULL,
     -- Serialized (JSON) input.
-    input                 text NOT NULL,
+    input                           text NOT NULL,
     -- Serialized output of the task's own run (for a parent, its own part).
-    run_output            text,
+    run_output                      text,
     -- Serialized final output, set when completed.
-    output                text,
+    output                          text,
     -- Number of children spawned so far.
-    children_count        integer NOT NULL DEFAULT 0,
+    children_count                  integer NOT NULL DEFAULT 0,
     -- Spawned children that have not completed yet; counted down atomically when each completes.
-    active_children_count integer NOT NULL DEFAULT 0,
+    active_children_count           integer NOT NULL DEFAULT 0,
     -- Execution id of the finalize execution, once created.
-    finalize_execution_id text,
+    finalize_execution_id           text,
     -- Errors of children that finished without completing: [{index, task_id, execution_id, error}].
-    children_errors       jsonb,
+    children_errors                 jsonb,
     -- Error of a finalize execution that finished without completing.
-    finalize_error        jsonb,
+    finalize_error                  jsonb,
     -- Last error: {kind, message, is_retryable, is_internal}.
-    error                 jsonb,
+    error                           jsonb,
     -- Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
-    status                text NOT NULL DEFAULT 'ready',
+    status                          text NOT NULL DEFAULT 'ready',
     -- True once the effects of this finished execution on its parent and descendants are applied.
-    is_closed             boolean NOT NULL DEFAULT false,
+    is_closed                       boolean NOT NULL DEFAULT false,
     -- Set when a running execution is cancelled; its owner clears it after stopping the run.
-    needs_cancel          boolean NOT NULL DEFAULT false,
+    needs_cancel                    boolean NOT NULL DEFAULT false,
     -- The executor holding the lease while running.
-    executor_id           text,
+    executor_id                     text,
     -- Retries performed so far (0 on the first run).
-    attempt               integer NOT NULL DEFAULT 0,
+    attempt                         integer NOT NULL DEFAULT 0,
     -- Earliest time the execution may be claimed (epoch milliseconds).
-    start_at              bigint NOT NULL,
+    start_at                        bigint NOT NULL,
     -- Time of the most recent claim (epoch milliseconds).
-    started_at            bigint,
+    started_at                      bigint,
     -- Time the execution entered a finished status (epoch milliseconds).
-    finished_at           bigint,
+    finished_at                     bigint,
     -- Lease deadline while running (epoch milliseconds); a running row past it is recovered.
-    expires_at            bigint,
+    expires_at                      bigint,
     -- Creation time (epoch milliseconds).
-    created_at            bigint NOT NULL,
+    created_at                      bigint NOT NULL,
     -- Time of the last update (epoch milliseconds).
-    updated_at            bigint NOT NULL
+    updated_at                      bigint NOT NULL,
+    -- Time the parent's run ended and it started waiting for its children (epoch milliseconds); null if it never did.
+    waiting_for_children_started_at bigint,
+    -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
+    waiting_for_finalize_started_at bigint,
+    -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
+    closed_at                       bigint
 );
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
@@ -104,6 +110,9 @@ COMMENT ON COLUMN task_executions.finished_at IS 'Time the execution entered a f
 COMMENT ON COLUMN task_executions.expires_at IS 'Lease deadline while running (epoch milliseconds); a running row past it is recovered.';
 COMMENT ON COLUMN task_executions.created_at IS 'Creation time (epoch milliseconds).';
 COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.waiting_for_children_started_at IS 'Time the parent''s run ended and it started waiting for its children (epoch milliseconds); null if it never did.';
+COMMENT ON COLUMN task_executions.waiting_for_finalize_started_at IS 'Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.';
+COMMENT ON COLUMN task_executions.closed_at IS 'Time the closer applied this finished execution''s effects (is_closed became true; epoch milliseconds).';
 
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);

@@ -6,69 +6,75 @@
 -- One row per execution of a registered task, including every child and finalize execution.
 CREATE TABLE task_executions (
     -- Surrogate key; never exposed, used for stable ordering and row locking.
-    id                    INTEGER PRIMARY KEY,
+    id                              INTEGER PRIMARY KEY,
     -- Unique execution id (`te_` followed by 24 characters).
-    execution_id          TEXT NOT NULL,
+    execution_id                    TEXT NOT NULL,
     -- Id of the registered task this execution runs.
-    task_id               TEXT NOT NULL,
+    task_id                         TEXT NOT NULL,
     -- Task id of the top-most ancestor; null for executions enqueued by the API.
-    root_task_id          TEXT,
+    root_task_id                    TEXT,
     -- Execution id of the top-most ancestor.
-    root_execution_id     TEXT,
+    root_execution_id               TEXT,
     -- Task id of the direct parent; null for executions enqueued by the API.
-    parent_task_id        TEXT,
+    parent_task_id                  TEXT,
     -- Execution id of the direct parent.
-    parent_execution_id   TEXT,
+    parent_execution_id             TEXT,
     -- Position among the parent's children (spawn order); 0 for a finalize.
-    index_in_parent       INTEGER NOT NULL DEFAULT 0,
+    index_in_parent                 INTEGER NOT NULL DEFAULT 0,
     -- True when this execution is its parent's finalize execution.
-    is_finalize           INTEGER NOT NULL DEFAULT false,
+    is_finalize                     INTEGER NOT NULL DEFAULT false,
     -- Effective retry policy: {max_attempts, base_delay_ms?, delay_multiplier?, max_delay_ms?, jitter?}.
-    retry_options         TEXT NOT NULL,
+    retry_options                   TEXT NOT NULL,
     -- Effective delay before the first run, in milliseconds.
-    sleep_ms_before_run   INTEGER NOT NULL,
+    sleep_ms_before_run             INTEGER NOT NULL,
     -- Effective per-attempt timeout, in milliseconds.
-    timeout_ms            INTEGER NOT NULL,
+    timeout_ms                      INTEGER NOT NULL,
     -- Serialized (JSON) input.
-    input                 TEXT NOT NULL,
+    input                           TEXT NOT NULL,
     -- Serialized output of the task's own run (for a parent, its own part).
-    run_output            TEXT,
+    run_output                      TEXT,
     -- Serialized final output, set when completed.
-    output                TEXT,
+    output                          TEXT,
     -- Number of children spawned so far.
-    children_count        INTEGER NOT NULL DEFAULT 0,
+    children_count                  INTEGER NOT NULL DEFAULT 0,
     -- Spawned children that have not completed yet; counted down atomically when each completes.
-    active_children_count INTEGER NOT NULL DEFAULT 0,
+    active_children_count           INTEGER NOT NULL DEFAULT 0,
     -- Execution id of the finalize execution, once created.
-    finalize_execution_id TEXT,
+    finalize_execution_id           TEXT,
     -- Errors of children that finished without completing: [{index, task_id, execution_id, error}].
-    children_errors       TEXT,
+    children_errors                 TEXT,
     -- Error of a finalize execution that finished without completing.
-    finalize_error        TEXT,
+    finalize_error                  TEXT,
     -- Last error: {kind, message, is_retryable, is_internal}.
-    error                 TEXT,
+    error                           TEXT,
     -- Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
-    status                TEXT NOT NULL DEFAULT 'ready',
+    status                          TEXT NOT NULL DEFAULT 'ready',
     -- True once the effects of this finished execution on its parent and descendants are applied.
-    is_closed             INTEGER NOT NULL DEFAULT false,
+    is_closed                       INTEGER NOT NULL DEFAULT false,
     -- Set when a running execution is cancelled; its owner clears it after stopping the run.
-    needs_cancel          INTEGER NOT NULL DEFAULT false,
+    needs_cancel                    INTEGER NOT NULL DEFAULT false,
     -- The executor holding the lease while running.
-    executor_id           TEXT,
+    executor_id                     TEXT,
     -- Retries performed so far (0 on the first run).
-    attempt               INTEGER NOT NULL DEFAULT 0,
+    attempt                         INTEGER NOT NULL DEFAULT 0,
     -- Earliest time the execution may be claimed (epoch milliseconds).
-    start_at              INTEGER NOT NULL,
+    start_at                        INTEGER NOT NULL,
     -- Time of the most recent claim (epoch milliseconds).
-    started_at            INTEGER,
+    started_at                      INTEGER,
     -- Time the execution entered a finished status (epoch milliseconds).
-    finished_at           INTEGER,
+    finished_at                     INTEGER,
     -- Lease deadline while running (epoch milliseconds); a running row past it is recovered.
-    expires_at            INTEGER,
+    expires_at                      INTEGER,
     -- Creation time (epoch milliseconds).
-    created_at            INTEGER NOT NULL,
+    created_at                      INTEGER NOT NULL,
     -- Time of the last update (epoch milliseconds).
-    updated_at            INTEGER NOT NULL
+    updated_at                      INTEGER NOT NULL,
+    -- Time the parent's run ended and it started waiting for its children (epoch milliseconds); null if it never did.
+    waiting_for_children_started_at INTEGER,
+    -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
+    waiting_for_finalize_started_at INTEGER,
+    -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
+    closed_at                       INTEGER
 );
 
 -- Lookups by id; rejects duplicate execution ids.

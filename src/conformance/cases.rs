@@ -635,8 +635,8 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
 }
 
 /// A parent without children but with a finalize waits for the finalize
-/// (`waiting_for_finalize_task`, `finalize_execution_id` set), which is
-/// inserted `ready`.
+/// (`waiting_for_finalize_task`, `finalize_execution_id` set and
+/// `waiting_for_finalize_started_at` stamped), which is inserted `ready`.
 pub async fn wait_for_finalize_without_children(h: Harness) {
     running(&*h, "ex", T0, &["p"]).await;
     let matched = h
@@ -657,6 +657,13 @@ pub async fn wait_for_finalize_without_children(h: Harness) {
     assert_eq!(p.status, ExecutionStatus::WaitingForFinalizeTask);
     assert_eq!(p.finalize_execution_id.as_deref(), Some("p_f"));
     assert_eq!((p.children_count, p.active_children_count), (0, 0));
+    assert_eq!(
+        (
+            p.waiting_for_children_started_at,
+            p.waiting_for_finalize_started_at
+        ),
+        (None, Some(T0 + 1))
+    );
     let f = one(&*h, "p_f").await;
     assert!(f.parent.as_ref().unwrap().is_finalize);
     assert_eq!(f.status, ExecutionStatus::Ready);
@@ -1099,6 +1106,74 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
     assert_eq!(bad.finished_at, Some(T0 + 20));
     assert!(h.get(&ids(&["busy_f"])).await.unwrap().is_empty());
     assert!(h.ready_parents(10).await.unwrap().is_empty());
+}
+
+/// The bookkeeping timestamps are set by the transitions that enter their
+/// state, at that transition's `now`, and kept afterwards:
+/// `waiting_for_children_started_at` by [`Storage::wait_for_children`] with
+/// children, `waiting_for_finalize_started_at` by
+/// [`Storage::advance_parents`] to the finalize (without children:
+/// by [`Storage::wait_for_children`], see
+/// [`wait_for_finalize_without_children`]), `closed_at` by
+/// [`Storage::close_finished`]; a fresh execution has none of them.
+pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
+    let children = parent_with_children(&*h, "p", 2).await;
+    let p = one(&*h, "p").await;
+    assert_eq!(p.waiting_for_children_started_at, Some(T0 + 1));
+    assert_eq!(p.waiting_for_finalize_started_at, None);
+    assert_eq!(p.closed_at, None);
+    let c = one(&*h, &children[0]).await;
+    let stamps = |e: &TaskExecution| {
+        (
+            e.waiting_for_children_started_at,
+            e.waiting_for_finalize_started_at,
+            e.closed_at,
+        )
+    };
+    assert_eq!(stamps(&c), (None, None, None));
+
+    let results: Vec<FinishItem> = children.iter().map(|id| completed(id, "0")).collect();
+    h.finish("ex", T0 + 10, &results).await.unwrap();
+    assert_eq!(one(&*h, &children[0]).await.closed_at, None);
+    h.close_finished(T0 + 11, 100).await.unwrap();
+    for id in &children {
+        assert_eq!(stamps(&one(&*h, id).await), (None, None, Some(T0 + 11)));
+    }
+    assert_eq!(one(&*h, "p").await.closed_at, None);
+
+    let matched = h
+        .advance_parents(
+            T0 + 20,
+            &[AdvanceItem {
+                execution_id: "p".into(),
+                action: Advance::Finalize {
+                    finalize: finalize_of("p", "p_f", T0 + 20),
+                },
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ["p"]);
+    assert_eq!(
+        stamps(&one(&*h, "p").await),
+        (Some(T0 + 1), Some(T0 + 20), None)
+    );
+
+    let claimed = ok_ids(h.claim_ready("ex", T0 + 21, 10, SLACK).await.unwrap());
+    assert_eq!(claimed, ["p_f"]);
+    h.finish("ex", T0 + 30, &[completed("p_f", "3")])
+        .await
+        .unwrap();
+    h.close_finished(T0 + 31, 100).await.unwrap();
+    assert_eq!(one(&*h, "p_f").await.closed_at, Some(T0 + 31));
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Completed);
+    assert_eq!(stamps(&p), (Some(T0 + 1), Some(T0 + 20), None));
+    h.close_finished(T0 + 40, 100).await.unwrap();
+    assert_eq!(
+        stamps(&one(&*h, "p").await),
+        (Some(T0 + 1), Some(T0 + 20), Some(T0 + 40))
+    );
 }
 
 /// [`Storage::cancel`] cancels the active executions of a subtree, with or

@@ -450,6 +450,7 @@ macro_rules! __conformance_each_case {
             ready_parents_least_recently_updated_first,
             advance_parents_is_guarded,
             advance_parents_inserts_only_when_matched,
+            bookkeeping_timestamps_follow_the_transitions,
             cancel_subtree_with_and_without_self,
             claim_cancellations_is_per_owner,
             expire_leases_with_and_without_retry_budget,

@@ -82,6 +82,15 @@ pub enum ExecutorError {
         /// The serializer's message.
         message: String,
     },
+    /// The task's input validation (set with `validate_input`) rejected
+    /// the input; nothing was stored.
+    #[error("Input to task {task_id} rejected: {reason}")]
+    InputRejected {
+        /// The task id.
+        task_id: String,
+        /// The reason the validation returned.
+        reason: String,
+    },
     /// A serialized payload is larger than the configured limit.
     #[error("{what} of task {task_id} is {size} bytes, over the limit of {limit} bytes")]
     PayloadTooLarge {

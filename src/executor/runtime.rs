@@ -595,6 +595,7 @@ impl Executor {
             message: e.to_string(),
         })?;
         self.inner.check_size(&spec.id, "Input", &input)?;
+        spec.check_input(&input)?;
         let effective = effective_options(
             &spec.id,
             spec.timeout,

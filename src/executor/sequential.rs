@@ -91,6 +91,7 @@ where
                 kind: Kind::Sequence {
                     steps: vec![first.spec().clone()],
                 },
+                validate_input: None,
             }),
             _types: PhantomData,
         }

@@ -46,6 +46,25 @@ impl From<TaskError> for RunFailure {
 pub(crate) type RunFn =
     Arc<dyn Fn(TaskContext, String) -> BoxFut<Result<RunOutcome, RunFailure>> + Send + Sync>;
 
+/// A type-erased input validation: the serialized input in, the reason it
+/// is rejected out.
+pub(crate) type ValidateFn = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Erases a typed validation: the serialized input is read back as `I`
+/// (an input that does not read is rejected with the deserializer's
+/// message), then `validate` judges it.
+pub(crate) fn erase_validation<I, V>(validate: V) -> ValidateFn
+where
+    I: DeserializeOwned,
+    V: Fn(&I) -> Result<(), String> + Send + Sync + 'static,
+{
+    Arc::new(move |raw: &str| {
+        let input: I =
+            serde_json::from_str(raw).map_err(|e| format!("input does not deserialize: {e}"))?;
+        validate(&input)
+    })
+}
+
 /// How an execution of a definition proceeds after its run.
 #[derive(Clone)]
 pub(crate) enum Kind {
@@ -68,6 +87,8 @@ pub struct TaskSpec {
     pub(crate) sleep_before_run: Duration,
     pub(crate) run: RunFn,
     pub(crate) kind: Kind,
+    /// The input validation set with `validate_input`, if any.
+    pub(crate) validate_input: Option<ValidateFn>,
 }
 
 impl fmt::Debug for TaskSpec {
@@ -86,6 +107,7 @@ impl fmt::Debug for TaskSpec {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("sleep_before_run", &self.sleep_before_run)
+            .field("validates_input", &self.validate_input.is_some())
             .finish()
     }
 }
@@ -118,6 +140,19 @@ impl TaskSpec {
         validate_sleep(&self.id, self.sleep_before_run)?;
         validate_timeout(&self.id, self.timeout)?;
         Ok(())
+    }
+
+    /// Runs the input validation (if any) on a serialized input: the
+    /// typed [`ExecutorError::InputRejected`] naming the task and the
+    /// reason when it is rejected (docs/design.md, "Input validation").
+    pub fn check_input(&self, input: &str) -> Result<(), ExecutorError> {
+        match &self.validate_input {
+            Some(validate) => validate(input).map_err(|reason| ExecutorError::InputRejected {
+                task_id: self.id.clone(),
+                reason,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Definitions this one depends on (finalize, sequence steps), which
@@ -283,6 +318,25 @@ macro_rules! definition_builders {
             self
         }
 
+        /// Sets a validation of the input, run before anything is stored:
+        /// an enqueue of a rejected input fails with
+        /// [`ExecutorError::InputRejected`] (task id and the returned
+        /// reason), and a parent spawning a child with a rejected input
+        /// fails without retry, storing no child (docs/design.md, "Input
+        /// validation"). Runs where the input is enqueued, so it should be
+        /// quick and free of IO.
+        pub fn validate_input<V>(mut self, validate: V) -> Self
+        where
+            V: Fn(&<Self as Definition>::Input) -> Result<(), String> + Send + Sync + 'static,
+        {
+            spec_mut(&mut self.spec).validate_input =
+                Some($crate::executor::task::erase_validation::<
+                    <Self as Definition>::Input,
+                    V,
+                >(validate));
+            self
+        }
+
         /// The task id.
         pub fn id(&self) -> &str {
             &self.spec.id
@@ -381,6 +435,7 @@ where
                 sleep_before_run: Duration::ZERO,
                 run: erase::<I, O, O, F, Fut>(run, |o| Ok((o, Vec::new()))),
                 kind: Kind::Simple,
+                validate_input: None,
             }),
             _types: PhantomData,
         }
@@ -452,6 +507,7 @@ where
                 sleep_before_run: Duration::ZERO,
                 run: erase::<I, O, ParentOutput<O>, F, Fut>(run, |p| Ok((p.output, p.children))),
                 kind: Kind::Parent { finalize: None },
+                validate_input: None,
             }),
             _types: PhantomData,
         }

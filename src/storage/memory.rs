@@ -490,8 +490,10 @@ impl Storage for MemoryStorage {
                         row.status = ExecutionStatus::WaitingForChildrenTasks;
                         row.children_count = children;
                         row.active_children_count = children;
+                        row.waiting_for_children_started_at = Some(now);
                     } else {
                         row.status = ExecutionStatus::WaitingForFinalizeTask;
+                        row.waiting_for_finalize_started_at = Some(now);
                         row.finalize_execution_id =
                             item.finalize.as_ref().map(|f| f.execution_id.clone());
                     }
@@ -544,7 +546,10 @@ impl Storage for MemoryStorage {
                 .collect();
             let mut rows = Vec::with_capacity(ids.len());
             for id in &ids {
-                state.update(id, |row| row.is_closed = true);
+                state.update(id, |row| {
+                    row.is_closed = true;
+                    row.closed_at = Some(now);
+                });
                 if let Some(row) = state.get(id) {
                     rows.push(row.clone());
                 }
@@ -669,6 +674,7 @@ impl Storage for MemoryStorage {
                         Advance::Finalize { finalize } => {
                             p.status = ExecutionStatus::WaitingForFinalizeTask;
                             p.finalize_execution_id = Some(finalize.execution_id.clone());
+                            p.waiting_for_finalize_started_at = Some(now);
                         }
                         Advance::SpawnNext { .. } => {
                             p.children_count += 1;

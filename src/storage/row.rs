@@ -196,6 +196,9 @@ impl RawRow {
             expires_at: self.expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            waiting_for_children_started_at: self.waiting_for_children_started_at,
+            waiting_for_finalize_started_at: self.waiting_for_finalize_started_at,
+            closed_at: self.closed_at,
         })
     }
 }

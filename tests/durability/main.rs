@@ -141,6 +141,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
     transactions::one_call_enqueue_in_caller_transaction,
+    transactions::one_call_enqueue_refuses_invalid_input,
     write_lock::busy_process_does_not_lock_others_out,
 );
 
@@ -161,4 +162,5 @@ backend!(postgres, crate::common::Backend::Postgres;
     late_result::late_result_never_overwrites_cancel,
     transactions::enqueue_in_caller_transaction,
     transactions::one_call_enqueue_in_caller_transaction,
+    transactions::one_call_enqueue_refuses_invalid_input,
 );

@@ -5,7 +5,7 @@ use crate::common::{Backend, SharedDb, eventually, fast_options, pg_config, stat
 use durable_execution::model::{ExecutionStatus, NewExecution};
 use durable_execution::storage::{PostgresStorage, SqliteStorage, Storage};
 use durable_execution::{
-    EnqueueOptions, Executor, Task, TaskContext, TaskError, TaskHandle, WaitOptions,
+    EnqueueOptions, Executor, ExecutorError, Task, TaskContext, TaskError, TaskHandle, WaitOptions,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,6 +23,17 @@ fn ship_task(runs: &Arc<[AtomicU32; 3]>) -> Task<i32, String> {
             Ok::<_, TaskError>(format!("shipped {order}"))
         }
     })
+}
+
+/// A started executor on `storage` running `task`, with the test options.
+fn started(storage: &Arc<dyn Storage>, task: &Task<i32, String>) -> Executor {
+    let executor = Executor::builder(storage.clone())
+        .options(fast_options().build().unwrap())
+        .register(task)
+        .build()
+        .unwrap();
+    executor.start().unwrap();
+    executor
 }
 
 /// The caller's side of one backend: its own connection and `orders` table.
@@ -138,12 +149,7 @@ pub async fn enqueue_in_caller_transaction(backend: Backend) {
     let runs = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
     let task = ship_task(&runs);
     let storage = db.handle().await;
-    let executor = Executor::builder(storage.clone())
-        .options(fast_options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
+    let executor = started(&storage, &task);
 
     // Commit: the order and its execution appear together; it runs.
     let committed = executor.prepare(&task, 1, EnqueueOptions::new()).unwrap();
@@ -240,6 +246,36 @@ pub async fn one_call_enqueue_in_caller_transaction(backend: Backend) {
     executor.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
+/// The one-call enqueue in the caller's transaction runs the task's input
+/// validation: a rejected input fails with `ExecutorError::InputRejected`
+/// before anything is written, so the caller rolls back and nothing is
+/// stored (docs/design.md, "Input validation").
+pub async fn one_call_enqueue_refuses_invalid_input(backend: Backend) {
+    let db = SharedDb::new(backend).await;
+    let mut caller = Caller::new(&db).await;
+    let runs = Arc::new([AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)]);
+    let task = ship_task(&runs).validate_input(|order: &i32| match *order < 0 {
+        true => Err(format!("order {order} is negative")),
+        false => Ok(()),
+    });
+    let storage = db.handle().await;
+    let executor = started(&storage, &task);
+    let err = caller
+        .try_enqueue(&executor, &task, -1, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ExecutorError::InputRejected { task_id, reason }
+            if task_id == "ship_order" && reason == "order -1 is negative"),
+        "{err}"
+    );
+    assert!(caller.orders().await.is_empty());
+    assert!(status_counts(&storage).await.is_empty());
+    let done = caller.enqueue(&executor, &task, 1, true).await;
+    assert_eq!(done.wait_output().await.unwrap(), "shipped 1");
+    executor.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
 impl Caller {
     /// Inserts order `id` and enqueues `task` with the one-call API in one
     /// transaction, then commits or rolls back.
@@ -250,6 +286,17 @@ impl Caller {
         id: i32,
         commit: bool,
     ) -> TaskHandle<String> {
+        self.try_enqueue(executor, task, id, commit).await.unwrap()
+    }
+
+    /// [`Caller::enqueue`], rolling back when the enqueue fails.
+    async fn try_enqueue(
+        &mut self,
+        executor: &Executor,
+        task: &Task<i32, String>,
+        id: i32,
+        commit: bool,
+    ) -> Result<TaskHandle<String>, ExecutorError> {
         match self {
             Self::Sqlite(conn) => {
                 let tx = conn
@@ -257,8 +304,8 @@ impl Caller {
                     .unwrap();
                 tx.execute("INSERT INTO orders (id) VALUES (?1)", [id])
                     .unwrap();
-                let handle = executor.enqueue_in_sqlite(&tx, task, id).unwrap();
-                if commit {
+                let handle = executor.enqueue_in_sqlite(&tx, task, id);
+                if commit && handle.is_ok() {
                     tx.commit().unwrap();
                 } else {
                     tx.rollback().unwrap();
@@ -271,8 +318,8 @@ impl Caller {
                 tx.execute("INSERT INTO orders (id) VALUES ($1)", &[&id])
                     .await
                     .unwrap();
-                let handle = executor.enqueue_in_postgres(&tx, task, id).await.unwrap();
-                if commit {
+                let handle = executor.enqueue_in_postgres(&tx, task, id).await;
+                if commit && handle.is_ok() {
                     tx.commit().await.unwrap();
                 } else {
                     tx.rollback().await.unwrap();

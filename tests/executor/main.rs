@@ -31,6 +31,7 @@ mod metrics;
 mod parent;
 mod sequence;
 mod simple;
+mod validation;
 mod workflow;
 
 #[allow(unused_imports)]
@@ -130,6 +131,11 @@ macro_rules! executor_suite {
                     shared_state,
                     lifecycle_events,
                     run_until_signal,
+                }
+                validation {
+                    enqueue_rejects_invalid_input,
+                    invalid_child_input_fails_parent,
+                    bookkeeping_timestamps,
                 }
                 metrics {
                     metrics_count_outcomes,

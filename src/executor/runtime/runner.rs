@@ -347,6 +347,7 @@ pub(super) fn new_descendant(
     input: String,
     overrides: &EnqueueOptions,
 ) -> Result<NewExecution, ExecutorError> {
+    spec.check_input(&input)?;
     let effective = effective_options(
         &spec.id,
         spec.timeout,

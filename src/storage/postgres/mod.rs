@@ -1205,10 +1205,10 @@ impl<C: PgClient> Queries for Pg<'_, C> {
     ids_query!(release_executions(executor_id: &str, now: Millis, ids: Value) => ReleaseExecutionsParams { executor_id, now, ids });
 
     /// Inside the closer's transaction, after `ordered_scans`.
-    async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
+    async fn claim_unclosed(&self, now: Millis, limit: i64) -> StorageResult<Rows> {
         ordered_scans(self.client).await?;
         let rows = pgq::claim_unclosed()
-            .bind(self.client, &limit)
+            .params(self.client, &pgq::ClaimUnclosedParams { now, limit })
             .all()
             .await
             .map_err(pg_err("claim_unclosed"))?;

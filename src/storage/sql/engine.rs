@@ -435,7 +435,7 @@ impl<D: Dialect> Op<D> for Close {
     }
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<CloseOutcome> {
-        let mut rows = queries.claim_unclosed(self.limit).await?;
+        let mut rows = queries.claim_unclosed(self.now, self.limit).await?;
         rows.sort_by_key(|r| r.as_ref().map_or(None, |r| r.finished_at));
         let mut outcome = CloseOutcome::default();
         let mut finished: Vec<TaskExecution> = Vec::with_capacity(rows.len());

@@ -362,8 +362,8 @@ pub(crate) trait Queries {
         now: Millis,
         ids: Json<Self>,
     ) -> impl Future<Output = StorageResult<Vec<String>>>;
-    /// `claim_unclosed`.
-    fn claim_unclosed(&self, limit: i64) -> impl Future<Output = StorageResult<Rows>>;
+    /// `claim_unclosed`: closed at `now`.
+    fn claim_unclosed(&self, now: Millis, limit: i64) -> impl Future<Output = StorageResult<Rows>>;
     /// `lock_executions`: `(execution_id, status)` of each locked row.
     fn lock_executions(
         &self,

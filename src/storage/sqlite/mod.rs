@@ -754,8 +754,8 @@ impl Queries for Connection {
 
     ids_query!(release_executions(executor_id: &str, now: Millis, ids: String) => ReleaseExecutionsParams { executor_id, now, ids: &ids });
 
-    async fn claim_unclosed(&self, limit: i64) -> StorageResult<Rows> {
-        let rows = q::claim_unclosed(self, &q::ClaimUnclosedParams { limit })
+    async fn claim_unclosed(&self, now: Millis, limit: i64) -> StorageResult<Rows> {
+        let rows = q::claim_unclosed(self, &q::ClaimUnclosedParams { now, limit })
             .map_err(sqlite_err("claim_unclosed"))?;
         Ok(rows.into_iter().map(convert::raw).collect())
     }

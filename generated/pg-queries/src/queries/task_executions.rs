@@ -38,6 +38,11 @@ pub struct ReleaseExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
     pub ids: T1,
     pub executor_id: T2,
 }
+#[derive(Clone, Copy, Debug)]
+pub struct ClaimUnclosedParams {
+    pub now: i64,
+    pub limit: i64,
+}
 #[derive(Debug)]
 pub struct DecrementActiveChildrenParams<T1: crate::JsonSql> {
     pub now: i64,
@@ -125,6 +130,9 @@ pub struct TaskExecutionRow {
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub waiting_for_children_started_at: Option<i64>,
+    pub waiting_for_finalize_started_at: Option<i64>,
+    pub closed_at: Option<i64>,
 }
 pub struct TaskExecutionRowBorrowed<'a> {
     pub id: i64,
@@ -159,6 +167,9 @@ pub struct TaskExecutionRowBorrowed<'a> {
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub waiting_for_children_started_at: Option<i64>,
+    pub waiting_for_finalize_started_at: Option<i64>,
+    pub closed_at: Option<i64>,
 }
 impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
     fn from(
@@ -195,6 +206,9 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             expires_at,
             created_at,
             updated_at,
+            waiting_for_children_started_at,
+            waiting_for_finalize_started_at,
+            closed_at,
         }: TaskExecutionRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -230,6 +244,9 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             expires_at,
             created_at,
             updated_at,
+            waiting_for_children_started_at,
+            waiting_for_finalize_started_at,
+            closed_at,
         }
     }
 }
@@ -2154,7 +2171,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -2212,6 +2229,9 @@ impl GetExecutionsStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2222,7 +2242,7 @@ pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads the children of a parent in spawn order, its finalize last.
 pub fn get_children() -> GetChildrenStmt {
     GetChildrenStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
         None,
     )
 }
@@ -2280,6 +2300,9 @@ impl GetChildrenStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2355,7 +2378,7 @@ pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
 pub fn claim_ready() -> ClaimReadyStmt {
     ClaimReadyStmt(
-        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at",
         None,
     )
 }
@@ -2416,6 +2439,9 @@ impl ClaimReadyStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2564,7 +2590,7 @@ pub struct StartWaitingStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
 pub fn start_waiting() -> StartWaitingStmt {
     StartWaitingStmt(
-        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, waiting_for_children_started_at = CASE WHEN u.status = 'waiting_for_children_tasks' THEN $1::bigint ELSE t.waiting_for_children_started_at END, waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN $1::bigint ELSE t.waiting_for_finalize_started_at END, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
         None,
     )
 }
@@ -2675,10 +2701,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
     }
 }
 pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Marks up to `limit` finished, unclosed executions closed (oldest finish first) and returns them so their effects can be applied in the same transaction.
+/// Marks up to `limit` finished, unclosed executions closed at `now` (oldest finish first) and returns them so their effects can be applied in the same transaction.
 pub fn claim_unclosed() -> ClaimUnclosedStmt {
     ClaimUnclosedStmt(
-        "UPDATE task_executions AS t SET is_closed = true WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        "UPDATE task_executions AS t SET is_closed = true, closed_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at",
         None,
     )
 }
@@ -2690,14 +2716,15 @@ impl ClaimUnclosedStmt {
         self.1 = Some(client.prepare(self.0).await?);
         Ok(self)
     }
-    pub fn bind<'c, 'a, 's, C: GenericClient>(
+    fn bind<'c, 'a, 's, C: GenericClient>(
         &'s self,
         client: &'c C,
+        now: &'a i64,
         limit: &'a i64,
-    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 1> {
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2> {
         TaskExecutionRowQuery {
             client,
-            params: [limit],
+            params: [now, limit],
             query: self.0,
             cached: self.1.as_ref(),
             extractor: |
@@ -2736,10 +2763,31 @@ impl ClaimUnclosedStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
         }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ClaimUnclosedParams,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2>,
+        C,
+    > for ClaimUnclosedStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ClaimUnclosedParams,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2> {
+        self.bind(client, &params.now, &params.limit)
     }
 }
 pub struct LockExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
@@ -3066,7 +3114,7 @@ pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Parents waiting for children whose children have all completed, least recently updated first.
 pub fn ready_parents() -> ReadyParentsStmt {
     ReadyParentsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
         None,
     )
 }
@@ -3124,6 +3172,9 @@ impl ReadyParentsStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3134,7 +3185,7 @@ pub struct AdvanceParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Moves parents whose children all completed, from a JSON array of {execution_id, status, output?, finalize_execution_id?, error?, spawn_next}: complete, wait for the finalize, spawn the next sequential child, or fail.
 pub fn advance_parents() -> AdvanceParentsStmt {
     AdvanceParentsStmt(
-        "UPDATE task_executions AS t SET status = u.status, output = coalesce(u.output, t.output), finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id), error = coalesce(u.error, t.error), children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END, active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END, finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN $1::bigint ELSE NULL END, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_children_tasks' AND t.active_children_count = 0 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, output = coalesce(u.output, t.output), finalize_execution_id = coalesce(u.finalize_execution_id, t.finalize_execution_id), error = coalesce(u.error, t.error), children_count = t.children_count + CASE WHEN u.spawn_next THEN 1 ELSE 0 END, active_children_count = CASE WHEN u.spawn_next THEN 1 ELSE 0 END, finished_at = CASE WHEN u.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') THEN $1::bigint ELSE NULL END, waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN $1::bigint ELSE t.waiting_for_finalize_started_at END, is_closed = false, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, output text, finalize_execution_id text, error jsonb, spawn_next boolean) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'waiting_for_children_tasks' AND t.active_children_count = 0 RETURNING t.execution_id",
         None,
     )
 }
