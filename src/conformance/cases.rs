@@ -36,6 +36,7 @@ pub fn exec(id: &str, task: &str, created_at: Millis) -> NewExecution {
         timeout_ms: 1_000,
         input: "null".to_owned(),
         created_at,
+        sleeping_key: None,
     }
 }
 
@@ -175,6 +176,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
         timeout_ms: 30_000,
         input: r#"{"text":"héllo \"quoted\"","n":[1,2.5,null]}"#.into(),
         created_at: T0,
+        sleeping_key: None,
     };
     let bare = exec("te_bare", "t", T0 + 1);
     h.insert(&[full.clone(), bare.clone()]).await.unwrap();

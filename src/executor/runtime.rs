@@ -607,6 +607,7 @@ impl Executor {
             timeout_ms: effective.timeout_ms,
             input,
             created_at: now_millis(),
+            sleeping_key: None,
         })
     }
 

@@ -196,6 +196,7 @@ impl RawRow {
             expires_at: self.expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            sleeping_key: self.sleeping_key,
         })
     }
 }
@@ -212,6 +213,16 @@ fn to_value<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value,
         what,
         message: e.to_string(),
     })
+}
+
+/// The JSON outcome of `wake_sleeping`: `{status, output?, error?}`.
+pub(crate) fn wake_json(wake: &super::Wake) -> Result<Value, StorageError> {
+    let (status, output, error) = super::rules::wake_result(wake);
+    Ok(json!({
+        "status": status.as_str(),
+        "output": output,
+        "error": error.map(|e| to_value("error", e)).transpose()?,
+    }))
 }
 
 /// Rows per `insert_executions` statement when an insert is split into
@@ -240,6 +251,7 @@ pub(crate) struct InsertRow<'a> {
     input: Cow<'a, str>,
     start_at: i64,
     created_at: i64,
+    sleeping_key: Option<Cow<'a, str>>,
 }
 
 /// How the text of an [`InsertRow`] is stored: as is, or with every NUL
@@ -286,6 +298,7 @@ pub(crate) fn insert_rows<'a>(
             input: text.apply(&e.input),
             start_at: e.start_at(),
             created_at: e.created_at,
+            sleeping_key: e.sleeping_key.as_deref().map(|k| text.apply(k)),
         });
     }
     Ok(rows)
@@ -546,6 +559,21 @@ pub(crate) fn duplicate_id_from_detail(detail: &str) -> Option<String> {
     let start = detail.find("=(")? + 2;
     let end = detail[start..].find(')')? + start;
     Some(detail[start..end].to_owned())
+}
+
+/// The sleeping key of an `insert_executions` chunk that holds exactly one
+/// (the usual insert of a sleeping execution), else `unknown`: the key a
+/// duplicate-key error names when the database does not say which.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn sleeping_key_of_chunk(rows: &str) -> String {
+    let rows: Vec<Value> = serde_json::from_str(rows).unwrap_or_default();
+    let mut keys = rows
+        .iter()
+        .filter_map(|r| r.get("sleeping_key").and_then(Value::as_str));
+    match (keys.next(), keys.next()) {
+        (Some(key), None) => key.to_owned(),
+        _ => "unknown".to_owned(),
+    }
 }
 
 /// The first execution id that appears twice in `executions`.

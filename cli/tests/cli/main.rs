@@ -181,6 +181,7 @@ fn status_counts_stuck_executions() {
             timeout_ms: 1_000,
             input: "null".to_owned(),
             created_at: 1_700_000_000_000,
+            sleeping_key: None,
         };
         storage
             .insert(&[new("te_run"), new("te_parent"), new("te_fine")])
@@ -860,6 +861,7 @@ fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
         timeout_ms: 1_000,
         input: "null".to_owned(),
         created_at: 1_700_000_000_000,
+        sleeping_key: None,
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

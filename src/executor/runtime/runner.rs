@@ -368,6 +368,7 @@ pub(super) fn new_descendant(
         timeout_ms: effective.timeout_ms,
         input,
         created_at: now_millis(),
+        sleeping_key: None,
     })
 }
 
