@@ -1683,7 +1683,12 @@ pub async fn sleeping_executions_are_woken_once(h: Harness) {
     assert_eq!(s1.status, ExecutionStatus::Sleeping);
     assert_eq!(s1.sleeping_key.as_deref(), Some("key-1"));
     assert_eq!(s1.expires_at, Some(T0 + 1_000));
-    assert!(h.claim_ready("ex", T0 + 500, 10, 0).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex", T0 + 500, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut events = h.subscribe();
     let woken = h
@@ -1735,7 +1740,9 @@ pub async fn sleeping_executions_are_woken_once(h: Harness) {
 
     for (task, key) in [("hook", "nobody"), ("other_task", "key-1")] {
         assert_eq!(
-            h.wake(task, key, T0 + 40, &completed_wake("1")).await.unwrap(),
+            h.wake(task, key, T0 + 40, &completed_wake("1"))
+                .await
+                .unwrap(),
             None
         );
     }
@@ -1806,7 +1813,10 @@ pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
     let late = one(&*h, "late").await;
     assert_eq!(late.status, ExecutionStatus::TimedOut);
     assert_eq!(late.finished_at, Some(T0 + 1_001));
-    assert_eq!(late.error.as_ref().map(|e| e.kind), Some(ErrorKind::TimedOut));
+    assert_eq!(
+        late.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::TimedOut)
+    );
     assert!(!late.is_closed);
     for (key, expected) in [
         ("k1", ExecutionStatus::TimedOut),
@@ -1820,5 +1830,11 @@ pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
         assert!(!found.woken);
         assert_eq!(found.execution.status, expected);
     }
-    assert!(h.expire_leases(T0 + 5_000, 10).await.unwrap().timed_out.is_empty());
+    assert!(
+        h.expire_leases(T0 + 5_000, 10)
+            .await
+            .unwrap()
+            .timed_out
+            .is_empty()
+    );
 }

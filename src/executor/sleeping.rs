@@ -158,8 +158,9 @@ pub(crate) fn sleeping_key_for(
         (None, true) => Err(ExecutorError::InvalidOptions {
             task_id: spec.id.clone(),
             what: "sleeping key",
-            message: "a sleeping task needs a key (Executor::enqueue_sleeping, SleepingTask::child)"
-                .to_owned(),
+            message:
+                "a sleeping task needs a key (Executor::enqueue_sleeping, SleepingTask::child)"
+                    .to_owned(),
         }),
         (Some(_), false) => Err(ExecutorError::InvalidOptions {
             task_id: spec.id.clone(),
@@ -190,9 +191,8 @@ mod tests {
             Some("k".to_owned())
         );
         assert!(sleeping_key_for(sleeping.spec(), &EnqueueOptions::default()).is_err());
-        let plain = super::super::Task::new("plain", |_ctx, x: u32| async move {
-            Ok::<_, TaskError>(x)
-        });
+        let plain =
+            super::super::Task::new("plain", |_ctx, x: u32| async move { Ok::<_, TaskError>(x) });
         assert!(sleeping_key_for(plain.spec(), &keyed).is_err());
         assert_eq!(
             sleeping_key_for(plain.spec(), &EnqueueOptions::default()).unwrap(),

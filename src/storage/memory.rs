@@ -855,7 +855,10 @@ impl Storage for MemoryStorage {
                     row.updated_at = now;
                 });
             }
-            state.get(&id).cloned().map(|execution| Woken { execution, woken })
+            state
+                .get(&id)
+                .cloned()
+                .map(|execution| Woken { execution, woken })
         };
         self.wake(Wakeups::changed_if(woken.as_ref().is_some_and(|w| w.woken)));
         Ok(woken)

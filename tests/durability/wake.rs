@@ -82,7 +82,11 @@ pub async fn wake_from_another_process(backend: Backend) {
     worker.wait_ready(Duration::from_secs(60)).await;
     std::fs::write(dir.path().join("go"), b"go").unwrap();
     let status = worker.wait_exit(Duration::from_secs(60)).await;
-    assert!(status.success(), "waker failed ({status}):\n{}", worker.stderr());
+    assert!(
+        status.success(),
+        "waker failed ({status}):\n{}",
+        worker.stderr()
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("woken")).unwrap(),
         "completed"

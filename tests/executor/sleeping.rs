@@ -1,9 +1,9 @@
 //! Sleeping tasks woken from outside (docs/design.md "Sleeping tasks").
 
 use crate::common::{Factory, start};
+use durable_execution::TaskExecution;
 use durable_execution::model::{ErrorKind, ExecutionStatus, now_millis};
 use durable_execution::storage::StorageError;
-use durable_execution::TaskExecution;
 use durable_execution::{
     ExecutorError, FinalizeInput, ParentOutput, ParentTask, SleepingTask, Task, TaskContext,
     TaskError, TaskHandle, WakeOutcome,
@@ -111,7 +111,11 @@ pub async fn failed_wake_fails_the_parent(factory: Factory) {
     let parent = executor.enqueue(&checkout, 9).await.unwrap();
     sleeping_child(&parent).await;
     let failed = executor
-        .wake(&hook, "order-9", WakeOutcome::Failed("card declined".into()))
+        .wake(
+            &hook,
+            "order-9",
+            WakeOutcome::Failed("card declined".into()),
+        )
         .await
         .unwrap();
     assert_eq!(failed.status, ExecutionStatus::Failed);
@@ -143,13 +147,25 @@ pub async fn sleeping_keys_are_checked_and_unique(factory: Factory) {
     for bad in [String::new(), "x".repeat(256)] {
         let err = executor.enqueue_sleeping(&hook, bad).await.unwrap_err();
         assert!(
-            matches!(err, ExecutorError::InvalidOptions { what: "sleeping key", .. }),
+            matches!(
+                err,
+                ExecutorError::InvalidOptions {
+                    what: "sleeping key",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
     let keyless = executor.enqueue(&hook, ()).await.unwrap_err();
     assert!(
-        matches!(keyless, ExecutorError::InvalidOptions { what: "sleeping key", .. }),
+        matches!(
+            keyless,
+            ExecutorError::InvalidOptions {
+                what: "sleeping key",
+                ..
+            }
+        ),
         "{keyless:?}"
     );
     executor
@@ -165,7 +181,10 @@ pub async fn sleeping_keys_are_checked_and_unique(factory: Factory) {
         .unwrap();
     assert_eq!(first.wait_output().await.unwrap().order, 1);
     let reused = executor.enqueue_sleeping(&hook, "k").await.unwrap();
-    assert_eq!(reused.get().await.unwrap().status, ExecutionStatus::Sleeping);
+    assert_eq!(
+        reused.get().await.unwrap().status,
+        ExecutionStatus::Sleeping
+    );
     executor.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
@@ -178,7 +197,10 @@ pub async fn sleeping_task_times_out(factory: Factory) {
     let handle = executor.enqueue_sleeping(&hook, "soon").await.unwrap();
     let done = handle.wait().await.unwrap();
     assert_eq!(done.status, ExecutionStatus::TimedOut);
-    assert_eq!(done.error.as_ref().map(|e| e.kind), Some(ErrorKind::TimedOut));
+    assert_eq!(
+        done.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::TimedOut)
+    );
     let late = executor
         .wake(&hook, "soon", WakeOutcome::Completed(1))
         .await

@@ -969,7 +969,15 @@ fn wake_completes_or_fails_a_sleeping_execution() {
     let db = path.to_str().expect("utf-8 path");
     let woke = ok(durable(
         dir.path(),
-        &["--database", db, "wake", "webhook", "order-1", "--output", "{\"cents\":125}"],
+        &[
+            "--database",
+            db,
+            "wake",
+            "webhook",
+            "order-1",
+            "--output",
+            "{\"cents\":125}",
+        ],
     ));
     assert!(
         woke.contains("Woke te_paid (webhook, key \"order-1\"): completed."),
@@ -977,20 +985,61 @@ fn wake_completes_or_fails_a_sleeping_execution() {
     );
     let again = ok(durable(
         dir.path(),
-        &["--database", db, "wake", "webhook", "order-1", "--error", "late"],
+        &[
+            "--database",
+            db,
+            "wake",
+            "webhook",
+            "order-1",
+            "--error",
+            "late",
+        ],
     ));
     assert!(again.contains("already finished (completed)"), "{again}");
     let failed = ok(durable(
         dir.path(),
-        &["--database", db, "wake", "webhook", "order-2", "--error", "card declined"],
+        &[
+            "--database",
+            db,
+            "wake",
+            "webhook",
+            "order-2",
+            "--error",
+            "card declined",
+        ],
     ));
-    assert!(failed.contains("te_declined") && failed.contains("failed"), "{failed}");
+    assert!(
+        failed.contains("te_declined") && failed.contains("failed"),
+        "{failed}"
+    );
     fails_with(
-        durable(dir.path(), &["--database", db, "wake", "webhook", "order-3", "--output", "1"]),
+        durable(
+            dir.path(),
+            &[
+                "--database",
+                db,
+                "wake",
+                "webhook",
+                "order-3",
+                "--output",
+                "1",
+            ],
+        ),
         "no execution of sleeping task webhook has the key \"order-3\"",
     );
     fails_with(
-        durable(dir.path(), &["--database", db, "wake", "webhook", "order-1", "--output", "{oops"]),
+        durable(
+            dir.path(),
+            &[
+                "--database",
+                db,
+                "wake",
+                "webhook",
+                "order-1",
+                "--output",
+                "{oops",
+            ],
+        ),
         "--output is not JSON",
     );
     let rows = runtime.block_on(async {
@@ -1000,9 +1049,15 @@ fn wake_completes_or_fails_a_sleeping_execution() {
             .expect("get")
     });
     let rows: Vec<_> = rows.into_iter().map(|r| r.expect("readable")).collect();
-    let paid = rows.iter().find(|r| r.execution_id == "te_paid").expect("paid");
+    let paid = rows
+        .iter()
+        .find(|r| r.execution_id == "te_paid")
+        .expect("paid");
     assert_eq!(paid.output.as_deref(), Some("{\"cents\":125}"));
-    let declined = rows.iter().find(|r| r.execution_id == "te_declined").expect("declined");
+    let declined = rows
+        .iter()
+        .find(|r| r.execution_id == "te_declined")
+        .expect("declined");
     assert_eq!(
         declined.error.as_ref().map(|e| e.message.as_str()),
         Some("card declined")

@@ -74,8 +74,7 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
         {
             Ok(outcome) => {
                 backoff.reset();
-                let count =
-                    outcome.requeued.len() + outcome.failed.len() + outcome.timed_out.len();
+                let count = outcome.requeued.len() + outcome.failed.len() + outcome.timed_out.len();
                 if !outcome.timed_out.is_empty() {
                     tracing::info!(timed_out = ?outcome.timed_out, "sleeping executions timed out before a wake");
                 }

@@ -51,12 +51,11 @@ impl Executor {
         validate_sleeping_key(task_id, key)?;
         let wake = match outcome {
             WakeOutcome::Completed(output) => {
-                let output = serde_json::to_string(&output).map_err(|e| {
-                    ExecutorError::InvalidInput {
+                let output =
+                    serde_json::to_string(&output).map_err(|e| ExecutorError::InvalidInput {
                         task_id: task_id.to_owned(),
                         message: format!("cannot serialize the wake output: {e}"),
-                    }
-                })?;
+                    })?;
                 self.inner.check_size(task_id, "Output", &output)?;
                 Wake::Completed { output }
             }

@@ -748,7 +748,12 @@ pub(crate) struct WakeSleeping<D: Dialect> {
 }
 
 impl<D: Dialect> WakeSleeping<D> {
-    pub(crate) fn new(task_id: &str, key: &str, now: Millis, wake: &Wake) -> StorageResult<Option<Self>> {
+    pub(crate) fn new(
+        task_id: &str,
+        key: &str,
+        now: Millis,
+        wake: &Wake,
+    ) -> StorageResult<Option<Self>> {
         Ok(Some(Self {
             task_id: task_id.to_owned(),
             key: key.to_owned(),
@@ -777,7 +782,9 @@ impl<D: Dialect> Op<D> for WakeSleeping<D> {
                 woken: true,
             }));
         }
-        let found = queries.get_by_sleeping_key(&self.task_id, &self.key).await?;
+        let found = queries
+            .get_by_sleeping_key(&self.task_id, &self.key)
+            .await?;
         match loaded(found).into_iter().next() {
             Some(row) => Ok(Some(Woken {
                 execution: row?,

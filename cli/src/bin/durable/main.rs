@@ -96,7 +96,12 @@ enum Command {
         /// The key the execution sleeps under.
         key: String,
         /// Complete it with this output (JSON).
-        #[arg(long, value_name = "JSON", conflicts_with = "error", required_unless_present = "error")]
+        #[arg(
+            long,
+            value_name = "JSON",
+            conflicts_with = "error",
+            required_unless_present = "error"
+        )]
         output: Option<String>,
         /// Fail it with this error message.
         #[arg(long, value_name = "MESSAGE")]
