@@ -608,7 +608,7 @@ impl Executor {
             timeout_ms: effective.timeout_ms,
             input,
             created_at: now_millis(),
-            sleeping_key: super::sleeping::sleeping_key_for(&spec, &options)?,
+            sleeping_key: super::sleeping::sleeping_key_for(spec, &options)?,
         })
     }
 
