@@ -636,7 +636,7 @@ mod tests {
     #[test]
     fn corrupt_columns_are_named() {
         let mut row = raw();
-        row.status = "sleeping".into();
+        row.status = "dozing".into();
         let err = row.into_loaded().unwrap_err();
         assert_eq!((err.execution_id.as_str(), err.column), ("te_1", "status"));
 
