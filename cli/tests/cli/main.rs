@@ -967,79 +967,30 @@ fn wake_completes_or_fails_a_sleeping_execution() {
         storage
     });
     let db = path.to_str().expect("utf-8 path");
-    let woke = ok(durable(
-        dir.path(),
-        &[
-            "--database",
-            db,
-            "wake",
-            "webhook",
-            "order-1",
-            "--output",
-            "{\"cents\":125}",
-        ],
-    ));
+    let wake = |args: &[&str]| {
+        durable(
+            dir.path(),
+            &[&["--database", db, "wake"][..], args].concat(),
+        )
+    };
+    let woke = ok(wake(&["webhook", "order-1", "--output", "{\"cents\":125}"]));
     assert!(
         woke.contains("Woke te_paid (webhook, key \"order-1\"): completed."),
         "{woke}"
     );
-    let again = ok(durable(
-        dir.path(),
-        &[
-            "--database",
-            db,
-            "wake",
-            "webhook",
-            "order-1",
-            "--error",
-            "late",
-        ],
-    ));
+    let again = ok(wake(&["webhook", "order-1", "--error", "late"]));
     assert!(again.contains("already finished (completed)"), "{again}");
-    let failed = ok(durable(
-        dir.path(),
-        &[
-            "--database",
-            db,
-            "wake",
-            "webhook",
-            "order-2",
-            "--error",
-            "card declined",
-        ],
-    ));
+    let failed = ok(wake(&["webhook", "order-2", "--error", "card declined"]));
     assert!(
         failed.contains("te_declined") && failed.contains("failed"),
         "{failed}"
     );
     fails_with(
-        durable(
-            dir.path(),
-            &[
-                "--database",
-                db,
-                "wake",
-                "webhook",
-                "order-3",
-                "--output",
-                "1",
-            ],
-        ),
+        wake(&["webhook", "order-3", "--output", "1"]),
         "no execution of sleeping task webhook has the key \"order-3\"",
     );
     fails_with(
-        durable(
-            dir.path(),
-            &[
-                "--database",
-                db,
-                "wake",
-                "webhook",
-                "order-1",
-                "--output",
-                "{oops",
-            ],
-        ),
+        wake(&["webhook", "order-1", "--output", "{oops"]),
         "--output is not JSON",
     );
     let rows = runtime.block_on(async {
