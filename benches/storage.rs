@@ -89,6 +89,7 @@ fn new_batch(prefix: &str, n: usize) -> Vec<NewExecution> {
             timeout_ms: 60_000,
             input: "{\"n\":1}".into(),
             created_at: NOW,
+            sleeping_key: None,
         })
         .collect()
 }

@@ -4,26 +4,29 @@
 -- `cargo xtask codegen`, which generates the generated/pg-queries crate from this file.
 -- `?` marks nullable columns (from the spec: cornucopia does not infer nullability).
 
---: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?, waiting_for_children_started_at?, waiting_for_finalize_started_at?, closed_at?)
+--: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?, waiting_for_children_started_at?, waiting_for_finalize_started_at?, closed_at?, sleeping_key?)
 
 --! insert_executions
 --- Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
 INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id,
-    index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at)
+    index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at,
+    sleeping_key, expires_at)
 SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id,
-    r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at
+    r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input,
+    CASE WHEN r.sleeping_key IS NULL THEN 'ready' ELSE 'sleeping' END, r.start_at, r.created_at, r.created_at,
+    r.sleeping_key, CASE WHEN r.sleeping_key IS NULL THEN NULL ELSE r.created_at + r.timeout_ms END
 FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text,
     parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb,
-    sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint);
+    sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text);
 
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
 
 --! get_children : TaskExecutionRow
 --- Reads the children of a parent in spawn order, its finalize last.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
 ORDER BY is_finalize, index_in_parent;
 
@@ -45,7 +48,7 @@ WHERE t.id IN (
     ORDER BY c.start_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
 
 --! finish_executions : FinishExecutionsRow()
 --- Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
@@ -99,7 +102,7 @@ WHERE t.id IN (
     ORDER BY c.finished_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
 
 --! lock_executions : LockExecutionsRow()
 --- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
@@ -163,7 +166,7 @@ WITH RECURSIVE roots AS (
     WHERE depth > 0 OR include_self ORDER BY execution_id, depth
 ), locked AS MATERIALIZED (
     SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id
-    WHERE c.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
+    WHERE c.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
     ORDER BY c.execution_id
     FOR UPDATE OF c
 )
@@ -173,12 +176,12 @@ SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'runn
     expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
 FROM locked
 WHERE t.id = locked.id
-  AND t.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
+  AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
 RETURNING t.execution_id;
 
 --! ready_parents : TaskExecutionRow
 --- Parents waiting for children whose children have all completed, least recently updated first.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
 WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0
 ORDER BY updated_at, id
 LIMIT :limit;
@@ -225,6 +228,36 @@ WHERE t.id IN (
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
 RETURNING t.execution_id, t.status;
+
+--! wake_sleeping : TaskExecutionRow
+--- Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner. Returns nothing when no sleeping execution has the key.
+UPDATE task_executions AS t
+SET status = :outcome::jsonb ->> 'status', run_output = :outcome::jsonb ->> 'output', output = :outcome::jsonb ->> 'output',
+    error = nullif(:outcome::jsonb -> 'error', 'null'::jsonb), finished_at = :now, updated_at = :now,
+    expires_at = NULL, is_closed = false
+WHERE t.sleeping_key = :sleeping_key AND t.status = 'sleeping' AND t.task_id = :task_id
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
+
+--! get_by_sleeping_key : TaskExecutionRow
+--- The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+WHERE sleeping_key = :sleeping_key AND task_id = :task_id
+ORDER BY id DESC
+LIMIT 1;
+
+--! expire_sleeping : ExpireSleepingRow()
+--- Times out up to `limit` sleeping executions whose deadline passed (`timed_out` with the given error), oldest deadline first; guarded by `status = 'sleeping'`, so that a wake or a cancellation in between wins.
+UPDATE task_executions AS t
+SET status = 'timed_out', error = :error::jsonb, finished_at = :now, updated_at = :now,
+    expires_at = NULL, is_closed = false
+WHERE t.id IN (
+    SELECT c.id FROM task_executions AS c
+    WHERE c.status = 'sleeping' AND c.expires_at < :now
+    ORDER BY c.expires_at, c.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED)
+  AND t.status = 'sleeping'
+RETURNING t.execution_id;
 
 --! repair_missing_leases : RepairMissingLeasesRow()
 --- Gives up to `limit` running executions that have no lease deadline (a row written by hand or by a faulty tool) the lease a claim would have given them: started_at (or now) + timeout + lease slack; lease expiry then recovers them if their run is gone.

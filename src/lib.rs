@@ -331,8 +331,8 @@ pub use executor::{
     ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind, ExecutionHandle,
     Executor, ExecutorBuilder, ExecutorError, ExecutorOptions, ExecutorOptionsBuilder,
     ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, ParentOutput, ParentResult,
-    ParentTask, Sequence, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions,
-    generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
+    ParentTask, Sequence, SleepingTask, Task, TaskContext, TaskError, TaskHandle, TaskSpec,
+    WaitOptions, WakeOutcome, generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
 };
 pub use model::{ErrorKind, ExecutionError, ExecutionStatus, RetryOptions, TaskExecution};
 

@@ -34,6 +34,11 @@ pub enum ExecutionStatus {
     /// Waiting to be claimed once `start_at` has passed.
     #[default]
     Ready,
+    /// An execution of a sleeping task: never claimed, it waits until the
+    /// application wakes it by its key (completed or failed), or until its
+    /// deadline (`expires_at`) passes (timed out). See docs/design.md
+    /// "Sleeping tasks".
+    Sleeping,
     /// Claimed by an executor, which holds a lease until `expires_at`.
     Running,
     /// Finished with a non-retried error.
@@ -56,8 +61,9 @@ pub enum ExecutionStatus {
 
 impl ExecutionStatus {
     /// Every status, in declaration order.
-    pub const ALL: [ExecutionStatus; 10] = [
+    pub const ALL: [ExecutionStatus; 11] = [
         Self::Ready,
+        Self::Sleeping,
         Self::Running,
         Self::Failed,
         Self::TimedOut,
@@ -73,6 +79,7 @@ impl ExecutionStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Ready => "ready",
+            Self::Sleeping => "sleeping",
             Self::Running => "running",
             Self::Failed => "failed",
             Self::TimedOut => "timed_out",
@@ -85,12 +92,13 @@ impl ExecutionStatus {
         }
     }
 
-    /// `ready`, `running` or one of the two waiting statuses: not finished,
-    /// still cancellable.
+    /// `ready`, `sleeping`, `running` or one of the two waiting statuses:
+    /// not finished, still cancellable.
     pub const fn is_active(self) -> bool {
         matches!(
             self,
             Self::Ready
+                | Self::Sleeping
                 | Self::Running
                 | Self::WaitingForChildrenTasks
                 | Self::WaitingForFinalizeTask
@@ -109,7 +117,7 @@ impl fmt::Display for ExecutionStatus {
     }
 }
 
-/// A status string that is not one of the ten known statuses.
+/// A status string that is not one of the eleven known statuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown task execution status `{0}`")]
 pub struct UnknownStatus(pub String);
@@ -282,7 +290,8 @@ pub struct ParentRef {
     pub is_finalize: bool,
 }
 
-/// A new execution to insert, in status `ready`.
+/// A new execution to insert, in status `ready` (or `sleeping` when it has
+/// a [`sleeping_key`](Self::sleeping_key)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewExecution {
     /// Unique execution id (`te_` + 24 characters).
@@ -304,6 +313,10 @@ pub struct NewExecution {
     /// Creation time; the execution becomes claimable at
     /// `created_at + sleep_ms_before_run`.
     pub created_at: Millis,
+    /// The key of an execution of a sleeping task (1–255 characters): it is
+    /// inserted `sleeping` with the deadline `created_at + timeout_ms`
+    /// instead of `ready`, and is never claimed. `None` for every other task.
+    pub sleeping_key: Option<String>,
 }
 
 impl NewExecution {
@@ -391,6 +404,8 @@ pub struct TaskExecution {
     /// parent and descendants (when `is_closed` became `true`); `None`
     /// while it is not closed.
     pub closed_at: Option<Millis>,
+    /// The key of an execution of a sleeping task (kept once it finished).
+    pub sleeping_key: Option<String>,
 }
 
 impl TaskExecution {
@@ -463,7 +478,7 @@ mod tests {
             .into_iter()
             .filter(|s| s.is_active())
             .collect();
-        assert_eq!(active.len(), 4);
+        assert_eq!(active.len(), 5);
         assert!(
             ExecutionStatus::ALL
                 .into_iter()

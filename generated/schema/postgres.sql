@@ -47,7 +47,7 @@ CREATE TABLE task_executions (
     finalize_error                  jsonb,
     -- Last error: {kind, message, is_retryable, is_internal}.
     error                           jsonb,
-    -- Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
+    -- Lifecycle status: ready, sleeping, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
     status                          text NOT NULL DEFAULT 'ready',
     -- True once the effects of this finished execution on its parent and descendants are applied.
     is_closed                       boolean NOT NULL DEFAULT false,
@@ -74,7 +74,9 @@ CREATE TABLE task_executions (
     -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
     waiting_for_finalize_started_at bigint,
     -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
-    closed_at                       bigint
+    closed_at                       bigint,
+    -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
+    sleeping_key                    text
 );
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
@@ -99,7 +101,7 @@ COMMENT ON COLUMN task_executions.finalize_execution_id IS 'Execution id of the 
 COMMENT ON COLUMN task_executions.children_errors IS 'Errors of children that finished without completing: [{index, task_id, execution_id, error}].';
 COMMENT ON COLUMN task_executions.finalize_error IS 'Error of a finalize execution that finished without completing.';
 COMMENT ON COLUMN task_executions.error IS 'Last error: {kind, message, is_retryable, is_internal}.';
-COMMENT ON COLUMN task_executions.status IS 'Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.';
+COMMENT ON COLUMN task_executions.status IS 'Lifecycle status: ready, sleeping, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.';
 COMMENT ON COLUMN task_executions.is_closed IS 'True once the effects of this finished execution on its parent and descendants are applied.';
 COMMENT ON COLUMN task_executions.needs_cancel IS 'Set when a running execution is cancelled; its owner clears it after stopping the run.';
 COMMENT ON COLUMN task_executions.executor_id IS 'The executor holding the lease while running.';
@@ -113,6 +115,7 @@ COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch 
 COMMENT ON COLUMN task_executions.waiting_for_children_started_at IS 'Time the parent''s run ended and it started waiting for its children (epoch milliseconds); null if it never did.';
 COMMENT ON COLUMN task_executions.waiting_for_finalize_started_at IS 'Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.';
 COMMENT ON COLUMN task_executions.closed_at IS 'Time the closer applied this finished execution''s effects (is_closed became true; epoch milliseconds).';
+COMMENT ON COLUMN task_executions.sleeping_key IS 'The caller''s key of a sleeping task''s execution (1-255 characters): it sleeps (`status = ''sleeping''`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.';
 
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);
@@ -145,3 +148,15 @@ COMMENT ON INDEX ix_task_executions_waiting_parents IS 'Parents whose children h
 -- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
 CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';
 COMMENT ON INDEX ix_task_executions_waiting_finalize IS 'Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.';
+
+-- Wakes by key; two sleeping executions can never share a key. Partial: only sleeping rows, so a key is free again once its execution finished.
+CREATE UNIQUE INDEX ix_task_executions_sleeping_key ON task_executions (sleeping_key) WHERE status = 'sleeping';
+COMMENT ON INDEX ix_task_executions_sleeping_key IS 'Wakes by key; two sleeping executions can never share a key. Partial: only sleeping rows, so a key is free again once its execution finished.';
+
+-- A repeated wake finds the finished execution of its key (only sleeping tasks' rows are indexed).
+CREATE INDEX ix_task_executions_sleeping_keys ON task_executions (sleeping_key) WHERE sleeping_key IS NOT NULL;
+COMMENT ON INDEX ix_task_executions_sleeping_keys IS 'A repeated wake finds the finished execution of its key (only sleeping tasks'' rows are indexed).';
+
+-- Sleeping executions by deadline; the maintenance loop times out those past it.
+CREATE INDEX ix_task_executions_sleeping ON task_executions (expires_at) WHERE status = 'sleeping';
+COMMENT ON INDEX ix_task_executions_sleeping IS 'Sleeping executions by deadline; the maintenance loop times out those past it.';

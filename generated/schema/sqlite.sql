@@ -47,7 +47,7 @@ CREATE TABLE task_executions (
     finalize_error                  TEXT,
     -- Last error: {kind, message, is_retryable, is_internal}.
     error                           TEXT,
-    -- Lifecycle status: ready, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
+    -- Lifecycle status: ready, sleeping, running, failed, timed_out, waiting_for_children_tasks, children_tasks_failed, waiting_for_finalize_task, finalize_task_failed, completed, cancelled.
     status                          TEXT NOT NULL DEFAULT 'ready',
     -- True once the effects of this finished execution on its parent and descendants are applied.
     is_closed                       INTEGER NOT NULL DEFAULT false,
@@ -74,7 +74,9 @@ CREATE TABLE task_executions (
     -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
     waiting_for_finalize_started_at INTEGER,
     -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
-    closed_at                       INTEGER
+    closed_at                       INTEGER,
+    -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
+    sleeping_key                    TEXT
 );
 
 -- Lookups by id; rejects duplicate execution ids.
@@ -100,3 +102,12 @@ CREATE INDEX ix_task_executions_waiting_parents ON task_executions (updated_at) 
 
 -- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
 CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';
+
+-- Wakes by key; two sleeping executions can never share a key. Partial: only sleeping rows, so a key is free again once its execution finished.
+CREATE UNIQUE INDEX ix_task_executions_sleeping_key ON task_executions (sleeping_key) WHERE status = 'sleeping';
+
+-- A repeated wake finds the finished execution of its key (only sleeping tasks' rows are indexed).
+CREATE INDEX ix_task_executions_sleeping_keys ON task_executions (sleeping_key) WHERE sleeping_key IS NOT NULL;
+
+-- Sleeping executions by deadline; the maintenance loop times out those past it.
+CREATE INDEX ix_task_executions_sleeping ON task_executions (expires_at) WHERE status = 'sleeping';

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::storage::{
     Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
-    WaitItem,
+    WaitItem, Wake,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -36,6 +36,7 @@ pub fn exec(id: &str, task: &str, created_at: Millis) -> NewExecution {
         timeout_ms: 1_000,
         input: "null".to_owned(),
         created_at,
+        sleeping_key: None,
     }
 }
 
@@ -175,6 +176,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
         timeout_ms: 30_000,
         input: r#"{"text":"héllo \"quoted\"","n":[1,2.5,null]}"#.into(),
         created_at: T0,
+        sleeping_key: None,
     };
     let bare = exec("te_bare", "t", T0 + 1);
     h.insert(&[full.clone(), bare.clone()]).await.unwrap();
@@ -1725,5 +1727,189 @@ pub async fn large_batches_are_all_or_nothing(h: Harness) {
             .iter()
             .map(|c| c.as_ref().unwrap().parent.as_ref().unwrap().index)
             .eq(0..LARGE_BATCH)
+    );
+}
+
+/// A new sleeping execution `id` of task `hook` under `key`, created at
+/// `created_at`, with a 1 s deadline.
+pub fn sleeping(id: &str, key: &str, created_at: Millis) -> NewExecution {
+    NewExecution {
+        sleeping_key: Some(key.to_owned()),
+        ..exec(id, "hook", created_at)
+    }
+}
+
+fn completed_wake(output: &str) -> Wake {
+    Wake::Completed {
+        output: output.to_owned(),
+    }
+}
+
+/// A sleeping execution is inserted `sleeping` with the deadline
+/// `created_at + timeout`, is never claimed, and a wake finishes it in one
+/// guarded step (completed with the output, closable like any finished
+/// execution); a second wake returns it unchanged, a failed wake stores
+/// its error, and an unknown key (or another task's) finds nothing.
+pub async fn sleeping_executions_are_woken_once(h: Harness) {
+    h.insert(&[sleeping("s1", "key-1", T0), sleeping("s2", "key-2", T0)])
+        .await
+        .unwrap();
+    let s1 = one(&*h, "s1").await;
+    assert_eq!(s1.status, ExecutionStatus::Sleeping);
+    assert_eq!(s1.sleeping_key.as_deref(), Some("key-1"));
+    assert_eq!(s1.expires_at, Some(T0 + 1_000));
+    assert!(
+        h.claim_ready("ex", T0 + 500, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut events = h.subscribe();
+    let woken = h
+        .wake("hook", "key-1", T0 + 10, &completed_wake("{\"paid\":true}"))
+        .await
+        .unwrap()
+        .expect("a sleeping execution has the key");
+    assert!(woken.woken);
+    assert_eq!(woken.execution.execution_id, "s1");
+    assert_eq!(woken.execution.status, ExecutionStatus::Completed);
+    assert_eq!(woken.execution.output.as_deref(), Some("{\"paid\":true}"));
+    assert_eq!(woken.execution.finished_at, Some(T0 + 10));
+    assert_eq!(woken.execution.expires_at, None);
+    assert!(!woken.execution.is_closed);
+    assert_eq!(woken.execution, one(&*h, "s1").await);
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while events.recv().await.ok() != Some(StorageEvent::Changed) {}
+    })
+    .await;
+    assert!(changed.is_ok(), "a wake announces Changed");
+
+    // Idempotent: the finished execution comes back unchanged.
+    let again = h
+        .wake("hook", "key-1", T0 + 20, &completed_wake("\"other\""))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!again.woken);
+    assert_eq!(again.execution, woken.execution);
+
+    let failed = h
+        .wake(
+            "hook",
+            "key-2",
+            T0 + 30,
+            &Wake::Failed {
+                error: ExecutionError::generic("card declined", false),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.execution.status, ExecutionStatus::Failed);
+    assert_eq!(
+        failed.execution.error.map(|e| e.message).as_deref(),
+        Some("card declined")
+    );
+    assert_eq!(failed.execution.output, None);
+
+    for (task, key) in [("hook", "nobody"), ("other_task", "key-1")] {
+        assert_eq!(
+            h.wake(task, key, T0 + 40, &completed_wake("1"))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let closed = h.close_finished(T0 + 50, 10).await.unwrap();
+    assert_eq!(sorted(closed.closed), ids(&["s1", "s2"]));
+}
+
+/// Two sleeping executions never share a key, in one insert or across
+/// inserts; once the first finished, the key is free again, and a wake
+/// then finds the newest execution with it.
+pub async fn sleeping_keys_are_unique_among_sleeping_executions(h: Harness) {
+    h.insert(&[sleeping("a", "k", T0)]).await.unwrap();
+    let err = h.insert(&[sleeping("b", "k", T0)]).await.unwrap_err();
+    assert!(
+        matches!(&err, StorageError::DuplicateSleepingKey { key } if key == "k"),
+        "{err:?}"
+    );
+    let err = h
+        .insert(&[sleeping("c", "twice", T0), sleeping("d", "twice", T0)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::DuplicateSleepingKey { .. }),
+        "{err:?}"
+    );
+    assert!(h.get(&ids(&["b", "c", "d"])).await.unwrap().is_empty());
+
+    h.wake("hook", "k", T0 + 1, &completed_wake("1"))
+        .await
+        .unwrap()
+        .unwrap();
+    h.insert(&[sleeping("e", "k", T0 + 2)]).await.unwrap();
+    let woken = h
+        .wake("hook", "k", T0 + 3, &completed_wake("2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(woken.woken);
+    assert_eq!(woken.execution.execution_id, "e");
+    assert_eq!(status(&*h, "a").await, ExecutionStatus::Completed);
+}
+
+/// A sleeping execution past its deadline is timed out by
+/// [`Storage::expire_leases`] (`ExpireOutcome::timed_out`, not before the
+/// deadline), after which a wake returns it unchanged; a cancelled one
+/// cannot be woken or timed out either: whichever step comes first wins.
+pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
+    h.insert(&[sleeping("late", "k1", T0), sleeping("gone", "k2", T0)])
+        .await
+        .unwrap();
+    let early = h.expire_leases(T0 + 1_000, 10).await.unwrap();
+    assert!(early.timed_out.is_empty());
+    let cancelled = h
+        .cancel(
+            T0 + 1,
+            &[CancelItem {
+                execution_id: "gone".into(),
+                error: ExecutionError::cancelled("Task cancelled"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ids(&["gone"]));
+    let outcome = h.expire_leases(T0 + 1_001, 10).await.unwrap();
+    assert_eq!(outcome.timed_out, ids(&["late"]));
+    assert!(outcome.requeued.is_empty() && outcome.failed.is_empty());
+    let late = one(&*h, "late").await;
+    assert_eq!(late.status, ExecutionStatus::TimedOut);
+    assert_eq!(late.finished_at, Some(T0 + 1_001));
+    assert_eq!(
+        late.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::TimedOut)
+    );
+    assert!(!late.is_closed);
+    for (key, expected) in [
+        ("k1", ExecutionStatus::TimedOut),
+        ("k2", ExecutionStatus::Cancelled),
+    ] {
+        let found = h
+            .wake("hook", key, T0 + 2_000, &completed_wake("1"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!found.woken);
+        assert_eq!(found.execution.status, expected);
+    }
+    assert!(
+        h.expire_leases(T0 + 5_000, 10)
+            .await
+            .unwrap()
+            .timed_out
+            .is_empty()
     );
 }

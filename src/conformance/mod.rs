@@ -461,6 +461,9 @@ macro_rules! __conformance_each_case {
             nul_characters_are_stored,
             children_outputs_pages_in_spawn_order,
             large_batches_are_all_or_nothing,
+            sleeping_executions_are_woken_once,
+            sleeping_keys_are_unique_among_sleeping_executions,
+            sleeping_executions_time_out_and_cancel,
         }
     };
 }

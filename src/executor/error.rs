@@ -66,6 +66,14 @@ pub enum ExecutorError {
         /// What is wrong.
         message: String,
     },
+    /// No execution of the sleeping task has this key.
+    #[error("No execution of sleeping task {task_id} has the key {key:?}")]
+    UnknownSleepingKey {
+        /// The sleeping task's id.
+        task_id: String,
+        /// The key.
+        key: String,
+    },
     /// An executor option is out of range.
     #[error("Invalid executor option {option}: {message}")]
     InvalidExecutorOption {

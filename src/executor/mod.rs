@@ -10,6 +10,7 @@ mod ids;
 mod options;
 mod runtime;
 mod sequential;
+mod sleeping;
 mod state;
 mod task;
 mod view;
@@ -23,6 +24,7 @@ pub use ids::generate_execution_id;
 pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
 pub use runtime::{Executor, ExecutorBuilder, ExecutorStats, IntoStorage};
 pub use sequential::Sequence;
+pub use sleeping::{SleepingTask, WakeOutcome};
 pub use task::{
     ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput, ParentResult, ParentTask,
     Task, TaskSpec,

@@ -247,12 +247,22 @@ pub struct EnqueueOptions {
     pub retry: Option<RetryOptions>,
     /// Replaces the task's delay before the first run.
     pub sleep_before_run: Option<Duration>,
+    /// The key of an execution of a sleeping task (required for one,
+    /// refused for any other task); see
+    /// [`SleepingTask`](super::SleepingTask).
+    pub sleeping_key: Option<String>,
 }
 
 impl EnqueueOptions {
     /// No override.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The key of an execution of a sleeping task (1–255 characters).
+    pub fn sleeping_key(mut self, key: impl Into<String>) -> Self {
+        self.sleeping_key = Some(key.into());
+        self
     }
 
     /// Overrides the timeout.

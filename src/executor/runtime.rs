@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 mod closer;
 mod maintenance;
 mod runner;
+mod sleeping;
 mod transaction;
 mod writer;
 
@@ -613,6 +614,7 @@ impl Executor {
             timeout_ms: effective.timeout_ms,
             input,
             created_at: now_millis(),
+            sleeping_key: super::sleeping::sleeping_key_for(spec, &options)?,
         })
     }
 

@@ -74,6 +74,8 @@ pub(crate) enum Kind {
     Parent { finalize: Option<Arc<TaskSpec>> },
     /// Steps run one after the other; the output is the last step's output.
     Sequence { steps: Vec<Arc<TaskSpec>> },
+    /// A sleeping task (`super::sleeping`): never claimed, woken by key.
+    Sleeping,
 }
 
 /// A type-erased task definition, shared by the typed wrappers
@@ -100,6 +102,7 @@ impl fmt::Debug for TaskSpec {
                 finalize: Some(finalize),
             } => format!("parent (finalize {})", finalize.id),
             Kind::Sequence { steps } => format!("sequence of {}", steps.len()),
+            Kind::Sleeping => "sleeping".to_owned(),
         };
         f.debug_struct("TaskSpec")
             .field("id", &self.id)
@@ -159,7 +162,7 @@ impl TaskSpec {
     /// the executor registers along with it.
     pub(crate) fn dependencies(&self) -> Vec<Arc<TaskSpec>> {
         match &self.kind {
-            Kind::Simple => Vec::new(),
+            Kind::Simple | Kind::Sleeping => Vec::new(),
             Kind::Parent { finalize } => finalize.iter().cloned().collect(),
             Kind::Sequence { steps } => steps.clone(),
         }
@@ -294,7 +297,7 @@ pub trait FinalizeInputOf<I, O> {}
 
 impl<I, O, C> FinalizeInputOf<I, O> for FinalizeInput<I, O, C> {}
 
-fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
+pub(crate) fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
     Arc::make_mut(spec)
 }
 

@@ -31,6 +31,13 @@ pub enum StorageError {
         /// The duplicate id (or `unknown` when the database did not say).
         execution_id: String,
     },
+    /// An inserted sleeping execution's key is already the key of another
+    /// sleeping execution (two sleeping executions never share a key).
+    #[error("duplicate sleeping key {key}: another sleeping execution has it")]
+    DuplicateSleepingKey {
+        /// The duplicate key (or `unknown` when the database did not say).
+        key: String,
+    },
     /// A PostgreSQL statement failed.
     #[cfg(feature = "postgres")]
     #[error("postgres query `{query}` failed: {source}")]

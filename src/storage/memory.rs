@@ -9,7 +9,7 @@ use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
     FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
-    StuckCounts, StuckOutcome, WaitItem,
+    StuckCounts, StuckOutcome, WaitItem, Wake, Woken,
 };
 use crate::model::{
     CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
@@ -31,6 +31,9 @@ struct State {
     idx: Indexes,
     /// Per parent, its children and finalize in insertion order.
     children: HashMap<String, Vec<ChildEntry>>,
+    /// Per sleeping key, the most recent execution that had it (sleeping
+    /// or finished): the key index of the SQL backends.
+    sleeping_keys: HashMap<String, String>,
 }
 
 /// One child of a parent in [`State::children`].
@@ -45,6 +48,8 @@ struct ChildEntry {
 struct Indexes {
     ready: Index,
     leases: Index,
+    /// Sleeping executions by deadline.
+    sleeping: Index,
     unclosed: Index,
     waiting_parents_done: Index,
     cancellations: BTreeMap<(String, u64), String>,
@@ -55,6 +60,7 @@ impl Indexes {
         self.ready.remove(&(row.start_at, seq));
         if let Some(expires_at) = row.expires_at {
             self.leases.remove(&(expires_at, seq));
+            self.sleeping.remove(&(expires_at, seq));
         }
         self.unclosed.remove(&(row.finished_at.unwrap_or(0), seq));
         self.waiting_parents_done.remove(&(row.updated_at, seq));
@@ -72,6 +78,11 @@ impl Indexes {
             ExecutionStatus::Running => {
                 if let Some(expires_at) = row.expires_at {
                     self.leases.insert((expires_at, seq), id());
+                }
+            }
+            ExecutionStatus::Sleeping => {
+                if let Some(expires_at) = row.expires_at {
+                    self.sleeping.insert((expires_at, seq), id());
                 }
             }
             ExecutionStatus::WaitingForChildrenTasks if row.active_children_count == 0 => {
@@ -121,6 +132,19 @@ impl State {
                 });
             }
         }
+        let mut keys = HashSet::new();
+        for execution in executions {
+            if let Some(key) = &execution.sleeping_key {
+                let taken = self
+                    .sleeping_keys
+                    .get(key)
+                    .and_then(|id| self.get(id))
+                    .is_some_and(|row| row.status == ExecutionStatus::Sleeping);
+                if taken || !keys.insert(key.as_str()) {
+                    return Err(StorageError::DuplicateSleepingKey { key: key.clone() });
+                }
+            }
+        }
         for &execution in executions {
             let row = new_row(execution);
             let seq = self.next_seq;
@@ -134,6 +158,10 @@ impl State {
                         is_finalize: parent.is_finalize,
                         execution_id: execution.execution_id.clone(),
                     });
+            }
+            if let Some(key) = &execution.sleeping_key {
+                self.sleeping_keys
+                    .insert(key.clone(), execution.execution_id.clone());
             }
             self.idx.index(seq, &row);
             self.rows.insert(execution.execution_id.clone(), (seq, row));
@@ -200,9 +228,22 @@ impl State {
 }
 
 /// The row stored for a new execution: `ready`, no output, error or lease
-/// yet (the defaults, as the columns' defaults in the SQL backends).
+/// yet (the defaults, as the columns' defaults in the SQL backends); or
+/// `sleeping` with its deadline when it has a sleeping key.
 fn new_row(execution: &NewExecution) -> TaskExecution {
+    let sleeping = execution.sleeping_key.is_some();
     TaskExecution {
+        status: if sleeping {
+            ExecutionStatus::Sleeping
+        } else {
+            ExecutionStatus::Ready
+        },
+        expires_at: sleeping.then(|| {
+            execution
+                .created_at
+                .saturating_add(i64::try_from(execution.timeout_ms).unwrap_or(i64::MAX))
+        }),
+        sleeping_key: execution.sleeping_key.clone(),
         execution_id: execution.execution_id.clone(),
         task_id: execution.task_id.clone(),
         root: execution.root.clone(),
@@ -211,7 +252,6 @@ fn new_row(execution: &NewExecution) -> TaskExecution {
         sleep_ms_before_run: execution.sleep_ms_before_run,
         timeout_ms: execution.timeout_ms,
         input: execution.input.clone(),
-        status: ExecutionStatus::Ready,
         start_at: execution.start_at(),
         created_at: execution.created_at,
         updated_at: execution.created_at,
@@ -762,8 +802,72 @@ impl Storage for MemoryStorage {
                 }
             }
         }
+        {
+            let mut state = self.lock();
+            let ids: Vec<String> = state
+                .idx
+                .sleeping
+                .iter()
+                .take_while(|((expires_at, _), _)| *expires_at < now)
+                .take(limit as usize)
+                .map(|(_, id)| id.clone())
+                .collect();
+            let error = rules::sleeping_timeout_error();
+            for id in ids {
+                state.update(&id, |row| {
+                    row.status = ExecutionStatus::TimedOut;
+                    row.error = Some(error.clone());
+                    row.expires_at = None;
+                    row.finished_at = Some(now);
+                    row.is_closed = false;
+                    row.updated_at = now;
+                });
+                outcome.timed_out.push(id);
+            }
+        }
         self.wake(Wakeups::of_expire(&outcome));
         Ok(outcome)
+    }
+
+    async fn wake(
+        &self,
+        task_id: &str,
+        key: &str,
+        now: Millis,
+        wake: &Wake,
+    ) -> StorageResult<Option<Woken>> {
+        let woken = {
+            let mut state = self.lock();
+            let Some(id) = state.sleeping_keys.get(key).cloned() else {
+                return Ok(None);
+            };
+            let Some(row) = state.get(&id) else {
+                return Ok(None);
+            };
+            if row.task_id != task_id {
+                return Ok(None);
+            }
+            let woken = row.status == ExecutionStatus::Sleeping;
+            if woken {
+                let (status, output, error) = rules::wake_result(wake);
+                state.update(&id, |row| {
+                    row.status = status;
+                    row.run_output = output.map(str::to_owned);
+                    row.output = output.map(str::to_owned);
+                    row.error = error.cloned();
+                    row.expires_at = None;
+                    row.finished_at = Some(now);
+                    row.is_closed = false;
+                    row.updated_at = now;
+                });
+            }
+            state
+                .get(&id)
+                .cloned()
+                .map(|execution| Woken { execution, woken })
+        };
+        self.wake(Wakeups::changed_if(woken.as_ref().is_some_and(|w| w.woken)));
+        Ok(woken)
     }
 
     async fn repair_stuck(

@@ -39,7 +39,9 @@ pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFai
 pub use sqlite::{SqliteOptions, SqliteStorage};
 pub use wrap::{MethodName, StorageWrapper};
 
-use crate::model::{CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution};
+use crate::model::{
+    CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
+};
 use async_trait::async_trait;
 
 /// The error of a parent whose finalize execution does not exist.
@@ -202,6 +204,35 @@ pub struct ExpireOutcome {
     pub requeued: Vec<String>,
     /// Executions failed with `Task expired` (retry budget exhausted).
     pub failed: Vec<String>,
+    /// Sleeping executions whose deadline passed before a wake: `timed_out`
+    /// with the error `Sleeping task timed out` (docs/design.md "Sleeping
+    /// tasks").
+    pub timed_out: Vec<String>,
+}
+
+/// How [`Storage::wake`] finishes a sleeping execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Wake {
+    /// `completed` with this serialized (JSON) output (also its run output).
+    Completed {
+        /// The serialized output.
+        output: String,
+    },
+    /// `failed` with this error.
+    Failed {
+        /// The stored error.
+        error: ExecutionError,
+    },
+}
+
+/// What [`Storage::wake`] found for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Woken {
+    /// The execution, finished: by this wake, or earlier (by a wake, its
+    /// timeout or a cancellation), in which case it is returned unchanged.
+    pub execution: TaskExecution,
+    /// `true` when this call finished it.
+    pub woken: bool,
 }
 
 /// What one [`Storage::repair_stuck`] call did.
@@ -438,6 +469,20 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// `now`: back to `ready` with `attempt + 1` and error `Task expired`
     /// while the retry budget allows, otherwise `failed`.
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
+
+    /// Wakes the sleeping execution of `task_id` with this key: one guarded
+    /// step (`status = 'sleeping'`), so that a wake racing a timeout or a
+    /// cancellation has exactly one winner. When no sleeping execution has
+    /// the key, the most recent execution of `task_id` with it is returned
+    /// unchanged (`woken: false`); `None` when there is none (an unknown
+    /// key). A wake announces [`StorageEvent::Changed`].
+    async fn wake(
+        &self,
+        task_id: &str,
+        key: &str,
+        now: Millis,
+        wake: &Wake,
+    ) -> StorageResult<Option<Woken>>;
 
     /// Repairs or ends up to `limit` rows of each kind that would otherwise
     /// hang forever (rows written by hand, by a faulty tool or by a bug):

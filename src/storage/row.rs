@@ -199,6 +199,7 @@ impl RawRow {
             waiting_for_children_started_at: self.waiting_for_children_started_at,
             waiting_for_finalize_started_at: self.waiting_for_finalize_started_at,
             closed_at: self.closed_at,
+            sleeping_key: self.sleeping_key,
         })
     }
 }
@@ -215,6 +216,16 @@ fn to_value<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Value,
         what,
         message: e.to_string(),
     })
+}
+
+/// The JSON outcome of `wake_sleeping`: `{status, output?, error?}`.
+pub(crate) fn wake_json(wake: &super::Wake) -> Result<Value, StorageError> {
+    let (status, output, error) = super::rules::wake_result(wake);
+    Ok(json!({
+        "status": status.as_str(),
+        "output": output,
+        "error": error.map(|e| to_value("error", e)).transpose()?,
+    }))
 }
 
 /// Rows per `insert_executions` statement when an insert is split into
@@ -243,6 +254,7 @@ pub(crate) struct InsertRow<'a> {
     input: Cow<'a, str>,
     start_at: i64,
     created_at: i64,
+    sleeping_key: Option<Cow<'a, str>>,
 }
 
 /// How the text of an [`InsertRow`] is stored: as is, or with every NUL
@@ -289,6 +301,7 @@ pub(crate) fn insert_rows<'a>(
             input: text.apply(&e.input),
             start_at: e.start_at(),
             created_at: e.created_at,
+            sleeping_key: e.sleeping_key.as_deref().map(|k| text.apply(k)),
         });
     }
     Ok(rows)
@@ -551,6 +564,21 @@ pub(crate) fn duplicate_id_from_detail(detail: &str) -> Option<String> {
     Some(detail[start..end].to_owned())
 }
 
+/// The sleeping key of an `insert_executions` chunk that holds exactly one
+/// (the usual insert of a sleeping execution), else `unknown`: the key a
+/// duplicate-key error names when the database does not say which.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn sleeping_key_of_chunk(rows: &str) -> String {
+    let rows: Vec<Value> = serde_json::from_str(rows).unwrap_or_default();
+    let mut keys = rows
+        .iter()
+        .filter_map(|r| r.get("sleeping_key").and_then(Value::as_str));
+    match (keys.next(), keys.next()) {
+        (Some(key), None) => key.to_owned(),
+        _ => "unknown".to_owned(),
+    }
+}
+
 /// The first execution id that appears twice in `executions`.
 pub(crate) fn duplicate_within<'a>(
     executions: impl IntoIterator<Item = &'a NewExecution>,
@@ -611,7 +639,7 @@ mod tests {
     #[test]
     fn corrupt_columns_are_named() {
         let mut row = raw();
-        row.status = "sleeping".into();
+        row.status = "dozing".into();
         let err = row.into_loaded().unwrap_err();
         assert_eq!((err.execution_id.as_str(), err.column), ("te_1", "status"));
 

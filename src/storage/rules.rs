@@ -3,12 +3,29 @@
 //! operation's result sends, what an advance step inserts, which children
 //! a page of outputs holds, and the error of an expired lease.
 
-use super::{Advance, ExpireOutcome, StorageEvent, StuckOutcome};
-use crate::model::{ExecutionError, NewExecution};
+use super::{Advance, ExpireOutcome, StorageEvent, StuckOutcome, Wake};
+use crate::model::{ExecutionError, ExecutionStatus, NewExecution};
 
 /// The error stored on executions whose lease expired.
 pub(crate) fn expired_error() -> ExecutionError {
     ExecutionError::generic("Task expired", false)
+}
+
+/// The error stored on a sleeping execution whose deadline passed before a
+/// wake (docs/design.md "Sleeping tasks").
+pub(crate) fn sleeping_timeout_error() -> ExecutionError {
+    ExecutionError {
+        is_retryable: false,
+        ..ExecutionError::timed_out("Sleeping task timed out before it was woken")
+    }
+}
+
+/// The status, output and error a wake writes.
+pub(crate) fn wake_result(wake: &Wake) -> (ExecutionStatus, Option<&str>, Option<&ExecutionError>) {
+    match wake {
+        Wake::Completed { output } => (ExecutionStatus::Completed, Some(output), None),
+        Wake::Failed { error } => (ExecutionStatus::Failed, None, Some(error)),
+    }
 }
 
 /// The wake-ups an operation sends once its change is visible (after the
@@ -44,11 +61,12 @@ impl Wakeups {
         }
     }
 
-    /// Lease expiry: re-queued rows are ready work, failed ones a change.
+    /// Lease expiry: re-queued rows are ready work, failed ones (and timed
+    /// out sleeping ones) a change.
     pub(crate) fn of_expire(outcome: &ExpireOutcome) -> Self {
         Self {
             ready: !outcome.requeued.is_empty(),
-            changed: !outcome.failed.is_empty(),
+            changed: !outcome.failed.is_empty() || !outcome.timed_out.is_empty(),
         }
     }
 
@@ -107,6 +125,7 @@ mod tests {
         let expire = ExpireOutcome {
             requeued: vec![],
             failed: vec!["te_1".into()],
+            timed_out: vec![],
         };
         assert_eq!(Wakeups::of_expire(&expire), Wakeups::changed_if(true));
     }

@@ -3,7 +3,7 @@
 
 use super::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem, Wake, Woken,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
@@ -172,6 +172,7 @@ storage_wrapper! {
     cancel(now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>>;
     claim_cancellations(executor_id: &str, limit: u32) -> StorageResult<Vec<String>>;
     expire_leases(now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
+    wake(task_id: &str, key: &str, now: Millis, wake: &Wake) -> StorageResult<Option<Woken>>;
     repair_stuck(now: Millis, lease_slack_ms: u64, limit: u32) -> StorageResult<StuckOutcome>;
     stats(now: Millis) -> StorageResult<StorageStats>;
     delete_all() -> StorageResult<u64>;

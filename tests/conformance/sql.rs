@@ -9,7 +9,7 @@ use durable_execution::storage::{
 
 const CORRUPT: &str = "
     UPDATE task_executions SET retry_options = '\"oops\"' WHERE execution_id = 'b';
-    UPDATE task_executions SET status = 'sleeping' WHERE execution_id = 'c';
+    UPDATE task_executions SET status = 'dozing' WHERE execution_id = 'c';
     UPDATE task_executions SET attempt = -1 WHERE execution_id = 'd';
 ";
 
@@ -32,7 +32,7 @@ pub async fn corrupt_rows_fail_alone(h: Harness) {
     assert_eq!(rows[4].as_ref().unwrap().execution_id, "e");
     let message = rows[2].as_ref().unwrap_err().to_string();
     assert!(
-        message.contains("c") && message.contains("sleeping"),
+        message.contains("c") && message.contains("dozing"),
         "{message}"
     );
     // The claim still hands out the good rows; the bad ones come back as errors.

@@ -71,6 +71,7 @@ mod stuck;
 mod tracking;
 mod transactions;
 mod two_executors;
+mod wake;
 mod write_lock;
 mod zombie;
 
@@ -97,6 +98,7 @@ async fn worker() {
         crash_load::WORKER_MODE => crash_load::worker_main(config).await,
         handoff::WORKER_MODE => handoff::worker_main(config).await,
         write_lock::WORKER_MODE => write_lock::worker_main(config).await,
+        wake::WORKER_MODE => wake::worker_main(config).await,
         other => panic!("unknown worker mode {other}"),
     }
 }
@@ -143,6 +145,7 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     transactions::one_call_enqueue_in_caller_transaction,
     transactions::one_call_enqueue_refuses_invalid_input,
     write_lock::busy_process_does_not_lock_others_out,
+    wake::wake_from_another_process,
 );
 
 backend!(postgres, crate::common::Backend::Postgres;
@@ -163,4 +166,5 @@ backend!(postgres, crate::common::Backend::Postgres;
     transactions::enqueue_in_caller_transaction,
     transactions::one_call_enqueue_in_caller_transaction,
     transactions::one_call_enqueue_refuses_invalid_input,
+    wake::wake_from_another_process,
 );

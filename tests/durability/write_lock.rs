@@ -36,6 +36,7 @@ fn execution(n: u64) -> NewExecution {
         timeout_ms: 1000,
         input: "null".to_owned(),
         created_at: now_millis(),
+        sleeping_key: None,
     }
 }
 

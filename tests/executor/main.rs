@@ -31,6 +31,7 @@ mod metrics;
 mod parent;
 mod sequence;
 mod simple;
+mod sleeping;
 mod validation;
 mod workflow;
 
@@ -125,6 +126,13 @@ macro_rules! executor_suite {
                     recursive_parent,
                     hundred_distinct_tasks,
                     storage_scenario_steps,
+                }
+                sleeping {
+                    sleeping_child_is_woken_into_the_parent_output,
+                    failed_wake_fails_the_parent,
+                    sleeping_keys_are_checked_and_unique,
+                    sleeping_task_times_out,
+                    wake_races_cancel_and_timeout,
                 }
                 api {
                     typed_handles,

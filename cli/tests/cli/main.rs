@@ -181,6 +181,7 @@ fn status_counts_stuck_executions() {
             timeout_ms: 1_000,
             input: "null".to_owned(),
             created_at: 1_700_000_000_000,
+            sleeping_key: None,
         };
         storage
             .insert(&[new("te_run"), new("te_parent"), new("te_fine")])
@@ -860,6 +861,7 @@ fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
         timeout_ms: 1_000,
         input: "null".to_owned(),
         created_at: 1_700_000_000_000,
+        sleeping_key: None,
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
@@ -930,4 +932,85 @@ fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
         assert!(!db_dir.join("ops.db-wal").exists(), "a -wal file appeared");
         assert!(!db_dir.join("ops.db-shm").exists(), "a -shm file appeared");
     }
+}
+
+/// `durable wake` completes or fails a sleeping execution by its key,
+/// says so when it already finished, and fails clearly for an unknown key
+/// or an output that is not JSON.
+#[test]
+fn wake_completes_or_fails_a_sleeping_execution() {
+    use durable_execution::model::{NewExecution, RetryOptions};
+    use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sleeping.db");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let new = |id: &str, key: &str| NewExecution {
+        execution_id: id.to_owned(),
+        task_id: "webhook".to_owned(),
+        root: None,
+        parent: None,
+        retry_options: RetryOptions::default(),
+        sleep_ms_before_run: 0,
+        timeout_ms: 3_600_000,
+        input: "null".to_owned(),
+        created_at: durable_execution::model::now_millis(),
+        sleeping_key: Some(key.to_owned()),
+    };
+    let storage = runtime.block_on(async {
+        let storage = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        storage
+            .insert(&[new("te_paid", "order-1"), new("te_declined", "order-2")])
+            .await
+            .expect("insert");
+        storage
+    });
+    let db = path.to_str().expect("utf-8 path");
+    let wake = |args: &[&str]| {
+        durable(
+            dir.path(),
+            &[&["--database", db, "wake"][..], args].concat(),
+        )
+    };
+    let woke = ok(wake(&["webhook", "order-1", "--output", "{\"cents\":125}"]));
+    assert!(
+        woke.contains("Woke te_paid (webhook, key \"order-1\"): completed."),
+        "{woke}"
+    );
+    let again = ok(wake(&["webhook", "order-1", "--error", "late"]));
+    assert!(again.contains("already finished (completed)"), "{again}");
+    let failed = ok(wake(&["webhook", "order-2", "--error", "card declined"]));
+    assert!(
+        failed.contains("te_declined") && failed.contains("failed"),
+        "{failed}"
+    );
+    fails_with(
+        wake(&["webhook", "order-3", "--output", "1"]),
+        "no execution of sleeping task webhook has the key \"order-3\"",
+    );
+    fails_with(
+        wake(&["webhook", "order-1", "--output", "{oops"]),
+        "--output is not JSON",
+    );
+    let rows = runtime.block_on(async {
+        storage
+            .get(&["te_paid".to_owned(), "te_declined".to_owned()])
+            .await
+            .expect("get")
+    });
+    let rows: Vec<_> = rows.into_iter().map(|r| r.expect("readable")).collect();
+    let paid = rows
+        .iter()
+        .find(|r| r.execution_id == "te_paid")
+        .expect("paid");
+    assert_eq!(paid.output.as_deref(), Some("{\"cents\":125}"));
+    let declined = rows
+        .iter()
+        .find(|r| r.execution_id == "te_declined")
+        .expect("declined");
+    assert_eq!(
+        declined.error.as_ref().map(|e| e.message.as_str()),
+        Some("card declined")
+    );
 }

@@ -37,6 +37,7 @@ pub fn exec(id: &str) -> NewExecution {
         timeout_ms: 1_000,
         input: "null".to_owned(),
         created_at: T0,
+        sleeping_key: None,
     }
 }
 

@@ -364,7 +364,7 @@ async fn plan_advance(
             },
             "Finalize input",
         ),
-        Kind::Parent { finalize: None } | Kind::Simple => (
+        Kind::Parent { finalize: None } | Kind::Simple | Kind::Sleeping => (
             Gather::Json {
                 prefix: parent_result_prefix(run_output),
                 suffix: CHILDREN_SUFFIX,
@@ -450,7 +450,7 @@ fn step(
                 None => Ok(Advance::Complete { output: json }),
             }
         }
-        Kind::Simple => match children.json {
+        Kind::Simple | Kind::Sleeping => match children.json {
             Some(output) => Ok(Advance::Complete { output }),
             None => Err(size_error_len(inner, parent, what, children.json_len)),
         },

@@ -74,9 +74,14 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
         {
             Ok(outcome) => {
                 backoff.reset();
-                let count = outcome.requeued.len() + outcome.failed.len();
+                let count = outcome.requeued.len() + outcome.failed.len() + outcome.timed_out.len();
+                if !outcome.timed_out.is_empty() {
+                    tracing::info!(timed_out = ?outcome.timed_out, "sleeping executions timed out before a wake");
+                }
                 if count > 0 {
-                    tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
+                    if !outcome.requeued.is_empty() || !outcome.failed.is_empty() {
+                        tracing::warn!(requeued = ?outcome.requeued, failed = ?outcome.failed, "recovered executions with expired leases");
+                    }
                     inner.wake.closer.notify_one();
                     if inner.events.is_observed() {
                         // A lost run counts as an attempt: requeued is a
@@ -88,6 +93,10 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                         .await;
                         emit_read_back(&inner, &outcome.failed, |row| {
                             crate::metrics::expired(&row.task_id);
+                            Some(ExecutionEventKind::Failed)
+                        })
+                        .await;
+                        emit_read_back(&inner, &outcome.timed_out, |_| {
                             Some(ExecutionEventKind::Failed)
                         })
                         .await;

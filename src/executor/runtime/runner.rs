@@ -370,6 +370,7 @@ pub(super) fn new_descendant(
         timeout_ms: effective.timeout_ms,
         input,
         created_at: now_millis(),
+        sleeping_key: crate::executor::sleeping::sleeping_key_for(spec, overrides)?,
     })
 }
 
@@ -432,7 +433,7 @@ fn succeed(
     let RunOutcome { output, children } = outcome;
     size_error(inner, row, "Output", &output)?;
     let finalize = match &spec.kind {
-        Kind::Simple => {
+        Kind::Simple | Kind::Sleeping => {
             tracing::debug!("completed");
             return Ok(Write::Finish(FinishItem {
                 execution_id: row.execution_id.clone(),

@@ -550,6 +550,16 @@ fn pg_err(query: &'static str) -> impl Fn(tokio_postgres::Error) -> StorageError
                 };
             }
             if *db.code() == SqlState::UNIQUE_VIOLATION
+                && db.constraint().is_some_and(|c| c.contains("sleeping_key"))
+            {
+                return StorageError::DuplicateSleepingKey {
+                    key: db
+                        .detail()
+                        .and_then(row::duplicate_id_from_detail)
+                        .unwrap_or_else(|| "unknown".to_owned()),
+                };
+            }
+            if *db.code() == SqlState::UNIQUE_VIOLATION
                 && db.constraint().is_some_and(|c| c.contains("execution_id"))
             {
                 return StorageError::DuplicateExecutionId {
@@ -1292,6 +1302,42 @@ impl<C: PgClient> Queries for Pg<'_, C> {
             .into_iter()
             .map(|r| (r.execution_id, r.status))
             .collect())
+    }
+
+    ids_query!(expire_sleeping(now: Millis, error: Value, limit: i64) => ExpireSleepingParams { now, error, limit });
+
+    async fn wake_sleeping(
+        &self,
+        task_id: &str,
+        sleeping_key: &str,
+        now: Millis,
+        outcome: Value,
+    ) -> StorageResult<Rows> {
+        let params = pgq::WakeSleepingParams {
+            outcome,
+            now,
+            sleeping_key,
+            task_id,
+        };
+        let rows = pgq::wake_sleeping()
+            .params(self.client, &params)
+            .all()
+            .await
+            .map_err(pg_err("wake_sleeping"))?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
+    }
+
+    async fn get_by_sleeping_key(&self, task_id: &str, sleeping_key: &str) -> StorageResult<Rows> {
+        let params = pgq::GetBySleepingKeyParams {
+            sleeping_key,
+            task_id,
+        };
+        let rows = pgq::get_by_sleeping_key()
+            .params(self.client, &params)
+            .all()
+            .await
+            .map_err(pg_err("get_by_sleeping_key"))?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 
     ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });

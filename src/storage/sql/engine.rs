@@ -9,7 +9,8 @@
 //! | [`Wait`] | `start_waiting`, then the inserts of the parents that matched |
 //! | [`Close`] | `claim_unclosed`, then the [`ClosePlan`] ([`apply_close_plan`]) |
 //! | [`AdvanceParents`] | `advance_parents`, then the finalize or next child of the parents that matched |
-//! | [`Expire`] | `expire_leases`, split into re-queued and failed |
+//! | [`Expire`] | `expire_leases`, split into re-queued and failed, then `expire_sleeping` |
+//! | [`WakeSleeping`] | `wake_sleeping` (one guarded statement), else `get_by_sleeping_key` |
 //! | [`Repair`] | `repair_missing_leases`, `fail_missing_finalize` |
 //! | [`Stats`] | the counts, an example row per unreadable group |
 //! | [`Get`], [`GetChildren`], [`ChildrenOutputs`], [`ReadyParents`], [`DeleteAll`] | one read (or delete) |
@@ -21,7 +22,7 @@ use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
     RetryItem, StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    UnreadableCount, WaitItem,
+    UnreadableCount, WaitItem, Wake, Woken,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -688,6 +689,7 @@ impl<D: Dialect> Op<D> for ClaimCancellations {
 pub(crate) struct Expire<D: Dialect> {
     now: Millis,
     error: D::Json,
+    sleeping_error: D::Json,
     limit: i64,
 }
 
@@ -699,6 +701,7 @@ impl<D: Dialect> Expire<D> {
         Ok(Some(Self {
             now,
             error: D::json_of("error", &rules::expired_error())?,
+            sleeping_error: D::json_of("error", &rules::sleeping_timeout_error())?,
             limit: limit_i64(limit),
         }))
     }
@@ -721,11 +724,78 @@ impl<D: Dialect> Op<D> for Expire<D> {
                 outcome.failed.push(execution_id);
             }
         }
+        // Each statement is guarded on its own; no transaction is needed.
+        outcome.timed_out = queries
+            .expire_sleeping(self.now, self.sleeping_error, self.limit)
+            .await?;
         Ok(outcome)
     }
 
     fn wakeups(outcome: &ExpireOutcome) -> Wakeups {
         Wakeups::of_expire(outcome)
+    }
+}
+
+/// [`Storage::wake`](crate::storage::Storage::wake): the guarded update,
+/// then (when it matched nothing) the read by key, in one transaction so
+/// that the read sees the state the update did not match.
+#[derive(Debug)]
+pub(crate) struct WakeSleeping<D: Dialect> {
+    task_id: String,
+    key: String,
+    now: Millis,
+    outcome: D::Json,
+}
+
+impl<D: Dialect> WakeSleeping<D> {
+    pub(crate) fn new(
+        task_id: &str,
+        key: &str,
+        now: Millis,
+        wake: &Wake,
+    ) -> StorageResult<Option<Self>> {
+        Ok(Some(Self {
+            task_id: task_id.to_owned(),
+            key: key.to_owned(),
+            now,
+            outcome: D::json(row::wake_json(wake)?),
+        }))
+    }
+}
+
+impl<D: Dialect> Op<D> for WakeSleeping<D> {
+    type Output = Option<Woken>;
+    const ACCESS: Access = Access::Write;
+    named!("wake_sleeping");
+
+    fn transaction(&self) -> bool {
+        true
+    }
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Option<Woken>> {
+        let woken = queries
+            .wake_sleeping(&self.task_id, &self.key, self.now, self.outcome)
+            .await?;
+        if let Some(row) = loaded(woken).into_iter().next() {
+            return Ok(Some(Woken {
+                execution: row?,
+                woken: true,
+            }));
+        }
+        let found = queries
+            .get_by_sleeping_key(&self.task_id, &self.key)
+            .await?;
+        match loaded(found).into_iter().next() {
+            Some(row) => Ok(Some(Woken {
+                execution: row?,
+                woken: false,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn wakeups(outcome: &Option<Woken>) -> Wakeups {
+        Wakeups::changed_if(outcome.as_ref().is_some_and(|w| w.woken))
     }
 }
 

@@ -197,6 +197,17 @@ macro_rules! sql_storage {
                 self.run(engine::Expire::new(now, limit)?).await
             }
 
+            async fn wake(
+                &self,
+                task_id: &str,
+                key: &str,
+                now: $crate::model::Millis,
+                wake: &$crate::storage::Wake,
+            ) -> $crate::storage::StorageResult<Option<$crate::storage::Woken>> {
+                self.run(engine::WakeSleeping::new(task_id, key, now, wake)?)
+                    .await
+            }
+
             async fn repair_stuck(
                 &self,
                 now: $crate::model::Millis,
@@ -421,6 +432,24 @@ pub(crate) trait Queries {
         limit: i64,
     ) -> impl Future<Output = StorageResult<Vec<(String, String)>>>;
     /// `repair_missing_leases`: the ids repaired.
+    fn expire_sleeping(
+        &self,
+        now: Millis,
+        error: Json<Self>,
+        limit: i64,
+    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    fn wake_sleeping(
+        &self,
+        task_id: &str,
+        sleeping_key: &str,
+        now: Millis,
+        outcome: Json<Self>,
+    ) -> impl Future<Output = StorageResult<Rows>>;
+    fn get_by_sleeping_key(
+        &self,
+        task_id: &str,
+        sleeping_key: &str,
+    ) -> impl Future<Output = StorageResult<Rows>>;
     fn repair_missing_leases(
         &self,
         now: Millis,

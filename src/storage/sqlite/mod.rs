@@ -550,6 +550,14 @@ fn insert_chunk(conn: &Connection, chunk: &row::InsertChunk) -> StorageResult<()
     match q::insert_executions(conn, &q::InsertExecutionsParams { rows: &chunk.rows }) {
         Ok(_) => Ok(()),
         Err(source)
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+                && source.to_string().contains("sleeping_key") =>
+        {
+            Err(StorageError::DuplicateSleepingKey {
+                key: row::sleeping_key_of_chunk(&chunk.rows),
+            })
+        }
+        Err(source)
             if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
         {
             let existing = q::get_executions(conn, &q::GetExecutionsParams { ids: &chunk.ids })
@@ -822,6 +830,35 @@ impl Queries for Connection {
             .into_iter()
             .map(|r| (r.execution_id, r.status))
             .collect())
+    }
+
+    ids_query!(expire_sleeping(now: Millis, error: String, limit: i64) => ExpireSleepingParams { now, error: &error, limit });
+
+    async fn wake_sleeping(
+        &self,
+        task_id: &str,
+        sleeping_key: &str,
+        now: Millis,
+        outcome: String,
+    ) -> StorageResult<Rows> {
+        let params = q::WakeSleepingParams {
+            task_id,
+            sleeping_key,
+            now,
+            outcome: &outcome,
+        };
+        let rows = q::wake_sleeping(self, &params).map_err(sqlite_err("wake_sleeping"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    async fn get_by_sleeping_key(&self, task_id: &str, sleeping_key: &str) -> StorageResult<Rows> {
+        let params = q::GetBySleepingKeyParams {
+            task_id,
+            sleeping_key,
+        };
+        let rows =
+            q::get_by_sleeping_key(self, &params).map_err(sqlite_err("get_by_sleeping_key"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
     }
 
     ids_query!(repair_missing_leases(now: Millis, lease_slack_ms: i64, limit: i64) => RepairMissingLeasesParams { now, lease_slack_ms, limit });

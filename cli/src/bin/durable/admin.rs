@@ -1,11 +1,11 @@
-//! The operator commands: ddl, migrate, pending-sql, schema check, status, show, cancel.
+//! The operator commands: ddl, migrate, pending-sql, schema check, status, show, cancel, wake.
 
 use crate::db::{self, Open, Target};
 use crate::tree::{self, Style};
 use anyhow::{Context as _, Result, bail};
 use durable_execution::migrate::{self, Dialect};
 use durable_execution::model::{ExecutionError, now_millis};
-use durable_execution::storage::CancelItem;
+use durable_execution::storage::{CancelItem, Wake};
 use std::io::IsTerminal as _;
 
 /// The current PostgreSQL schema, generated from the spec.
@@ -345,6 +345,54 @@ pub(crate) async fn cancel(target: &Target, execution_id: &str) -> Result<()> {
     );
     if execution.status == durable_execution::model::ExecutionStatus::Running {
         outln!("Its executor stops the running code at its next cancellation check.");
+    }
+    Ok(())
+}
+
+/// `durable wake`: [`Storage::wake`](durable_execution::storage::Storage::wake)
+/// with `--output` (JSON, checked) or `--error`.
+pub(crate) async fn wake(
+    target: &Target,
+    task_id: &str,
+    key: &str,
+    output: Option<String>,
+    error: Option<String>,
+) -> Result<()> {
+    let wake = match (output, error) {
+        (Some(output), None) => {
+            serde_json::from_str::<serde_json::Value>(&output)
+                .with_context(|| format!("--output is not JSON: {output}"))?;
+            Wake::Completed { output }
+        }
+        (None, Some(message)) => Wake::Failed {
+            error: ExecutionError::generic(message, false),
+        },
+        _ => bail!("give exactly one of --output JSON and --error MESSAGE"),
+    };
+    let storage = db::open(target, Open::Existing).await?;
+    let Some(found) = storage
+        .wake(task_id, key, now_millis(), &wake)
+        .await
+        .context("cannot wake")?
+    else {
+        bail!(
+            "no execution of sleeping task {task_id} has the key {key:?} in {}",
+            target.describe()
+        );
+    };
+    let execution = found.execution;
+    if found.woken {
+        outln!(
+            "Woke {} ({task_id}, key {key:?}): {}.",
+            execution.execution_id,
+            execution.status
+        );
+    } else {
+        outln!(
+            "Execution {} ({task_id}, key {key:?}) is already finished ({}); nothing to wake.",
+            execution.execution_id,
+            execution.status
+        );
     }
     Ok(())
 }

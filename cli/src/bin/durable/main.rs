@@ -88,6 +88,25 @@ enum Command {
         /// The execution id (`te_…`).
         execution_id: String,
     },
+    /// Wakes the sleeping execution of a sleeping task by its key:
+    /// completed with `--output`, or failed with `--error`.
+    Wake {
+        /// The sleeping task's id.
+        task_id: String,
+        /// The key the execution sleeps under.
+        key: String,
+        /// Complete it with this output (JSON).
+        #[arg(
+            long,
+            value_name = "JSON",
+            conflicts_with = "error",
+            required_unless_present = "error"
+        )]
+        output: Option<String>,
+        /// Fail it with this error message.
+        #[arg(long, value_name = "MESSAGE")]
+        error: Option<String>,
+    },
 }
 
 /// `--dialect`: the spellings of [`Dialect`] (listed in `--help`), parsed
@@ -123,6 +142,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Status => admin::status(&target).await,
         Command::Show { execution_id } => admin::show(&target, &execution_id).await,
         Command::Cancel { execution_id } => admin::cancel(&target, &execution_id).await,
+        Command::Wake {
+            task_id,
+            key,
+            output,
+            error,
+        } => admin::wake(&target, &task_id, &key, output, error).await,
     }
 }
 

@@ -84,6 +84,24 @@ pub struct ExpireLeasesParams<T1: crate::JsonSql> {
     pub error: T1,
     pub limit: i64,
 }
+#[derive(Debug)]
+pub struct WakeSleepingParams<T1: crate::JsonSql, T2: crate::StringSql, T3: crate::StringSql> {
+    pub outcome: T1,
+    pub now: i64,
+    pub sleeping_key: T2,
+    pub task_id: T3,
+}
+#[derive(Debug)]
+pub struct GetBySleepingKeyParams<T1: crate::StringSql, T2: crate::StringSql> {
+    pub sleeping_key: T1,
+    pub task_id: T2,
+}
+#[derive(Debug)]
+pub struct ExpireSleepingParams<T1: crate::JsonSql> {
+    pub error: T1,
+    pub now: i64,
+    pub limit: i64,
+}
 #[derive(Clone, Copy, Debug)]
 pub struct RepairMissingLeasesParams {
     pub now: i64,
@@ -133,6 +151,7 @@ pub struct TaskExecutionRow {
     pub waiting_for_children_started_at: Option<i64>,
     pub waiting_for_finalize_started_at: Option<i64>,
     pub closed_at: Option<i64>,
+    pub sleeping_key: Option<String>,
 }
 pub struct TaskExecutionRowBorrowed<'a> {
     pub id: i64,
@@ -170,6 +189,7 @@ pub struct TaskExecutionRowBorrowed<'a> {
     pub waiting_for_children_started_at: Option<i64>,
     pub waiting_for_finalize_started_at: Option<i64>,
     pub closed_at: Option<i64>,
+    pub sleeping_key: Option<&'a str>,
 }
 impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
     fn from(
@@ -209,6 +229,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             waiting_for_children_started_at,
             waiting_for_finalize_started_at,
             closed_at,
+            sleeping_key,
         }: TaskExecutionRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -247,6 +268,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             waiting_for_children_started_at,
             waiting_for_finalize_started_at,
             closed_at,
+            sleeping_key: sleeping_key.map(|v| v.into()),
         }
     }
 }
@@ -497,6 +519,20 @@ impl<'a> From<ExpireLeasesRowBorrowed<'a>> for ExpireLeasesRow {
         Self {
             execution_id: execution_id.into(),
             status: status.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpireSleepingRow {
+    pub execution_id: String,
+}
+pub struct ExpireSleepingRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<ExpireSleepingRowBorrowed<'a>> for ExpireSleepingRow {
+    fn from(ExpireSleepingRowBorrowed { execution_id }: ExpireSleepingRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
         }
     }
 }
@@ -1607,6 +1643,73 @@ where
         Ok(mapped)
     }
 }
+pub struct ExpireSleepingRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<ExpireSleepingRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(ExpireSleepingRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> ExpireSleepingRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(ExpireSleepingRowBorrowed) -> R,
+    ) -> ExpireSleepingRowQuery<'c, 'a, 's, C, R, N> {
+        ExpireSleepingRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
 pub struct RepairMissingLeasesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
     client: &'c C,
     params: [&'a (dyn postgres_types::ToSql + Sync); N],
@@ -2147,7 +2250,7 @@ pub struct InsertExecutionsStmt(&'static str, Option<tokio_postgres::Statement>)
 /// Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
 pub fn insert_executions() -> InsertExecutionsStmt {
     InsertExecutionsStmt(
-        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint)",
+        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at, sleeping_key, expires_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, CASE WHEN r.sleeping_key IS NULL THEN 'ready' ELSE 'sleeping' END, r.start_at, r.created_at, r.created_at, r.sleeping_key, CASE WHEN r.sleeping_key IS NULL THEN NULL ELSE r.created_at + r.timeout_ms END FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text)",
         None,
     )
 }
@@ -2171,7 +2274,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -2232,6 +2335,7 @@ impl GetExecutionsStmt {
                     waiting_for_children_started_at: row.try_get(32)?,
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2242,7 +2346,7 @@ pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads the children of a parent in spawn order, its finalize last.
 pub fn get_children() -> GetChildrenStmt {
     GetChildrenStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
         None,
     )
 }
@@ -2303,6 +2407,7 @@ impl GetChildrenStmt {
                     waiting_for_children_started_at: row.try_get(32)?,
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2378,7 +2483,7 @@ pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
 pub fn claim_ready() -> ClaimReadyStmt {
     ClaimReadyStmt(
-        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at",
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
         None,
     )
 }
@@ -2442,6 +2547,7 @@ impl ClaimReadyStmt {
                     waiting_for_children_started_at: row.try_get(32)?,
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2704,7 +2810,7 @@ pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Marks up to `limit` finished, unclosed executions closed at `now` (oldest finish first) and returns them so their effects can be applied in the same transaction.
 pub fn claim_unclosed() -> ClaimUnclosedStmt {
     ClaimUnclosedStmt(
-        "UPDATE task_executions AS t SET is_closed = true, closed_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at",
+        "UPDATE task_executions AS t SET is_closed = true, closed_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
         None,
     )
 }
@@ -2766,6 +2872,7 @@ impl ClaimUnclosedStmt {
                     waiting_for_children_started_at: row.try_get(32)?,
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3058,7 +3165,7 @@ pub struct CancelSubtreesStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner. PostgreSQL locks the targets in execution-id order first, so that concurrent cancellations of overlapping subtrees never deadlock.
 pub fn cancel_subtrees() -> CancelSubtreesStmt {
     CancelSubtreesStmt(
-        "WITH RECURSIVE roots AS ( SELECT r.execution_id, r.error, r.include_self FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, error jsonb, include_self boolean) ), tree (execution_id, error, include_self, depth) AS ( SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots UNION ALL SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1 FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ), targets AS ( SELECT DISTINCT ON (execution_id) execution_id, error FROM tree WHERE depth > 0 OR include_self ORDER BY execution_id, depth ), locked AS MATERIALIZED ( SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id WHERE c.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') ORDER BY c.execution_id FOR UPDATE OF c ) UPDATE task_executions AS t SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'), executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END, expires_at = NULL, finished_at = $2, is_closed = false, updated_at = $2 FROM locked WHERE t.id = locked.id AND t.status IN ('ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') RETURNING t.execution_id",
+        "WITH RECURSIVE roots AS ( SELECT r.execution_id, r.error, r.include_self FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, error jsonb, include_self boolean) ), tree (execution_id, error, include_self, depth) AS ( SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots UNION ALL SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1 FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ), targets AS ( SELECT DISTINCT ON (execution_id) execution_id, error FROM tree WHERE depth > 0 OR include_self ORDER BY execution_id, depth ), locked AS MATERIALIZED ( SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id WHERE c.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') ORDER BY c.execution_id FOR UPDATE OF c ) UPDATE task_executions AS t SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'), executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END, expires_at = NULL, finished_at = $2, is_closed = false, updated_at = $2 FROM locked WHERE t.id = locked.id AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') RETURNING t.execution_id",
         None,
     )
 }
@@ -3114,7 +3221,7 @@ pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Parents waiting for children whose children have all completed, least recently updated first.
 pub fn ready_parents() -> ReadyParentsStmt {
     ReadyParentsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
         None,
     )
 }
@@ -3175,6 +3282,7 @@ impl ReadyParentsStmt {
                     waiting_for_children_started_at: row.try_get(32)?,
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3349,6 +3457,261 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
         params: &'a ExpireLeasesParams<T1>,
     ) -> ExpireLeasesRowQuery<'c, 'a, 's, C, ExpireLeasesRow, 3> {
         self.bind(client, &params.now, &params.error, &params.limit)
+    }
+}
+pub struct WakeSleepingStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner. Returns nothing when no sleeping execution has the key.
+pub fn wake_sleeping() -> WakeSleepingStmt {
+    WakeSleepingStmt(
+        "UPDATE task_executions AS t SET status = $1::jsonb ->> 'status', run_output = $1::jsonb ->> 'output', output = $1::jsonb ->> 'output', error = nullif($1::jsonb -> 'error', 'null'::jsonb), finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.sleeping_key = $3 AND t.status = 'sleeping' AND t.task_id = $4 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
+        None,
+    )
+}
+impl WakeSleepingStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<
+        'c,
+        'a,
+        's,
+        C: GenericClient,
+        T1: crate::JsonSql,
+        T2: crate::StringSql,
+        T3: crate::StringSql,
+    >(
+        &'s self,
+        client: &'c C,
+        outcome: &'a T1,
+        now: &'a i64,
+        sleeping_key: &'a T2,
+        task_id: &'a T3,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+        TaskExecutionRowQuery {
+            client,
+            params: [outcome, now, sleeping_key, task_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql, T3: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        WakeSleepingParams<T1, T2, T3>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4>,
+        C,
+    > for WakeSleepingStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a WakeSleepingParams<T1, T2, T3>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+        self.bind(
+            client,
+            &params.outcome,
+            &params.now,
+            &params.sleeping_key,
+            &params.task_id,
+        )
+    }
+}
+pub struct GetBySleepingKeyStmt(&'static str, Option<tokio_postgres::Statement>);
+/// The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
+pub fn get_by_sleeping_key() -> GetBySleepingKeyStmt {
+    GetBySleepingKeyStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE sleeping_key = $1 AND task_id = $2 ORDER BY id DESC LIMIT 1",
+        None,
+    )
+}
+impl GetBySleepingKeyStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        sleeping_key: &'a T1,
+        task_id: &'a T2,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2> {
+        TaskExecutionRowQuery {
+            client,
+            params: [sleeping_key, task_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        GetBySleepingKeyParams<T1, T2>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2>,
+        C,
+    > for GetBySleepingKeyStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a GetBySleepingKeyParams<T1, T2>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 2> {
+        self.bind(client, &params.sleeping_key, &params.task_id)
+    }
+}
+pub struct ExpireSleepingStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Times out up to `limit` sleeping executions whose deadline passed (`timed_out` with the given error), oldest deadline first; guarded by `status = 'sleeping'`, so that a wake or a cancellation in between wins.
+pub fn expire_sleeping() -> ExpireSleepingStmt {
+    ExpireSleepingStmt(
+        "UPDATE task_executions AS t SET status = 'timed_out', error = $1::jsonb, finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'sleeping' AND c.expires_at < $2 ORDER BY c.expires_at, c.id LIMIT $3 FOR UPDATE SKIP LOCKED) AND t.status = 'sleeping' RETURNING t.execution_id",
+        None,
+    )
+}
+impl ExpireSleepingStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        error: &'a T1,
+        now: &'a i64,
+        limit: &'a i64,
+    ) -> ExpireSleepingRowQuery<'c, 'a, 's, C, ExpireSleepingRow, 3> {
+        ExpireSleepingRowQuery {
+            client,
+            params: [error, now, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<ExpireSleepingRowBorrowed, tokio_postgres::Error> {
+                Ok(ExpireSleepingRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| ExpireSleepingRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ExpireSleepingParams<T1>,
+        ExpireSleepingRowQuery<'c, 'a, 's, C, ExpireSleepingRow, 3>,
+        C,
+    > for ExpireSleepingStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ExpireSleepingParams<T1>,
+    ) -> ExpireSleepingRowQuery<'c, 'a, 's, C, ExpireSleepingRow, 3> {
+        self.bind(client, &params.error, &params.now, &params.limit)
     }
 }
 pub struct RepairMissingLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
