@@ -136,3 +136,7 @@ COMMENT ON INDEX ix_task_executions_waiting_parents IS 'Parents whose children h
 -- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
 CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';
 COMMENT ON INDEX ix_task_executions_waiting_finalize IS 'Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.';
+
+-- Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.
+CREATE INDEX ix_task_executions_created ON task_executions (created_at, execution_id);
+COMMENT ON INDEX ix_task_executions_created IS 'Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.';

@@ -94,3 +94,6 @@ CREATE INDEX ix_task_executions_waiting_parents ON task_executions (updated_at) 
 
 -- Parents waiting for their finalize execution; the maintenance check for a finalize that does not exist.
 CREATE INDEX ix_task_executions_waiting_finalize ON task_executions (updated_at) WHERE status = 'waiting_for_finalize_task';
+
+-- Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.
+CREATE INDEX ix_task_executions_created ON task_executions (created_at, execution_id);
