@@ -2,8 +2,8 @@
 //! needs.
 
 use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, ListCursor,
+    ListFilter, ListPage, RerunOutcome, RetryItem, Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
@@ -174,6 +174,8 @@ storage_wrapper! {
     expire_leases(now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
     repair_stuck(now: Millis, lease_slack_ms: u64, limit: u32) -> StorageResult<StuckOutcome>;
     stats(now: Millis) -> StorageResult<StorageStats>;
+    list(filter: &ListFilter, cursor: Option<&ListCursor>, limit: u32) -> StorageResult<ListPage>;
+    rerun(now: Millis, execution_id: &str) -> StorageResult<RerunOutcome>;
     delete_all() -> StorageResult<u64>;
 }
 
