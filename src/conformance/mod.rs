@@ -460,6 +460,9 @@ macro_rules! __conformance_each_case {
             nul_characters_are_stored,
             children_outputs_pages_in_spawn_order,
             large_batches_are_all_or_nothing,
+            list_filters_orders_and_pages,
+            rerun_requeues_a_finished_root_and_deletes_its_subtree,
+            rerun_refuses_what_it_cannot_retry,
         }
     };
 }
