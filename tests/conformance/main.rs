@@ -86,6 +86,8 @@ macro_rules! sql_backends {
             stuck_rows_are_counted_and_repaired,
             stats_report_unknown_statuses_on_their_own,
             claim_plan_ignores_stale_statistics,
+            list_plans_use_their_index,
+            list_returns_corrupt_rows_in_place,
         ]);)*
     };
 }
