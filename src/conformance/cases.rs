@@ -1690,13 +1690,20 @@ pub async fn list_filters_orders_and_pages(h: Harness) {
     // r1 runs and fails at T0 + 20.
     let claimed = h.claim_ready("ex", T0 + 1, 1, SLACK).await.unwrap();
     assert_eq!(ok_ids(claimed), ["r1"]);
-    let matched = h.finish("ex", T0 + 20, &[failed("r1", "no")]).await.unwrap();
+    let matched = h
+        .finish("ex", T0 + 20, &[failed("r1", "no")])
+        .await
+        .unwrap();
     assert_eq!(matched, ["r1"]);
 
     let all = list_all(&*h, &ListFilter::new(), 100).await;
     assert_eq!(all, ["p_c1", "p_c0", "p", "r5", "r4", "r3", "r2", "r1"]);
     for limit in [1, 2, 3, 7, 8] {
-        assert_eq!(list_all(&*h, &ListFilter::new(), limit).await, all, "limit {limit}");
+        assert_eq!(
+            list_all(&*h, &ListFilter::new(), limit).await,
+            all,
+            "limit {limit}"
+        );
     }
     let first = h.list(&ListFilter::new(), None, 8).await.unwrap();
     assert!(first.next.is_some(), "a full page has a cursor");
@@ -1705,13 +1712,22 @@ pub async fn list_filters_orders_and_pages(h: Harness) {
         .await
         .unwrap();
     assert!(last.executions.is_empty() && last.next.is_none());
-    assert!(h.list(&ListFilter::new(), None, 0).await.unwrap().executions.is_empty());
+    assert!(
+        h.list(&ListFilter::new(), None, 0)
+            .await
+            .unwrap()
+            .executions
+            .is_empty()
+    );
     let page = h.list(&ListFilter::new(), None, 100).await.unwrap();
     assert!(page.next.is_none(), "a short page is the last one");
 
     let cases: Vec<(ListFilter, Vec<&str>)> = vec![
         (ListFilter::new().task_id("a"), vec!["r5", "r3", "r1"]),
-        (ListFilter::new().root_only(true), vec!["p", "r5", "r4", "r3", "r2", "r1"]),
+        (
+            ListFilter::new().root_only(true),
+            vec!["p", "r5", "r4", "r3", "r2", "r1"],
+        ),
         (ListFilter::new().parent("p"), vec!["p_c1", "p_c0"]),
         (ListFilter::new().parent("r1"), vec![]),
         (
@@ -1719,25 +1735,46 @@ pub async fn list_filters_orders_and_pages(h: Harness) {
             vec!["r1"],
         ),
         (
-            ListFilter::new().statuses([ExecutionStatus::Ready]).task_id("b"),
+            ListFilter::new()
+                .statuses([ExecutionStatus::Ready])
+                .task_id("b"),
             vec!["r4", "r2"],
         ),
-        (ListFilter::new().created(Some(T0 + 2), Some(T0 + 4)), vec!["r3", "r2"]),
-        (ListFilter::new().created(Some(T0 + 11), None), vec!["p_c1", "p_c0"]),
-        (ListFilter::new().finished(Some(T0 + 20), Some(T0 + 21)), vec!["r1"]),
+        (
+            ListFilter::new().created(Some(T0 + 2), Some(T0 + 4)),
+            vec!["r3", "r2"],
+        ),
+        (
+            ListFilter::new().created(Some(T0 + 11), None),
+            vec!["p_c1", "p_c0"],
+        ),
+        (
+            ListFilter::new().finished(Some(T0 + 20), Some(T0 + 21)),
+            vec!["r1"],
+        ),
         (ListFilter::new().finished(None, Some(T0 + 20)), vec![]),
-        (ListFilter::new().finished(Some(T0), None).task_id("b"), vec![]),
+        (
+            ListFilter::new().finished(Some(T0), None).task_id("b"),
+            vec![],
+        ),
         (ListFilter::new().parent("p").root_only(true), vec![]),
     ];
     for (filter, expected) in cases {
         assert_eq!(list_all(&*h, &filter, 100).await, expected, "{filter:?}");
-        assert_eq!(list_all(&*h, &filter, 1).await, expected, "{filter:?} by one");
+        assert_eq!(
+            list_all(&*h, &filter, 1).await,
+            expected,
+            "{filter:?} by one"
+        );
     }
     // Rows inserted after a page was read never shift the next page.
     let page = h.list(&ListFilter::new(), None, 3).await.unwrap();
     assert_eq!(ok_ids(page.executions), ["p_c1", "p_c0", "p"]);
     h.insert(&[exec("newest", "a", T0 + 100)]).await.unwrap();
-    let next = h.list(&ListFilter::new(), page.next.as_ref(), 3).await.unwrap();
+    let next = h
+        .list(&ListFilter::new(), page.next.as_ref(), 3)
+        .await
+        .unwrap();
     assert_eq!(ok_ids(next.executions), ["r5", "r4", "r3"]);
 }
 
@@ -1769,7 +1806,10 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
     let p = one(&*h, "p").await;
     assert_eq!(p.status, ExecutionStatus::Ready);
     assert_eq!((p.attempt, p.start_at, p.updated_at), (0, T0 + 50, T0 + 50));
-    assert_eq!((p.started_at, p.finished_at, p.expires_at), (None, None, None));
+    assert_eq!(
+        (p.started_at, p.finished_at, p.expires_at),
+        (None, None, None)
+    );
     assert_eq!((p.children_count, p.active_children_count), (0, 0));
     assert!(p.error.is_none() && p.output.is_none() && p.run_output.is_none());
     assert!(p.executor_id.is_none() && !p.needs_cancel && !p.is_closed);
@@ -1778,12 +1818,20 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
     assert!(h.get(&children).await.unwrap().is_empty());
     assert!(h.get_children("p").await.unwrap().is_empty());
     // Nothing is left for the closer; the new run is claimed like any other.
-    assert!(h.close_finished(T0 + 51, 100).await.unwrap().closed.is_empty());
+    assert!(
+        h.close_finished(T0 + 51, 100)
+            .await
+            .unwrap()
+            .closed
+            .is_empty()
+    );
     let claimed = h.claim_ready("ex2", T0 + 51, 10, SLACK).await.unwrap();
     assert_eq!(ok_ids(claimed), ["p"]);
     // A failed root (no children) is re-run too.
     running(&*h, "ex", T0 + 60, &["f"]).await;
-    h.finish("ex", T0 + 61, &[failed("f", "boom")]).await.unwrap();
+    h.finish("ex", T0 + 61, &[failed("f", "boom")])
+        .await
+        .unwrap();
     let outcome = h.rerun(T0 + 62, "f").await.unwrap();
     assert_eq!(outcome.deleted_descendants, 0);
     assert_eq!(status(&*h, "f").await, ExecutionStatus::Ready);
@@ -1796,13 +1844,20 @@ pub async fn rerun_refuses_what_it_cannot_retry(h: Harness) {
     h.insert(&[exec("done", "t", T0)]).await.unwrap();
     let claimed = h.claim_ready("ex", T0 + 3, 10, SLACK).await.unwrap();
     assert_eq!(ok_ids(claimed), ["done"]);
-    h.finish("ex", T0 + 4, &[completed("done", "1")]).await.unwrap();
-    h.finish("ex", T0 + 4, &[failed(&children[0], "x")]).await.unwrap();
+    h.finish("ex", T0 + 4, &[completed("done", "1")])
+        .await
+        .unwrap();
+    h.finish("ex", T0 + 4, &[failed(&children[0], "x")])
+        .await
+        .unwrap();
     let refusal = |result: Result<_, StorageError>| match result {
         Err(StorageError::RerunRefused { reason, .. }) => reason,
         other => panic!("expected a refusal, got {other:?}"),
     };
-    assert_eq!(refusal(h.rerun(T0 + 5, "missing").await), RerunRefusal::NotFound);
+    assert_eq!(
+        refusal(h.rerun(T0 + 5, "missing").await),
+        RerunRefusal::NotFound
+    );
     assert_eq!(
         refusal(h.rerun(T0 + 5, &children[0]).await),
         RerunRefusal::NotTopLevel {
@@ -1818,7 +1873,10 @@ pub async fn rerun_refuses_what_it_cannot_retry(h: Harness) {
         RerunRefusal::Status(ExecutionStatus::WaitingForChildrenTasks)
     );
     let message = h.rerun(T0 + 5, "done").await.unwrap_err().to_string();
-    assert!(message.contains("done") && message.contains("completed"), "{message}");
+    assert!(
+        message.contains("done") && message.contains("completed"),
+        "{message}"
+    );
     // Nothing changed.
     assert_eq!(status(&*h, "done").await, ExecutionStatus::Completed);
     assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Failed);

@@ -824,12 +824,13 @@ impl Storage for MemoryStorage {
                 ListCursor::admits(cursor, row.created_at, &row.execution_id) && filter.matches(row)
             })
             .collect();
-        page.sort_by(|a, b| {
-            (b.created_at, &b.execution_id).cmp(&(a.created_at, &a.execution_id))
-        });
+        page.sort_by(|a, b| (b.created_at, &b.execution_id).cmp(&(a.created_at, &a.execution_id)));
         page.truncate(limit as usize);
         let next = (limit > 0 && page.len() == limit as usize)
-            .then(|| page.last().map(|row| ListCursor::after(row.created_at, &row.execution_id)))
+            .then(|| {
+                page.last()
+                    .map(|row| ListCursor::after(row.created_at, &row.execution_id))
+            })
             .flatten();
         Ok(ListPage {
             executions: page.into_iter().map(|row| Ok(row.clone())).collect(),
@@ -839,9 +840,9 @@ impl Storage for MemoryStorage {
 
     async fn rerun(&self, now: Millis, execution_id: &str) -> StorageResult<RerunOutcome> {
         let mut state = self.lock();
-        let allowed = state.get(execution_id).is_some_and(|row| {
-            row.parent.is_none() && RERUNNABLE.contains(&row.status)
-        });
+        let allowed = state
+            .get(execution_id)
+            .is_some_and(|row| row.parent.is_none() && RERUNNABLE.contains(&row.status));
         if !allowed {
             let row = state.get(execution_id).map(|row| Ok(row.clone()));
             return Err(StorageError::RerunRefused {

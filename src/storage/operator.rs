@@ -91,7 +91,9 @@ impl ListFilter {
     /// backends write the same conditions in `list_executions`).
     pub(crate) fn matches(&self, execution: &TaskExecution) -> bool {
         let parent = execution.parent.as_ref().map(|p| p.execution_id.as_str());
-        self.task_id.as_deref().is_none_or(|t| execution.task_id == t)
+        self.task_id
+            .as_deref()
+            .is_none_or(|t| execution.task_id == t)
             && (self.statuses.is_empty() || self.statuses.contains(&execution.status))
             && (!self.root_only || parent.is_none())
             && self
@@ -137,7 +139,11 @@ impl ListCursor {
 
     /// Whether a row with this key comes after the cursor (is listed on a
     /// later page than the cursor's row).
-    pub(crate) fn admits(cursor: Option<&ListCursor>, created_at: Millis, execution_id: &str) -> bool {
+    pub(crate) fn admits(
+        cursor: Option<&ListCursor>,
+        created_at: Millis,
+        execution_id: &str,
+    ) -> bool {
         cursor.is_none_or(|c| (created_at, execution_id) < (c.created_at, c.execution_id.as_str()))
     }
 
@@ -293,8 +299,16 @@ mod tests {
         assert!(ListFilter::new().task_id("t").root_only(true).matches(&e));
         assert!(!ListFilter::new().task_id("u").matches(&e));
         assert!(!ListFilter::new().parent("te_p").matches(&e));
-        assert!(ListFilter::new().statuses([ExecutionStatus::Failed]).matches(&e));
-        assert!(!ListFilter::new().statuses([ExecutionStatus::Ready]).matches(&e));
+        assert!(
+            ListFilter::new()
+                .statuses([ExecutionStatus::Failed])
+                .matches(&e)
+        );
+        assert!(
+            !ListFilter::new()
+                .statuses([ExecutionStatus::Ready])
+                .matches(&e)
+        );
         assert!(ListFilter::new().created(Some(5), Some(6)).matches(&e));
         assert!(!ListFilter::new().created(None, Some(5)).matches(&e));
         assert!(ListFilter::new().finished(Some(7), None).matches(&e));

@@ -3,7 +3,8 @@
 
 use super::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, ListCursor,
-    ListFilter, ListPage, RerunOutcome, RetryItem, Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem,
+    ListFilter, ListPage, RerunOutcome, RetryItem, Storage, StorageEvent, StorageResult,
+    StorageStats, StuckOutcome, WaitItem,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
 use async_trait::async_trait;

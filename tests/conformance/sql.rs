@@ -1280,7 +1280,9 @@ pub async fn claim_plan_ignores_stale_statistics(h: Harness) {
 fn cornucopia_query(name: &str) -> String {
     const QUERIES: &str = include_str!("../../queries/task_executions.sql");
     let head = format!("--! {name} ");
-    let start = QUERIES.find(&head).expect("query in queries/task_executions.sql");
+    let start = QUERIES
+        .find(&head)
+        .expect("query in queries/task_executions.sql");
     QUERIES[start..]
         .lines()
         .skip(1)
@@ -1299,7 +1301,13 @@ fn cornucopia_query(name: &str) -> String {
 /// stopped matching).
 pub async fn list_plans_use_their_index(h: Harness) {
     let mut rows: Vec<_> = (0..3_000)
-        .map(|i| exec(&format!("r{i}"), if i % 3 == 0 { "a" } else { "b" }, T0 + i64::from(i)))
+        .map(|i| {
+            exec(
+                &format!("r{i}"),
+                if i % 3 == 0 { "a" } else { "b" },
+                T0 + i64::from(i),
+            )
+        })
         .collect();
     rows.extend((0..20).map(|i| child("r0", i, &format!("r0_c{i}"), T0 + 5_000)));
     h.insert(&rows).await.unwrap();
@@ -1307,15 +1315,23 @@ pub async fn list_plans_use_their_index(h: Harness) {
         // SQLite: the listing itself runs with INDEXED BY (an error if the
         // index could not serve it).
         use durable_execution::storage::ListFilter;
-        let page = h.list(&ListFilter::new().task_id("a"), None, 5).await.unwrap();
+        let page = h
+            .list(&ListFilter::new().task_id("a"), None, 5)
+            .await
+            .unwrap();
         assert_eq!(page.executions.len(), 5);
-        let page = h.list(&ListFilter::new().parent("r0"), None, 5).await.unwrap();
+        let page = h
+            .list(&ListFilter::new().parent("r0"), None, 5)
+            .await
+            .unwrap();
         assert_eq!(page.executions.len(), 5);
         return;
     };
     let client = support::pg_client(url).await;
     client
-        .batch_execute(&format!("SET search_path TO {schema}; ANALYZE task_executions"))
+        .batch_execute(&format!(
+            "SET search_path TO {schema}; ANALYZE task_executions"
+        ))
         .await
         .unwrap();
     let literals = |task: &str, any_status: bool, root_only: bool| {
@@ -1373,7 +1389,10 @@ pub async fn list_returns_corrupt_rows_in_place(h: Harness) {
     let mut seen = Vec::new();
     let mut cursor: Option<ListCursor> = None;
     loop {
-        let page = h.list(&ListFilter::new(), cursor.as_ref(), 2).await.unwrap();
+        let page = h
+            .list(&ListFilter::new(), cursor.as_ref(), 2)
+            .await
+            .unwrap();
         seen.extend(page.executions.iter().map(|row| match row {
             Ok(e) => (e.execution_id.clone(), None),
             Err(c) => (c.execution_id.clone(), Some(c.column)),

@@ -591,10 +591,19 @@ fn status_show_and_cancel_on_real_data() {
     assert_eq!(child["parent_execution_id"], parent_id.as_str());
     assert_eq!(child["error"], "Task cancelled from the command line");
     let roots = page(&["--root", "--task", "ops_parent"]);
-    assert_eq!(ids_of(&roots), [parent_id.clone()]);
-    let human = ok(durable(dir.path(), &["--database", db, "list", "--limit", "1"]));
-    assert!(human.contains("EXECUTION") && human.contains("More: --cursor "), "{human}");
-    assert!(!human.contains('\u{1b}'), "no colour off a terminal: {human}");
+    assert_eq!(ids_of(&roots), [parent_id.as_str()]);
+    let human = ok(durable(
+        dir.path(),
+        &["--database", db, "list", "--limit", "1"],
+    ));
+    assert!(
+        human.contains("EXECUTION") && human.contains("More: --cursor "),
+        "{human}"
+    );
+    assert!(
+        !human.contains('\u{1b}'),
+        "no colour off a terminal: {human}"
+    );
     fails_with(
         durable(dir.path(), &["--database", db, "list", "--cursor", "nope"]),
         "bad --cursor",
@@ -606,17 +615,25 @@ fn status_show_and_cancel_on_real_data() {
     )))
     .expect("show --json is JSON");
     assert_eq!(shown["execution_id"], parent_id.as_str());
-    assert_eq!(shown["children"].as_array().map(Vec::len), Some(2), "{shown}");
+    assert_eq!(
+        shown["children"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
     assert_eq!(shown["children"][0]["index_in_parent"], 0);
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(durable(dir.path(), &["--database", db, "--json", "status"])))
-            .expect("status --json is JSON");
+    let status: serde_json::Value = serde_json::from_str(&ok(durable(
+        dir.path(),
+        &["--database", db, "--json", "status"],
+    )))
+    .expect("status --json is JSON");
     assert_eq!(status["total"], 4, "{status}");
     assert_eq!(status["expired_leases"], 0, "{status}");
-    assert!(status["counts"].as_array().is_some_and(|c| c.iter().any(|g| g["task_id"]
-        == "ops_child"
-        && g["status"] == "cancelled"
-        && g["count"] == 2)), "{status}");
+    assert!(
+        status["counts"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|g| g["task_id"] == "ops_child" && g["status"] == "cancelled" && g["count"] == 2)),
+        "{status}"
+    );
     // Retry: refused for a child and an active execution; the cancelled
     // parent goes back to ready and loses its previous children.
     fails_with(
@@ -627,8 +644,14 @@ fn status_show_and_cancel_on_real_data() {
         durable(dir.path(), &["--database", db, "retry", &other_id]),
         "it is still ready",
     );
-    let retried = ok(durable(dir.path(), &["--database", db, "retry", &parent_id]));
-    assert!(retried.contains("2 executions of its previous run deleted"), "{retried}");
+    let retried = ok(durable(
+        dir.path(),
+        &["--database", db, "retry", &parent_id],
+    ));
+    assert!(
+        retried.contains("2 executions of its previous run deleted"),
+        "{retried}"
+    );
     let shown = ok(durable(dir.path(), &["--database", db, "show", &parent_id]));
     assert!(shown.contains("status     ready"), "{shown}");
     assert!(!shown.contains("ops_child"), "{shown}");
@@ -760,31 +783,59 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
     assert!(shown.contains("demo_summary (finalize)"), "{shown}");
     let status = ok(durable(dir.path(), &["--database", &url, "status"]));
     assert!(status.contains("demo_fetch "), "{status}");
-    let status: serde_json::Value =
-        serde_json::from_str(&ok(durable(dir.path(), &["--database", &url, "status", "--json"])))
-            .expect("status --json is JSON");
+    let status: serde_json::Value = serde_json::from_str(&ok(durable(
+        dir.path(),
+        &["--database", &url, "status", "--json"],
+    )))
+    .expect("status --json is JSON");
     assert_eq!(status["total"], 26, "{status}");
     let roots: serde_json::Value = serde_json::from_str(&ok(durable(
         dir.path(),
-        &["--database", &url, "list", "--json", "--root", "--limit", "1"],
+        &[
+            "--database",
+            &url,
+            "list",
+            "--json",
+            "--root",
+            "--limit",
+            "1",
+        ],
     )))
     .expect("list --json is JSON");
-    assert_eq!(roots["executions"][0]["execution_id"], id.as_str(), "{roots}");
+    assert_eq!(
+        roots["executions"][0]["execution_id"],
+        id.as_str(),
+        "{roots}"
+    );
     let cursor = roots["next"].as_str().expect("a second page").to_owned();
     let older: serde_json::Value = serde_json::from_str(&ok(durable(
         dir.path(),
-        &["--database", &url, "list", "--json", "--root", "--cursor", &cursor],
+        &[
+            "--database",
+            &url,
+            "list",
+            "--json",
+            "--root",
+            "--cursor",
+            &cursor,
+        ],
     )))
     .expect("list --json is JSON");
-    assert_eq!(older["executions"].as_array().map(Vec::len), Some(1), "{older}");
+    assert_eq!(
+        older["executions"].as_array().map(Vec::len),
+        Some(1),
+        "{older}"
+    );
     assert!(older["next"].is_null(), "{older}");
     fails_with(
         durable(dir.path(), &["--database", &url, "retry", &id]),
         "its status is completed",
     );
-    let migrated: serde_json::Value =
-        serde_json::from_str(&ok(durable(dir.path(), &["--database", &url, "migrate", "--json"])))
-            .expect("migrate --json is JSON");
+    let migrated: serde_json::Value = serde_json::from_str(&ok(durable(
+        dir.path(),
+        &["--database", &url, "migrate", "--json"],
+    )))
+    .expect("migrate --json is JSON");
     assert_eq!(migrated["applied"], serde_json::json!([]), "{migrated}");
     let nothing = ok(durable(dir.path(), &["--database", &url, "pending-sql"]));
     assert!(nothing.contains("no pending migration"), "{nothing}");

@@ -72,7 +72,9 @@ use tls::TlsContext;
 pub use tls::{RootCertificates, TlsFailure};
 
 use super::row;
-use super::sql::{CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage};
+use super::sql::{
+    CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+};
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::model::{CorruptRow, Millis, NewExecution};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

@@ -18,13 +18,13 @@
 
 use super::{Access, CountGroup, Dialect, Inserts, Json, ListParams, Op, Queries};
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
-use crate::storage::row::{self, RawRow};
 use crate::storage::operator;
+use crate::storage::row::{self, RawRow};
 use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    UnreadableCount, WaitItem,
+    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, StorageError, StorageResult,
+    StorageStats, StuckCounts, StuckOutcome, UnreadableCount, WaitItem,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -965,7 +965,9 @@ impl<D: Dialect> Op<D> for Rerun {
         let matched = queries.rerun_root(&self.execution_id, self.now).await?;
         if matched.is_empty() {
             let ids = json::<Q>(row::ids_json(std::slice::from_ref(&self.execution_id)));
-            let row = loaded(queries.get_executions(ids).await?).into_iter().next();
+            let row = loaded(queries.get_executions(ids).await?)
+                .into_iter()
+                .next();
             return Err(StorageError::RerunRefused {
                 reason: operator::refusal(row.as_ref()),
                 execution_id: self.execution_id,

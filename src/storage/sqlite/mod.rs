@@ -39,7 +39,9 @@
 mod convert;
 
 use super::row;
-use super::sql::{Access, CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage};
+use super::sql::{
+    Access, CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+};
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
 use crate::model::{CorruptRow, Millis, NewExecution};

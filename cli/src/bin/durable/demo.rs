@@ -427,6 +427,9 @@ async fn find_unfinished(storage: &dyn Storage) -> Result<Option<String>> {
         .context("cannot look for an unfinished demo run")?;
     match page.executions.into_iter().next() {
         None => Ok(None),
-        Some(row) => Ok(Some(row.map(|e| e.execution_id).unwrap_or_else(|c| c.execution_id))),
+        Some(row) => Ok(Some(
+            row.map(|e| e.execution_id)
+                .unwrap_or_else(|c| c.execution_id),
+        )),
     }
 }

@@ -143,7 +143,11 @@ pub(crate) async fn list(target: &Target, args: ListArgs, as_json: bool) -> Resu
         return Ok(());
     }
     let readable = || page.executions.iter().filter_map(|row| row.as_ref().ok());
-    let task_width = readable().map(|e| e.task_id.len()).max().unwrap_or(0).max(4);
+    let task_width = readable()
+        .map(|e| e.task_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let status_width = readable()
         .map(|e| e.status.as_str().len())
         .max()
@@ -187,7 +191,11 @@ pub(crate) async fn retry(target: &Target, execution_id: &str) -> Result<()> {
     outln!(
         "Retrying {execution_id}: back to ready for a fresh run (attempt 0); {} execution{} of its previous run deleted.",
         outcome.deleted_descendants,
-        if outcome.deleted_descendants == 1 { "" } else { "s" }
+        if outcome.deleted_descendants == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     outln!("An executor with its task registered runs it.");
     Ok(())
