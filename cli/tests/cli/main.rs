@@ -36,6 +36,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `durable args…` (a `--json` command), asserts success and parses
+/// its stdout.
+fn durable_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = ok(durable(dir, args));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
 /// Asserts success and returns stdout.
 fn ok(output: Output) -> String {
     assert!(
@@ -554,7 +561,7 @@ fn status_show_and_cancel_on_real_data() {
     let page = |args: &[&str]| -> serde_json::Value {
         let mut all = vec!["--database", db, "list", "--json"];
         all.extend_from_slice(args);
-        serde_json::from_str(&ok(durable(dir.path(), &all))).expect("list --json is JSON")
+        durable_json(dir.path(), &all)
     };
     let ids_of = |page: &serde_json::Value| -> Vec<String> {
         page["executions"]
@@ -609,11 +616,10 @@ fn status_show_and_cancel_on_real_data() {
         "bad --cursor",
     );
     // JSON of show and status.
-    let shown: serde_json::Value = serde_json::from_str(&ok(durable(
+    let shown = durable_json(
         dir.path(),
         &["--database", db, "show", &parent_id, "--json"],
-    )))
-    .expect("show --json is JSON");
+    );
     assert_eq!(shown["execution_id"], parent_id.as_str());
     assert_eq!(
         shown["children"].as_array().map(Vec::len),
@@ -621,11 +627,7 @@ fn status_show_and_cancel_on_real_data() {
         "{shown}"
     );
     assert_eq!(shown["children"][0]["index_in_parent"], 0);
-    let status: serde_json::Value = serde_json::from_str(&ok(durable(
-        dir.path(),
-        &["--database", db, "--json", "status"],
-    )))
-    .expect("status --json is JSON");
+    let status = durable_json(dir.path(), &["--database", db, "--json", "status"]);
     assert_eq!(status["total"], 4, "{status}");
     assert_eq!(status["expired_leases"], 0, "{status}");
     assert!(
@@ -783,13 +785,9 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
     assert!(shown.contains("demo_summary (finalize)"), "{shown}");
     let status = ok(durable(dir.path(), &["--database", &url, "status"]));
     assert!(status.contains("demo_fetch "), "{status}");
-    let status: serde_json::Value = serde_json::from_str(&ok(durable(
-        dir.path(),
-        &["--database", &url, "status", "--json"],
-    )))
-    .expect("status --json is JSON");
+    let status = durable_json(dir.path(), &["--database", &url, "status", "--json"]);
     assert_eq!(status["total"], 26, "{status}");
-    let roots: serde_json::Value = serde_json::from_str(&ok(durable(
+    let roots = durable_json(
         dir.path(),
         &[
             "--database",
@@ -800,15 +798,14 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
             "--limit",
             "1",
         ],
-    )))
-    .expect("list --json is JSON");
+    );
     assert_eq!(
         roots["executions"][0]["execution_id"],
         id.as_str(),
         "{roots}"
     );
     let cursor = roots["next"].as_str().expect("a second page").to_owned();
-    let older: serde_json::Value = serde_json::from_str(&ok(durable(
+    let older = durable_json(
         dir.path(),
         &[
             "--database",
@@ -819,8 +816,7 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
             "--cursor",
             &cursor,
         ],
-    )))
-    .expect("list --json is JSON");
+    );
     assert_eq!(
         older["executions"].as_array().map(Vec::len),
         Some(1),
@@ -831,11 +827,7 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
         durable(dir.path(), &["--database", &url, "retry", &id]),
         "its status is completed",
     );
-    let migrated: serde_json::Value = serde_json::from_str(&ok(durable(
-        dir.path(),
-        &["--database", &url, "migrate", "--json"],
-    )))
-    .expect("migrate --json is JSON");
+    let migrated = durable_json(dir.path(), &["--database", &url, "migrate", "--json"]);
     assert_eq!(migrated["applied"], serde_json::json!([]), "{migrated}");
     let nothing = ok(durable(dir.path(), &["--database", &url, "pending-sql"]));
     assert!(nothing.contains("no pending migration"), "{nothing}");
