@@ -12,7 +12,15 @@ use std::io::IsTerminal as _;
 /// Whether human output is coloured: only on a terminal, and never when
 /// `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
 pub(crate) fn color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_for(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// The colour rule: a terminal, and `NO_COLOR` unset or empty.
+fn color_for(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Prints `value` as one line of JSON.
@@ -204,6 +212,15 @@ pub(crate) async fn retry(target: &Target, execution_id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(color_for(true, None));
+        assert!(color_for(true, Some(OsStr::new(""))));
+        assert!(!color_for(true, Some(OsStr::new("1"))));
+        assert!(!color_for(false, None));
+    }
 
     #[test]
     fn execution_json_has_the_documented_keys() {
