@@ -319,6 +319,7 @@
 pub mod conformance;
 mod executor;
 mod generated;
+pub mod metrics;
 pub mod migrate;
 pub mod model;
 pub mod schema_check;

@@ -96,18 +96,21 @@ impl EventHub {
         }
     }
 
-    /// Whether anybody listens (events are not even built otherwise).
+    /// Whether anybody listens (events are not even built otherwise): with
+    /// the `metrics` feature, always (the metrics are recorded from the
+    /// events, see [`crate::metrics`]).
     pub(crate) fn is_observed(&self) -> bool {
-        !self.callbacks.is_empty() || self.sender.receiver_count() > 0
+        cfg!(feature = "metrics") || !self.callbacks.is_empty() || self.sender.receiver_count() > 0
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<ExecutionEvent> {
         self.sender.subscribe()
     }
 
-    /// Delivers `event`. A panicking callback is logged and does not stop
+    /// Records the metrics of `event` and delivers it. A panicking callback is logged and does not stop
     /// the executor loop that emitted the event.
     pub(crate) fn emit(&self, event: ExecutionEvent) {
+        crate::metrics::event(&event);
         for callback in &self.callbacks {
             if std::panic::catch_unwind(AssertUnwindSafe(|| callback(&event))).is_err() {
                 tracing::error!(execution_id = %event.execution_id, kind = ?event.kind, "an on_event callback panicked");

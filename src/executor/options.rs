@@ -34,6 +34,10 @@ pub struct ExecutorOptions {
     /// Fallback polling interval of [`ExecutionHandle::wait`](super::ExecutionHandle::wait)
     /// when no storage event arrives.
     pub wait_poll_interval: Duration,
+    /// How often the `durable_executions` gauge is sampled from
+    /// [`Storage::stats`](crate::storage::Storage::stats) (feature
+    /// `metrics`, see [`crate::metrics`]); `None`: never.
+    pub metrics_interval: Option<Duration>,
 }
 
 impl Default for ExecutorOptions {
@@ -50,6 +54,7 @@ impl Default for ExecutorOptions {
             error_backoff_base: Duration::from_millis(100),
             error_backoff_cap: Duration::from_secs(10),
             wait_poll_interval: Duration::from_secs(1),
+            metrics_interval: None,
         }
     }
 }
@@ -82,6 +87,11 @@ impl ExecutorOptions {
         check(
             interval(self.wait_poll_interval),
             "wait_poll_interval",
+            "must be positive and at most 1 hour",
+        )?;
+        check(
+            self.metrics_interval.is_none_or(interval),
+            "metrics_interval",
             "must be positive and at most 1 hour",
         )?;
         check(
@@ -201,6 +211,18 @@ impl ExecutorOptionsBuilder {
     /// Fallback polling interval of handle waits (default 1 s).
     pub fn wait_poll_interval(mut self, value: Duration) -> Self {
         self.options.wait_poll_interval = value;
+        self
+    }
+
+    /// How often the `durable_executions` gauge (executions per task and
+    /// status) is sampled from the storage's stats, with the `metrics`
+    /// feature (default: never; zero: never). Each sample is one
+    /// [`Storage::stats`](crate::storage::Storage::stats) call, a scan of
+    /// the table's status index: a few seconds to a minute is typical, and
+    /// one executor per storage is enough (every executor samples the same
+    /// storage-wide counts). See [`crate::metrics`].
+    pub fn metrics_interval(mut self, value: Duration) -> Self {
+        self.options.metrics_interval = (!value.is_zero()).then_some(value);
         self
     }
 
@@ -390,6 +412,20 @@ mod tests {
 
     fn message(result: Result<(), ExecutorError>) -> String {
         result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn metrics_interval_is_off_by_default_and_when_zero() {
+        assert_eq!(ExecutorOptions::default().metrics_interval, None);
+        let zero = ExecutorOptions::builder().metrics_interval(Duration::ZERO);
+        assert_eq!(zero.build().ok().and_then(|o| o.metrics_interval), None);
+        let second = ExecutorOptions::builder().metrics_interval(Duration::from_secs(1));
+        assert_eq!(
+            second.build().ok().and_then(|o| o.metrics_interval),
+            Some(Duration::from_secs(1))
+        );
+        let too_long = ExecutorOptions::builder().metrics_interval(Duration::from_secs(7200));
+        assert!(too_long.build().is_err());
     }
 
     #[test]

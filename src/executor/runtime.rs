@@ -193,7 +193,7 @@ impl ExecutorBuilder {
         let executor_id = generate_executor_id();
         let shutdown = CancellationToken::new();
         let inner = Arc::new(Inner {
-            storage: self.storage,
+            storage: crate::metrics::wrap_storage(self.storage),
             executor_id,
             registry,
             lifecycle: Lifecycle {
@@ -466,7 +466,8 @@ impl Executor {
         &self.inner.executor_id
     }
 
-    /// The storage.
+    /// The storage (with the `metrics` feature, the given storage inside a
+    /// wrapper that times every call, see [`crate::metrics`]).
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
     }
@@ -498,6 +499,10 @@ impl Executor {
         loops.push(runtime.spawn(canceller_loop(inner.clone())));
         loops.push(runtime.spawn(expirer_loop(inner.clone())));
         loops.push(runtime.spawn(dispatcher_loop(inner.clone())));
+        #[cfg(feature = "metrics")]
+        if let Some(interval) = inner.options.metrics_interval {
+            loops.push(runtime.spawn(maintenance::metrics_loop(inner.clone(), interval)));
+        }
         *lock(&inner.lifecycle.claimer) = Some(runtime.spawn(claimer_loop(inner.clone())));
         tracing::info!(executor_id = %inner.executor_id, "executor started");
         Ok(())

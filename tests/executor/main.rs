@@ -27,6 +27,7 @@ mod concurrent;
 mod executor;
 mod faults;
 mod handles;
+mod metrics;
 mod parent;
 mod sequence;
 mod simple;
@@ -129,6 +130,10 @@ macro_rules! executor_suite {
                     shared_state,
                     lifecycle_events,
                     run_until_signal,
+                }
+                metrics {
+                    metrics_count_outcomes,
+                    metrics_count_expired_leases,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor

@@ -11,6 +11,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod add_column;
+mod architecture;
 mod common;
 mod drift;
 mod evolve;

@@ -81,11 +81,13 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
                     if inner.events.is_observed() {
                         // A lost run counts as an attempt: requeued is a
                         // retry, failed is the end of the budget.
-                        emit_read_back(&inner, &outcome.requeued, |_| {
+                        emit_read_back(&inner, &outcome.requeued, |row| {
+                            crate::metrics::expired(&row.task_id);
                             Some(ExecutionEventKind::Retried)
                         })
                         .await;
-                        emit_read_back(&inner, &outcome.failed, |_| {
+                        emit_read_back(&inner, &outcome.failed, |row| {
+                            crate::metrics::expired(&row.task_id);
                             Some(ExecutionEventKind::Failed)
                         })
                         .await;
@@ -131,6 +133,26 @@ async fn repair_stuck(inner: &Inner) {
         }
         Err(error) => {
             tracing::warn!(error = %error, "cannot check for stuck executions; trying again at the next lease check");
+        }
+    }
+}
+
+/// Samples [`Storage::stats`](crate::storage::Storage::stats) into the
+/// per-status gauge every `interval` (see [`crate::metrics`]). A failed
+/// sample is logged and tried again at the next one.
+#[cfg(feature = "metrics")]
+pub(super) async fn metrics_loop(inner: Arc<Inner>, interval: Duration) {
+    let stop = inner.lifecycle.stop_loops.clone();
+    let mut seen = std::collections::HashSet::new();
+    while !stop.is_cancelled() {
+        match inner.storage.stats(now_millis()).await {
+            Ok(stats) => crate::metrics::sample(&stats, &mut seen),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot sample the execution counts for the metrics; trying again at the next sample");
+            }
+        }
+        if pause(interval, &stop).await {
+            break;
         }
     }
 }

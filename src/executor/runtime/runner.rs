@@ -102,6 +102,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
             return;
         }
     };
+    crate::metrics::claimed(&row);
     let cancel = inner.lifecycle.hard_stop.child_token();
     let run = Arc::new(cancel.clone());
     {
