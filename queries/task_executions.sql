@@ -307,6 +307,52 @@ SELECT min(start_at) AS oldest_start_at FROM task_executions WHERE status = 'rea
 --- Number of running executions whose lease has expired.
 SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expires_at < :now;
 
+--! list_executions : TaskExecutionRow
+--- Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+WHERE (created_at, execution_id) < (:before_created_at, :before_execution_id)
+  AND created_at >= :created_from AND created_at < :created_to
+  AND (:any_finished OR (finished_at >= :finished_from AND finished_at < :finished_to))
+  AND (:task_id = '' OR task_id = :task_id)
+  AND (:root_only = false OR parent_execution_id IS NULL)
+  AND (:any_status OR status IN (SELECT jsonb_array_elements_text(:statuses::jsonb)))
+ORDER BY created_at DESC, execution_id DESC
+LIMIT :limit;
+
+--! list_children_of : TaskExecutionRow
+--- Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+WHERE parent_execution_id = :parent_execution_id
+  AND (created_at, execution_id) < (:before_created_at, :before_execution_id)
+  AND created_at >= :created_from AND created_at < :created_to
+  AND (:any_finished OR (finished_at >= :finished_from AND finished_at < :finished_to))
+  AND (:task_id = '' OR task_id = :task_id)
+  AND (:root_only = false OR parent_execution_id IS NULL)
+  AND (:any_status OR status IN (SELECT jsonb_array_elements_text(:statuses::jsonb)))
+ORDER BY created_at DESC, execution_id DESC
+LIMIT :limit;
+
+--! rerun_root : RerunRootRow()
+--- Operator retry: puts a top-level execution that finished without completing back to ready for a fresh run (attempt 0, start_at now; output, errors, lease, children counters, finalize and the bookkeeping timestamps cleared). Returns the row only when the guard matched; its previous subtree is deleted by delete_descendants in the same transaction.
+UPDATE task_executions
+SET status = 'ready', attempt = 0, start_at = :now, started_at = NULL, finished_at = NULL, expires_at = NULL,
+    executor_id = NULL, needs_cancel = false, is_closed = false, run_output = NULL, output = NULL, error = NULL,
+    children_count = 0, active_children_count = 0, finalize_execution_id = NULL, children_errors = NULL,
+    finalize_error = NULL, waiting_for_children_started_at = NULL, waiting_for_finalize_started_at = NULL,
+    closed_at = NULL, updated_at = :now
+WHERE execution_id = :execution_id AND parent_execution_id IS NULL
+  AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'cancelled')
+RETURNING execution_id;
+
+--! delete_descendants
+--- Deletes every descendant of an execution (children, their children, finalize executions), found through ix_task_executions_parent.
+WITH RECURSIVE tree (execution_id) AS (
+    SELECT c.execution_id FROM task_executions AS c WHERE c.parent_execution_id = :execution_id
+    UNION ALL
+    SELECT c.execution_id FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id
+)
+DELETE FROM task_executions WHERE execution_id IN (SELECT execution_id FROM tree);
+
 --! delete_all_executions
 --- Deletes every execution (tests and benchmarks).
 DELETE FROM task_executions;

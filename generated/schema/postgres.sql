@@ -160,3 +160,7 @@ COMMENT ON INDEX ix_task_executions_sleeping_keys IS 'A repeated wake finds the 
 -- Sleeping executions by deadline; the maintenance loop times out those past it.
 CREATE INDEX ix_task_executions_sleeping ON task_executions (expires_at) WHERE status = 'sleeping';
 COMMENT ON INDEX ix_task_executions_sleeping IS 'Sleeping executions by deadline; the maintenance loop times out those past it.';
+
+-- Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.
+CREATE INDEX ix_task_executions_created ON task_executions (created_at, execution_id);
+COMMENT ON INDEX ix_task_executions_created IS 'Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.';

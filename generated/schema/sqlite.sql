@@ -111,3 +111,6 @@ CREATE INDEX ix_task_executions_sleeping_keys ON task_executions (sleeping_key) 
 
 -- Sleeping executions by deadline; the maintenance loop times out those past it.
 CREATE INDEX ix_task_executions_sleeping ON task_executions (expires_at) WHERE status = 'sleeping';
+
+-- Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.
+CREATE INDEX ix_task_executions_created ON task_executions (created_at, execution_id);

@@ -13,8 +13,8 @@ use crate::model::{
     NewExecution, ParentRef, RetryOptions, TaskExecution,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
-    WaitItem, Wake,
+    Advance, AdvanceItem, CancelItem, FinishItem, ListCursor, ListFilter, RerunRefusal, RetryItem,
+    Storage, StorageError, StorageEvent, WaitItem, Wake,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -1912,4 +1912,243 @@ pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
             .timed_out
             .is_empty()
     );
+}
+
+/// Every page of `filter` with `limit` rows per page, following the
+/// cursors; the ids in order (panics on a corrupt row).
+async fn list_all(s: &dyn Storage, filter: &ListFilter, limit: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor: Option<ListCursor> = None;
+    for _ in 0..100 {
+        let page = s.list(filter, cursor.as_ref(), limit).await.unwrap();
+        assert!(page.executions.len() <= limit as usize);
+        out.extend(ok_ids(page.executions));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
+    }
+    panic!("listing did not end after 100 pages: {out:?}");
+}
+
+/// [`Storage::list`] filters by task id, status, top-level only, parent,
+/// created and finished time ranges; orders newest first (`created_at`
+/// descending, then execution id descending); and pages through a cursor
+/// without repeating or skipping a row, whatever the page size.
+pub async fn list_filters_orders_and_pages(h: Harness) {
+    // Roots r1..r5 created at T0+1..T0+5 (r4 and r5 at the same time:
+    // the id breaks the tie), task `a` for odd ones; p has two children.
+    let mut new: Vec<NewExecution> = (1..=5)
+        .map(|i| {
+            let task = if i % 2 == 1 { "a" } else { "b" };
+            exec(&format!("r{i}"), task, T0 + i.min(4))
+        })
+        .collect();
+    new.push(exec("p", "parent", T0 + 10));
+    new.push(child("p", 0, "p_c0", T0 + 11));
+    new.push(child("p", 1, "p_c1", T0 + 12));
+    h.insert(&new).await.unwrap();
+    // r1 runs and fails at T0 + 20.
+    let claimed = h.claim_ready("ex", T0 + 1, 1, SLACK).await.unwrap();
+    assert_eq!(ok_ids(claimed), ["r1"]);
+    let matched = h
+        .finish("ex", T0 + 20, &[failed("r1", "no")])
+        .await
+        .unwrap();
+    assert_eq!(matched, ["r1"]);
+
+    let all = list_all(&*h, &ListFilter::new(), 100).await;
+    assert_eq!(all, ["p_c1", "p_c0", "p", "r5", "r4", "r3", "r2", "r1"]);
+    for limit in [1, 2, 3, 7, 8] {
+        assert_eq!(
+            list_all(&*h, &ListFilter::new(), limit).await,
+            all,
+            "limit {limit}"
+        );
+    }
+    let first = h.list(&ListFilter::new(), None, 8).await.unwrap();
+    assert!(first.next.is_some(), "a full page has a cursor");
+    let last = h
+        .list(&ListFilter::new(), first.next.as_ref(), 8)
+        .await
+        .unwrap();
+    assert!(last.executions.is_empty() && last.next.is_none());
+    assert!(
+        h.list(&ListFilter::new(), None, 0)
+            .await
+            .unwrap()
+            .executions
+            .is_empty()
+    );
+    let page = h.list(&ListFilter::new(), None, 100).await.unwrap();
+    assert!(page.next.is_none(), "a short page is the last one");
+
+    let cases: Vec<(ListFilter, Vec<&str>)> = vec![
+        (ListFilter::new().task_id("a"), vec!["r5", "r3", "r1"]),
+        (
+            ListFilter::new().root_only(true),
+            vec!["p", "r5", "r4", "r3", "r2", "r1"],
+        ),
+        (ListFilter::new().parent("p"), vec!["p_c1", "p_c0"]),
+        (ListFilter::new().parent("r1"), vec![]),
+        (
+            ListFilter::new().statuses([ExecutionStatus::Failed, ExecutionStatus::Completed]),
+            vec!["r1"],
+        ),
+        (
+            ListFilter::new()
+                .statuses([ExecutionStatus::Ready])
+                .task_id("b"),
+            vec!["r4", "r2"],
+        ),
+        (
+            ListFilter::new().created(Some(T0 + 2), Some(T0 + 4)),
+            vec!["r3", "r2"],
+        ),
+        (
+            ListFilter::new().created(Some(T0 + 11), None),
+            vec!["p_c1", "p_c0"],
+        ),
+        (
+            ListFilter::new().finished(Some(T0 + 20), Some(T0 + 21)),
+            vec!["r1"],
+        ),
+        (ListFilter::new().finished(None, Some(T0 + 20)), vec![]),
+        (
+            ListFilter::new().finished(Some(T0), None).task_id("b"),
+            vec![],
+        ),
+        (ListFilter::new().parent("p").root_only(true), vec![]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(list_all(&*h, &filter, 100).await, expected, "{filter:?}");
+        assert_eq!(
+            list_all(&*h, &filter, 1).await,
+            expected,
+            "{filter:?} by one"
+        );
+    }
+    // Rows inserted after a page was read never shift the next page.
+    let page = h.list(&ListFilter::new(), None, 3).await.unwrap();
+    assert_eq!(ok_ids(page.executions), ["p_c1", "p_c0", "p"]);
+    h.insert(&[exec("newest", "a", T0 + 100)]).await.unwrap();
+    let next = h
+        .list(&ListFilter::new(), page.next.as_ref(), 3)
+        .await
+        .unwrap();
+    assert_eq!(ok_ids(next.executions), ["r5", "r4", "r3"]);
+}
+
+/// [`Storage::rerun`] puts a cancelled, failed or timed-out top-level
+/// execution back to `ready` as if just enqueued (attempt 0, `start_at`
+/// now, output, errors, lease and children counters cleared, input and
+/// options kept) and deletes its previous subtree; the row can then be
+/// claimed again.
+pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) {
+    let children = parent_with_children(&*h, "p", 2).await;
+    h.finish("ex", T0 + 5, &[completed(&children[0], "0")])
+        .await
+        .unwrap();
+    let cancelled = h
+        .cancel(
+            T0 + 6,
+            &[CancelItem {
+                execution_id: "p".into(),
+                error: ExecutionError::cancelled("stop"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(cancelled), sorted(ids(&["p", &children[1]])));
+    let outcome = h.rerun(T0 + 50, "p").await.unwrap();
+    assert_eq!(outcome.execution_id, "p");
+    assert_eq!(outcome.deleted_descendants, 2);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Ready);
+    assert_eq!((p.attempt, p.start_at, p.updated_at), (0, T0 + 50, T0 + 50));
+    assert_eq!(
+        (p.started_at, p.finished_at, p.expires_at),
+        (None, None, None)
+    );
+    assert_eq!((p.children_count, p.active_children_count), (0, 0));
+    assert!(p.error.is_none() && p.output.is_none() && p.run_output.is_none());
+    assert!(p.executor_id.is_none() && !p.needs_cancel && !p.is_closed);
+    assert!(p.finalize_execution_id.is_none() && p.children_errors.is_empty());
+    assert_eq!(
+        (
+            p.waiting_for_children_started_at,
+            p.waiting_for_finalize_started_at,
+            p.closed_at
+        ),
+        (None, None, None),
+        "the previous run's bookkeeping timestamps are cleared"
+    );
+    assert_eq!((p.input.as_str(), p.created_at), ("null", T0 - 10));
+    assert!(h.get(&children).await.unwrap().is_empty());
+    assert!(h.get_children("p").await.unwrap().is_empty());
+    // Nothing is left for the closer; the new run is claimed like any other.
+    assert!(
+        h.close_finished(T0 + 51, 100)
+            .await
+            .unwrap()
+            .closed
+            .is_empty()
+    );
+    let claimed = h.claim_ready("ex2", T0 + 51, 10, SLACK).await.unwrap();
+    assert_eq!(ok_ids(claimed), ["p"]);
+    // A failed root (no children) is re-run too.
+    running(&*h, "ex", T0 + 60, &["f"]).await;
+    h.finish("ex", T0 + 61, &[failed("f", "boom")])
+        .await
+        .unwrap();
+    let outcome = h.rerun(T0 + 62, "f").await.unwrap();
+    assert_eq!(outcome.deleted_descendants, 0);
+    assert_eq!(status(&*h, "f").await, ExecutionStatus::Ready);
+}
+
+/// [`Storage::rerun`] refuses, changing nothing, an unknown id, a child, a
+/// completed execution and an active one, each with its reason.
+pub async fn rerun_refuses_what_it_cannot_retry(h: Harness) {
+    let children = parent_with_children(&*h, "p", 1).await;
+    h.insert(&[exec("done", "t", T0)]).await.unwrap();
+    let claimed = h.claim_ready("ex", T0 + 3, 10, SLACK).await.unwrap();
+    assert_eq!(ok_ids(claimed), ["done"]);
+    h.finish("ex", T0 + 4, &[completed("done", "1")])
+        .await
+        .unwrap();
+    h.finish("ex", T0 + 4, &[failed(&children[0], "x")])
+        .await
+        .unwrap();
+    let refusal = |result: Result<_, StorageError>| match result {
+        Err(StorageError::RerunRefused { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(
+        refusal(h.rerun(T0 + 5, "missing").await),
+        RerunRefusal::NotFound
+    );
+    assert_eq!(
+        refusal(h.rerun(T0 + 5, &children[0]).await),
+        RerunRefusal::NotTopLevel {
+            root_execution_id: Some("p".into())
+        }
+    );
+    assert_eq!(
+        refusal(h.rerun(T0 + 5, "done").await),
+        RerunRefusal::Status(ExecutionStatus::Completed)
+    );
+    assert_eq!(
+        refusal(h.rerun(T0 + 5, "p").await),
+        RerunRefusal::Status(ExecutionStatus::WaitingForChildrenTasks)
+    );
+    let message = h.rerun(T0 + 5, "done").await.unwrap_err().to_string();
+    assert!(
+        message.contains("done") && message.contains("completed"),
+        "{message}"
+    );
+    // Nothing changed.
+    assert_eq!(status(&*h, "done").await, ExecutionStatus::Completed);
+    assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Failed);
+    assert_eq!(one(&*h, "p").await.children_count, 1);
 }

@@ -464,6 +464,9 @@ macro_rules! __conformance_each_case {
             sleeping_executions_are_woken_once,
             sleeping_keys_are_unique_among_sleeping_executions,
             sleeping_executions_time_out_and_cancel,
+            list_filters_orders_and_pages,
+            rerun_requeues_a_finished_root_and_deletes_its_subtree,
+            rerun_refuses_what_it_cannot_retry,
         }
     };
 }

@@ -25,6 +25,15 @@ use crate::model::CorruptRow;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
+    /// [`Storage::rerun`](super::Storage::rerun) refused the execution;
+    /// nothing was changed.
+    #[error("cannot retry execution {execution_id}: {reason}")]
+    RerunRefused {
+        /// The execution asked for.
+        execution_id: String,
+        /// Why.
+        reason: super::RerunRefusal,
+    },
     /// An inserted execution id already exists.
     #[error("duplicate execution id {execution_id}")]
     DuplicateExecutionId {

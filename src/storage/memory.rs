@@ -8,8 +8,9 @@
 use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
-    FinishItem, RetryItem, Storage, StorageError, StorageEvent, StorageResult, StorageStats,
-    StuckCounts, StuckOutcome, WaitItem, Wake, Woken,
+    FinishItem, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RetryItem, Storage,
+    StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome, WaitItem,
+    Wake, Woken, operator,
 };
 use crate::model::{
     CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
@@ -905,6 +906,97 @@ impl Storage for MemoryStorage {
             stuck: StuckCounts::default(),
             // Rows hold an `ExecutionStatus`: none can be unreadable.
             unreadable: Vec::new(),
+        })
+    }
+
+    /// Scans every row (or, with a parent filter, the parent's children)
+    /// and sorts the matches: the memory backend holds test-sized data.
+    async fn list(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&ListCursor>,
+        limit: u32,
+    ) -> StorageResult<ListPage> {
+        let state = self.lock();
+        let candidates: Vec<&TaskExecution> = match &filter.parent_execution_id {
+            Some(parent) => state
+                .children
+                .get(parent)
+                .into_iter()
+                .flatten()
+                .filter_map(|child| state.get(&child.execution_id))
+                .collect(),
+            None => state.rows.values().map(|(_, row)| row).collect(),
+        };
+        let mut page: Vec<&TaskExecution> = candidates
+            .into_iter()
+            .filter(|row| {
+                ListCursor::admits(cursor, row.created_at, &row.execution_id) && filter.matches(row)
+            })
+            .collect();
+        page.sort_by(|a, b| (b.created_at, &b.execution_id).cmp(&(a.created_at, &a.execution_id)));
+        page.truncate(limit as usize);
+        let next = (limit > 0 && page.len() == limit as usize)
+            .then(|| {
+                page.last()
+                    .map(|row| ListCursor::after(row.created_at, &row.execution_id))
+            })
+            .flatten();
+        Ok(ListPage {
+            executions: page.into_iter().map(|row| Ok(row.clone())).collect(),
+            next,
+        })
+    }
+
+    async fn rerun(&self, now: Millis, execution_id: &str) -> StorageResult<RerunOutcome> {
+        let mut state = self.lock();
+        let allowed = state
+            .get(execution_id)
+            .is_some_and(|row| row.parent.is_none() && RERUNNABLE.contains(&row.status));
+        if !allowed {
+            let row = state.get(execution_id).map(|row| Ok(row.clone()));
+            return Err(StorageError::RerunRefused {
+                execution_id: execution_id.to_owned(),
+                reason: operator::refusal(row.as_ref()),
+            });
+        }
+        let descendants = state.descendants(execution_id);
+        for id in &descendants {
+            if let Some((seq, row)) = state.rows.remove(id) {
+                state.idx.unindex(seq, &row);
+            }
+            state.children.remove(id);
+        }
+        state.children.remove(execution_id);
+        // The same columns as the spec's `rerun_root`.
+        state.update(execution_id, |row| {
+            row.status = ExecutionStatus::Ready;
+            row.attempt = 0;
+            row.start_at = now;
+            row.started_at = None;
+            row.finished_at = None;
+            row.expires_at = None;
+            row.executor_id = None;
+            row.needs_cancel = false;
+            row.is_closed = false;
+            row.run_output = None;
+            row.output = None;
+            row.error = None;
+            row.children_count = 0;
+            row.active_children_count = 0;
+            row.finalize_execution_id = None;
+            row.children_errors = Vec::new();
+            row.finalize_error = None;
+            row.waiting_for_children_started_at = None;
+            row.waiting_for_finalize_started_at = None;
+            row.closed_at = None;
+            row.updated_at = now;
+        });
+        drop(state);
+        self.wake(Wakeups::ready_if(true));
+        Ok(RerunOutcome {
+            execution_id: execution_id.to_owned(),
+            deleted_descendants: descendants.len() as u64,
         })
     }
 

@@ -19,6 +19,7 @@
 mod close;
 mod error;
 mod memory;
+mod operator;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -33,6 +34,9 @@ mod wrap;
 pub use close::ClosePlan;
 pub use error::StorageError;
 pub use memory::MemoryStorage;
+pub use operator::{
+    BadCursor, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RerunRefusal,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFailure};
 #[cfg(feature = "sqlite")]
@@ -504,6 +508,34 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// cannot be counted under a known status are reported in
     /// [`StorageStats::unreadable`], never as an error of the whole call.
     async fn stats(&self, now: Millis) -> StorageResult<StorageStats>;
+
+    /// Lists executions for operators: those that pass `filter`, newest
+    /// first (`created_at` descending, then `execution_id` descending), at
+    /// most `limit`, starting after `cursor` (the [`ListPage::next`] of the
+    /// previous page; `None` for the first page). Keyset pagination: a
+    /// page costs its own size, and rows inserted meanwhile never shift a
+    /// later page. A row that cannot be read comes back in its place as a
+    /// [`CorruptRow`]. SQL backends walk the `(created_at, execution_id)`
+    /// index, or the parent index with
+    /// [`ListFilter::parent_execution_id`] (see `docs/design.md`,
+    /// "Listing").
+    async fn list(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&ListCursor>,
+        limit: u32,
+    ) -> StorageResult<ListPage>;
+
+    /// The operator's retry (`durable retry`): one guarded transaction that
+    /// puts a top-level execution that finished without completing (one of
+    /// [`RERUNNABLE`]) back to `ready` for a fresh run, as if just
+    /// enqueued: `attempt` 0, `start_at = now`, its output, errors, lease,
+    /// owner, children counters and finalize cleared, and deletes every
+    /// descendant of its previous run (children, finalize, their
+    /// subtrees), so the new run spawns its own. Anything else is refused
+    /// with [`StorageError::RerunRefused`] and nothing changes (see
+    /// `docs/design.md`, "Operator retry").
+    async fn rerun(&self, now: Millis, execution_id: &str) -> StorageResult<RerunOutcome>;
 
     /// Deletes every execution (tests and benchmarks).
     async fn delete_all(&self) -> StorageResult<u64>;

@@ -2,8 +2,9 @@
 //! needs.
 
 use super::{
-    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, RetryItem,
-    Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem, Wake, Woken,
+    AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, ListCursor,
+    ListFilter, ListPage, RerunOutcome, RetryItem, Storage, StorageEvent, StorageResult,
+    StorageStats, StuckOutcome, WaitItem, Wake, Woken,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
@@ -175,6 +176,8 @@ storage_wrapper! {
     wake(task_id: &str, key: &str, now: Millis, wake: &Wake) -> StorageResult<Option<Woken>>;
     repair_stuck(now: Millis, lease_slack_ms: u64, limit: u32) -> StorageResult<StuckOutcome>;
     stats(now: Millis) -> StorageResult<StorageStats>;
+    list(filter: &ListFilter, cursor: Option<&ListCursor>, limit: u32) -> StorageResult<ListPage>;
+    rerun(now: Millis, execution_id: &str) -> StorageResult<RerunOutcome>;
     delete_all() -> StorageResult<u64>;
 }
 

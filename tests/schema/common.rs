@@ -251,3 +251,21 @@ pub(crate) fn normalize_pg_default(default: &str) -> String {
     }
     default.to_owned()
 }
+
+/// Applies one PostgreSQL migration file as the migrator does: a file
+/// marked `-- transaction: none` (`CREATE INDEX CONCURRENTLY`) one statement
+/// at a time (a multi-statement query is an implicit transaction), any
+/// other file in one batch.
+pub(crate) async fn apply_pg(
+    client: &tokio_postgres::Client,
+    text: &str,
+) -> Result<(), tokio_postgres::Error> {
+    if text.lines().any(|line| line == "-- transaction: none") {
+        for statement in durable_execution::migrate::split_statements(text) {
+            client.batch_execute(statement).await?;
+        }
+        Ok(())
+    } else {
+        client.batch_execute(text).await
+    }
+}

@@ -177,9 +177,7 @@ async fn the_postgres_migration_matches_the_new_schema() {
     let history = history_in(&evolution.dir.path().join("generated/migrations"));
     let migrated = PgDatabase::create("pg_evolve_migrated").await;
     for m in &history.postgres {
-        migrated
-            .client
-            .batch_execute(&m.text)
+        crate::common::apply_pg(&migrated.client, &m.text)
             .await
             .unwrap_or_else(|e| panic!("{} applies: {e}", m.file_name));
     }

@@ -13,8 +13,7 @@ async fn load_schema(db: &PgDatabase) {
 
 async fn load_migrations(db: &PgDatabase) {
     for m in &crate::common::history().postgres {
-        db.client
-            .batch_execute(&m.text)
+        crate::common::apply_pg(&db.client, &m.text)
             .await
             .unwrap_or_else(|e| panic!("{} applies: {e}", m.file_name));
     }

@@ -12,8 +12,7 @@ mod pg_statements {
 async fn every_postgres_statement_prepares_with_its_declared_parameters() {
     let db = PgDatabase::create("pg_statements").await;
     for m in &history().postgres {
-        db.client
-            .batch_execute(&m.text)
+        crate::common::apply_pg(&db.client, &m.text)
             .await
             .expect("migration applies");
     }

@@ -36,6 +36,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `durable args…` (a `--json` command), asserts success and parses
+/// its stdout.
+fn durable_json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = ok(durable(dir, args));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
 /// Asserts success and returns stdout.
 fn ok(output: Output) -> String {
     assert!(
@@ -546,19 +553,119 @@ fn status_show_and_cancel_on_real_data() {
         "{shown}"
     );
 
-    let again = ok(durable(
+    // A second cancel is refused, and so is a retry of a child.
+    fails_with(
+        durable(dir.path(), &["--database", db, "cancel", &parent_id]),
+        "already finished (cancelled); nothing was changed",
+    );
+    // Listing: newest first, pages through the cursor, filters.
+    let page = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--database", db, "list", "--json"];
+        all.extend_from_slice(args);
+        durable_json(dir.path(), &all)
+    };
+    let ids_of = |page: &serde_json::Value| -> Vec<String> {
+        page["executions"]
+            .as_array()
+            .expect("executions")
+            .iter()
+            .map(|e| e["execution_id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let everything = ids_of(&page(&[]));
+    assert_eq!(everything.len(), 4, "{everything:?}");
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["--limit", "1"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let p = page(&args);
+        paged.extend(ids_of(&p));
+        match p["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(paged.len() <= 4, "{paged:?}");
+    }
+    assert_eq!(paged, everything);
+    let children = page(&["--parent", &parent_id, "--status", "cancelled"]);
+    assert_eq!(ids_of(&children).len(), 2, "{children}");
+    let child_id = ids_of(&children)[0].clone();
+    let child = &children["executions"][0];
+    assert_eq!(child["task_id"], "ops_child");
+    assert_eq!(child["status"], "cancelled");
+    assert_eq!(child["parent_execution_id"], parent_id.as_str());
+    assert_eq!(child["error"], "Task cancelled from the command line");
+    let roots = page(&["--root", "--task", "ops_parent"]);
+    assert_eq!(ids_of(&roots), [parent_id.as_str()]);
+    let human = ok(durable(
         dir.path(),
-        &["--database", db, "cancel", &parent_id],
+        &["--database", db, "list", "--limit", "1"],
     ));
-    assert!(again.contains("already finished (cancelled)"), "{again}");
+    assert!(
+        human.contains("EXECUTION") && human.contains("More: --cursor "),
+        "{human}"
+    );
+    assert!(
+        !human.contains('\u{1b}'),
+        "no colour off a terminal: {human}"
+    );
+    fails_with(
+        durable(dir.path(), &["--database", db, "list", "--cursor", "nope"]),
+        "bad --cursor",
+    );
+    // JSON of show and status.
+    let shown = durable_json(
+        dir.path(),
+        &["--database", db, "show", &parent_id, "--json"],
+    );
+    assert_eq!(shown["execution_id"], parent_id.as_str());
+    assert_eq!(
+        shown["children"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
+    assert_eq!(shown["children"][0]["index_in_parent"], 0);
+    let status = durable_json(dir.path(), &["--database", db, "--json", "status"]);
+    assert_eq!(status["total"], 4, "{status}");
+    assert_eq!(status["expired_leases"], 0, "{status}");
+    assert!(
+        status["counts"].as_array().is_some_and(|c| c
+            .iter()
+            .any(|g| g["task_id"] == "ops_child" && g["status"] == "cancelled" && g["count"] == 2)),
+        "{status}"
+    );
+    // Retry: refused for a child and an active execution; the cancelled
+    // parent goes back to ready and loses its previous children.
+    fails_with(
+        durable(dir.path(), &["--database", db, "retry", &child_id]),
+        "not a top-level execution",
+    );
+    fails_with(
+        durable(dir.path(), &["--database", db, "retry", &other_id]),
+        "it is still ready",
+    );
+    let retried = ok(durable(
+        dir.path(),
+        &["--database", db, "retry", &parent_id],
+    ));
+    assert!(
+        retried.contains("2 executions of its previous run deleted"),
+        "{retried}"
+    );
+    let shown = ok(durable(dir.path(), &["--database", db, "show", &parent_id]));
+    assert!(shown.contains("status     ready"), "{shown}");
+    assert!(!shown.contains("ops_child"), "{shown}");
+    fails_with(
+        durable(dir.path(), &["--database", db, "retry", &parent_id]),
+        "it is still ready",
+    );
     // The unrelated execution is untouched.
     let status = ok(durable(dir.path(), &["--database", db, "status"]));
     assert_eq!(count(&status, "ops_idle", "ready"), Some(1), "{status}");
-    assert_eq!(
-        count(&status, "ops_child", "cancelled"),
-        Some(2),
-        "{status}"
-    );
+    assert_eq!(count(&status, "ops_parent", "ready"), Some(1), "{status}");
     let other = ok(durable(dir.path(), &["--database", db, "show", &other_id]));
     assert!(other.contains("status     ready"), "{other}");
 }
@@ -679,6 +786,50 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
     assert!(shown.contains("demo_summary (finalize)"), "{shown}");
     let status = ok(durable(dir.path(), &["--database", &url, "status"]));
     assert!(status.contains("demo_fetch "), "{status}");
+    let status = durable_json(dir.path(), &["--database", &url, "status", "--json"]);
+    assert_eq!(status["total"], 26, "{status}");
+    let roots = durable_json(
+        dir.path(),
+        &[
+            "--database",
+            &url,
+            "list",
+            "--json",
+            "--root",
+            "--limit",
+            "1",
+        ],
+    );
+    assert_eq!(
+        roots["executions"][0]["execution_id"],
+        id.as_str(),
+        "{roots}"
+    );
+    let cursor = roots["next"].as_str().expect("a second page").to_owned();
+    let older = durable_json(
+        dir.path(),
+        &[
+            "--database",
+            &url,
+            "list",
+            "--json",
+            "--root",
+            "--cursor",
+            &cursor,
+        ],
+    );
+    assert_eq!(
+        older["executions"].as_array().map(Vec::len),
+        Some(1),
+        "{older}"
+    );
+    assert!(older["next"].is_null(), "{older}");
+    fails_with(
+        durable(dir.path(), &["--database", &url, "retry", &id]),
+        "its status is completed",
+    );
+    let migrated = durable_json(dir.path(), &["--database", &url, "migrate", "--json"]);
+    assert_eq!(migrated["applied"], serde_json::json!([]), "{migrated}");
     let nothing = ok(durable(dir.path(), &["--database", &url, "pending-sql"]));
     assert!(nothing.contains("no pending migration"), "{nothing}");
     // Nothing was written to the default SQLite file.

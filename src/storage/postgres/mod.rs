@@ -72,7 +72,9 @@ use tls::TlsContext;
 pub use tls::{RootCertificates, TlsFailure};
 
 use super::row;
-use super::sql::{CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::sql::{
+    CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+};
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::model::{CorruptRow, Millis, NewExecution};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -1090,6 +1092,29 @@ macro_rules! ids_query {
     };
 }
 
+/// The generated parameters of a listing query from [`ListParams`]
+/// (`$extra`: the query's own leading fields).
+macro_rules! list_params {
+    ($params:ident, $p:expr, { $($extra:tt)* }) => {{
+        let p = $p;
+        pgq::$params {
+            $($extra)*
+            before_created_at: p.before_created_at,
+            before_execution_id: p.before_execution_id.as_str(),
+            created_from: p.created_from,
+            created_to: p.created_to,
+            any_finished: p.any_finished,
+            finished_from: p.finished_from,
+            finished_to: p.finished_to,
+            task_id: p.task_id.as_str(),
+            root_only: p.root_only,
+            any_status: p.any_status,
+            statuses: &p.statuses,
+            limit: p.limit,
+        }
+    }};
+}
+
 /// The generated queries on `C` (a pooled connection or a transaction).
 #[derive(Debug)]
 pub(crate) struct Pg<'c, C> {
@@ -1405,6 +1430,38 @@ impl<C: PgClient> Queries for Pg<'_, C> {
             .await
             .map_err(pg_err("count_stuck"))?;
         Ok(Some((stuck.running_without_lease, stuck.missing_finalize)))
+    }
+
+    async fn list_executions(&self, p: &ListParams<Value>) -> StorageResult<Rows> {
+        let rows = pgq::list_executions()
+            .params(self.client, &list_params!(ListExecutionsParams, p, {}))
+            .all()
+            .await
+            .map_err(pg_err("list_executions"))?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
+    }
+
+    async fn list_children_of(
+        &self,
+        parent_execution_id: &str,
+        p: &ListParams<Value>,
+    ) -> StorageResult<Rows> {
+        let params = list_params!(ListChildrenOfParams, p, { parent_execution_id, });
+        let rows = pgq::list_children_of()
+            .params(self.client, &params)
+            .all()
+            .await
+            .map_err(pg_err("list_children_of"))?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
+    }
+
+    ids_query!(rerun_root(execution_id: &str, now: Millis) => RerunRootParams { execution_id, now });
+
+    async fn delete_descendants(&self, execution_id: &str) -> StorageResult<u64> {
+        pgq::delete_descendants()
+            .bind(self.client, &execution_id)
+            .await
+            .map_err(pg_err("delete_descendants"))
     }
 
     async fn delete_all(&self) -> StorageResult<u64> {

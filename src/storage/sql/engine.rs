@@ -14,15 +14,18 @@
 //! | [`Repair`] | `repair_missing_leases`, `fail_missing_finalize` |
 //! | [`Stats`] | the counts, an example row per unreadable group |
 //! | [`Get`], [`GetChildren`], [`ChildrenOutputs`], [`ReadyParents`], [`DeleteAll`] | one read (or delete) |
+//! | [`List`] | `list_children_of` with a parent filter, else `list_executions` |
+//! | [`Rerun`] | `rerun_root`, then `delete_descendants` (or a read that says why it was refused) |
 
-use super::{Access, CountGroup, Dialect, Inserts, Json, Op, Queries};
+use super::{Access, CountGroup, Dialect, Inserts, Json, ListParams, Op, Queries};
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
+use crate::storage::operator;
 use crate::storage::row::{self, RawRow};
 use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    RetryItem, StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    UnreadableCount, WaitItem, Wake, Woken,
+    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, StorageError, StorageResult,
+    StorageStats, StuckCounts, StuckOutcome, UnreadableCount, WaitItem, Wake, Woken,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -931,5 +934,123 @@ impl<D: Dialect> Op<D> for DeleteAll {
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<u64> {
         queries.delete_all().await
+    }
+}
+
+/// [`Storage::list`](crate::storage::Storage::list): `list_children_of`
+/// with a parent filter (the parent index), otherwise `list_executions`
+/// (the `(created_at, execution_id)` index).
+#[derive(Debug)]
+pub(crate) struct List<D: Dialect> {
+    parent: Option<String>,
+    params: ListParams<D::Json>,
+}
+
+impl<D: Dialect> List<D> {
+    pub(crate) fn new(
+        filter: &ListFilter,
+        cursor: Option<&ListCursor>,
+        limit: u32,
+    ) -> StorageResult<Option<Self>> {
+        if limit == 0 {
+            return Ok(None);
+        }
+        let (before_created_at, before_execution_id) = ListCursor::bounds(cursor);
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        Ok(Some(Self {
+            parent: filter.parent_execution_id.clone(),
+            params: ListParams {
+                before_created_at,
+                before_execution_id: before_execution_id.to_owned(),
+                created_from: filter.created_from.unwrap_or(Millis::MIN),
+                created_to: filter.created_to.unwrap_or(Millis::MAX),
+                any_finished: filter.any_finished(),
+                finished_from: filter.finished_from.unwrap_or(Millis::MIN),
+                finished_to: filter.finished_to.unwrap_or(Millis::MAX),
+                task_id: filter.task_id.clone().unwrap_or_default(),
+                root_only: filter.root_only,
+                any_status: filter.statuses.is_empty(),
+                statuses: D::json_of("list statuses", &statuses)?,
+                limit: limit_i64(limit),
+            },
+        }))
+    }
+}
+
+impl<D: Dialect> Op<D> for List<D> {
+    type Output = ListPage;
+    const ACCESS: Access = Access::Read;
+    named!("list_executions");
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<ListPage> {
+        let rows = match &self.parent {
+            Some(parent) => queries.list_children_of(parent, &self.params).await?,
+            None => queries.list_executions(&self.params).await?,
+        };
+        let full = i64::try_from(rows.len()).is_ok_and(|n| n >= self.params.limit);
+        // The last row whose key could be read: a row unreadable even as
+        // its columns' types (SQLite) has no key, and may come again on
+        // the next page.
+        let next = rows
+            .iter()
+            .rev()
+            .find_map(|row| row.as_ref().ok())
+            .filter(|_| full)
+            .map(|row| ListCursor::after(row.created_at, row.execution_id()));
+        Ok(ListPage {
+            executions: loaded(rows),
+            next,
+        })
+    }
+}
+
+/// [`Storage::rerun`](crate::storage::Storage::rerun): `rerun_root`, then
+/// `delete_descendants` when it matched, in one transaction; when it did
+/// not, the row is read to say why.
+#[derive(Debug)]
+pub(crate) struct Rerun {
+    execution_id: String,
+    now: Millis,
+}
+
+impl Rerun {
+    pub(crate) fn new(now: Millis, execution_id: &str) -> Option<Self> {
+        Some(Self {
+            execution_id: execution_id.to_owned(),
+            now,
+        })
+    }
+}
+
+impl<D: Dialect> Op<D> for Rerun {
+    type Output = RerunOutcome;
+    const ACCESS: Access = Access::Write;
+    named!("rerun");
+
+    fn transaction(&self) -> bool {
+        true
+    }
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<RerunOutcome> {
+        let matched = queries.rerun_root(&self.execution_id, self.now).await?;
+        if matched.is_empty() {
+            let ids = json::<Q>(row::ids_json(std::slice::from_ref(&self.execution_id)));
+            let row = loaded(queries.get_executions(ids).await?)
+                .into_iter()
+                .next();
+            return Err(StorageError::RerunRefused {
+                reason: operator::refusal(row.as_ref()),
+                execution_id: self.execution_id,
+            });
+        }
+        let deleted_descendants = queries.delete_descendants(&self.execution_id).await?;
+        Ok(RerunOutcome {
+            execution_id: self.execution_id,
+            deleted_descendants,
+        })
+    }
+
+    fn wakeups(outcome: &RerunOutcome) -> Wakeups {
+        Wakeups::ready_if(!outcome.execution_id.is_empty())
     }
 }

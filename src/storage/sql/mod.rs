@@ -225,6 +225,23 @@ macro_rules! sql_storage {
                 self.run(engine::Stats::new(now)).await
             }
 
+            async fn list(
+                &self,
+                filter: &$crate::storage::ListFilter,
+                cursor: Option<&$crate::storage::ListCursor>,
+                limit: u32,
+            ) -> $crate::storage::StorageResult<$crate::storage::ListPage> {
+                self.run(engine::List::new(filter, cursor, limit)?).await
+            }
+
+            async fn rerun(
+                &self,
+                now: $crate::model::Millis,
+                execution_id: &str,
+            ) -> $crate::storage::StorageResult<$crate::storage::RerunOutcome> {
+                self.run(engine::Rerun::new(now, execution_id)).await
+            }
+
             async fn delete_all(&self) -> $crate::storage::StorageResult<u64> {
                 self.run(engine::DeleteAll::new()).await
             }
@@ -480,8 +497,45 @@ pub(crate) trait Queries {
     -> impl Future<Output = StorageResult<Option<i64>>>;
     /// `count_stuck`: `(running_without_lease, missing_finalize)`.
     fn count_stuck(&self) -> impl Future<Output = StorageResult<Option<(i64, i64)>>>;
+    /// `list_executions`.
+    fn list_executions(
+        &self,
+        params: &ListParams<Json<Self>>,
+    ) -> impl Future<Output = StorageResult<Rows>>;
+    /// `list_children_of`.
+    fn list_children_of(
+        &self,
+        parent_execution_id: &str,
+        params: &ListParams<Json<Self>>,
+    ) -> impl Future<Output = StorageResult<Rows>>;
+    /// `rerun_root`: the id when it matched.
+    fn rerun_root(
+        &self,
+        execution_id: &str,
+        now: Millis,
+    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    /// `delete_descendants`: the rows deleted.
+    fn delete_descendants(&self, execution_id: &str) -> impl Future<Output = StorageResult<u64>>;
     /// `delete_all_executions`: the rows deleted.
     fn delete_all(&self) -> impl Future<Output = StorageResult<u64>>;
+}
+
+/// The parameters shared by `list_executions` and `list_children_of`, each
+/// filter at its neutral value when unused (see the spec's queries).
+#[derive(Debug)]
+pub(crate) struct ListParams<J> {
+    pub(crate) before_created_at: Millis,
+    pub(crate) before_execution_id: String,
+    pub(crate) created_from: Millis,
+    pub(crate) created_to: Millis,
+    pub(crate) any_finished: bool,
+    pub(crate) finished_from: Millis,
+    pub(crate) finished_to: Millis,
+    pub(crate) task_id: String,
+    pub(crate) root_only: bool,
+    pub(crate) any_status: bool,
+    pub(crate) statuses: J,
+    pub(crate) limit: i64,
 }
 
 /// Whether an [`Op`] writes.

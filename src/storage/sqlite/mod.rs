@@ -39,7 +39,9 @@
 mod convert;
 
 use super::row;
-use super::sql::{Access, CountGroup, Dialect, Inserts, Op, Queries, Rows, engine, sql_storage};
+use super::sql::{
+    Access, CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+};
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
 use crate::model::{CorruptRow, Millis, NewExecution};
@@ -655,6 +657,29 @@ macro_rules! ids_query {
     };
 }
 
+/// The generated parameters of a listing query from [`ListParams`]
+/// (`$extra`: the query's own leading fields).
+macro_rules! list_params {
+    ($params:ident, $p:expr, { $($extra:tt)* }) => {{
+        let p = $p;
+        q::$params {
+            $($extra)*
+            before_created_at: p.before_created_at,
+            before_execution_id: &p.before_execution_id,
+            created_from: p.created_from,
+            created_to: p.created_to,
+            any_finished: p.any_finished,
+            finished_from: p.finished_from,
+            finished_to: p.finished_to,
+            task_id: &p.task_id,
+            root_only: p.root_only,
+            any_status: p.any_status,
+            statuses: &p.statuses,
+            limit: p.limit,
+        }
+    }};
+}
+
 /// Each query runs synchronously (the returned futures are ready at once):
 /// see the [seam's docs](super::sql). A row holding a value of another type
 /// than its column's fails its own row only.
@@ -946,6 +971,30 @@ impl Queries for Connection {
             .into_iter()
             .next()
             .map(|r| (r.running_without_lease, r.missing_finalize)))
+    }
+
+    async fn list_executions(&self, p: &ListParams<String>) -> StorageResult<Rows> {
+        let rows = q::list_executions(self, &list_params!(ListExecutionsParams, p, {}))
+            .map_err(sqlite_err("list_executions"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    async fn list_children_of(
+        &self,
+        parent_execution_id: &str,
+        p: &ListParams<String>,
+    ) -> StorageResult<Rows> {
+        let params = list_params!(ListChildrenOfParams, p, { parent_execution_id, });
+        let rows = q::list_children_of(self, &params).map_err(sqlite_err("list_children_of"))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
+    }
+
+    ids_query!(rerun_root(execution_id: &str, now: Millis) => RerunRootParams { execution_id, now });
+
+    async fn delete_descendants(&self, execution_id: &str) -> StorageResult<u64> {
+        let n = q::delete_descendants(self, &q::DeleteDescendantsParams { execution_id })
+            .map_err(sqlite_err("delete_descendants"))?;
+        Ok(n as u64)
     }
 
     async fn delete_all(&self) -> StorageResult<u64> {

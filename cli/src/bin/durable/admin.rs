@@ -1,4 +1,5 @@
-//! The operator commands: ddl, migrate, pending-sql, schema check, status, show, cancel, wake.
+//! The operator commands: ddl, migrate, pending-sql, schema check, status, show, cancel,
+//! wake (list and retry: [`crate::ops`]).
 
 use crate::db::{self, Open, Target};
 use crate::tree::{self, Style};
@@ -6,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use durable_execution::migrate::{self, Dialect};
 use durable_execution::model::{ExecutionError, now_millis};
 use durable_execution::storage::{CancelItem, Wake};
-use std::io::IsTerminal as _;
+use serde_json::json;
 
 /// The current PostgreSQL schema, generated from the spec.
 pub(crate) const POSTGRES_DDL: &str = include_str!("../../../../generated/schema/postgres.sql");
@@ -23,7 +24,7 @@ pub(crate) fn ddl(dialect: Dialect) -> Result<()> {
 }
 
 /// `durable migrate [--to VERSION]`.
-pub(crate) async fn run_migrate(target: &Target, to: Option<i64>) -> Result<()> {
+pub(crate) async fn run_migrate(target: &Target, to: Option<i64>, as_json: bool) -> Result<()> {
     let report = match target {
         Target::Sqlite(path) => {
             db::check_parent_dir(path)?;
@@ -46,6 +47,13 @@ pub(crate) async fn run_migrate(target: &Target, to: Option<i64>) -> Result<()> 
             }
         }
     };
+    if as_json {
+        return crate::ops::print_json(&json!({
+            "database": target.describe(),
+            "applied": report.applied,
+            "current_version": report.current_version,
+        }));
+    }
     if report.applied.is_empty() {
         outln!(
             "{}: already at version {}; nothing to apply.",
@@ -84,7 +92,7 @@ async fn with_read_only_sqlite<T: Send + 'static>(
 }
 
 /// `durable pending-sql`: what `migrate` would run, executing nothing.
-pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
+pub(crate) async fn pending_sql(target: &Target, as_json: bool) -> Result<()> {
     let sql = match target {
         Target::Sqlite(path) if !path.exists() => {
             migrate::pending_sql(Dialect::Sqlite, &migrate::sqlite_migrations(), &[], true)?
@@ -97,6 +105,13 @@ pub(crate) async fn pending_sql(target: &Target) -> Result<()> {
             migrate::pending_sql_postgres(&client).await?
         }
     };
+    if as_json {
+        return crate::ops::print_json(&json!({
+            "database": target.describe(),
+            "pending": !sql.trim().is_empty(),
+            "sql": sql,
+        }));
+    }
     if sql.trim().is_empty() {
         outln!(
             "-- {}: no pending migration; the schema is up to date.",
@@ -147,13 +162,47 @@ pub(crate) async fn schema_check(target: &Target) -> Result<()> {
 }
 
 /// `durable status`.
-pub(crate) async fn status(target: &Target) -> Result<()> {
+pub(crate) async fn status(target: &Target, as_json: bool) -> Result<()> {
     let storage = db::open(target, Open::ReadOnly).await?;
     let now = now_millis();
     let stats = storage
         .stats(now)
         .await
         .context("cannot read the statistics")?;
+    if as_json {
+        let counts: Vec<_> = stats
+            .counts
+            .iter()
+            .map(|(task, status, count)| {
+                json!({ "task_id": task, "status": status.as_str(), "count": count })
+            })
+            .collect();
+        let unreadable: Vec<_> = stats
+            .unreadable
+            .iter()
+            .map(|g| {
+                json!({
+                    "task_id": g.task_id,
+                    "status": g.status,
+                    "count": g.count,
+                    "example_execution_id": g.example_execution_id,
+                })
+            })
+            .collect();
+        return crate::ops::print_json(&json!({
+            "database": target.describe(),
+            "now": now,
+            "counts": counts,
+            "total": stats.counts.iter().map(|(_, _, n)| n).sum::<u64>(),
+            "unreadable": unreadable,
+            "oldest_ready_start_at": stats.oldest_ready_start_at,
+            "expired_leases": stats.expired_leases,
+            "stuck": {
+                "running_without_lease": stats.stuck.running_without_lease,
+                "missing_finalize": stats.stuck.missing_finalize,
+            },
+        }));
+    }
     outln!("{}", target.describe());
     if stats.counts.is_empty() && stats.unreadable.is_empty() {
         outln!("No executions.");
@@ -233,7 +282,7 @@ pub(crate) async fn status(target: &Target) -> Result<()> {
 }
 
 /// `durable show`.
-pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
+pub(crate) async fn show(target: &Target, execution_id: &str, as_json: bool) -> Result<()> {
     let storage = db::open(target, Open::ReadOnly).await?;
     let Some(node) = tree::load(storage.as_ref(), execution_id).await? else {
         bail!(
@@ -241,6 +290,9 @@ pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
             target.describe()
         );
     };
+    if as_json {
+        return crate::ops::print_json(&crate::ops::node_json(&node));
+    }
     let execution = &node.execution;
     let fmt_time = |ms: Option<i64>| {
         ms.map_or_else(
@@ -291,7 +343,7 @@ pub(crate) async fn show(target: &Target, execution_id: &str) -> Result<()> {
         tree::render(
             &node,
             Style {
-                color: std::io::stdout().is_terminal(),
+                color: crate::ops::color(),
                 errors: true,
                 ids: true,
             }
@@ -319,12 +371,11 @@ pub(crate) async fn cancel(target: &Target, execution_id: &str) -> Result<()> {
         );
     };
     if execution.is_finished() {
-        outln!(
-            "Execution {execution_id} ({}) is already finished ({}); nothing to cancel.",
+        bail!(
+            "cannot cancel execution {execution_id} ({}): it is already finished ({}); nothing was changed",
             execution.task_id,
             execution.status
         );
-        return Ok(());
     }
     let cancelled = storage
         .cancel(

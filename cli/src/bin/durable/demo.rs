@@ -17,7 +17,7 @@ use crate::db::{self, Open, Target};
 use crate::tree::{self, Style};
 use anyhow::{Context as _, Result, bail};
 use durable_execution::model::{ExecutionStatus, RetryOptions, now_millis};
-use durable_execution::storage::Storage;
+use durable_execution::storage::{ListFilter, Storage};
 use durable_execution::{
     Executor, ExecutorBuilder, ExecutorOptions, FinalizeInput, ParentOutput, ParentTask, Sequence,
     Task, TaskContext, TaskError,
@@ -255,7 +255,7 @@ pub(crate) async fn run(target: &Target) -> Result<()> {
         .build()?;
     executor.start()?;
 
-    let handle = match find_unfinished(target).await? {
+    let handle = match find_unfinished(storage.as_ref()).await? {
         Some(execution_id) => {
             let handle = executor
                 .handle(&workflow.root, &execution_id)
@@ -306,7 +306,7 @@ pub(crate) async fn run(target: &Target) -> Result<()> {
         tree::render(
             &node,
             Style {
-                color: std::io::stdout().is_terminal(),
+                color: crate::ops::color(),
                 errors: true,
                 ids: true,
             }
@@ -334,6 +334,7 @@ pub(crate) async fn run(target: &Target) -> Result<()> {
 /// on a terminal, or printing a line per change otherwise.
 async fn watch(storage: &dyn Storage, execution_id: &str) -> Result<tree::Node> {
     let tty = std::io::stdout().is_terminal();
+    let color = crate::ops::color();
     let deadline = Instant::now() + DEMO_DEADLINE;
     let mut drawn_lines = 0usize;
     let mut last_line = String::new();
@@ -349,7 +350,7 @@ async fn watch(storage: &dyn Storage, execution_id: &str) -> Result<tree::Node> 
             let text = tree::render(
                 &node,
                 Style {
-                    color: true,
+                    color,
                     errors: false,
                     ids: false,
                 },
@@ -415,40 +416,20 @@ fn progress_line(node: &tree::Node) -> String {
 }
 
 /// The newest unfinished demo run in the database, if any.
-async fn find_unfinished(target: &Target) -> Result<Option<String>> {
-    const ACTIVE: &str =
-        "'ready', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task'";
-    match target {
-        Target::Sqlite(path) => {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || -> Result<Option<String>> {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )?;
-                let sql = format!(
-                    "SELECT execution_id FROM task_executions WHERE task_id = ?1 AND parent_execution_id IS NULL AND status IN ({ACTIVE}) ORDER BY created_at DESC LIMIT 1"
-                );
-                let mut stmt = conn.prepare(&sql)?;
-                let mut rows = stmt.query([ROOT_TASK])?;
-                Ok(match rows.next()? {
-                    Some(row) => Some(row.get(0)?),
-                    None => None,
-                })
-            })
-            .await?
-            .context("cannot look for an unfinished demo run")
-        }
-        Target::Postgres(url) => {
-            let client = db::pg_client(url).await?;
-            let sql = format!(
-                "SELECT execution_id FROM task_executions WHERE task_id = $1 AND parent_execution_id IS NULL AND status IN ({ACTIVE}) ORDER BY created_at DESC LIMIT 1"
-            );
-            let row = client
-                .query_opt(&sql, &[&ROOT_TASK])
-                .await
-                .context("cannot look for an unfinished demo run")?;
-            Ok(row.map(|r| r.get(0)))
-        }
+async fn find_unfinished(storage: &dyn Storage) -> Result<Option<String>> {
+    let filter = ListFilter::new()
+        .task_id(ROOT_TASK)
+        .root_only(true)
+        .statuses(ExecutionStatus::ALL.into_iter().filter(|s| s.is_active()));
+    let page = storage
+        .list(&filter, None, 1)
+        .await
+        .context("cannot look for an unfinished demo run")?;
+    match page.executions.into_iter().next() {
+        None => Ok(None),
+        Some(row) => Ok(Some(
+            row.map(|e| e.execution_id)
+                .unwrap_or_else(|c| c.execution_id),
+        )),
     }
 }

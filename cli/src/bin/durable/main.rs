@@ -29,6 +29,7 @@ macro_rules! out {
 mod admin;
 mod db;
 mod demo;
+mod ops;
 mod tree;
 
 /// Durable task execution persisted in PostgreSQL or SQLite.
@@ -46,6 +47,11 @@ struct Cli {
         default_value = "durable.sqlite3"
     )]
     database: String,
+
+    /// Machine-readable output: one JSON document on stdout (`status`,
+    /// `list`, `show`, `migrate`, `pending-sql`; shapes in the README).
+    #[arg(long, global = true)]
+    json: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -83,7 +89,10 @@ enum Command {
         /// The execution id (`te_…`).
         execution_id: String,
     },
-    /// Cancels an execution and every active descendant.
+    /// Lists executions, newest first, one page at a time.
+    List(ops::ListArgs),
+    /// Cancels an execution and every active descendant; refused when it
+    /// is already finished.
     Cancel {
         /// The execution id (`te_…`).
         execution_id: String,
@@ -106,6 +115,13 @@ enum Command {
         /// Fail it with this error message.
         #[arg(long, value_name = "MESSAGE")]
         error: Option<String>,
+    },
+    /// Re-runs a top-level execution that finished without completing
+    /// (failed, timed out, children or finalize failed, cancelled): back
+    /// to ready with attempt 0; its previous children are deleted.
+    Retry {
+        /// The execution id (`te_…`).
+        execution_id: String,
     },
 }
 
@@ -131,16 +147,18 @@ async fn run(cli: Cli) -> Result<()> {
         return admin::ddl(dialect);
     }
     let target = db::Target::parse(&cli.database)?;
+    let json = cli.json;
     match cli.command {
         Command::Demo => demo::run(&target).await,
         Command::Ddl { .. } => Ok(()),
-        Command::Migrate { to } => admin::run_migrate(&target, to).await,
+        Command::Migrate { to } => admin::run_migrate(&target, to, json).await,
         Command::Schema {
             command: SchemaCommand::Check,
         } => admin::schema_check(&target).await,
-        Command::PendingSql => admin::pending_sql(&target).await,
-        Command::Status => admin::status(&target).await,
-        Command::Show { execution_id } => admin::show(&target, &execution_id).await,
+        Command::PendingSql => admin::pending_sql(&target, json).await,
+        Command::Status => admin::status(&target, json).await,
+        Command::Show { execution_id } => admin::show(&target, &execution_id, json).await,
+        Command::List(args) => ops::list(&target, args, json).await,
         Command::Cancel { execution_id } => admin::cancel(&target, &execution_id).await,
         Command::Wake {
             task_id,
@@ -148,6 +166,7 @@ async fn run(cli: Cli) -> Result<()> {
             output,
             error,
         } => admin::wake(&target, &task_id, &key, output, error).await,
+        Command::Retry { execution_id } => ops::retry(&target, &execution_id).await,
     }
 }
 

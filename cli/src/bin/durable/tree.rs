@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result};
 use durable_execution::model::{ExecutionStatus, Millis, TaskExecution, now_millis};
-use durable_execution::storage::Storage;
+use durable_execution::storage::{ListCursor, ListFilter, Storage};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -60,8 +60,7 @@ pub(crate) async fn load(storage: &dyn Storage, execution_id: &str) -> Result<Op
         if !has || count >= MAX_NODES {
             continue;
         }
-        let rows = storage
-            .get_children(&id)
+        let rows = children_of(storage, &id)
             .await
             .with_context(|| format!("cannot read the children of {id}"))?;
         let mut kids = Vec::with_capacity(rows.len());
@@ -74,6 +73,33 @@ pub(crate) async fn load(storage: &dyn Storage, execution_id: &str) -> Result<Op
         children.insert(id, kids);
     }
     Ok(Some(build(root, &mut children)))
+}
+
+/// Every child (and the finalize) of `parent`, through
+/// [`Storage::list`]'s parent filter page by page, in spawn order (finalize
+/// last; unreadable rows first).
+async fn children_of(
+    storage: &dyn Storage,
+    parent: &str,
+) -> durable_execution::storage::StorageResult<Vec<durable_execution::model::Loaded>> {
+    let filter = ListFilter::new().parent(parent);
+    let mut rows = Vec::new();
+    let mut cursor: Option<ListCursor> = None;
+    loop {
+        let page = storage.list(&filter, cursor.as_ref(), 1_000).await?;
+        rows.extend(page.executions);
+        match page.next {
+            Some(next) if rows.len() < MAX_NODES => cursor = Some(next),
+            _ => break,
+        }
+    }
+    rows.sort_by_key(|row| {
+        row.as_ref()
+            .ok()
+            .and_then(|e| e.parent.as_ref())
+            .map(|p| (p.is_finalize, p.index))
+    });
+    Ok(rows)
 }
 
 fn has_children(execution: &TaskExecution) -> bool {
@@ -154,7 +180,8 @@ pub(crate) struct Style {
     pub(crate) ids: bool,
 }
 
-fn paint(status: ExecutionStatus, color: bool) -> String {
+/// The status, coloured when `color`.
+pub(crate) fn paint(status: ExecutionStatus, color: bool) -> String {
     let text = status.as_str();
     if !color {
         return text.to_owned();

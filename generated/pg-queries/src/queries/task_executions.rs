@@ -114,6 +114,47 @@ pub struct FailMissingFinalizeParams<T1: crate::JsonSql> {
     pub now: i64,
     pub limit: i64,
 }
+#[derive(Debug)]
+pub struct ListExecutionsParams<T1: crate::StringSql, T2: crate::StringSql, T3: crate::JsonSql> {
+    pub before_created_at: i64,
+    pub before_execution_id: T1,
+    pub created_from: i64,
+    pub created_to: i64,
+    pub any_finished: bool,
+    pub finished_from: i64,
+    pub finished_to: i64,
+    pub task_id: T2,
+    pub root_only: bool,
+    pub any_status: bool,
+    pub statuses: T3,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct ListChildrenOfParams<
+    T1: crate::StringSql,
+    T2: crate::StringSql,
+    T3: crate::StringSql,
+    T4: crate::JsonSql,
+> {
+    pub parent_execution_id: T1,
+    pub before_created_at: i64,
+    pub before_execution_id: T2,
+    pub created_from: i64,
+    pub created_to: i64,
+    pub any_finished: bool,
+    pub finished_from: i64,
+    pub finished_to: i64,
+    pub task_id: T3,
+    pub root_only: bool,
+    pub any_status: bool,
+    pub statuses: T4,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct RerunRootParams<T1: crate::StringSql> {
+    pub now: i64,
+    pub execution_id: T1,
+}
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskExecutionRow {
     pub id: i64,
@@ -606,6 +647,20 @@ pub struct OldestReadyRow {
 #[derive(Debug, Clone, PartialEq, Copy)]
 pub struct CountExpiredLeasesRow {
     pub count: i64,
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct RerunRootRow {
+    pub execution_id: String,
+}
+pub struct RerunRootRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<RerunRootRowBorrowed<'a>> for RerunRootRow {
+    fn from(RerunRootRowBorrowed { execution_id }: RerunRootRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
 }
 #[derive(Debug, Clone, PartialEq, Copy)]
 pub struct NotifyEventsRow {
@@ -2062,6 +2117,73 @@ where
         mapper: fn(CountExpiredLeasesRow) -> R,
     ) -> CountExpiredLeasesRowQuery<'c, 'a, 's, C, R, N> {
         CountExpiredLeasesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct RerunRootRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<RerunRootRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(RerunRootRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> RerunRootRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(RerunRootRowBorrowed) -> R,
+    ) -> RerunRootRowQuery<'c, 'a, 's, C, R, N> {
+        RerunRootRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -3970,6 +4092,370 @@ impl CountExpiredLeasesStmt {
                 },
             mapper: |it| CountExpiredLeasesRow::from(it),
         }
+    }
+}
+pub struct ListExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
+pub fn list_executions() -> ListExecutionsStmt {
+    ListExecutionsStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE (created_at, execution_id) < ($1, $2) AND created_at >= $3 AND created_at < $4 AND ($5 OR (finished_at >= $6 AND finished_at < $7)) AND ($8 = '' OR task_id = $8) AND ($9 = false OR parent_execution_id IS NULL) AND ($10 OR status IN (SELECT jsonb_array_elements_text($11::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $12",
+        None,
+    )
+}
+impl ListExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<
+        'c,
+        'a,
+        's,
+        C: GenericClient,
+        T1: crate::StringSql,
+        T2: crate::StringSql,
+        T3: crate::JsonSql,
+    >(
+        &'s self,
+        client: &'c C,
+        before_created_at: &'a i64,
+        before_execution_id: &'a T1,
+        created_from: &'a i64,
+        created_to: &'a i64,
+        any_finished: &'a bool,
+        finished_from: &'a i64,
+        finished_to: &'a i64,
+        task_id: &'a T2,
+        root_only: &'a bool,
+        any_status: &'a bool,
+        statuses: &'a T3,
+        limit: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 12> {
+        TaskExecutionRowQuery {
+            client,
+            params: [
+                before_created_at,
+                before_execution_id,
+                created_from,
+                created_to,
+                any_finished,
+                finished_from,
+                finished_to,
+                task_id,
+                root_only,
+                any_status,
+                statuses,
+                limit,
+            ],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql, T2: crate::StringSql, T3: crate::JsonSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ListExecutionsParams<T1, T2, T3>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 12>,
+        C,
+    > for ListExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ListExecutionsParams<T1, T2, T3>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 12> {
+        self.bind(
+            client,
+            &params.before_created_at,
+            &params.before_execution_id,
+            &params.created_from,
+            &params.created_to,
+            &params.any_finished,
+            &params.finished_from,
+            &params.finished_to,
+            &params.task_id,
+            &params.root_only,
+            &params.any_status,
+            &params.statuses,
+            &params.limit,
+        )
+    }
+}
+pub struct ListChildrenOfStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
+pub fn list_children_of() -> ListChildrenOfStmt {
+    ListChildrenOfStmt(
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE parent_execution_id = $1 AND (created_at, execution_id) < ($2, $3) AND created_at >= $4 AND created_at < $5 AND ($6 OR (finished_at >= $7 AND finished_at < $8)) AND ($9 = '' OR task_id = $9) AND ($10 = false OR parent_execution_id IS NULL) AND ($11 OR status IN (SELECT jsonb_array_elements_text($12::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $13",
+        None,
+    )
+}
+impl ListChildrenOfStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<
+        'c,
+        'a,
+        's,
+        C: GenericClient,
+        T1: crate::StringSql,
+        T2: crate::StringSql,
+        T3: crate::StringSql,
+        T4: crate::JsonSql,
+    >(
+        &'s self,
+        client: &'c C,
+        parent_execution_id: &'a T1,
+        before_created_at: &'a i64,
+        before_execution_id: &'a T2,
+        created_from: &'a i64,
+        created_to: &'a i64,
+        any_finished: &'a bool,
+        finished_from: &'a i64,
+        finished_to: &'a i64,
+        task_id: &'a T3,
+        root_only: &'a bool,
+        any_status: &'a bool,
+        statuses: &'a T4,
+        limit: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 13> {
+        TaskExecutionRowQuery {
+            client,
+            params: [
+                parent_execution_id,
+                before_created_at,
+                before_execution_id,
+                created_from,
+                created_to,
+                any_finished,
+                finished_from,
+                finished_to,
+                task_id,
+                root_only,
+                any_status,
+                statuses,
+                limit,
+            ],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<
+    'c,
+    'a,
+    's,
+    C: GenericClient,
+    T1: crate::StringSql,
+    T2: crate::StringSql,
+    T3: crate::StringSql,
+    T4: crate::JsonSql,
+>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        ListChildrenOfParams<T1, T2, T3, T4>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 13>,
+        C,
+    > for ListChildrenOfStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a ListChildrenOfParams<T1, T2, T3, T4>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 13> {
+        self.bind(
+            client,
+            &params.parent_execution_id,
+            &params.before_created_at,
+            &params.before_execution_id,
+            &params.created_from,
+            &params.created_to,
+            &params.any_finished,
+            &params.finished_from,
+            &params.finished_to,
+            &params.task_id,
+            &params.root_only,
+            &params.any_status,
+            &params.statuses,
+            &params.limit,
+        )
+    }
+}
+pub struct RerunRootStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Operator retry: puts a top-level execution that finished without completing back to ready for a fresh run (attempt 0, start_at now; output, errors, lease, children counters, finalize and the bookkeeping timestamps cleared). Returns the row only when the guard matched; its previous subtree is deleted by delete_descendants in the same transaction.
+pub fn rerun_root() -> RerunRootStmt {
+    RerunRootStmt(
+        "UPDATE task_executions SET status = 'ready', attempt = 0, start_at = $1, started_at = NULL, finished_at = NULL, expires_at = NULL, executor_id = NULL, needs_cancel = false, is_closed = false, run_output = NULL, output = NULL, error = NULL, children_count = 0, active_children_count = 0, finalize_execution_id = NULL, children_errors = NULL, finalize_error = NULL, waiting_for_children_started_at = NULL, waiting_for_finalize_started_at = NULL, closed_at = NULL, updated_at = $1 WHERE execution_id = $2 AND parent_execution_id IS NULL AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'cancelled') RETURNING execution_id",
+        None,
+    )
+}
+impl RerunRootStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        execution_id: &'a T1,
+    ) -> RerunRootRowQuery<'c, 'a, 's, C, RerunRootRow, 2> {
+        RerunRootRowQuery {
+            client,
+            params: [now, execution_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<RerunRootRowBorrowed, tokio_postgres::Error> {
+                    Ok(RerunRootRowBorrowed {
+                        execution_id: row.try_get(0)?,
+                    })
+                },
+            mapper: |it| RerunRootRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        RerunRootParams<T1>,
+        RerunRootRowQuery<'c, 'a, 's, C, RerunRootRow, 2>,
+        C,
+    > for RerunRootStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a RerunRootParams<T1>,
+    ) -> RerunRootRowQuery<'c, 'a, 's, C, RerunRootRow, 2> {
+        self.bind(client, &params.now, &params.execution_id)
+    }
+}
+pub struct DeleteDescendantsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Deletes every descendant of an execution (children, their children, finalize executions), found through ix_task_executions_parent.
+pub fn delete_descendants() -> DeleteDescendantsStmt {
+    DeleteDescendantsStmt(
+        "WITH RECURSIVE tree (execution_id) AS ( SELECT c.execution_id FROM task_executions AS c WHERE c.parent_execution_id = $1 UNION ALL SELECT c.execution_id FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ) DELETE FROM task_executions WHERE execution_id IN (SELECT execution_id FROM tree)",
+        None,
+    )
+}
+impl DeleteDescendantsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub async fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        execution_id: &'a T1,
+    ) -> Result<u64, tokio_postgres::Error> {
+        client.execute(self.0, &[execution_id]).await
     }
 }
 pub struct DeleteAllExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
