@@ -3,6 +3,7 @@
 
 use super::context::TaskContext;
 use super::error::{ExecutorError, TaskError};
+use super::looping::{LoopDelay, validate_max_iterations};
 use super::options::{
     EnqueueOptions, validate_retry_options, validate_sleep, validate_task_id, validate_timeout,
 };
@@ -55,6 +56,13 @@ pub(crate) enum Kind {
     Parent { finalize: Option<Arc<TaskSpec>> },
     /// Steps run one after the other; the output is the last step's output.
     Sequence { steps: Vec<Arc<TaskSpec>> },
+    /// One iteration task run again until it is done or `max_iterations`
+    /// ran, `delay` apart; the output is a `LoopResult`.
+    Looping {
+        iteration: Arc<TaskSpec>,
+        max_iterations: u32,
+        delay: LoopDelay,
+    },
 }
 
 /// A type-erased task definition, shared by the typed wrappers
@@ -79,6 +87,14 @@ impl fmt::Debug for TaskSpec {
                 finalize: Some(finalize),
             } => format!("parent (finalize {})", finalize.id),
             Kind::Sequence { steps } => format!("sequence of {}", steps.len()),
+            Kind::Looping {
+                iteration,
+                max_iterations,
+                delay,
+            } => format!(
+                "looping ({} up to {max_iterations} times, delay {delay:?})",
+                iteration.id
+            ),
         };
         f.debug_struct("TaskSpec")
             .field("id", &self.id)
@@ -117,6 +133,9 @@ impl TaskSpec {
         validate_retry_options(&self.id, &self.retry)?;
         validate_sleep(&self.id, self.sleep_before_run)?;
         validate_timeout(&self.id, self.timeout)?;
+        if let Kind::Looping { max_iterations, .. } = &self.kind {
+            validate_max_iterations(&self.id, *max_iterations)?;
+        }
         Ok(())
     }
 
@@ -127,6 +146,7 @@ impl TaskSpec {
             Kind::Simple => Vec::new(),
             Kind::Parent { finalize } => finalize.iter().cloned().collect(),
             Kind::Sequence { steps } => steps.clone(),
+            Kind::Looping { iteration, .. } => vec![iteration.clone()],
         }
     }
 }
@@ -134,8 +154,8 @@ impl TaskSpec {
 /// Default timeout of a definition: 1 minute.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Anything that can be enqueued: [`Task`], [`ParentTask`] and
-/// [`Sequence`](super::Sequence).
+/// Anything that can be enqueued: [`Task`], [`ParentTask`],
+/// [`Sequence`](super::Sequence) and [`LoopingTask`](super::LoopingTask).
 pub trait Definition {
     /// The input type; it is stored as JSON.
     type Input: Serialize + DeserializeOwned + Send + 'static;

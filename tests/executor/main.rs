@@ -27,6 +27,7 @@ mod concurrent;
 mod executor;
 mod faults;
 mod handles;
+mod looping;
 mod parent;
 mod sequence;
 mod simple;
@@ -84,6 +85,11 @@ macro_rules! executor_suite {
                     chain_passes_outputs,
                     failing_step_fails_sequence,
                     sequences_of_tasks_and_parents,
+                }
+                looping {
+                    value_appears_before_max_iterations,
+                    max_iterations_reached,
+                    failing_iteration_fails_loop,
                 }
                 handles {
                     handle_lookups_are_checked,

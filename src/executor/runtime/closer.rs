@@ -11,6 +11,7 @@ use super::{
 };
 use crate::executor::backoff::ErrorBackoff;
 use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
+use crate::executor::looping::{LoopNext, loop_next};
 use crate::executor::options::EnqueueOptions;
 use crate::executor::task::{Kind, TaskSpec};
 use crate::model::Millis;
@@ -356,7 +357,7 @@ async fn plan_advance(
     };
     let run_output = parent.run_output.as_deref().unwrap_or("null");
     let (gather, what) = match &spec.kind {
-        Kind::Sequence { .. } => (Gather::Last, "Output"),
+        Kind::Sequence { .. } | Kind::Looping { .. } => (Gather::Last, "Output"),
         Kind::Parent { finalize: Some(_) } => (
             Gather::Json {
                 prefix: finalize_input_prefix(&parent.input, run_output),
@@ -427,6 +428,47 @@ fn step(
                     Ok(Advance::SpawnNext { child })
                 }
                 None => Ok(Advance::Complete { output: last }),
+            }
+        }
+        Kind::Looping {
+            iteration,
+            max_iterations,
+            delay,
+        } => {
+            let done = children.count;
+            let last = children.last.unwrap_or_else(|| "null".to_owned());
+            let next = loop_next(&last, done, *max_iterations, delay).map_err(|message| {
+                non_retryable(format!(
+                    "Iteration {} ({}) of task {} execution {}: {message}",
+                    done.saturating_sub(1),
+                    iteration.id,
+                    parent.task_id,
+                    parent.execution_id
+                ))
+            })?;
+            match next {
+                LoopNext::Complete(output) => {
+                    size_error(inner, parent, "Output", &output)?;
+                    Ok(Advance::Complete { output })
+                }
+                LoopNext::Again(delay) => {
+                    let iteration_spec = inner.registry.get(&iteration.id).unwrap_or(iteration);
+                    let overrides = EnqueueOptions {
+                        sleep_before_run: Some(delay),
+                        ..EnqueueOptions::default()
+                    };
+                    let child = new_descendant(
+                        iteration_spec,
+                        parent,
+                        done,
+                        false,
+                        parent.input.clone(),
+                        &overrides,
+                    )
+                    .map_err(|e| non_retryable(e.to_string()))?;
+                    tracing::debug!(iteration = done, ?delay, "spawning next iteration");
+                    Ok(Advance::SpawnNext { child })
+                }
             }
         }
         Kind::Parent { finalize } => {

@@ -441,7 +441,7 @@ fn succeed(
             }));
         }
         Kind::Parent { finalize } => finalize.as_ref(),
-        Kind::Sequence { .. } => None,
+        Kind::Sequence { .. } | Kind::Looping { .. } => None,
     };
     if children.len() > inner.options.max_children {
         return Err(non_retryable(format!(
