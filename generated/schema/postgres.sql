@@ -68,7 +68,9 @@ CREATE TABLE task_executions (
     -- Creation time (epoch milliseconds).
     created_at            bigint NOT NULL,
     -- Time of the last update (epoch milliseconds).
-    updated_at            bigint NOT NULL
+    updated_at            bigint NOT NULL,
+    -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
+    parent_decides        boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
@@ -104,6 +106,7 @@ COMMENT ON COLUMN task_executions.finished_at IS 'Time the execution entered a f
 COMMENT ON COLUMN task_executions.expires_at IS 'Lease deadline while running (epoch milliseconds); a running row past it is recovered.';
 COMMENT ON COLUMN task_executions.created_at IS 'Creation time (epoch milliseconds).';
 COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch milliseconds).';
+COMMENT ON COLUMN task_executions.parent_decides IS 'True when the direct parent''s finalize decides the parent''s result (ParentTask::finalize_decides): this child finishing in any status counts the parent''s active children down instead of failing the parent.';
 
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);

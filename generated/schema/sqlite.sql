@@ -68,7 +68,9 @@ CREATE TABLE task_executions (
     -- Creation time (epoch milliseconds).
     created_at            INTEGER NOT NULL,
     -- Time of the last update (epoch milliseconds).
-    updated_at            INTEGER NOT NULL
+    updated_at            INTEGER NOT NULL,
+    -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
+    parent_decides        INTEGER NOT NULL DEFAULT false
 );
 
 -- Lookups by id; rejects duplicate execution ids.

@@ -125,6 +125,7 @@ pub struct TaskExecutionRow {
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub parent_decides: bool,
 }
 pub struct TaskExecutionRowBorrowed<'a> {
     pub id: i64,
@@ -159,6 +160,7 @@ pub struct TaskExecutionRowBorrowed<'a> {
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub parent_decides: bool,
 }
 impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
     fn from(
@@ -195,6 +197,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             expires_at,
             created_at,
             updated_at,
+            parent_decides,
         }: TaskExecutionRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -230,6 +233,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             expires_at,
             created_at,
             updated_at,
+            parent_decides,
         }
     }
 }
@@ -239,12 +243,14 @@ pub struct GetChildrenOutputsRow {
     pub index_in_parent: i32,
     pub status: String,
     pub output: Option<String>,
+    pub error: Option<serde_json::Value>,
 }
 pub struct GetChildrenOutputsRowBorrowed<'a> {
     pub execution_id: &'a str,
     pub index_in_parent: i32,
     pub status: &'a str,
     pub output: Option<&'a str>,
+    pub error: Option<postgres_types::Json<&'a serde_json::value::RawValue>>,
 }
 impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
     fn from(
@@ -253,6 +259,7 @@ impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
             index_in_parent,
             status,
             output,
+            error,
         }: GetChildrenOutputsRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -260,6 +267,7 @@ impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
             index_in_parent,
             status: status.into(),
             output: output.map(|v| v.into()),
+            error: error.map(|v| serde_json::from_str(v.0.get()).unwrap()),
         }
     }
 }
@@ -2130,7 +2138,7 @@ pub struct InsertExecutionsStmt(&'static str, Option<tokio_postgres::Statement>)
 /// Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
 pub fn insert_executions() -> InsertExecutionsStmt {
     InsertExecutionsStmt(
-        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint)",
+        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, parent_decides, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, COALESCE(r.parent_decides, false), r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, 'ready', r.start_at, r.created_at, r.created_at FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint)",
         None,
     )
 }
@@ -2154,7 +2162,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, parent_decides FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -2212,6 +2220,7 @@ impl GetExecutionsStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    parent_decides: row.try_get(32)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2222,7 +2231,7 @@ pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads the children of a parent in spawn order, its finalize last.
 pub fn get_children() -> GetChildrenStmt {
     GetChildrenStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, parent_decides FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
         None,
     )
 }
@@ -2280,6 +2289,7 @@ impl GetChildrenStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    parent_decides: row.try_get(32)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2287,10 +2297,10 @@ impl GetChildrenStmt {
     }
 }
 pub struct GetChildrenOutputsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
+/// One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (the error for a finalize that decides) (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
 pub fn get_children_outputs() -> GetChildrenOutputsStmt {
     GetChildrenOutputsStmt(
-        "SELECT execution_id, index_in_parent, status, output FROM task_executions WHERE parent_execution_id = $1 AND index_in_parent > $2 AND is_finalize = false ORDER BY index_in_parent LIMIT $3",
+        "SELECT execution_id, index_in_parent, status, output, error FROM task_executions WHERE parent_execution_id = $1 AND index_in_parent > $2 AND is_finalize = false ORDER BY index_in_parent LIMIT $3",
         None,
     )
 }
@@ -2322,6 +2332,7 @@ impl GetChildrenOutputsStmt {
                     index_in_parent: row.try_get(1)?,
                     status: row.try_get(2)?,
                     output: row.try_get(3)?,
+                    error: row.try_get(4)?,
                 })
             },
             mapper: |it| GetChildrenOutputsRow::from(it),
@@ -2355,7 +2366,7 @@ pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
 pub fn claim_ready() -> ClaimReadyStmt {
     ClaimReadyStmt(
-        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.parent_decides",
         None,
     )
 }
@@ -2416,6 +2427,7 @@ impl ClaimReadyStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    parent_decides: row.try_get(32)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2678,7 +2690,7 @@ pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Marks up to `limit` finished, unclosed executions closed (oldest finish first) and returns them so their effects can be applied in the same transaction.
 pub fn claim_unclosed() -> ClaimUnclosedStmt {
     ClaimUnclosedStmt(
-        "UPDATE task_executions AS t SET is_closed = true WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at",
+        "UPDATE task_executions AS t SET is_closed = true WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.parent_decides",
         None,
     )
 }
@@ -2736,6 +2748,7 @@ impl ClaimUnclosedStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    parent_decides: row.try_get(32)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3066,7 +3079,7 @@ pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Parents waiting for children whose children have all completed, least recently updated first.
 pub fn ready_parents() -> ReadyParentsStmt {
     ReadyParentsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, parent_decides FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
         None,
     )
 }
@@ -3124,6 +3137,7 @@ impl ReadyParentsStmt {
                     expires_at: row.try_get(29)?,
                     created_at: row.try_get(30)?,
                     updated_at: row.try_get(31)?,
+                    parent_decides: row.try_get(32)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
