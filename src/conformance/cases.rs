@@ -51,6 +51,7 @@ pub fn child(parent: &str, index: u32, id: &str, created_at: Millis) -> NewExecu
             execution_id: parent.into(),
             index,
             is_finalize: false,
+            parent_decides: false,
         }),
         ..exec(id, "child", created_at)
     }
@@ -163,6 +164,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
             execution_id: "te_parent".into(),
             index: 7,
             is_finalize: true,
+            parent_decides: true,
         }),
         retry_options: RetryOptions {
             max_attempts: 3,

@@ -26,6 +26,6 @@ pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
 pub use runtime::{Executor, ExecutorBuilder, ExecutorStats, IntoStorage};
 pub use sequential::Sequence;
 pub use task::{
-    ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput, ParentResult, ParentTask,
-    Task, TaskSpec,
+    ChildOutcome, ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput,
+    ParentResult, ParentTask, Task, TaskSpec,
 };

@@ -7,7 +7,7 @@ use super::looping::{LoopDelay, validate_max_iterations};
 use super::options::{
     EnqueueOptions, validate_retry_options, validate_sleep, validate_task_id, validate_timeout,
 };
-use crate::model::RetryOptions;
+use crate::model::{ExecutionError, ExecutionStatus, RetryOptions};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -52,8 +52,13 @@ pub(crate) type RunFn =
 pub(crate) enum Kind {
     /// No children; the output is the run's output.
     Simple,
-    /// Children (possibly none) and an optional finalize.
-    Parent { finalize: Option<Arc<TaskSpec>> },
+    /// Children (possibly none) and an optional finalize; with `decides`,
+    /// the finalize receives every child's outcome and no child's failure
+    /// fails the parent.
+    Parent {
+        finalize: Option<Arc<TaskSpec>>,
+        decides: bool,
+    },
     /// Steps run one after the other; the output is the last step's output.
     Sequence { steps: Vec<Arc<TaskSpec>> },
     /// One iteration task run again until it is done or `max_iterations`
@@ -82,10 +87,15 @@ impl fmt::Debug for TaskSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Simple => "simple".to_owned(),
-            Kind::Parent { finalize: None } => "parent".to_owned(),
+            Kind::Parent { finalize: None, .. } => "parent".to_owned(),
             Kind::Parent {
                 finalize: Some(finalize),
-            } => format!("parent (finalize {})", finalize.id),
+                decides,
+            } => format!(
+                "parent (finalize {}{})",
+                finalize.id,
+                if *decides { ", decides" } else { "" }
+            ),
             Kind::Sequence { steps } => format!("sequence of {}", steps.len()),
             Kind::Looping {
                 iteration,
@@ -144,7 +154,7 @@ impl TaskSpec {
     pub(crate) fn dependencies(&self) -> Vec<Arc<TaskSpec>> {
         match &self.kind {
             Kind::Simple => Vec::new(),
-            Kind::Parent { finalize } => finalize.iter().cloned().collect(),
+            Kind::Parent { finalize, .. } => finalize.iter().cloned().collect(),
             Kind::Sequence { steps } => steps.clone(),
             Kind::Looping { iteration, .. } => vec![iteration.clone()],
         }
@@ -261,6 +271,44 @@ pub struct FinalizeInput<I, O, C = serde_json::Value> {
     pub output: O,
     /// Children outputs, in spawn order.
     pub children: Vec<C>,
+}
+
+/// What a finalize that decides
+/// ([`ParentTask::finalize_decides`]) receives for one child: its output
+/// when it completed, else its final status and error.
+///
+/// Stored as `{"status":"completed","output":…}` or
+/// `{"status":"failed","error":{…}}` (any final status but `completed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChildOutcome<C = serde_json::Value> {
+    /// The child finished without completing.
+    NotCompleted {
+        /// Its final status (`failed`, `timed_out`, `cancelled`, …).
+        status: ExecutionStatus,
+        /// Its error.
+        error: ExecutionError,
+    },
+    /// The child completed with this output.
+    Completed {
+        /// The child's output.
+        output: C,
+    },
+}
+
+impl<C> ChildOutcome<C> {
+    /// The output, when the child completed.
+    pub fn output(self) -> Option<C> {
+        match self {
+            Self::Completed { output } => Some(output),
+            Self::NotCompleted { .. } => None,
+        }
+    }
+
+    /// Whether the child completed.
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Self::Completed { .. })
+    }
 }
 
 /// The final output of a parent task without finalize: its own output and
@@ -471,7 +519,10 @@ where
                 retry: RetryOptions::default(),
                 sleep_before_run: Duration::ZERO,
                 run: erase::<I, O, ParentOutput<O>, F, Fut>(run, |p| Ok((p.output, p.children))),
-                kind: Kind::Parent { finalize: None },
+                kind: Kind::Parent {
+                    finalize: None,
+                    decides: false,
+                },
             }),
             _types: PhantomData,
         }
@@ -492,9 +543,38 @@ where
         D: Definition,
         D::Input: FinalizeInputOf<I, O>,
     {
+        self.set_finalize(finalize, false)
+    }
+
+    /// Sets a finalize that decides the parent's result: once every child
+    /// finished, in any status, it runs with a [`FinalizeInput`] whose
+    /// children are [`ChildOutcome`]s in spawn order (completed with the
+    /// output, or the final status and error), and its output, or its
+    /// failure, is the parent's. A child's failure never fails the parent
+    /// and never cancels its siblings.
+    ///
+    /// Choose it when the parent can use partial results (best-effort
+    /// fan-outs, "first k of n", reporting which parts failed); keep
+    /// [`ParentTask::finalize`] (a failing child fails the parent at once,
+    /// `children_tasks_failed`, and cancels the others) when every child is
+    /// needed, which also stops the work early.
+    pub fn finalize_decides<D>(self, finalize: &D) -> ParentTask<I, O, D::Output>
+    where
+        D: Definition,
+        D::Input: FinalizeInputOf<I, O>,
+    {
+        self.set_finalize(finalize, true)
+    }
+
+    fn set_finalize<D: Definition>(
+        self,
+        finalize: &D,
+        decides: bool,
+    ) -> ParentTask<I, O, D::Output> {
         let mut spec = self.spec;
         spec_mut(&mut spec).kind = Kind::Parent {
             finalize: Some(finalize.spec().clone()),
+            decides,
         };
         ParentTask {
             spec,

@@ -14,7 +14,8 @@ use super::CancelItem;
 /// closers).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClosePlan {
-    /// Completed regular children per parent: the parent's
+    /// Completed regular children per parent (and children in any final
+    /// status of a parent whose finalize decides): the parent's
     /// `active_children_count` goes down by this much (only while the parent
     /// is `waiting_for_children_tasks`).
     pub decrements: BTreeMap<String, u32>,
@@ -42,7 +43,9 @@ impl ClosePlan {
             let completed = execution.status == ExecutionStatus::Completed;
             if let Some(parent) = &execution.parent {
                 let parent_id = parent.execution_id.clone();
-                match (parent.is_finalize, completed) {
+                match (parent.is_finalize, completed || parent.parent_decides) {
+                    // A child of a parent whose finalize decides counts
+                    // down in any final status (docs/design.md, "Closing").
                     (false, true) => *plan.decrements.entry(parent_id).or_default() += 1,
                     (false, false) => {
                         plan.child_failures
@@ -119,6 +122,7 @@ mod tests {
                 execution_id: p.into(),
                 index,
                 is_finalize,
+                parent_decides: false,
             }),
             retry_options: RetryOptions::default(),
             timeout_ms: 1000,

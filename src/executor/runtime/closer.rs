@@ -16,7 +16,7 @@ use crate::executor::options::EnqueueOptions;
 use crate::executor::task::{Kind, TaskSpec};
 use crate::model::Millis;
 use crate::model::{ExecutionError, ExecutionStatus, Loaded, TaskExecution, now_millis};
-use crate::storage::{Advance, AdvanceItem, StorageResult};
+use crate::storage::{Advance, AdvanceItem, ChildOutput, StorageResult};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -244,7 +244,8 @@ const CHILDREN_PAGE: u32 = 2_000;
 struct Children {
     /// Regular children read.
     count: u32,
-    /// Of which completed.
+    /// Of which completed (or, for a finalize that decides, finished in
+    /// any status).
     completed: u32,
     /// Whether their indexes were exactly `0..count`.
     contiguous: bool,
@@ -260,8 +261,13 @@ struct Children {
 /// How the children outputs are gathered.
 enum Gather<'a> {
     /// Into one JSON text: `prefix`, the outputs in spawn order separated by
-    /// commas, `suffix`.
-    Json { prefix: String, suffix: &'a str },
+    /// commas, `suffix`. With `outcomes`, each child is a `ChildOutcome`
+    /// (a finalize that decides) and every final status is accepted.
+    Json {
+        prefix: String,
+        suffix: &'a str,
+        outcomes: bool,
+    },
     /// Only the last output (a sequence's next input or final output).
     Last,
 }
@@ -277,9 +283,13 @@ async fn gather_children(
     gather: &Gather<'_>,
 ) -> StorageResult<Result<Children, ExecutionError>> {
     let limit = inner.options.max_payload_bytes;
-    let (mut json, suffix) = match gather {
-        Gather::Json { prefix, suffix } => (Some(prefix.clone()), *suffix),
-        Gather::Last => (None, ""),
+    let (mut json, suffix, outcomes) = match gather {
+        Gather::Json {
+            prefix,
+            suffix,
+            outcomes,
+        } => (Some(prefix.clone()), *suffix, *outcomes),
+        Gather::Last => (None, "", false),
     };
     let mut children = Children {
         count: 0,
@@ -311,10 +321,16 @@ async fn gather_children(
             }
             after = Some(child.index);
             children.count = children.count.saturating_add(1);
-            if child.status == ExecutionStatus::Completed {
+            if child.status == ExecutionStatus::Completed
+                || (outcomes && child.status.is_finished())
+            {
                 children.completed = children.completed.saturating_add(1);
             }
-            let output = child.output.unwrap_or_else(|| "null".to_owned());
+            let output = if outcomes {
+                outcome_json(child)
+            } else {
+                child.output.unwrap_or_else(|| "null".to_owned())
+            };
             let comma = usize::from(children.count > 1);
             children.json_len = children.json_len.saturating_add(comma + output.len());
             if children.json_len > limit {
@@ -343,6 +359,26 @@ async fn gather_children(
     Ok(Ok(children))
 }
 
+/// One child as a finalize that decides reads it (a `ChildOutcome`):
+/// `{"status":"completed","output":…}` or `{"status":…,"error":…}`.
+fn outcome_json(child: ChildOutput) -> String {
+    if child.status == ExecutionStatus::Completed {
+        let output = child.output.as_deref().unwrap_or("null");
+        return format!("{{\"status\":\"completed\",\"output\":{output}}}");
+    }
+    let error = child.error.unwrap_or_else(|| {
+        ExecutionError::generic(
+            format!("Child finished {} without an error", child.status),
+            false,
+        )
+    });
+    let error = serde_json::to_string(&error).unwrap_or_else(|_| "null".to_owned());
+    format!(
+        "{{\"status\":\"{}\",\"error\":{error}}}",
+        child.status.as_str()
+    )
+}
+
 /// The step of a parent whose children all completed; `Ok(Err(_))` fails
 /// the parent with that error.
 async fn plan_advance(
@@ -358,17 +394,22 @@ async fn plan_advance(
     let run_output = parent.run_output.as_deref().unwrap_or("null");
     let (gather, what) = match &spec.kind {
         Kind::Sequence { .. } | Kind::Looping { .. } => (Gather::Last, "Output"),
-        Kind::Parent { finalize: Some(_) } => (
+        Kind::Parent {
+            finalize: Some(_),
+            decides,
+        } => (
             Gather::Json {
                 prefix: finalize_input_prefix(&parent.input, run_output),
                 suffix: CHILDREN_SUFFIX,
+                outcomes: *decides,
             },
             "Finalize input",
         ),
-        Kind::Parent { finalize: None } | Kind::Simple => (
+        Kind::Parent { finalize: None, .. } | Kind::Simple => (
             Gather::Json {
                 prefix: parent_result_prefix(run_output),
                 suffix: CHILDREN_SUFFIX,
+                outcomes: false,
             },
             "Output",
         ),
@@ -471,7 +512,7 @@ fn step(
                 }
             }
         }
-        Kind::Parent { finalize } => {
+        Kind::Parent { finalize, .. } => {
             let Some(json) = children.json else {
                 return Err(size_error_len(inner, parent, what, children.json_len));
             };
