@@ -13,7 +13,7 @@ use crate::model::{
     NewExecution, ParentRef, RetryOptions, TaskExecution,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
     WaitItem,
 };
 use std::collections::{BTreeSet, HashSet};
@@ -751,6 +751,76 @@ pub async fn close_respects_the_limit_oldest_first(h: Harness) {
     );
     assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["c"]);
     assert!(h.close_finished(T0 + 5, 0).await.unwrap().closed.is_empty());
+}
+
+/// A child of a parent whose finalize decides (`parent_decides`) counts the
+/// parent down in any final status instead of failing it: the parent stays
+/// `waiting_for_children_tasks` with no children errors, is reported ready
+/// once every child finished, its siblings are not cancelled, and
+/// `children_outputs` gives each child's status with its error.
+pub async fn close_counts_down_children_of_a_deciding_parent(h: Harness) {
+    running(&*h, "ex", T0, &["p"]).await;
+    let children: Vec<NewExecution> = (0..2)
+        .map(|i| {
+            let mut c = child("p", i, &format!("p_c{i}"), T0);
+            if let Some(parent) = c.parent.as_mut() {
+                parent.parent_decides = true;
+            }
+            c
+        })
+        .collect();
+    let matched = h
+        .wait_for_children(
+            "ex",
+            T0 + 1,
+            &[WaitItem {
+                execution_id: "p".into(),
+                run_output: "\"own\"".into(),
+                children: children.clone(),
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, ids(&["p"]));
+    assert_eq!(
+        ok_ids(h.claim_ready("ex", T0 + 2, 1000, SLACK).await.unwrap()).len(),
+        2
+    );
+    let c0 = one(&*h, "p_c0").await;
+    assert!(c0.parent.as_ref().unwrap().parent_decides);
+    h.finish("ex", T0 + 10, &[failed("p_c0", "bad input")])
+        .await
+        .unwrap();
+    let outcome = h.close_finished(T0 + 11, 100).await.unwrap();
+    assert!(outcome.newly_finished.is_empty());
+    assert!(outcome.parents_ready.is_empty());
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(p.active_children_count, 1);
+    assert!(p.children_errors.is_empty());
+    assert_eq!(one(&*h, "p_c1").await.status, ExecutionStatus::Running);
+    h.finish("ex", T0 + 12, &[completed("p_c1", "1")])
+        .await
+        .unwrap();
+    let outcome = h.close_finished(T0 + 13, 100).await.unwrap();
+    assert_eq!(outcome.parents_ready, ids(&["p"]));
+    let page: Vec<ChildOutput> = h
+        .children_outputs("p", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].status, ExecutionStatus::Failed);
+    assert_eq!(
+        page[0].error,
+        Some(ExecutionError::generic("bad input", false))
+    );
+    assert_eq!(page[1].status, ExecutionStatus::Completed);
+    assert_eq!(page[1].output.as_deref(), Some("1"));
+    assert_eq!(page[1].error, None);
 }
 
 /// Closing a failed child fails its parent (`children_tasks_failed`, the

@@ -163,6 +163,24 @@ mod tests {
     }
 
     #[test]
+    fn children_of_a_deciding_parent_count_down_in_any_status() {
+        let mut failed = execution("a", ExecutionStatus::Failed, Some(("p", 0, false)));
+        let mut cancelled = execution("b", ExecutionStatus::Cancelled, Some(("p", 1, false)));
+        for child in [&mut failed, &mut cancelled] {
+            if let Some(parent) = child.parent.as_mut() {
+                parent.parent_decides = true;
+            }
+        }
+        failed.children_count = 2;
+        let plan = ClosePlan::new(&[failed, cancelled]);
+        assert_eq!(plan.decrements.get("p"), Some(&2));
+        assert!(plan.child_failures.is_empty());
+        // The failed child's own descendants are still cancelled.
+        assert_eq!(plan.cancel_subtrees.len(), 1);
+        assert_eq!(plan.cancel_subtrees[0].execution_id, "a");
+    }
+
+    #[test]
     fn finalize_results_go_to_the_parent() {
         let plan = ClosePlan::new(&[
             execution("f", ExecutionStatus::Completed, Some(("p", 0, true))),
