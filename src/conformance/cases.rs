@@ -13,8 +13,8 @@ use crate::model::{
     NewExecution, ParentRef, RetryOptions, TaskExecution,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, Storage, StorageError, StorageEvent,
-    WaitItem,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, Storage, StorageError,
+    StorageEvent, WaitItem,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
