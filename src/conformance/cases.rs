@@ -124,9 +124,25 @@ async fn running(s: &dyn Storage, executor: &str, now: Millis, list: &[&str]) {
 /// A running parent `p` owned by `ex` that now waits for `n` children
 /// `p_c0..`, which are claimed by `ex` too.
 async fn parent_with_children(s: &dyn Storage, p: &str, n: u32) -> Vec<String> {
+    parent_with_children_of(s, p, n, false).await
+}
+
+/// [`parent_with_children`], the children marked `parent_decides` or not.
+async fn parent_with_children_of(
+    s: &dyn Storage,
+    p: &str,
+    n: u32,
+    parent_decides: bool,
+) -> Vec<String> {
     running(s, "ex", T0, &[p]).await;
     let children: Vec<NewExecution> = (0..n)
-        .map(|i| child(p, i, &format!("{p}_c{i}"), T0))
+        .map(|i| {
+            let mut c = child(p, i, &format!("{p}_c{i}"), T0);
+            if let Some(parent) = c.parent.as_mut() {
+                parent.parent_decides = parent_decides;
+            }
+            c
+        })
         .collect();
     let matched = s
         .wait_for_children(
@@ -759,34 +775,8 @@ pub async fn close_respects_the_limit_oldest_first(h: Harness) {
 /// once every child finished, its siblings are not cancelled, and
 /// `children_outputs` gives each child's status with its error.
 pub async fn close_counts_down_children_of_a_deciding_parent(h: Harness) {
-    running(&*h, "ex", T0, &["p"]).await;
-    let children: Vec<NewExecution> = (0..2)
-        .map(|i| {
-            let mut c = child("p", i, &format!("p_c{i}"), T0);
-            if let Some(parent) = c.parent.as_mut() {
-                parent.parent_decides = true;
-            }
-            c
-        })
-        .collect();
-    let matched = h
-        .wait_for_children(
-            "ex",
-            T0 + 1,
-            &[WaitItem {
-                execution_id: "p".into(),
-                run_output: "\"own\"".into(),
-                children: children.clone(),
-                finalize: None,
-            }],
-        )
-        .await
-        .unwrap();
-    assert_eq!(matched, ids(&["p"]));
-    assert_eq!(
-        ok_ids(h.claim_ready("ex", T0 + 2, 1000, SLACK).await.unwrap()).len(),
-        2
-    );
+    let children = parent_with_children_of(&*h, "p", 2, true).await;
+    assert_eq!(children, ["p_c0", "p_c1"]);
     let c0 = one(&*h, "p_c0").await;
     assert!(c0.parent.as_ref().unwrap().parent_decides);
     h.finish("ex", T0 + 10, &[failed("p_c0", "bad input")])

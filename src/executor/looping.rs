@@ -3,9 +3,9 @@
 //! is reached.
 
 use super::error::ExecutorError;
-use super::options::EnqueueOptions;
 use super::task::{
-    ChildTask, DEFAULT_TIMEOUT, Definition, Kind, RunOutcome, TaskSpec, definition_builders,
+    ChildTask, DEFAULT_TIMEOUT, Definition, Kind, TaskSpec, definition_builders,
+    spawn_one_with_input, spec_mut,
 };
 use crate::model::RetryOptions;
 use serde::de::DeserializeOwned;
@@ -161,10 +161,6 @@ impl<I, O> fmt::Debug for LoopingTask<I, O> {
     }
 }
 
-fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
-    Arc::make_mut(spec)
-}
-
 impl<I, O> LoopingTask<I, O>
 where
     I: Serialize + DeserializeOwned + Send + 'static,
@@ -183,26 +179,13 @@ where
     where
         D: Definition<Input = I, Output = LoopStep<O>>,
     {
-        let iteration_id = iteration.spec().id.clone();
         Self {
             spec: Arc::new(TaskSpec {
                 id: id.into(),
                 timeout: DEFAULT_TIMEOUT,
                 retry: RetryOptions::default(),
                 sleep_before_run: Duration::ZERO,
-                run: Arc::new(move |_ctx, input: String| {
-                    let iteration_id = iteration_id.clone();
-                    Box::pin(async move {
-                        Ok(RunOutcome {
-                            output: "null".to_owned(),
-                            children: vec![ChildTask {
-                                task_id: iteration_id,
-                                input: Ok(input),
-                                options: EnqueueOptions::default(),
-                            }],
-                        })
-                    })
-                }),
+                run: spawn_one_with_input(iteration.spec().id.clone()),
                 kind: Kind::Looping {
                     iteration: iteration.spec().clone(),
                     max_iterations,

@@ -327,8 +327,26 @@ pub trait FinalizeInputOf<I, O> {}
 
 impl<I, O, C> FinalizeInputOf<I, O> for FinalizeInput<I, O, C> {}
 
-fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
+pub(crate) fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
     Arc::make_mut(spec)
+}
+
+/// The run of a sequence or a looping task: no output of its own, one
+/// child of task `child_id` with the execution's own input.
+pub(crate) fn spawn_one_with_input(child_id: String) -> RunFn {
+    Arc::new(move |_ctx, input: String| {
+        let task_id = child_id.clone();
+        Box::pin(async move {
+            Ok(RunOutcome {
+                output: "null".to_owned(),
+                children: vec![ChildTask {
+                    task_id,
+                    input: Ok(input),
+                    options: EnqueueOptions::default(),
+                }],
+            })
+        })
+    })
 }
 
 macro_rules! definition_builders {
