@@ -9,30 +9,30 @@
 --! insert_executions
 --- Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
 INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id,
-    index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at,
+    index_in_parent, is_finalize, parent_decides, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at,
     sleeping_key, expires_at)
 SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id,
-    r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input,
+    r.index_in_parent, r.is_finalize, COALESCE(r.parent_decides, false), r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input,
     CASE WHEN r.sleeping_key IS NULL THEN 'ready' ELSE 'sleeping' END, r.start_at, r.created_at, r.created_at,
     r.sleeping_key, CASE WHEN r.sleeping_key IS NULL THEN NULL ELSE r.created_at + r.timeout_ms END
 FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text,
-    parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb,
+    parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb,
     sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text);
 
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
 
 --! get_children : TaskExecutionRow
 --- Reads the children of a parent in spawn order, its finalize last.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
 ORDER BY is_finalize, index_in_parent;
 
---! get_children_outputs : GetChildrenOutputsRow(output?)
---- One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
-SELECT execution_id, index_in_parent, status, output FROM task_executions
+--! get_children_outputs : GetChildrenOutputsRow(output?, error?)
+--- One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (the error for a finalize that decides) (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
+SELECT execution_id, index_in_parent, status, output, error FROM task_executions
 WHERE parent_execution_id = :parent_execution_id AND index_in_parent > :after_index AND is_finalize = false
 ORDER BY index_in_parent
 LIMIT :limit;
@@ -48,7 +48,7 @@ WHERE t.id IN (
     ORDER BY c.start_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
 
 --! finish_executions : FinishExecutionsRow()
 --- Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
@@ -102,7 +102,7 @@ WHERE t.id IN (
     ORDER BY c.finished_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
 
 --! lock_executions : LockExecutionsRow()
 --- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
@@ -181,7 +181,7 @@ RETURNING t.execution_id;
 
 --! ready_parents : TaskExecutionRow
 --- Parents waiting for children whose children have all completed, least recently updated first.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0
 ORDER BY updated_at, id
 LIMIT :limit;
@@ -236,11 +236,11 @@ SET status = :outcome::jsonb ->> 'status', run_output = :outcome::jsonb ->> 'out
     error = nullif(:outcome::jsonb -> 'error', 'null'::jsonb), finished_at = :now, updated_at = :now,
     expires_at = NULL, is_closed = false
 WHERE t.sleeping_key = :sleeping_key AND t.status = 'sleeping' AND t.task_id = :task_id
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
 
 --! get_by_sleeping_key : TaskExecutionRow
 --- The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE sleeping_key = :sleeping_key AND task_id = :task_id
 ORDER BY id DESC
 LIMIT 1;
@@ -309,7 +309,7 @@ SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expir
 
 --! list_executions : TaskExecutionRow
 --- Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE (created_at, execution_id) < (:before_created_at, :before_execution_id)
   AND created_at >= :created_from AND created_at < :created_to
   AND (:any_finished OR (finished_at >= :finished_from AND finished_at < :finished_to))
@@ -321,7 +321,7 @@ LIMIT :limit;
 
 --! list_children_of : TaskExecutionRow
 --- Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
   AND (created_at, execution_id) < (:before_created_at, :before_execution_id)
   AND created_at >= :created_from AND created_at < :created_to

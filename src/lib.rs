@@ -328,11 +328,12 @@ pub mod storage;
 // The public API, listed explicitly (a new public item of `executor` is
 // not exported by accident).
 pub use executor::{
-    ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind, ExecutionHandle,
-    Executor, ExecutorBuilder, ExecutorError, ExecutorOptions, ExecutorOptionsBuilder,
-    ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, ParentOutput, ParentResult,
-    ParentTask, Sequence, SleepingTask, Task, TaskContext, TaskError, TaskHandle, TaskSpec,
-    WaitOptions, WakeOutcome, generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
+    ChildOutcome, ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind,
+    ExecutionHandle, Executor, ExecutorBuilder, ExecutorError, ExecutorOptions,
+    ExecutorOptionsBuilder, ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, LoopDelay,
+    LoopResult, LoopStep, LoopingTask, ParentOutput, ParentResult, ParentTask, Sequence,
+    SleepingTask, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions, WakeOutcome,
+    generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
 };
 pub use model::{ErrorKind, ExecutionError, ExecutionStatus, RetryOptions, TaskExecution};
 

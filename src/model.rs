@@ -288,6 +288,12 @@ pub struct ParentRef {
     pub index: u32,
     /// `true` when this execution is the parent's finalize execution.
     pub is_finalize: bool,
+    /// `true` when the parent's finalize decides the parent's result
+    /// ([`ParentTask::finalize_decides`](crate::ParentTask::finalize_decides)):
+    /// this child finishing in any status counts the parent's active
+    /// children down instead of failing the parent.
+    #[serde(default)]
+    pub parent_decides: bool,
 }
 
 /// A new execution to insert, in status `ready` (or `sleeping` when it has

@@ -76,7 +76,9 @@ CREATE TABLE task_executions (
     -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
     closed_at                       bigint,
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
-    sleeping_key                    text
+    sleeping_key                    text,
+    -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
+    parent_decides                  boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
@@ -116,6 +118,7 @@ COMMENT ON COLUMN task_executions.waiting_for_children_started_at IS 'Time the p
 COMMENT ON COLUMN task_executions.waiting_for_finalize_started_at IS 'Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.';
 COMMENT ON COLUMN task_executions.closed_at IS 'Time the closer applied this finished execution''s effects (is_closed became true; epoch milliseconds).';
 COMMENT ON COLUMN task_executions.sleeping_key IS 'The caller''s key of a sleeping task''s execution (1-255 characters): it sleeps (`status = ''sleeping''`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.';
+COMMENT ON COLUMN task_executions.parent_decides IS 'True when the direct parent''s finalize decides the parent''s result (ParentTask::finalize_decides): this child finishing in any status counts the parent''s active children down instead of failing the parent.';
 
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);

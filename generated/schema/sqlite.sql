@@ -76,7 +76,9 @@ CREATE TABLE task_executions (
     -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
     closed_at                       INTEGER,
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
-    sleeping_key                    TEXT
+    sleeping_key                    TEXT,
+    -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
+    parent_decides                  INTEGER NOT NULL DEFAULT false
 );
 
 -- Lookups by id; rejects duplicate execution ids.

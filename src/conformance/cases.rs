@@ -13,8 +13,8 @@ use crate::model::{
     NewExecution, ParentRef, RetryOptions, TaskExecution,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, FinishItem, ListCursor, ListFilter, RerunRefusal, RetryItem,
-    Storage, StorageError, StorageEvent, WaitItem, Wake,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, ListCursor, ListFilter,
+    RerunRefusal, RetryItem, Storage, StorageError, StorageEvent, WaitItem, Wake,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -52,6 +52,7 @@ pub fn child(parent: &str, index: u32, id: &str, created_at: Millis) -> NewExecu
             execution_id: parent.into(),
             index,
             is_finalize: false,
+            parent_decides: false,
         }),
         ..exec(id, "child", created_at)
     }
@@ -124,9 +125,25 @@ async fn running(s: &dyn Storage, executor: &str, now: Millis, list: &[&str]) {
 /// A running parent `p` owned by `ex` that now waits for `n` children
 /// `p_c0..`, which are claimed by `ex` too.
 async fn parent_with_children(s: &dyn Storage, p: &str, n: u32) -> Vec<String> {
+    parent_with_children_of(s, p, n, false).await
+}
+
+/// [`parent_with_children`], the children marked `parent_decides` or not.
+async fn parent_with_children_of(
+    s: &dyn Storage,
+    p: &str,
+    n: u32,
+    parent_decides: bool,
+) -> Vec<String> {
     running(s, "ex", T0, &[p]).await;
     let children: Vec<NewExecution> = (0..n)
-        .map(|i| child(p, i, &format!("{p}_c{i}"), T0))
+        .map(|i| {
+            let mut c = child(p, i, &format!("{p}_c{i}"), T0);
+            if let Some(parent) = c.parent.as_mut() {
+                parent.parent_decides = parent_decides;
+            }
+            c
+        })
         .collect();
     let matched = s
         .wait_for_children(
@@ -164,6 +181,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
             execution_id: "te_parent".into(),
             index: 7,
             is_finalize: true,
+            parent_decides: true,
         }),
         retry_options: RetryOptions {
             max_attempts: 3,
@@ -758,6 +776,50 @@ pub async fn close_respects_the_limit_oldest_first(h: Harness) {
     );
     assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["c"]);
     assert!(h.close_finished(T0 + 5, 0).await.unwrap().closed.is_empty());
+}
+
+/// A child of a parent whose finalize decides (`parent_decides`) counts the
+/// parent down in any final status instead of failing it: the parent stays
+/// `waiting_for_children_tasks` with no children errors, is reported ready
+/// once every child finished, its siblings are not cancelled, and
+/// `children_outputs` gives each child's status with its error.
+pub async fn close_counts_down_children_of_a_deciding_parent(h: Harness) {
+    let children = parent_with_children_of(&*h, "p", 2, true).await;
+    assert_eq!(children, ["p_c0", "p_c1"]);
+    let c0 = one(&*h, "p_c0").await;
+    assert!(c0.parent.as_ref().unwrap().parent_decides);
+    h.finish("ex", T0 + 10, &[failed("p_c0", "bad input")])
+        .await
+        .unwrap();
+    let outcome = h.close_finished(T0 + 11, 100).await.unwrap();
+    assert!(outcome.newly_finished.is_empty());
+    assert!(outcome.parents_ready.is_empty());
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::WaitingForChildrenTasks);
+    assert_eq!(p.active_children_count, 1);
+    assert!(p.children_errors.is_empty());
+    assert_eq!(one(&*h, "p_c1").await.status, ExecutionStatus::Running);
+    h.finish("ex", T0 + 12, &[completed("p_c1", "1")])
+        .await
+        .unwrap();
+    let outcome = h.close_finished(T0 + 13, 100).await.unwrap();
+    assert_eq!(outcome.parents_ready, ids(&["p"]));
+    let page: Vec<ChildOutput> = h
+        .children_outputs("p", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].status, ExecutionStatus::Failed);
+    assert_eq!(
+        page[0].error,
+        Some(ExecutionError::generic("bad input", false))
+    );
+    assert_eq!(page[1].status, ExecutionStatus::Completed);
+    assert_eq!(page[1].output.as_deref(), Some("1"));
+    assert_eq!(page[1].error, None);
 }
 
 /// Closing a failed child fails its parent (`children_tasks_failed`, the

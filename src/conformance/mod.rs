@@ -445,6 +445,7 @@ macro_rules! __conformance_each_case {
             close_counts_down_and_reports_ready_parents,
             close_respects_the_limit_oldest_first,
             close_records_child_failures_and_cancels_siblings,
+            close_counts_down_children_of_a_deciding_parent,
             close_applies_finalize_results,
             close_cascades_through_three_levels,
             ready_parents_least_recently_updated_first,

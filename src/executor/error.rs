@@ -61,7 +61,7 @@ pub enum ExecutorError {
     InvalidOptions {
         /// The task id.
         task_id: String,
-        /// `retry options`, `timeout value` or `sleep before run`.
+        /// `retry options`, `timeout value`, `sleep before run` or `max iterations`.
         what: &'static str,
         /// What is wrong.
         message: String,

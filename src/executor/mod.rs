@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod handle;
 mod ids;
+mod looping;
 mod options;
 mod runtime;
 mod sequential;
@@ -21,11 +22,12 @@ pub use error::{ExecutorError, TaskError};
 pub use events::{ExecutionEvent, ExecutionEventKind};
 pub use handle::{ExecutionHandle, TaskHandle, WaitOptions};
 pub use ids::generate_execution_id;
+pub use looping::{LoopDelay, LoopResult, LoopStep, LoopingTask};
 pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
 pub use runtime::{Executor, ExecutorBuilder, ExecutorStats, IntoStorage};
 pub use sequential::Sequence;
 pub use sleeping::{SleepingTask, WakeOutcome};
 pub use task::{
-    ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput, ParentResult, ParentTask,
-    Task, TaskSpec,
+    ChildOutcome, ChildTask, Definition, FinalizeInput, FinalizeInputOf, ParentOutput,
+    ParentResult, ParentTask, Task, TaskSpec,
 };

@@ -1,9 +1,9 @@
 //! Sequential tasks: a typed chain of steps run one after the other.
 
 use super::error::ExecutorError;
-use super::options::EnqueueOptions;
 use super::task::{
-    ChildTask, DEFAULT_TIMEOUT, Definition, Kind, RunOutcome, TaskSpec, definition_builders,
+    ChildTask, DEFAULT_TIMEOUT, Definition, Kind, TaskSpec, definition_builders,
+    spawn_one_with_input, spec_mut,
 };
 use crate::model::RetryOptions;
 use serde::Serialize;
@@ -53,10 +53,6 @@ impl<I, O> fmt::Debug for Sequence<I, O> {
     }
 }
 
-fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
-    Arc::make_mut(spec)
-}
-
 impl<I, O> Sequence<I, O>
 where
     I: Serialize + DeserializeOwned + Send + 'static,
@@ -68,26 +64,13 @@ where
     where
         D: Definition<Input = I, Output = O>,
     {
-        let first_id = first.spec().id.clone();
         Self {
             spec: Arc::new(TaskSpec {
                 id: id.into(),
                 timeout: DEFAULT_TIMEOUT,
                 retry: RetryOptions::default(),
                 sleep_before_run: Duration::ZERO,
-                run: Arc::new(move |_ctx, input: String| {
-                    let first_id = first_id.clone();
-                    Box::pin(async move {
-                        Ok(RunOutcome {
-                            output: "null".to_owned(),
-                            children: vec![ChildTask {
-                                task_id: first_id,
-                                input: Ok(input),
-                                options: EnqueueOptions::default(),
-                            }],
-                        })
-                    })
-                }),
+                run: spawn_one_with_input(first.spec().id.clone()),
                 kind: Kind::Sequence {
                     steps: vec![first.spec().clone()],
                 },

@@ -3,10 +3,11 @@
 
 use super::context::TaskContext;
 use super::error::{ExecutorError, TaskError};
+use super::looping::{LoopDelay, validate_max_iterations};
 use super::options::{
     EnqueueOptions, validate_retry_options, validate_sleep, validate_task_id, validate_timeout,
 };
-use crate::model::RetryOptions;
+use crate::model::{ExecutionError, ExecutionStatus, RetryOptions};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -70,12 +71,24 @@ where
 pub(crate) enum Kind {
     /// No children; the output is the run's output.
     Simple,
-    /// Children (possibly none) and an optional finalize.
-    Parent { finalize: Option<Arc<TaskSpec>> },
+    /// Children (possibly none) and an optional finalize; with `decides`,
+    /// the finalize receives every child's outcome and no child's failure
+    /// fails the parent.
+    Parent {
+        finalize: Option<Arc<TaskSpec>>,
+        decides: bool,
+    },
     /// Steps run one after the other; the output is the last step's output.
     Sequence { steps: Vec<Arc<TaskSpec>> },
     /// A sleeping task (`super::sleeping`): never claimed, woken by key.
     Sleeping,
+    /// One iteration task run again until it is done or `max_iterations`
+    /// ran, `delay` apart; the output is a `LoopResult`.
+    Looping {
+        iteration: Arc<TaskSpec>,
+        max_iterations: u32,
+        delay: LoopDelay,
+    },
 }
 
 /// A type-erased task definition, shared by the typed wrappers
@@ -97,12 +110,25 @@ impl fmt::Debug for TaskSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Simple => "simple".to_owned(),
-            Kind::Parent { finalize: None } => "parent".to_owned(),
+            Kind::Parent { finalize: None, .. } => "parent".to_owned(),
             Kind::Parent {
                 finalize: Some(finalize),
-            } => format!("parent (finalize {})", finalize.id),
+                decides,
+            } => format!(
+                "parent (finalize {}{})",
+                finalize.id,
+                if *decides { ", decides" } else { "" }
+            ),
             Kind::Sequence { steps } => format!("sequence of {}", steps.len()),
             Kind::Sleeping => "sleeping".to_owned(),
+            Kind::Looping {
+                iteration,
+                max_iterations,
+                delay,
+            } => format!(
+                "looping ({} up to {max_iterations} times, delay {delay:?})",
+                iteration.id
+            ),
         };
         f.debug_struct("TaskSpec")
             .field("id", &self.id)
@@ -142,6 +168,9 @@ impl TaskSpec {
         validate_retry_options(&self.id, &self.retry)?;
         validate_sleep(&self.id, self.sleep_before_run)?;
         validate_timeout(&self.id, self.timeout)?;
+        if let Kind::Looping { max_iterations, .. } = &self.kind {
+            validate_max_iterations(&self.id, *max_iterations)?;
+        }
         Ok(())
     }
 
@@ -163,8 +192,9 @@ impl TaskSpec {
     pub(crate) fn dependencies(&self) -> Vec<Arc<TaskSpec>> {
         match &self.kind {
             Kind::Simple | Kind::Sleeping => Vec::new(),
-            Kind::Parent { finalize } => finalize.iter().cloned().collect(),
+            Kind::Parent { finalize, .. } => finalize.iter().cloned().collect(),
             Kind::Sequence { steps } => steps.clone(),
+            Kind::Looping { iteration, .. } => vec![iteration.clone()],
         }
     }
 }
@@ -172,8 +202,8 @@ impl TaskSpec {
 /// Default timeout of a definition: 1 minute.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Anything that can be enqueued: [`Task`], [`ParentTask`] and
-/// [`Sequence`](super::Sequence).
+/// Anything that can be enqueued: [`Task`], [`ParentTask`],
+/// [`Sequence`](super::Sequence) and [`LoopingTask`](super::LoopingTask).
 pub trait Definition {
     /// The input type; it is stored as JSON.
     type Input: Serialize + DeserializeOwned + Send + 'static;
@@ -281,6 +311,44 @@ pub struct FinalizeInput<I, O, C = serde_json::Value> {
     pub children: Vec<C>,
 }
 
+/// What a finalize that decides
+/// ([`ParentTask::finalize_decides`]) receives for one child: its output
+/// when it completed, else its final status and error.
+///
+/// Stored as `{"status":"completed","output":…}` or
+/// `{"status":"failed","error":{…}}` (any final status but `completed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChildOutcome<C = serde_json::Value> {
+    /// The child finished without completing.
+    NotCompleted {
+        /// Its final status (`failed`, `timed_out`, `cancelled`, …).
+        status: ExecutionStatus,
+        /// Its error.
+        error: ExecutionError,
+    },
+    /// The child completed with this output.
+    Completed {
+        /// The child's output.
+        output: C,
+    },
+}
+
+impl<C> ChildOutcome<C> {
+    /// The output, when the child completed.
+    pub fn output(self) -> Option<C> {
+        match self {
+            Self::Completed { output } => Some(output),
+            Self::NotCompleted { .. } => None,
+        }
+    }
+
+    /// Whether the child completed.
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Self::Completed { .. })
+    }
+}
+
 /// The final output of a parent task without finalize: its own output and
 /// its children's outputs in spawn order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -299,6 +367,24 @@ impl<I, O, C> FinalizeInputOf<I, O> for FinalizeInput<I, O, C> {}
 
 pub(crate) fn spec_mut(spec: &mut Arc<TaskSpec>) -> &mut TaskSpec {
     Arc::make_mut(spec)
+}
+
+/// The run of a sequence or a looping task: no output of its own, one
+/// child of task `child_id` with the execution's own input.
+pub(crate) fn spawn_one_with_input(child_id: String) -> RunFn {
+    Arc::new(move |_ctx, input: String| {
+        let task_id = child_id.clone();
+        Box::pin(async move {
+            Ok(RunOutcome {
+                output: "null".to_owned(),
+                children: vec![ChildTask {
+                    task_id,
+                    input: Ok(input),
+                    options: EnqueueOptions::default(),
+                }],
+            })
+        })
+    })
 }
 
 macro_rules! definition_builders {
@@ -509,7 +595,10 @@ where
                 retry: RetryOptions::default(),
                 sleep_before_run: Duration::ZERO,
                 run: erase::<I, O, ParentOutput<O>, F, Fut>(run, |p| Ok((p.output, p.children))),
-                kind: Kind::Parent { finalize: None },
+                kind: Kind::Parent {
+                    finalize: None,
+                    decides: false,
+                },
                 validate_input: None,
             }),
             _types: PhantomData,
@@ -531,9 +620,38 @@ where
         D: Definition,
         D::Input: FinalizeInputOf<I, O>,
     {
+        self.set_finalize(finalize, false)
+    }
+
+    /// Sets a finalize that decides the parent's result: once every child
+    /// finished, in any status, it runs with a [`FinalizeInput`] whose
+    /// children are [`ChildOutcome`]s in spawn order (completed with the
+    /// output, or the final status and error), and its output, or its
+    /// failure, is the parent's. A child's failure never fails the parent
+    /// and never cancels its siblings.
+    ///
+    /// Choose it when the parent can use partial results (best-effort
+    /// fan-outs, "first k of n", reporting which parts failed); keep
+    /// [`ParentTask::finalize`] (a failing child fails the parent at once,
+    /// `children_tasks_failed`, and cancels the others) when every child is
+    /// needed, which also stops the work early.
+    pub fn finalize_decides<D>(self, finalize: &D) -> ParentTask<I, O, D::Output>
+    where
+        D: Definition,
+        D::Input: FinalizeInputOf<I, O>,
+    {
+        self.set_finalize(finalize, true)
+    }
+
+    fn set_finalize<D: Definition>(
+        self,
+        finalize: &D,
+        decides: bool,
+    ) -> ParentTask<I, O, D::Output> {
         let mut spec = self.spec;
         spec_mut(&mut spec).kind = Kind::Parent {
             finalize: Some(finalize.spec().clone()),
+            decides,
         };
         ParentTask {
             spec,

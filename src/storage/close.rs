@@ -14,7 +14,8 @@ use super::CancelItem;
 /// closers).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClosePlan {
-    /// Completed regular children per parent: the parent's
+    /// Completed regular children per parent (and children in any final
+    /// status of a parent whose finalize decides): the parent's
     /// `active_children_count` goes down by this much (only while the parent
     /// is `waiting_for_children_tasks`).
     pub decrements: BTreeMap<String, u32>,
@@ -42,7 +43,9 @@ impl ClosePlan {
             let completed = execution.status == ExecutionStatus::Completed;
             if let Some(parent) = &execution.parent {
                 let parent_id = parent.execution_id.clone();
-                match (parent.is_finalize, completed) {
+                match (parent.is_finalize, completed || parent.parent_decides) {
+                    // A child of a parent whose finalize decides counts
+                    // down in any final status (docs/design.md, "Closing").
                     (false, true) => *plan.decrements.entry(parent_id).or_default() += 1,
                     (false, false) => {
                         plan.child_failures
@@ -119,6 +122,7 @@ mod tests {
                 execution_id: p.into(),
                 index,
                 is_finalize,
+                parent_decides: false,
             }),
             retry_options: RetryOptions::default(),
             timeout_ms: 1000,
@@ -156,6 +160,24 @@ mod tests {
             vec![0, 1]
         );
         assert_eq!(errors[1].error.message, "boom");
+    }
+
+    #[test]
+    fn children_of_a_deciding_parent_count_down_in_any_status() {
+        let mut failed = execution("a", ExecutionStatus::Failed, Some(("p", 0, false)));
+        let mut cancelled = execution("b", ExecutionStatus::Cancelled, Some(("p", 1, false)));
+        for child in [&mut failed, &mut cancelled] {
+            if let Some(parent) = child.parent.as_mut() {
+                parent.parent_decides = true;
+            }
+        }
+        failed.children_count = 2;
+        let plan = ClosePlan::new(&[failed, cancelled]);
+        assert_eq!(plan.decrements.get("p"), Some(&2));
+        assert!(plan.child_failures.is_empty());
+        // The failed child's own descendants are still cancelled.
+        assert_eq!(plan.cancel_subtrees.len(), 1);
+        assert_eq!(plan.cancel_subtrees[0].execution_id, "a");
     }
 
     #[test]

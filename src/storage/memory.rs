@@ -391,6 +391,7 @@ impl Storage for MemoryStorage {
                     index: entry.index,
                     status: child.status,
                     output: child.output.clone(),
+                    error: child.error.clone(),
                 }))
             })
             .collect())

@@ -181,6 +181,9 @@ pub struct ChildOutput {
     pub status: ExecutionStatus,
     /// Its serialized final output, when completed.
     pub output: Option<String>,
+    /// Its last error, when it finished without completing (what a
+    /// finalize that decides receives).
+    pub error: Option<ExecutionError>,
 }
 
 /// What one [`Storage::close_finished`] call did.
@@ -379,6 +382,7 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
                         execution_id: child.execution_id,
                         status: child.status,
                         output: child.output,
+                        error: child.error,
                     }))
                 }
                 Err(corrupt) => after.is_none().then_some(Err(corrupt)),

@@ -149,6 +149,7 @@ impl RawRow {
             execution_id,
             index,
             is_finalize: self.is_finalize,
+            parent_decides: self.parent_decides,
         });
         let retry_options: RetryOptions = self.retry_options.decode(id, "retry_options")?;
         let children_errors: Vec<ChildError> = match self.children_errors {
@@ -248,6 +249,7 @@ pub(crate) struct InsertRow<'a> {
     parent_execution_id: Option<Cow<'a, str>>,
     index_in_parent: u32,
     is_finalize: bool,
+    parent_decides: bool,
     retry_options: &'a RetryOptions,
     sleep_ms_before_run: i64,
     timeout_ms: i64,
@@ -295,6 +297,7 @@ pub(crate) fn insert_rows<'a>(
             parent_execution_id: e.parent.as_ref().map(|p| text.apply(&p.execution_id)),
             index_in_parent: e.parent.as_ref().map_or(0, |p| p.index),
             is_finalize: e.parent.as_ref().is_some_and(|p| p.is_finalize),
+            parent_decides: e.parent.as_ref().is_some_and(|p| p.parent_decides),
             retry_options: &e.retry_options,
             sleep_ms_before_run: to_i64("sleep_ms_before_run", e.sleep_ms_before_run)?,
             timeout_ms: to_i64("timeout_ms", e.timeout_ms)?,
@@ -427,16 +430,22 @@ pub(crate) fn child_output(
     index_in_parent: i64,
     status: &str,
     output: Option<String>,
+    error: Option<RawJson>,
 ) -> Result<ChildOutput, CorruptRow> {
     let status: ExecutionStatus = status.parse().map_err(|e: crate::model::UnknownStatus| {
         corrupt(&execution_id, "status", e.to_string())
     })?;
     let index: u32 = unsigned(&execution_id, "index_in_parent", index_in_parent)?;
+    let error: Option<ExecutionError> = match error {
+        Some(raw) => raw.decode(&execution_id, "error")?,
+        None => None,
+    };
     Ok(ChildOutput {
         execution_id,
         index,
         status,
         output,
+        error,
     })
 }
 

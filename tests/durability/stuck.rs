@@ -78,6 +78,7 @@ pub async fn stuck_rows_are_ended_by_maintenance(backend: Backend) {
             execution_id: waiting.execution_id.clone(),
             index: 0,
             is_finalize: true,
+            parent_decides: false,
         }),
         ..orphan.clone()
     };

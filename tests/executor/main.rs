@@ -24,9 +24,11 @@ mod api;
 mod backpressure;
 mod common;
 mod concurrent;
+mod decides;
 mod executor;
 mod faults;
 mod handles;
+mod looping;
 mod metrics;
 mod parent;
 mod sequence;
@@ -87,6 +89,15 @@ macro_rules! executor_suite {
                     chain_passes_outputs,
                     failing_step_fails_sequence,
                     sequences_of_tasks_and_parents,
+                }
+                decides {
+                    finalize_decides_with_failed_children,
+                    finalize_decides_failure_is_the_parents,
+                }
+                looping {
+                    value_appears_before_max_iterations,
+                    max_iterations_reached,
+                    failing_iteration_fails_loop,
                 }
                 handles {
                     handle_lookups_are_checked,

@@ -11,11 +11,12 @@ use super::{
 };
 use crate::executor::backoff::ErrorBackoff;
 use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
+use crate::executor::looping::{LoopNext, loop_next};
 use crate::executor::options::EnqueueOptions;
 use crate::executor::task::{Kind, TaskSpec};
 use crate::model::Millis;
 use crate::model::{ExecutionError, ExecutionStatus, Loaded, TaskExecution, now_millis};
-use crate::storage::{Advance, AdvanceItem, StorageResult};
+use crate::storage::{Advance, AdvanceItem, ChildOutput, StorageResult};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -243,7 +244,8 @@ const CHILDREN_PAGE: u32 = 2_000;
 struct Children {
     /// Regular children read.
     count: u32,
-    /// Of which completed.
+    /// Of which completed (or, for a finalize that decides, finished in
+    /// any status).
     completed: u32,
     /// Whether their indexes were exactly `0..count`.
     contiguous: bool,
@@ -259,8 +261,13 @@ struct Children {
 /// How the children outputs are gathered.
 enum Gather<'a> {
     /// Into one JSON text: `prefix`, the outputs in spawn order separated by
-    /// commas, `suffix`.
-    Json { prefix: String, suffix: &'a str },
+    /// commas, `suffix`. With `outcomes`, each child is a `ChildOutcome`
+    /// (a finalize that decides) and every final status is accepted.
+    Json {
+        prefix: String,
+        suffix: &'a str,
+        outcomes: bool,
+    },
     /// Only the last output (a sequence's next input or final output).
     Last,
 }
@@ -276,9 +283,13 @@ async fn gather_children(
     gather: &Gather<'_>,
 ) -> StorageResult<Result<Children, ExecutionError>> {
     let limit = inner.options.max_payload_bytes;
-    let (mut json, suffix) = match gather {
-        Gather::Json { prefix, suffix } => (Some(prefix.clone()), *suffix),
-        Gather::Last => (None, ""),
+    let (mut json, suffix, outcomes) = match gather {
+        Gather::Json {
+            prefix,
+            suffix,
+            outcomes,
+        } => (Some(prefix.clone()), *suffix, *outcomes),
+        Gather::Last => (None, "", false),
     };
     let mut children = Children {
         count: 0,
@@ -310,10 +321,16 @@ async fn gather_children(
             }
             after = Some(child.index);
             children.count = children.count.saturating_add(1);
-            if child.status == ExecutionStatus::Completed {
+            if child.status == ExecutionStatus::Completed
+                || (outcomes && child.status.is_finished())
+            {
                 children.completed = children.completed.saturating_add(1);
             }
-            let output = child.output.unwrap_or_else(|| "null".to_owned());
+            let output = if outcomes {
+                outcome_json(child)
+            } else {
+                child.output.unwrap_or_else(|| "null".to_owned())
+            };
             let comma = usize::from(children.count > 1);
             children.json_len = children.json_len.saturating_add(comma + output.len());
             if children.json_len > limit {
@@ -342,6 +359,26 @@ async fn gather_children(
     Ok(Ok(children))
 }
 
+/// One child as a finalize that decides reads it (a `ChildOutcome`):
+/// `{"status":"completed","output":…}` or `{"status":…,"error":…}`.
+fn outcome_json(child: ChildOutput) -> String {
+    if child.status == ExecutionStatus::Completed {
+        let output = child.output.as_deref().unwrap_or("null");
+        return format!("{{\"status\":\"completed\",\"output\":{output}}}");
+    }
+    let error = child.error.unwrap_or_else(|| {
+        ExecutionError::generic(
+            format!("Child finished {} without an error", child.status),
+            false,
+        )
+    });
+    let error = serde_json::to_string(&error).unwrap_or_else(|_| "null".to_owned());
+    format!(
+        "{{\"status\":\"{}\",\"error\":{error}}}",
+        child.status.as_str()
+    )
+}
+
 /// The step of a parent whose children all completed; `Ok(Err(_))` fails
 /// the parent with that error.
 async fn plan_advance(
@@ -356,18 +393,23 @@ async fn plan_advance(
     };
     let run_output = parent.run_output.as_deref().unwrap_or("null");
     let (gather, what) = match &spec.kind {
-        Kind::Sequence { .. } => (Gather::Last, "Output"),
-        Kind::Parent { finalize: Some(_) } => (
+        Kind::Sequence { .. } | Kind::Looping { .. } => (Gather::Last, "Output"),
+        Kind::Parent {
+            finalize: Some(_),
+            decides,
+        } => (
             Gather::Json {
                 prefix: finalize_input_prefix(&parent.input, run_output),
                 suffix: CHILDREN_SUFFIX,
+                outcomes: *decides,
             },
             "Finalize input",
         ),
-        Kind::Parent { finalize: None } | Kind::Simple | Kind::Sleeping => (
+        Kind::Parent { finalize: None, .. } | Kind::Simple | Kind::Sleeping => (
             Gather::Json {
                 prefix: parent_result_prefix(run_output),
                 suffix: CHILDREN_SUFFIX,
+                outcomes: false,
             },
             "Output",
         ),
@@ -429,7 +471,48 @@ fn step(
                 None => Ok(Advance::Complete { output: last }),
             }
         }
-        Kind::Parent { finalize } => {
+        Kind::Looping {
+            iteration,
+            max_iterations,
+            delay,
+        } => {
+            let done = children.count;
+            let last = children.last.unwrap_or_else(|| "null".to_owned());
+            let next = loop_next(&last, done, *max_iterations, delay).map_err(|message| {
+                non_retryable(format!(
+                    "Iteration {} ({}) of task {} execution {}: {message}",
+                    done.saturating_sub(1),
+                    iteration.id,
+                    parent.task_id,
+                    parent.execution_id
+                ))
+            })?;
+            match next {
+                LoopNext::Complete(output) => {
+                    size_error(inner, parent, "Output", &output)?;
+                    Ok(Advance::Complete { output })
+                }
+                LoopNext::Again(delay) => {
+                    let iteration_spec = inner.registry.get(&iteration.id).unwrap_or(iteration);
+                    let overrides = EnqueueOptions {
+                        sleep_before_run: Some(delay),
+                        ..EnqueueOptions::default()
+                    };
+                    let child = new_descendant(
+                        iteration_spec,
+                        parent,
+                        done,
+                        false,
+                        parent.input.clone(),
+                        &overrides,
+                    )
+                    .map_err(|e| non_retryable(e.to_string()))?;
+                    tracing::debug!(iteration = done, ?delay, "spawning next iteration");
+                    Ok(Advance::SpawnNext { child })
+                }
+            }
+        }
+        Kind::Parent { finalize, .. } => {
             let Some(json) = children.json else {
                 return Err(size_error_len(inner, parent, what, children.json_len));
             };

@@ -364,6 +364,7 @@ pub(super) fn new_descendant(
             execution_id: parent.execution_id.clone(),
             index,
             is_finalize,
+            parent_decides: false,
         }),
         retry_options: effective.retry,
         sleep_ms_before_run: effective.sleep_ms,
@@ -443,8 +444,8 @@ fn succeed(
                 error: None,
             }));
         }
-        Kind::Parent { finalize } => finalize.as_ref(),
-        Kind::Sequence { .. } => None,
+        Kind::Parent { finalize, .. } => finalize.as_ref(),
+        Kind::Sequence { .. } | Kind::Looping { .. } => None,
     };
     if children.len() > inner.options.max_children {
         return Err(non_retryable(format!(
@@ -481,7 +482,7 @@ fn succeed(
             &format!("Input of child {index} ({task_id})"),
             &input,
         )?;
-        let execution = new_descendant(
+        let mut execution = new_descendant(
             child_spec,
             row,
             u32::try_from(index).unwrap_or(u32::MAX),
@@ -495,6 +496,11 @@ fn succeed(
                 row.task_id, row.execution_id
             ))
         })?;
+        if let (Kind::Parent { decides: true, .. }, Some(parent)) =
+            (&spec.kind, execution.parent.as_mut())
+        {
+            parent.parent_decides = true;
+        }
         new_children.push(execution);
     }
     if !new_children.is_empty() {

@@ -1198,6 +1198,7 @@ impl<C: PgClient> Queries for Pg<'_, C> {
                     i64::from(r.index_in_parent),
                     &r.status,
                     r.output,
+                    r.error.map(row::RawJson::Value),
                 )
             })
             .collect())

@@ -743,6 +743,7 @@ impl Queries for Connection {
                     i64::from(r.index_in_parent),
                     &r.status,
                     r.output,
+                    r.error.map(row::RawJson::Text),
                 ),
                 Err(bad) => Err(convert::corrupt(bad)),
             })

@@ -8,10 +8,11 @@ use anyhow::{Context as _, Result, bail, ensure};
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::Storage;
 use durable_execution::{
-    Executor, ExecutorOptions, FinalizeInput, ParentOutput, ParentTask, Sequence, Task,
-    TaskContext, TaskError,
+    Executor, ExecutorOptions, FinalizeInput, LoopResult, LoopStep, LoopingTask, ParentOutput,
+    ParentTask, Sequence, Task, TaskContext, TaskError,
 };
 use rand::Rng as _;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -221,13 +222,22 @@ pub(crate) struct WorkflowSize {
     pub(crate) parents: u32,
     pub(crate) children: u32,
     pub(crate) chains: u32,
+    /// Looping tasks, each done on its [`LOOP_ITERATIONS`]th iteration (0:
+    /// the workflow case without loops).
+    pub(crate) loops: u32,
 }
+
+/// Iterations each looping task of the workflow runs (the last one done).
+pub(crate) const LOOP_ITERATIONS: u32 = 3;
 
 impl WorkflowSize {
     /// Executions per run: parent + children + finalize per parent, the
-    /// sequence parent + 4 steps per chain.
+    /// sequence parent + 4 steps per chain, the loop parent + its
+    /// iterations per loop.
     pub(crate) fn executions(&self) -> u64 {
-        u64::from(self.parents) * (u64::from(self.children) + 2) + u64::from(self.chains) * 5
+        u64::from(self.parents) * (u64::from(self.children) + 2)
+            + u64::from(self.chains) * 5
+            + u64::from(self.loops) * (u64::from(LOOP_ITERATIONS) + 1)
     }
 }
 
@@ -241,7 +251,9 @@ pub(crate) struct WorkflowResult {
 }
 
 /// Parents with children (each sleeps 1 ms) and a finalize that checks
-/// every child output, plus chains of 4 sequential steps.
+/// every child output, plus chains of 4 sequential steps, plus (when
+/// `size.loops > 0`) looping tasks whose iterations, 1 ms apart, are done
+/// on the [`LOOP_ITERATIONS`]th.
 pub(crate) async fn workflow(
     backend: Backend,
     pg_url: &str,
@@ -283,23 +295,50 @@ pub(crate) async fn workflow(
         .then(&step)
         .then(&step)
         .then(&step);
+    // Iterations seen per loop (its input): done on the last one.
+    let seen: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
+    let iteration = Task::new("bench_iteration", move |_ctx: TaskContext, l: u64| {
+        let seen = seen.clone();
+        async move {
+            let mut seen = seen
+                .lock()
+                .map_err(|_| TaskError::non_retryable("poisoned"))?;
+            let count = seen.entry(l).or_default();
+            *count += 1;
+            Ok::<_, TaskError>(if *count >= LOOP_ITERATIONS {
+                LoopStep::Done { output: l }
+            } else {
+                LoopStep::Continue
+            })
+        }
+    });
+    let looping = LoopingTask::new(
+        "bench_loop",
+        &iteration,
+        LOOP_ITERATIONS,
+        Duration::from_millis(1),
+    );
     let executor = Executor::builder(fresh.storage.clone())
         .options(executor_options()?)
         .register(&parent)
         .register(&child)
         .register(&chain)
+        .register(&looping)
         .build()?;
     executor.start()?;
     let probe = Probe::start(&fresh);
     let start_ms = durable_execution::model::now_millis();
-    let (parents, chains) = tokio::try_join!(
+    let (parents, chains, loops) = tokio::try_join!(
         executor.enqueue_many(&parent, 0..size.parents),
         executor.enqueue_many(&chain, (0..size.chains).map(|c| u64::from(c) * 10)),
+        executor.enqueue_many(&looping, (0..size.loops).map(u64::from)),
     )?;
     let waits = futures::future::join_all(
         parents
             .iter()
-            .chain(chains.iter())
+            .map(|h| h.untyped())
+            .chain(chains.iter().map(|h| h.untyped()))
+            .chain(loops.iter().map(|h| h.untyped()))
             .map(|h| h.wait_with(durable_execution::WaitOptions::new().timeout(RUN_DEADLINE))),
     );
     let finished = waits.await;
@@ -328,11 +367,20 @@ pub(crate) async fn workflow(
                 execution.parent_facing_error().message
             );
         }
-        let output: u64 = execution.output()?;
+        let output: u64 = if i < parents.len() + chains.len() {
+            execution.output()?
+        } else {
+            match execution.output::<LoopResult<u64>>()? {
+                LoopResult::Success { output } => output,
+                other => bail!("loop {} ended {other:?}", execution.execution_id),
+            }
+        };
         let expected = if i < parents.len() {
             i as u64 * 1_000 + u64::from(children)
-        } else {
+        } else if i < parents.len() + chains.len() {
             (i - parents.len()) as u64 * 10 + 4
+        } else {
+            (i - parents.len() - chains.len()) as u64
         };
         ensure!(
             output == expected,

@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Memory, Backend::Sqlite, Backend::Postgres])]
     backends: Vec<Backend>,
     /// Cases to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::Latency])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::FullWorkflow, Case::Latency])]
     cases: Vec<Case>,
     /// Task counts of the throughput cases, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [5_000u64, 50_000])]
@@ -76,6 +76,9 @@ enum Case {
     OneByOne,
     /// 100 parents × 50 children + finalize, and 100 chains of 4.
     Workflow,
+    /// The original's full workflow shape: the workflow case plus 100
+    /// looping tasks of 3 iterations.
+    FullWorkflow,
     /// Enqueue-to-start latency on an idle executor.
     Latency,
     /// One parent spawning `--children` children (not in the default set).
@@ -306,6 +309,7 @@ async fn run(args: Args) -> Result<()> {
                 parents: 10,
                 children: 10,
                 chains: 10,
+                loops: 10,
             },
             20,
             (2, 5),
@@ -319,6 +323,7 @@ async fn run(args: Args) -> Result<()> {
                 parents: 100,
                 children: 50,
                 chains: 100,
+                loops: 100,
             },
             args.latency_tasks.max(1),
             (5, 20),
@@ -378,18 +383,33 @@ async fn run(args: Args) -> Result<()> {
                         rows.push(row);
                     }
                 }
-                Case::Workflow => {
-                    let label = format!(
+                Case::Workflow | Case::FullWorkflow => {
+                    let workflow_size = if case == Case::Workflow {
+                        WorkflowSize {
+                            loops: 0,
+                            ..workflow_size
+                        }
+                    } else {
+                        workflow_size
+                    };
+                    let mut label = format!(
                         "workflow {}×{} + {} chains of 4",
                         workflow_size.parents, workflow_size.children, workflow_size.chains
                     );
+                    if workflow_size.loops > 0 {
+                        label.push_str(&format!(
+                            " + {} loops of {}",
+                            workflow_size.loops,
+                            cases::LOOP_ITERATIONS
+                        ));
+                    }
                     let mut wall = Row {
                         backend,
                         case: format!("{label}: wall time"),
                         unit: Unit::Seconds,
                         values: Vec::new(),
                         observed: Vec::new(),
-                        target: workflow_target(backend),
+                        target: workflow_target(backend).filter(|_| case == Case::Workflow),
                     };
                     let mut rate = Row {
                         backend,

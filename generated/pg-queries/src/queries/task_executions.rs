@@ -193,6 +193,7 @@ pub struct TaskExecutionRow {
     pub waiting_for_finalize_started_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub sleeping_key: Option<String>,
+    pub parent_decides: bool,
 }
 pub struct TaskExecutionRowBorrowed<'a> {
     pub id: i64,
@@ -231,6 +232,7 @@ pub struct TaskExecutionRowBorrowed<'a> {
     pub waiting_for_finalize_started_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub sleeping_key: Option<&'a str>,
+    pub parent_decides: bool,
 }
 impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
     fn from(
@@ -271,6 +273,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             waiting_for_finalize_started_at,
             closed_at,
             sleeping_key,
+            parent_decides,
         }: TaskExecutionRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -310,6 +313,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             waiting_for_finalize_started_at,
             closed_at,
             sleeping_key: sleeping_key.map(|v| v.into()),
+            parent_decides,
         }
     }
 }
@@ -319,12 +323,14 @@ pub struct GetChildrenOutputsRow {
     pub index_in_parent: i32,
     pub status: String,
     pub output: Option<String>,
+    pub error: Option<serde_json::Value>,
 }
 pub struct GetChildrenOutputsRowBorrowed<'a> {
     pub execution_id: &'a str,
     pub index_in_parent: i32,
     pub status: &'a str,
     pub output: Option<&'a str>,
+    pub error: Option<postgres_types::Json<&'a serde_json::value::RawValue>>,
 }
 impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
     fn from(
@@ -333,6 +339,7 @@ impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
             index_in_parent,
             status,
             output,
+            error,
         }: GetChildrenOutputsRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -340,6 +347,7 @@ impl<'a> From<GetChildrenOutputsRowBorrowed<'a>> for GetChildrenOutputsRow {
             index_in_parent,
             status: status.into(),
             output: output.map(|v| v.into()),
+            error: error.map(|v| serde_json::from_str(v.0.get()).unwrap()),
         }
     }
 }
@@ -2372,7 +2380,7 @@ pub struct InsertExecutionsStmt(&'static str, Option<tokio_postgres::Statement>)
 /// Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
 pub fn insert_executions() -> InsertExecutionsStmt {
     InsertExecutionsStmt(
-        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at, sleeping_key, expires_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, CASE WHEN r.sleeping_key IS NULL THEN 'ready' ELSE 'sleeping' END, r.start_at, r.created_at, r.created_at, r.sleeping_key, CASE WHEN r.sleeping_key IS NULL THEN NULL ELSE r.created_at + r.timeout_ms END FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text)",
+        "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, parent_decides, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at, sleeping_key, expires_at) SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, COALESCE(r.parent_decides, false), r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, CASE WHEN r.sleeping_key IS NULL THEN 'ready' ELSE 'sleeping' END, r.start_at, r.created_at, r.created_at, r.sleeping_key, CASE WHEN r.sleeping_key IS NULL THEN NULL ELSE r.created_at + r.timeout_ms END FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text)",
         None,
     )
 }
@@ -2396,7 +2404,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -2458,6 +2466,7 @@ impl GetExecutionsStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2468,7 +2477,7 @@ pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads the children of a parent in spawn order, its finalize last.
 pub fn get_children() -> GetChildrenStmt {
     GetChildrenStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
         None,
     )
 }
@@ -2530,6 +2539,7 @@ impl GetChildrenStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2537,10 +2547,10 @@ impl GetChildrenStmt {
     }
 }
 pub struct GetChildrenOutputsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
+/// One page of a parent's regular children (not its finalize) in spawn order: those whose index is above `after_index` (-1 for the first page), at most `limit`, with only what the parent's result needs (the error for a finalize that decides) (keyset pagination through the parent index, so that each page costs its own size, never the number of children).
 pub fn get_children_outputs() -> GetChildrenOutputsStmt {
     GetChildrenOutputsStmt(
-        "SELECT execution_id, index_in_parent, status, output FROM task_executions WHERE parent_execution_id = $1 AND index_in_parent > $2 AND is_finalize = false ORDER BY index_in_parent LIMIT $3",
+        "SELECT execution_id, index_in_parent, status, output, error FROM task_executions WHERE parent_execution_id = $1 AND index_in_parent > $2 AND is_finalize = false ORDER BY index_in_parent LIMIT $3",
         None,
     )
 }
@@ -2572,6 +2582,7 @@ impl GetChildrenOutputsStmt {
                     index_in_parent: row.try_get(1)?,
                     status: row.try_get(2)?,
                     output: row.try_get(3)?,
+                    error: row.try_get(4)?,
                 })
             },
             mapper: |it| GetChildrenOutputsRow::from(it),
@@ -2605,7 +2616,7 @@ pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
 pub fn claim_ready() -> ClaimReadyStmt {
     ClaimReadyStmt(
-        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
         None,
     )
 }
@@ -2670,6 +2681,7 @@ impl ClaimReadyStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2932,7 +2944,7 @@ pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Marks up to `limit` finished, unclosed executions closed at `now` (oldest finish first) and returns them so their effects can be applied in the same transaction.
 pub fn claim_unclosed() -> ClaimUnclosedStmt {
     ClaimUnclosedStmt(
-        "UPDATE task_executions AS t SET is_closed = true, closed_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
+        "UPDATE task_executions AS t SET is_closed = true, closed_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
         None,
     )
 }
@@ -2995,6 +3007,7 @@ impl ClaimUnclosedStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3343,7 +3356,7 @@ pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Parents waiting for children whose children have all completed, least recently updated first.
 pub fn ready_parents() -> ReadyParentsStmt {
     ReadyParentsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
         None,
     )
 }
@@ -3405,6 +3418,7 @@ impl ReadyParentsStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3585,7 +3599,7 @@ pub struct WakeSleepingStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner. Returns nothing when no sleeping execution has the key.
 pub fn wake_sleeping() -> WakeSleepingStmt {
     WakeSleepingStmt(
-        "UPDATE task_executions AS t SET status = $1::jsonb ->> 'status', run_output = $1::jsonb ->> 'output', output = $1::jsonb ->> 'output', error = nullif($1::jsonb -> 'error', 'null'::jsonb), finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.sleeping_key = $3 AND t.status = 'sleeping' AND t.task_id = $4 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key",
+        "UPDATE task_executions AS t SET status = $1::jsonb ->> 'status', run_output = $1::jsonb ->> 'output', output = $1::jsonb ->> 'output', error = nullif($1::jsonb -> 'error', 'null'::jsonb), finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.sleeping_key = $3 AND t.status = 'sleeping' AND t.task_id = $4 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
         None,
     )
 }
@@ -3658,6 +3672,7 @@ impl WakeSleepingStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3692,7 +3707,7 @@ pub struct GetBySleepingKeyStmt(&'static str, Option<tokio_postgres::Statement>)
 /// The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
 pub fn get_by_sleeping_key() -> GetBySleepingKeyStmt {
     GetBySleepingKeyStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE sleeping_key = $1 AND task_id = $2 ORDER BY id DESC LIMIT 1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE sleeping_key = $1 AND task_id = $2 ORDER BY id DESC LIMIT 1",
         None,
     )
 }
@@ -3755,6 +3770,7 @@ impl GetBySleepingKeyStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -4098,7 +4114,7 @@ pub struct ListExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
 pub fn list_executions() -> ListExecutionsStmt {
     ListExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE (created_at, execution_id) < ($1, $2) AND created_at >= $3 AND created_at < $4 AND ($5 OR (finished_at >= $6 AND finished_at < $7)) AND ($8 = '' OR task_id = $8) AND ($9 = false OR parent_execution_id IS NULL) AND ($10 OR status IN (SELECT jsonb_array_elements_text($11::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $12",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE (created_at, execution_id) < ($1, $2) AND created_at >= $3 AND created_at < $4 AND ($5 OR (finished_at >= $6 AND finished_at < $7)) AND ($8 = '' OR task_id = $8) AND ($9 = false OR parent_execution_id IS NULL) AND ($10 OR status IN (SELECT jsonb_array_elements_text($11::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $12",
         None,
     )
 }
@@ -4192,6 +4208,7 @@ impl ListExecutionsStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -4234,7 +4251,7 @@ pub struct ListChildrenOfStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
 pub fn list_children_of() -> ListChildrenOfStmt {
     ListChildrenOfStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key FROM task_executions WHERE parent_execution_id = $1 AND (created_at, execution_id) < ($2, $3) AND created_at >= $4 AND created_at < $5 AND ($6 OR (finished_at >= $7 AND finished_at < $8)) AND ($9 = '' OR task_id = $9) AND ($10 = false OR parent_execution_id IS NULL) AND ($11 OR status IN (SELECT jsonb_array_elements_text($12::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $13",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE parent_execution_id = $1 AND (created_at, execution_id) < ($2, $3) AND created_at >= $4 AND created_at < $5 AND ($6 OR (finished_at >= $7 AND finished_at < $8)) AND ($9 = '' OR task_id = $9) AND ($10 = false OR parent_execution_id IS NULL) AND ($11 OR status IN (SELECT jsonb_array_elements_text($12::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $13",
         None,
     )
 }
@@ -4331,6 +4348,7 @@ impl ListChildrenOfStmt {
                     waiting_for_finalize_started_at: row.try_get(33)?,
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
