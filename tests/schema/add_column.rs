@@ -150,8 +150,10 @@ fn adding_a_nullable_column_edits_the_spec_the_model_and_one_conversion() {
         &copy,
         &mut edited,
         SPEC,
-        "      doc: Time of the last update (epoch milliseconds).\n  indexes:\n",
-        "      doc: Time of the last update (epoch milliseconds).\n\
+        // The column goes last, just before the table's indexes (whatever
+        // the last column is today).
+        "\n  indexes:\n",
+        "\n\
          \x20   - name: note\n\
          \x20     type: text\n\
          \x20     nullable: true\n\
@@ -162,9 +164,9 @@ fn adding_a_nullable_column_edits_the_spec_the_model_and_one_conversion() {
         &copy,
         &mut edited,
         MODEL,
-        "    /// Time of the last update.\n    pub updated_at: Millis,\n}\n",
-        "    /// Time of the last update.\n    pub updated_at: Millis,\n    \
-         /// A free-form note on the execution.\n    pub note: Option<String>,\n}\n",
+        "    pub updated_at: Millis,\n",
+        "    pub updated_at: Millis,\n    \
+         /// A free-form note on the execution.\n    pub note: Option<String>,\n",
     );
     edit(
         &copy,
