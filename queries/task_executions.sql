@@ -93,8 +93,8 @@ WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
 RETURNING execution_id;
 
 --! claim_unclosed : TaskExecutionRow
---- Marks up to `limit` finished, unclosed executions closed at `now` (oldest finish first) and returns them so their effects can be applied in the same transaction.
-UPDATE task_executions AS t SET is_closed = true, closed_at = :now
+--- Marks up to `limit` finished, unclosed executions closed at `now`, never before their finish (the writer that finished a row may have taken its `now` after the closer took its own), oldest finish first, and returns them so their effects can be applied in the same transaction.
+UPDATE task_executions AS t SET is_closed = true, closed_at = GREATEST(:now, t.finished_at)
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
     WHERE c.is_closed = false

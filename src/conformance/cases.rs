@@ -1238,6 +1238,23 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
         stamps(&one(&*h, "p").await),
         (Some(T0 + 1), Some(T0 + 20), Some(T0 + 40))
     );
+
+    // A closer whose clock reads earlier than the finish (its `now` was
+    // taken before the writer took its own) never closes a row before it
+    // finished.
+    h.insert(&[exec("late", "t", T0)]).await.unwrap();
+    h.claim_ready("ex", T0 + 50, 10, 0).await.unwrap();
+    h.finish("ex", T0 + 60, &[completed("late", "1")])
+        .await
+        .unwrap();
+    h.close_finished(T0 + 55, 100).await.unwrap();
+    let late = one(&*h, "late").await;
+    assert!(late.is_closed);
+    assert_eq!(
+        late.closed_at,
+        Some(T0 + 60),
+        "closed_at is never before finished_at"
+    );
 }
 
 /// [`Storage::cancel`] cancels the active executions of a subtree, with or

@@ -590,7 +590,8 @@ impl Storage for MemoryStorage {
             for id in &ids {
                 state.update(id, |row| {
                     row.is_closed = true;
-                    row.closed_at = Some(now);
+                    // Never before its finish (see the spec's claim_unclosed).
+                    row.closed_at = Some(row.finished_at.map_or(now, |f| f.max(now)));
                 });
                 if let Some(row) = state.get(id) {
                     rows.push(row.clone());
