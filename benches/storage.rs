@@ -117,7 +117,7 @@ async fn hot_path(storage: &dyn Storage, batches: usize, out: &mut Vec<Row>) {
     let mut claimed = Vec::with_capacity(batches);
     for _ in 0..batches {
         let rows = storage
-            .claim_ready("bench", NOW, BATCH as u32, 0)
+            .claim_ready("bench", NOW, BATCH as u32, 0, 3_600_000)
             .await
             .unwrap();
         assert_eq!(rows.len(), BATCH);
@@ -137,6 +137,7 @@ async fn hot_path(storage: &dyn Storage, batches: usize, out: &mut Vec<Row>) {
             rows.into_iter()
                 .map(|r| FinishItem {
                     execution_id: r.unwrap().execution_id,
+                    attempt: Some(0),
                     status: ExecutionStatus::Completed,
                     run_output: Some("1".into()),
                     output: Some("1".into()),
@@ -190,13 +191,14 @@ async fn cycle(storage: Arc<dyn Storage>, streams: usize, batches: usize, out: &
                     .await
                     .unwrap();
                 let claimed = storage
-                    .claim_ready(&executor, NOW, BATCH as u32, 0)
+                    .claim_ready(&executor, NOW, BATCH as u32, 0, 3_600_000)
                     .await
                     .unwrap();
                 let items: Vec<FinishItem> = claimed
                     .into_iter()
                     .map(|r| FinishItem {
                         execution_id: r.unwrap().execution_id,
+                        attempt: Some(0),
                         status: ExecutionStatus::Completed,
                         run_output: Some("1".into()),
                         output: Some("1".into()),
@@ -213,11 +215,12 @@ async fn cycle(storage: Arc<dyn Storage>, streams: usize, batches: usize, out: &
     }
     // Drain: whatever was inserted but not yet claimed, finished or closed.
     loop {
-        let claimed = storage.claim_ready("drain", NOW, 1_000, 0).await.unwrap();
+        let claimed = storage.claim_ready("drain", NOW, 1_000, 0, 3_600_000).await.unwrap();
         let items: Vec<FinishItem> = claimed
             .into_iter()
             .map(|r| FinishItem {
                 execution_id: r.unwrap().execution_id,
+                attempt: Some(0),
                 status: ExecutionStatus::Completed,
                 run_output: None,
                 output: Some("1".into()),
@@ -262,13 +265,14 @@ async fn fill(target: &Target, n: usize) {
                     .await
                     .unwrap();
                 let rows = storage
-                    .claim_ready("fill", NOW - 10, size as u32, 0)
+                    .claim_ready("fill", NOW - 10, size as u32, 0, 3_600_000)
                     .await
                     .unwrap();
                 let items: Vec<FinishItem> = rows
                     .into_iter()
                     .map(|r| FinishItem {
                         execution_id: r.unwrap().execution_id,
+                        attempt: Some(0),
                         status: ExecutionStatus::Completed,
                         run_output: None,
                         output: Some("1".into()),
@@ -342,7 +346,7 @@ async fn claim_with_history(
             .unwrap();
         let start = Instant::now();
         let rows = storage
-            .claim_ready("bench", NOW, BATCH as u32, 0)
+            .claim_ready("bench", NOW, BATCH as u32, 0, 3_600_000)
             .await
             .unwrap();
         elapsed += start.elapsed();

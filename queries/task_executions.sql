@@ -4,7 +4,7 @@
 -- `cargo xtask codegen`, which generates the generated/pg-queries crate from this file.
 -- `?` marks nullable columns (from the spec: cornucopia does not infer nullability).
 
---: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?, waiting_for_children_started_at?, waiting_for_finalize_started_at?, closed_at?, sleeping_key?)
+--: TaskExecutionRow(root_task_id?, root_execution_id?, parent_task_id?, parent_execution_id?, run_output?, output?, finalize_execution_id?, children_errors?, finalize_error?, error?, executor_id?, started_at?, finished_at?, expires_at?, waiting_for_children_started_at?, waiting_for_finalize_started_at?, closed_at?, sleeping_key?, heartbeat_expires_at?)
 
 --! insert_executions
 --- Inserts ready executions from a JSON array of rows; a duplicate execution id fails the whole statement.
@@ -21,12 +21,12 @@ FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root
 
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
 
 --! get_children : TaskExecutionRow
 --- Reads the children of a parent in spawn order, its finalize last.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
 ORDER BY is_finalize, index_in_parent;
 
@@ -38,59 +38,74 @@ ORDER BY index_in_parent
 LIMIT :limit;
 
 --! claim_ready : TaskExecutionRow
---- Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
+--- Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner, the timeout bound (`expires_at = now + timeout + lease slack`) and the heartbeat deadline (`heartbeat_expires_at = now + lease`) in the same statement.
 UPDATE task_executions AS t
 SET status = 'running', executor_id = :executor_id, started_at = :now, updated_at = :now,
-    expires_at = :now + t.timeout_ms + :lease_slack_ms
+    expires_at = :now + t.timeout_ms + :lease_slack_ms, heartbeat_expires_at = :now::bigint + :lease_ms::bigint
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
     WHERE c.status = 'ready' AND c.start_at <= :now
     ORDER BY c.start_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at;
 
 --! finish_executions : FinishExecutionsRow()
---- Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
+--- Finishes running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, status, run_output?, output?, error?} (attempt null: any attempt, for a claimed row whose attempt could not be read).
 UPDATE task_executions AS t
 SET status = u.status, run_output = u.run_output, output = u.output, error = u.error,
-    finished_at = :now, updated_at = :now, is_closed = false, expires_at = NULL,
+    finished_at = :now, updated_at = :now, is_closed = false, expires_at = NULL, heartbeat_expires_at = NULL,
     executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END
-FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb)
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, output text, error jsonb)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
   AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
 RETURNING t.execution_id;
 
 --! retry_executions : RetryExecutionsRow()
---- Re-queues running executions owned by the executor from a JSON array of {execution_id, error, start_at}.
+--- Re-queues running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, error, start_at}.
 UPDATE task_executions AS t
 SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at,
-    executor_id = NULL, expires_at = NULL, updated_at = :now
-FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, error jsonb, start_at bigint)
+    executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer, error jsonb, start_at bigint)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
   AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
 RETURNING t.execution_id;
 
 --! start_waiting : StartWaitingRow()
---- Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
+--- Moves running parents owned by the executor, at the attempt of the run, to a waiting status from a JSON array of {execution_id, attempt?, status, run_output, children_count, finalize_execution_id?}.
 UPDATE task_executions AS t
 SET status = u.status, run_output = u.run_output, children_count = u.children_count,
     active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id,
     waiting_for_children_started_at = CASE WHEN u.status = 'waiting_for_children_tasks' THEN :now::bigint ELSE t.waiting_for_children_started_at END,
     waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN :now::bigint ELSE t.waiting_for_finalize_started_at END,
-    error = NULL, executor_id = NULL, expires_at = NULL, updated_at = :now
-FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text)
+    error = NULL, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, children_count integer, finalize_execution_id text)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
   AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
 RETURNING t.execution_id;
 
 --! release_executions : ReleaseExecutionsRow()
---- Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
-UPDATE task_executions
-SET status = 'ready', start_at = :now, executor_id = NULL, expires_at = NULL, updated_at = :now
-WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
-  AND status COLLATE "C" = 'running' AND executor_id = :executor_id
-RETURNING execution_id;
+--- Gives running executions owned by the executor, at the attempt of the run, back to the ready queue (shutdown), without counting an attempt; from a JSON array of {execution_id, attempt?}.
+UPDATE task_executions AS t
+SET status = 'ready', start_at = :now, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = :now
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer)
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
+RETURNING t.execution_id;
+
+--! heartbeat_executions : HeartbeatExecutionsRow()
+--- Extends the heartbeat deadline (`heartbeat_expires_at = now + lease_ms`) of running executions owned by the executor, at the attempt of their run, from a JSON array of {execution_id, attempt?}; returns the rows extended (a row missing from the answer was recovered, re-claimed, cancelled or finished: its run is lost). Writes that one column only, which no index covers: a HOT update on PostgreSQL.
+UPDATE task_executions AS t
+SET heartbeat_expires_at = :now::bigint + :lease_ms::bigint
+FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer)
+WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
+  AND t.execution_id = u.execution_id AND t.status COLLATE "C" = 'running' AND t.executor_id = :executor_id
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
+RETURNING t.execution_id;
 
 --! claim_unclosed : TaskExecutionRow
 --- Marks up to `limit` finished, unclosed executions closed at `now`, never before their finish (the writer that finished a row may have taken its `now` after the closer took its own), oldest finish first, and returns them so their effects can be applied in the same transaction.
@@ -102,7 +117,7 @@ WHERE t.id IN (
     ORDER BY c.finished_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at;
 
 --! lock_executions : LockExecutionsRow()
 --- Locks rows by id in a fixed order (execution id) so that concurrent closers never deadlock on shared parents, and returns their status before the closer changes them (SQLite: a plain read; its write transactions are already exclusive).
@@ -173,7 +188,7 @@ WITH RECURSIVE roots AS (
 UPDATE task_executions AS t
 SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'),
     executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END,
-    expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
+    expires_at = NULL, heartbeat_expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
 FROM locked
 WHERE t.id = locked.id
   AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
@@ -181,7 +196,7 @@ RETURNING t.execution_id;
 
 --! ready_parents : TaskExecutionRow
 --- Parents waiting for children whose children have all completed, least recently updated first.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0
 ORDER BY updated_at, id
 LIMIT :limit;
@@ -214,16 +229,16 @@ WHERE t.id IN (
 RETURNING t.execution_id;
 
 --! expire_leases : ExpireLeasesRow()
---- Recovers up to `limit` running executions whose lease expired; re-queued with attempt + 1 while the retry budget allows, failed otherwise.
+--- Recovers up to `limit` running executions whose lease expired (past their timeout bound `expires_at`, or past their heartbeat deadline `heartbeat_expires_at`); re-queued with attempt + 1 while the retry budget allows, failed otherwise. Scans the running rows through ix_task_executions_leases (bounded by the executors' total concurrency).
 UPDATE task_executions AS t
 SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END,
     attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END,
     start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN :now ELSE t.start_at END,
     finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE :now END,
-    error = :error::jsonb, executor_id = NULL, expires_at = NULL, is_closed = false, updated_at = :now
+    error = :error::jsonb, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, is_closed = false, updated_at = :now
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
-    WHERE c.status = 'running' AND c.expires_at < :now
+    WHERE c.status = 'running' AND (c.expires_at < :now OR c.heartbeat_expires_at < :now)
     ORDER BY c.expires_at, c.id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED)
@@ -236,11 +251,11 @@ SET status = :outcome::jsonb ->> 'status', run_output = :outcome::jsonb ->> 'out
     error = nullif(:outcome::jsonb -> 'error', 'null'::jsonb), finished_at = :now, updated_at = :now,
     expires_at = NULL, is_closed = false
 WHERE t.sleeping_key = :sleeping_key AND t.status = 'sleeping' AND t.task_id = :task_id
-RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides;
+RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at;
 
 --! get_by_sleeping_key : TaskExecutionRow
 --- The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE sleeping_key = :sleeping_key AND task_id = :task_id
 ORDER BY id DESC
 LIMIT 1;
@@ -304,12 +319,12 @@ ORDER BY task_id, status;
 SELECT min(start_at) AS oldest_start_at FROM task_executions WHERE status = 'ready';
 
 --! count_expired_leases : CountExpiredLeasesRow()
---- Number of running executions whose lease has expired.
-SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expires_at < :now;
+--- Number of running executions whose lease has expired (past the timeout bound or the heartbeat deadline, as in expire_leases).
+SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND (expires_at < :now OR heartbeat_expires_at < :now);
 
 --! list_executions : TaskExecutionRow
 --- Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE (created_at, execution_id) < (:before_created_at, :before_execution_id)
   AND created_at >= :created_from AND created_at < :created_to
   AND (:any_finished OR (finished_at >= :finished_from AND finished_at < :finished_to))
@@ -321,7 +336,7 @@ LIMIT :limit;
 
 --! list_children_of : TaskExecutionRow
 --- Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
-SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions
+SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions
 WHERE parent_execution_id = :parent_execution_id
   AND (created_at, execution_id) < (:before_created_at, :before_execution_id)
   AND created_at >= :created_from AND created_at < :created_to
@@ -335,7 +350,7 @@ LIMIT :limit;
 --! rerun_root : RerunRootRow()
 --- Operator retry: puts a top-level execution that finished without completing back to ready for a fresh run (attempt 0, start_at now; output, errors, lease, children counters, finalize and the bookkeeping timestamps cleared). Returns the row only when the guard matched; its previous subtree is deleted by delete_descendants in the same transaction.
 UPDATE task_executions
-SET status = 'ready', attempt = 0, start_at = :now, started_at = NULL, finished_at = NULL, expires_at = NULL,
+SET status = 'ready', attempt = 0, start_at = :now, started_at = NULL, finished_at = NULL, expires_at = NULL, heartbeat_expires_at = NULL,
     executor_id = NULL, needs_cancel = false, is_closed = false, run_output = NULL, output = NULL, error = NULL,
     children_count = 0, active_children_count = 0, finalize_execution_id = NULL, children_errors = NULL,
     finalize_error = NULL, waiting_for_children_started_at = NULL, waiting_for_finalize_started_at = NULL,

@@ -77,6 +77,7 @@ mod tests {
                 executor_id: "ex",
                 now: 20,
                 lease_slack_ms: 100,
+                lease_ms: 50,
                 limit: 10,
             },
         )
@@ -87,6 +88,7 @@ mod tests {
         assert_eq!(row.status, "running");
         assert_eq!(row.executor_id.as_deref(), Some("ex"));
         assert_eq!(row.expires_at, Some(20 + 1000 + 100));
+        assert_eq!(row.heartbeat_expires_at, Some(20 + 50));
         assert!(!row.is_finalize);
         let retry: serde_json::Value = serde_json::from_str(&row.retry_options).expect("json");
         assert_eq!(retry["max_attempts"], 3);

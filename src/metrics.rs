@@ -16,6 +16,7 @@
 //! | `durable_executions_retried_total` | counter | `task_id` | retries scheduled (a failed run with budget left, or a lost run recovered by lease expiry) |
 //! | `durable_executions_timed_out_total` | counter | `task_id` | runs whose last attempt timed out |
 //! | `durable_executions_cancelled_total` | counter | `task_id` | executions cancelled |
+//! | `durable_executions_lost_total` | counter | `task_id` | runs this executor gave up as lost (their lease was not extended: recovered, re-claimed or cancelled elsewhere, or the storage unreachable for a whole lease); their results are dropped |
 //! | `durable_executions_expired_total` | counter | `task_id` | running executions whose lease expired, recovered by this executor's lease check (each also counts as retried or failed) |
 //! | `durable_execution_run_duration_seconds` | histogram | `task_id`, `status` | how long a run took, claim to accepted result; `status` is `completed`, `failed`, `retried` or `timed_out` |
 //! | `durable_execution_start_delay_seconds` | histogram | `task_id` | from the earliest start (`start_at`: creation plus the sleep before run, or the retry's scheduled time) to the claim |
@@ -55,6 +56,8 @@ pub const RETRIED_TOTAL: &str = "durable_executions_retried_total";
 pub const TIMED_OUT_TOTAL: &str = "durable_executions_timed_out_total";
 /// Counter: executions cancelled (label `task_id`).
 pub const CANCELLED_TOTAL: &str = "durable_executions_cancelled_total";
+/// Counter: runs given up as lost (label `task_id`).
+pub const LOST_TOTAL: &str = "durable_executions_lost_total";
 /// Counter: expired leases recovered (label `task_id`).
 pub const EXPIRED_TOTAL: &str = "durable_executions_expired_total";
 /// Histogram: run duration in seconds (labels `task_id`, `status`).
@@ -93,6 +96,7 @@ mod recording {
             ExecutionEventKind::Failed => (FAILED_TOTAL, "failed"),
             ExecutionEventKind::Cancelled => (CANCELLED_TOTAL, "cancelled"),
             ExecutionEventKind::TimedOut => (TIMED_OUT_TOTAL, "timed_out"),
+            ExecutionEventKind::Lost => (LOST_TOTAL, "lost"),
         };
         counter!(name, "task_id" => event.task_id.clone()).increment(1);
         if let Some(duration) = event.duration {

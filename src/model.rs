@@ -392,8 +392,14 @@ pub struct TaskExecution {
     pub started_at: Option<Millis>,
     /// Time the execution entered a finished status.
     pub finished_at: Option<Millis>,
-    /// Lease deadline while running.
+    /// Timeout bound of the lease while running: claim time + timeout +
+    /// lease slack (docs/design.md, "Leases and fencing").
     pub expires_at: Option<Millis>,
+    /// Heartbeat deadline while running: claim time + lease, pushed forward
+    /// by each heartbeat of the owner; the execution is recovered once
+    /// either deadline passes. `None` when not running (or claimed by a
+    /// version without heartbeats).
+    pub heartbeat_expires_at: Option<Millis>,
     /// Creation time.
     pub created_at: Millis,
     /// Time of the last update.

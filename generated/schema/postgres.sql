@@ -78,7 +78,9 @@ CREATE TABLE task_executions (
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
     sleeping_key                    text,
     -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
-    parent_decides                  boolean NOT NULL DEFAULT false
+    parent_decides                  boolean NOT NULL DEFAULT false,
+    -- Liveness deadline of a running execution (epoch milliseconds): claim time + lease, pushed forward by each heartbeat of its owner; a running row past it (or past expires_at) is recovered. In no index and no partial-index predicate, so that a heartbeat, which writes only this column, is a HOT update on PostgreSQL. Null for rows claimed by a version without heartbeats (then only expires_at bounds them).
+    heartbeat_expires_at            bigint
 );
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
@@ -119,6 +121,7 @@ COMMENT ON COLUMN task_executions.waiting_for_finalize_started_at IS 'Time the p
 COMMENT ON COLUMN task_executions.closed_at IS 'Time the closer applied this finished execution''s effects (is_closed became true; epoch milliseconds).';
 COMMENT ON COLUMN task_executions.sleeping_key IS 'The caller''s key of a sleeping task''s execution (1-255 characters): it sleeps (`status = ''sleeping''`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.';
 COMMENT ON COLUMN task_executions.parent_decides IS 'True when the direct parent''s finalize decides the parent''s result (ParentTask::finalize_decides): this child finishing in any status counts the parent''s active children down instead of failing the parent.';
+COMMENT ON COLUMN task_executions.heartbeat_expires_at IS 'Liveness deadline of a running execution (epoch milliseconds): claim time + lease, pushed forward by each heartbeat of its owner; a running row past it (or past expires_at) is recovered. In no index and no partial-index predicate, so that a heartbeat, which writes only this column, is a HOT update on PostgreSQL. Null for rows claimed by a version without heartbeats (then only expires_at bounds them).';
 
 -- Lookups by id; rejects duplicate execution ids.
 CREATE UNIQUE INDEX ix_task_executions_execution_id ON task_executions (execution_id);
@@ -136,9 +139,9 @@ COMMENT ON INDEX ix_task_executions_parent IS 'Children of a parent in spawn ord
 CREATE INDEX ix_task_executions_unclosed ON task_executions (finished_at) WHERE is_closed = false AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled');
 COMMENT ON INDEX ix_task_executions_unclosed IS 'Finished executions whose effects are not applied yet (small; closed rows are not indexed).';
 
--- Lease expiry recovery.
+-- Lease expiry recovery: the running rows (as many as the executors' total concurrency), in timeout-bound order; the expirer checks their heartbeat deadline on the rows it yields.
 CREATE INDEX ix_task_executions_leases ON task_executions (expires_at) WHERE status = 'running';
-COMMENT ON INDEX ix_task_executions_leases IS 'Lease expiry recovery.';
+COMMENT ON INDEX ix_task_executions_leases IS 'Lease expiry recovery: the running rows (as many as the executors'' total concurrency), in timeout-bound order; the expirer checks their heartbeat deadline on the rows it yields.';
 
 -- Each executor's queue of runs to stop.
 CREATE INDEX ix_task_executions_needs_cancel ON task_executions (executor_id) WHERE needs_cancel = true;

@@ -78,7 +78,9 @@ CREATE TABLE task_executions (
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
     sleeping_key                    TEXT,
     -- True when the direct parent's finalize decides the parent's result (ParentTask::finalize_decides): this child finishing in any status counts the parent's active children down instead of failing the parent.
-    parent_decides                  INTEGER NOT NULL DEFAULT false
+    parent_decides                  INTEGER NOT NULL DEFAULT false,
+    -- Liveness deadline of a running execution (epoch milliseconds): claim time + lease, pushed forward by each heartbeat of its owner; a running row past it (or past expires_at) is recovered. In no index and no partial-index predicate, so that a heartbeat, which writes only this column, is a HOT update on PostgreSQL. Null for rows claimed by a version without heartbeats (then only expires_at bounds them).
+    heartbeat_expires_at            INTEGER
 );
 
 -- Lookups by id; rejects duplicate execution ids.
@@ -93,7 +95,7 @@ CREATE INDEX ix_task_executions_parent ON task_executions (parent_execution_id, 
 -- Finished executions whose effects are not applied yet (small; closed rows are not indexed).
 CREATE INDEX ix_task_executions_unclosed ON task_executions (finished_at) WHERE is_closed = false AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled');
 
--- Lease expiry recovery.
+-- Lease expiry recovery: the running rows (as many as the executors' total concurrency), in timeout-bound order; the expirer checks their heartbeat deadline on the rows it yields.
 CREATE INDEX ix_task_executions_leases ON task_executions (expires_at) WHERE status = 'running';
 
 -- Each executor's queue of runs to stop.

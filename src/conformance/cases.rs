@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::storage::{
     Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, ListCursor, ListFilter,
-    RerunRefusal, RetryItem, Storage, StorageError, StorageEvent, WaitItem, Wake,
+    RerunRefusal, RetryItem, RunRef, Storage, StorageError, StorageEvent, WaitItem, Wake,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -22,6 +22,9 @@ use std::sync::Arc;
 /// A fixed clock with millisecond precision.
 pub const T0: Millis = 1_700_000_000_123;
 const SLACK: u64 = 250;
+/// The heartbeat lease of the claims of these cases: long enough that only
+/// the cases about heartbeats ever reach a heartbeat deadline.
+const LEASE: u64 = 3_600_000;
 
 /// A new root execution `id` of `task`, created at `created_at`, with a
 /// 1 s timeout, no retries and input `null`.
@@ -73,6 +76,11 @@ pub fn ids(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// The first runs (attempt 0) of `list`.
+pub fn runs(list: &[&str]) -> Vec<RunRef> {
+    list.iter().map(|id| RunRef::new(*id, 0)).collect()
+}
+
 /// The execution `id`; panics unless exactly one readable row is found.
 pub async fn one(s: &dyn Storage, id: &str) -> TaskExecution {
     let mut rows = s.get(&[id.to_owned()]).await.unwrap();
@@ -97,6 +105,7 @@ fn ok_ids(rows: Vec<Loaded>) -> Vec<String> {
 fn completed(id: &str, output: &str) -> FinishItem {
     FinishItem {
         execution_id: id.into(),
+        attempt: Some(0),
         status: ExecutionStatus::Completed,
         run_output: Some(output.into()),
         output: Some(output.into()),
@@ -107,6 +116,7 @@ fn completed(id: &str, output: &str) -> FinishItem {
 fn failed(id: &str, message: &str) -> FinishItem {
     FinishItem {
         execution_id: id.into(),
+        attempt: Some(0),
         status: ExecutionStatus::Failed,
         run_output: None,
         output: None,
@@ -118,7 +128,7 @@ fn failed(id: &str, message: &str) -> FinishItem {
 async fn running(s: &dyn Storage, executor: &str, now: Millis, list: &[&str]) {
     let new: Vec<_> = list.iter().map(|id| exec(id, "t", now - 10)).collect();
     s.insert(&new).await.unwrap();
-    let claimed = ok_ids(s.claim_ready(executor, now, 1000, SLACK).await.unwrap());
+    let claimed = ok_ids(s.claim_ready(executor, now, 1000, SLACK, LEASE).await.unwrap());
     assert_eq!(sorted(claimed), sorted(ids(list)));
 }
 
@@ -151,6 +161,7 @@ async fn parent_with_children_of(
             T0 + 1,
             &[WaitItem {
                 execution_id: p.into(),
+                attempt: Some(0),
                 run_output: "\"own\"".into(),
                 children: children.clone(),
                 finalize: None,
@@ -159,7 +170,7 @@ async fn parent_with_children_of(
         .await
         .unwrap();
     assert_eq!(matched, ids(&[p]));
-    let claimed = ok_ids(s.claim_ready("ex", T0 + 2, 1000, SLACK).await.unwrap());
+    let claimed = ok_ids(s.claim_ready("ex", T0 + 2, 1000, SLACK, LEASE).await.unwrap());
     assert_eq!(claimed.len(), n as usize);
     children.into_iter().map(|c| c.execution_id).collect()
 }
@@ -224,7 +235,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
     assert_eq!(got.start_at, T0 + 1);
 
     // Every field written by later transitions round-trips too.
-    h.claim_ready("ex", T0 + 2_000, 10, SLACK).await.unwrap();
+    h.claim_ready("ex", T0 + 2_000, 10, SLACK, LEASE).await.unwrap();
     let error = ExecutionError {
         kind: ErrorKind::TimedOut,
         message: "Task timed out ✓".into(),
@@ -236,6 +247,7 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
         T0 + 2_345,
         &[FinishItem {
             execution_id: "te_full".into(),
+            attempt: Some(0),
             status: ExecutionStatus::TimedOut,
             run_output: Some("[1]".into()),
             output: None,
@@ -263,7 +275,7 @@ pub async fn insert_of_nothing_is_a_no_op(h: Harness) {
     assert_eq!(h.stats(T0).await.unwrap().counts, vec![]);
     assert!(h.finish("ex", T0, &[]).await.unwrap().is_empty());
     assert!(h.cancel(T0, &[]).await.unwrap().is_empty());
-    assert!(h.claim_ready("ex", T0, 10, 0).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap().is_empty());
 }
 
 /// An insert whose batch holds an existing id, or the same id twice, fails
@@ -336,9 +348,9 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
     ])
     .await
     .unwrap();
-    assert!(h.claim_ready("ex", T0, 0, SLACK).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0, 0, SLACK, LEASE).await.unwrap().is_empty());
     let first: Vec<TaskExecution> = h
-        .claim_ready("ex1", T0, 2, SLACK)
+        .claim_ready("ex1", T0, 2, SLACK, LEASE)
         .await
         .unwrap()
         .into_iter()
@@ -364,15 +376,15 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
         );
     }
     assert_eq!(first[1].expires_at, Some(T0 + 7_000 + 250));
-    let second = ok_ids(h.claim_ready("ex2", T0, 10, SLACK).await.unwrap());
+    let second = ok_ids(h.claim_ready("ex2", T0, 10, SLACK, LEASE).await.unwrap());
     assert_eq!(second, ["c", "now"]);
     assert!(
-        h.claim_ready("ex3", T0, 10, SLACK)
+        h.claim_ready("ex3", T0, 10, SLACK, LEASE)
             .await
             .unwrap()
             .is_empty()
     );
-    let later = ok_ids(h.claim_ready("ex3", T0 + 5_000, 10, SLACK).await.unwrap());
+    let later = ok_ids(h.claim_ready("ex3", T0 + 5_000, 10, SLACK, LEASE).await.unwrap());
     assert_eq!(later, ["late"]);
     assert_eq!(one(&*h, "b").await.executor_id.as_deref(), Some("ex1"));
 }
@@ -399,6 +411,7 @@ pub async fn finish_is_guarded_by_status_and_owner(h: Harness) {
                 failed("b", "boom"),
                 FinishItem {
                     execution_id: "c".into(),
+                    attempt: Some(0),
                     status: ExecutionStatus::Cancelled,
                     run_output: None,
                     output: None,
@@ -488,6 +501,7 @@ pub async fn finish_after_cancel_changes_nothing(h: Harness) {
             T0 + 2,
             &[RetryItem {
                 execution_id: "a".into(),
+                attempt: Some(0),
                 error: ExecutionError::generic("x", true),
                 start_at: T0 + 3,
             }]
@@ -507,6 +521,7 @@ pub async fn retry_requeues_and_is_guarded(h: Harness) {
     running(&*h, "ex", T0, &["a", "b"]).await;
     let item = |id: &str| RetryItem {
         execution_id: id.into(),
+        attempt: Some(0),
         error: ExecutionError::generic("flaky", true),
         start_at: T0 + 500,
     };
@@ -531,12 +546,12 @@ pub async fn retry_requeues_and_is_guarded(h: Harness) {
             .is_empty()
     );
     assert!(
-        h.claim_ready("ex", T0 + 499, 10, 0)
+        h.claim_ready("ex", T0 + 499, 10, 0, LEASE)
             .await
             .unwrap()
             .is_empty()
     );
-    let again = h.claim_ready("ex", T0 + 500, 10, 0).await.unwrap();
+    let again = h.claim_ready("ex", T0 + 500, 10, 0, LEASE).await.unwrap();
     assert_eq!(again.len(), 1);
     let a = again.into_iter().next().unwrap().unwrap();
     assert_eq!((a.execution_id.as_str(), a.attempt), ("a", 1));
@@ -552,7 +567,7 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
     a.retry_options.max_attempts = 2;
     a.timeout_ms = 100;
     h.insert(&[a]).await.unwrap();
-    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap();
     let outcome = h.expire_leases(T0 + 101, 10).await.unwrap();
     assert_eq!(outcome.requeued, ["a"]);
     let late = h
@@ -561,6 +576,7 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
             T0 + 102,
             &[RetryItem {
                 execution_id: "a".into(),
+                attempt: Some(0),
                 error: ExecutionError::generic("late", true),
                 start_at: T0 + 103,
             }],
@@ -570,16 +586,21 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
     assert!(late.is_empty());
     let a = one(&*h, "a").await;
     assert_eq!((a.status, a.attempt), (ExecutionStatus::Ready, 1));
-    // Claimed again by another executor: the first one cannot finish it.
-    h.claim_ready("ex2", T0 + 200, 10, 0).await.unwrap();
+    // Claimed again by another executor: the first one cannot finish it,
+    // not even at the new attempt.
+    h.claim_ready("ex2", T0 + 200, 10, 0, LEASE).await.unwrap();
+    let at_1 = |item: FinishItem| FinishItem {
+        attempt: Some(1),
+        ..item
+    };
     assert!(
-        h.finish("ex", T0 + 201, &[completed("a", "1")])
+        h.finish("ex", T0 + 201, &[completed("a", "1"), at_1(completed("a", "1"))])
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        h.finish("ex2", T0 + 201, &[completed("a", "2")])
+        h.finish("ex2", T0 + 201, &[at_1(completed("a", "2"))])
             .await
             .unwrap(),
         ["a"]
@@ -593,13 +614,13 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
 pub async fn release_gives_runs_back_without_an_attempt(h: Harness) {
     running(&*h, "ex", T0, &["a", "b"]).await;
     assert!(
-        h.release("other", T0 + 5, &ids(&["a"]))
+        h.release("other", T0 + 5, &runs(&["a"]))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        h.release("ex", T0 + 5, &ids(&["a", "zzz"])).await.unwrap(),
+        h.release("ex", T0 + 5, &runs(&["a", "zzz"])).await.unwrap(),
         ["a"]
     );
     let a = one(&*h, "a").await;
@@ -607,6 +628,186 @@ pub async fn release_gives_runs_back_without_an_attempt(h: Harness) {
     assert_eq!((a.start_at, a.attempt), (T0 + 5, 0));
     assert_eq!((a.executor_id, a.expires_at), (None, None));
     assert_eq!(status(&*h, "b").await, ExecutionStatus::Running);
+}
+
+/// Owner writes are fenced by the attempt as well as the owner: an
+/// execution claimed (attempt 0), recovered by lease expiry and claimed
+/// again by the SAME executor (attempt 1) refuses every write of the stale
+/// attempt 0 (finish, retry, wait for children with no child inserted,
+/// release, heartbeat); the attempt-1 finish applies.
+pub async fn owner_writes_are_fenced_by_attempt(h: Harness) {
+    let mut a = exec("a", "t", T0);
+    a.retry_options.max_attempts = 2;
+    a.timeout_ms = 100;
+    h.insert(&[a]).await.unwrap();
+    let claimed = h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].as_ref().unwrap().attempt, 0);
+    assert_eq!(
+        h.expire_leases(T0 + 101, 10).await.unwrap().requeued,
+        ["a"]
+    );
+    let again = h.claim_ready("ex", T0 + 200, 10, 0, LEASE).await.unwrap();
+    let again = again.into_iter().next().unwrap().unwrap();
+    assert_eq!((again.attempt, again.executor_id.as_deref()), (1, Some("ex")));
+
+    let stale = |item: FinishItem| FinishItem {
+        attempt: Some(0),
+        ..item
+    };
+    assert!(
+        h.finish("ex", T0 + 201, &[stale(completed("a", "\"stale\""))])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        h.retry(
+            "ex",
+            T0 + 201,
+            &[RetryItem {
+                execution_id: "a".into(),
+                attempt: Some(0),
+                error: ExecutionError::generic("stale", true),
+                start_at: T0 + 202,
+            }]
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(
+        h.wait_for_children(
+            "ex",
+            T0 + 201,
+            &[WaitItem {
+                execution_id: "a".into(),
+                attempt: Some(0),
+                run_output: "1".into(),
+                children: vec![child("a", 0, "a_c0", T0 + 201)],
+                finalize: None,
+            }]
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+    assert!(h.get(&ids(&["a_c0"])).await.unwrap().is_empty());
+    assert!(
+        h.release("ex", T0 + 201, &[RunRef::new("a", 0)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        h.heartbeat("ex", T0 + 201, LEASE, &[RunRef::new("a", 0)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let row = one(&*h, "a").await;
+    assert_eq!(row.status, ExecutionStatus::Running);
+    assert_eq!((row.attempt, row.executor_id.as_deref()), (1, Some("ex")));
+    assert_eq!(row.output, None);
+
+    let fresh = FinishItem {
+        attempt: Some(1),
+        ..completed("a", "\"fresh\"")
+    };
+    assert_eq!(h.finish("ex", T0 + 202, &[fresh]).await.unwrap(), ["a"]);
+    let row = one(&*h, "a").await;
+    assert_eq!(row.status, ExecutionStatus::Completed);
+    assert_eq!(row.output.as_deref(), Some("\"fresh\""));
+    assert_eq!(row.heartbeat_expires_at, None);
+}
+
+/// [`Storage::heartbeat`] extends the heartbeat deadline of the owner's
+/// running rows at their attempt only (not another owner's, not a stale
+/// attempt, not a cancelled row, not an unknown id), writes nothing else
+/// (`updated_at` unchanged), and lease expiry recovers a running row once
+/// its heartbeat deadline passed, long before its timeout bound: an
+/// extended row is not expired at a time past its old deadline, and is
+/// once past the new one. Stats count the same expired rows.
+pub async fn heartbeat_extends_owned_runs_and_expiry_follows_it(h: Harness) {
+    let long = |id: &str| {
+        let mut e = exec(id, "t", T0 - 10);
+        e.timeout_ms = 3_600_000;
+        e
+    };
+    h.insert(&[long("a"), long("b")]).await.unwrap();
+    assert_eq!(h.claim_ready("ex", T0, 10, SLACK, 1_000).await.unwrap().len(), 2);
+    h.insert(&[long("c"), long("d")]).await.unwrap();
+    assert_eq!(h.claim_ready("other", T0, 10, SLACK, 1_000).await.unwrap().len(), 2);
+    let a = one(&*h, "a").await;
+    assert_eq!(a.heartbeat_expires_at, Some(T0 + 1_000));
+    assert_eq!(a.expires_at, Some(T0 + 3_600_000 + SLACK as i64));
+
+    assert!(
+        h.heartbeat("ex", T0 + 1, 1_000, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let cancelled = h
+        .cancel(
+            T0 + 2,
+            &[CancelItem {
+                execution_id: "d".into(),
+                error: ExecutionError::cancelled("by user"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ["d"]);
+    let extended = h
+        .heartbeat(
+            "ex",
+            T0 + 500,
+            1_000,
+            &[
+                RunRef::new("a", 0),
+                RunRef::new("b", 1),
+                RunRef::new("c", 0),
+                RunRef::new("zzz", 0),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(extended, ["a"]);
+    assert!(
+        h.heartbeat("other", T0 + 500, 1_000, &[RunRef::new("d", 0)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let a = one(&*h, "a").await;
+    assert_eq!(a.heartbeat_expires_at, Some(T0 + 1_500));
+    assert_eq!(a.updated_at, T0, "a heartbeat writes only its deadline");
+    assert_eq!(a.expires_at, Some(T0 + 3_600_000 + SLACK as i64));
+    assert_eq!(one(&*h, "b").await.heartbeat_expires_at, Some(T0 + 1_000));
+
+    // Past b's and c's deadline, before a's new one.
+    assert_eq!(h.stats(T0 + 1_200).await.unwrap().expired_leases, 2);
+    let outcome = h.expire_leases(T0 + 1_200, 10).await.unwrap();
+    assert_eq!(sorted(outcome.failed), ids(&["b", "c"]));
+    assert!(outcome.requeued.is_empty());
+    assert_eq!(status(&*h, "a").await, ExecutionStatus::Running);
+    assert_eq!(one(&*h, "b").await.heartbeat_expires_at, None);
+    assert_eq!(status(&*h, "d").await, ExecutionStatus::Cancelled);
+    assert_eq!(h.stats(T0 + 1_200).await.unwrap().expired_leases, 0);
+    // Past a's new deadline.
+    assert_eq!(h.stats(T0 + 1_501).await.unwrap().expired_leases, 1);
+    let outcome = h.expire_leases(T0 + 1_501, 10).await.unwrap();
+    assert_eq!(outcome.failed, ["a"]);
+    let a = one(&*h, "a").await;
+    assert_eq!(a.error.map(|e| e.message).as_deref(), Some("Task expired"));
+    assert!(
+        h.heartbeat("ex", T0 + 1_502, 1_000, &[RunRef::new("a", 0)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// [`Storage::wait_for_children`] moves only parents the caller owns to
@@ -619,6 +820,7 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
     let items = vec![
         WaitItem {
             execution_id: "p1".into(),
+            attempt: Some(0),
             run_output: "{\"own\":1}".into(),
             children: (0..3)
                 .map(|i| child("p1", i, &format!("p1_{i}"), T0 + 1))
@@ -627,6 +829,7 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
         },
         WaitItem {
             execution_id: "p2".into(),
+            attempt: Some(0),
             run_output: "2".into(),
             children: vec![child("p2", 0, "p2_0", T0 + 1)],
             finalize: None,
@@ -651,7 +854,7 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
     assert!(h.get(&ids(&["p2_0"])).await.unwrap().is_empty());
     assert_eq!(status(&*h, "p2").await, ExecutionStatus::Running);
     // Children are ready and claimable.
-    assert_eq!(h.claim_ready("ex", T0 + 1, 10, 0).await.unwrap().len(), 3);
+    assert_eq!(h.claim_ready("ex", T0 + 1, 10, 0, LEASE).await.unwrap().len(), 3);
 }
 
 /// A parent without children but with a finalize waits for the finalize
@@ -665,6 +868,7 @@ pub async fn wait_for_finalize_without_children(h: Harness) {
             T0 + 1,
             &[WaitItem {
                 execution_id: "p".into(),
+                attempt: Some(0),
                 run_output: "\"o\"".into(),
                 children: vec![],
                 finalize: Some(finalize_of("p", "p_f", T0 + 1)),
@@ -700,6 +904,7 @@ pub async fn wait_for_children_with_duplicate_child_changes_nothing(h: Harness) 
             T0 + 1,
             &[WaitItem {
                 execution_id: "p".into(),
+                attempt: Some(0),
                 run_output: "1".into(),
                 children: vec![child("p", 0, "p_0", T0), child("p", 1, "taken", T0)],
                 finalize: None,
@@ -888,6 +1093,7 @@ pub async fn close_applies_finalize_results(h: Harness) {
     running(&*h, "ex", T0, &["p", "q"]).await;
     let wait = |p: &str| WaitItem {
         execution_id: p.into(),
+        attempt: Some(0),
         run_output: "1".into(),
         children: vec![],
         finalize: Some(finalize_of(p, &format!("{p}_f"), T0)),
@@ -895,7 +1101,7 @@ pub async fn close_applies_finalize_results(h: Harness) {
     h.wait_for_children("ex", T0 + 1, &[wait("p"), wait("q")])
         .await
         .unwrap();
-    assert_eq!(h.claim_ready("fx", T0 + 2, 10, 0).await.unwrap().len(), 2);
+    assert_eq!(h.claim_ready("fx", T0 + 2, 10, 0, LEASE).await.unwrap().len(), 2);
     h.finish(
         "fx",
         T0 + 3,
@@ -936,6 +1142,7 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
         T0 + 1,
         &[WaitItem {
             execution_id: "root".into(),
+            attempt: Some(0),
             run_output: "1".into(),
             children: vec![
                 child("root", 0, "mid", T0 + 1),
@@ -946,12 +1153,13 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
     )
     .await
     .unwrap();
-    assert_eq!(h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap().len(), 2);
+    assert_eq!(h.claim_ready("ex", T0 + 2, 10, 0, LEASE).await.unwrap().len(), 2);
     h.wait_for_children(
         "ex",
         T0 + 3,
         &[WaitItem {
             execution_id: "mid".into(),
+            attempt: Some(0),
             run_output: "1".into(),
             children: vec![
                 child("mid", 0, "leaf0", T0 + 3),
@@ -963,7 +1171,7 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
     .await
     .unwrap();
     assert_eq!(
-        ok_ids(h.claim_ready("ex", T0 + 4, 1, 0).await.unwrap()),
+        ok_ids(h.claim_ready("ex", T0 + 4, 1, 0, LEASE).await.unwrap()),
         ["leaf0"]
     );
     // leaf0 fails -> mid fails -> root fails -> sib and leaf1 are cancelled.
@@ -1223,7 +1431,7 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
         (Some(T0 + 1), Some(T0 + 20), None)
     );
 
-    let claimed = ok_ids(h.claim_ready("ex", T0 + 21, 10, SLACK).await.unwrap());
+    let claimed = ok_ids(h.claim_ready("ex", T0 + 21, 10, SLACK, LEASE).await.unwrap());
     assert_eq!(claimed, ["p_f"]);
     h.finish("ex", T0 + 30, &[completed("p_f", "3")])
         .await
@@ -1243,7 +1451,7 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
     // taken before the writer took its own) never closes a row before it
     // finished.
     h.insert(&[exec("late", "t", T0)]).await.unwrap();
-    h.claim_ready("ex", T0 + 50, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0 + 50, 10, 0, LEASE).await.unwrap();
     h.finish("ex", T0 + 60, &[completed("late", "1")])
         .await
         .unwrap();
@@ -1358,7 +1566,7 @@ pub async fn expire_leases_with_and_without_retry_budget(h: Harness) {
     let mut long = exec("long", "t", T0);
     long.timeout_ms = 10_000;
     h.insert(&[budget, none, long]).await.unwrap();
-    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap();
     assert_eq!(h.stats(T0 + 101).await.unwrap().expired_leases, 2);
     // The lease is still valid at its deadline.
     assert!(
@@ -1395,7 +1603,7 @@ pub async fn expire_leases_with_and_without_retry_budget(h: Harness) {
     );
     assert_eq!(status(&*h, "long").await, ExecutionStatus::Running);
     // The retry budget is spent by the second expiry.
-    h.claim_ready("ex", T0 + 200, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0 + 200, 10, 0, LEASE).await.unwrap();
     let third = h.expire_leases(T0 + 301, 10).await.unwrap();
     assert_eq!(third.failed, ["budget"]);
     assert_eq!(one(&*h, "budget").await.attempt, 1);
@@ -1412,7 +1620,7 @@ pub async fn stats_counts_and_deletes(h: Harness) {
     ])
     .await
     .unwrap();
-    h.claim_ready("ex", T0, 1, 0).await.unwrap();
+    h.claim_ready("ex", T0, 1, 0, LEASE).await.unwrap();
     let stats = h.stats(T0 + 5_000).await.unwrap();
     assert_eq!(
         stats.counts,
@@ -1477,7 +1685,7 @@ pub async fn concurrent_claimers_get_disjoint_rows(h: Harness) {
             let executor = format!("w{w}");
             let mut mine = Vec::new();
             loop {
-                let claimed = s.claim_ready(&executor, T0, 7, 0).await.unwrap();
+                let claimed = s.claim_ready(&executor, T0, 7, 0, LEASE).await.unwrap();
                 if claimed.is_empty() {
                     break;
                 }
@@ -1513,6 +1721,7 @@ pub async fn concurrent_closers_lose_no_countdown(h: Harness) {
         T0 + 1,
         &[WaitItem {
             execution_id: "p".into(),
+            attempt: Some(0),
             run_output: "1".into(),
             children,
             finalize: None,
@@ -1530,7 +1739,7 @@ pub async fn concurrent_closers_lose_no_countdown(h: Harness) {
             let mut ready = Vec::new();
             let mut idle_rounds = 0;
             while idle_rounds < 3 {
-                let claimed = s.claim_ready(&executor, T0 + 2, 5, 60_000).await.unwrap();
+                let claimed = s.claim_ready(&executor, T0 + 2, 5, 60_000, LEASE).await.unwrap();
                 let items: Vec<FinishItem> = claimed
                     .into_iter()
                     .map(|e| completed(&e.unwrap().execution_id, "1"))
@@ -1602,6 +1811,7 @@ pub async fn nul_characters_are_stored(h: Harness) {
             T0 + 1,
             &[RetryItem {
                 execution_id: "b".into(),
+                attempt: Some(0),
                 error: ExecutionError::generic("flaky\0", true),
                 start_at: T0 + 10,
             }],
@@ -1713,6 +1923,7 @@ pub async fn children_outputs_pages_in_spawn_order(h: Harness) {
         T0 + 1,
         &[WaitItem {
             execution_id: "q".into(),
+            attempt: Some(0),
             run_output: "1".into(),
             children: Vec::new(),
             finalize: Some(finalize_of("q", "q_f", T0)),
@@ -1760,6 +1971,7 @@ pub async fn large_batches_are_all_or_nothing(h: Harness) {
             T0 + 1,
             &[WaitItem {
                 execution_id: "p".into(),
+                attempt: Some(0),
                 run_output: "1".into(),
                 children,
                 finalize: None,
@@ -1785,6 +1997,7 @@ pub async fn large_batches_are_all_or_nothing(h: Harness) {
             T0 + 1,
             &[WaitItem {
                 execution_id: "p".into(),
+                attempt: Some(0),
                 run_output: "1".into(),
                 children,
                 finalize: None,
@@ -1838,7 +2051,7 @@ pub async fn sleeping_executions_are_woken_once(h: Harness) {
     assert_eq!(s1.sleeping_key.as_deref(), Some("key-1"));
     assert_eq!(s1.expires_at, Some(T0 + 1_000));
     assert!(
-        h.claim_ready("ex", T0 + 500, 10, 0)
+        h.claim_ready("ex", T0 + 500, 10, 0, LEASE)
             .await
             .unwrap()
             .is_empty()
@@ -2028,7 +2241,7 @@ pub async fn list_filters_orders_and_pages(h: Harness) {
     new.push(child("p", 1, "p_c1", T0 + 12));
     h.insert(&new).await.unwrap();
     // r1 runs and fails at T0 + 20.
-    let claimed = h.claim_ready("ex", T0 + 1, 1, SLACK).await.unwrap();
+    let claimed = h.claim_ready("ex", T0 + 1, 1, SLACK, LEASE).await.unwrap();
     assert_eq!(ok_ids(claimed), ["r1"]);
     let matched = h
         .finish("ex", T0 + 20, &[failed("r1", "no")])
@@ -2174,7 +2387,7 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
             .closed
             .is_empty()
     );
-    let claimed = h.claim_ready("ex2", T0 + 51, 10, SLACK).await.unwrap();
+    let claimed = h.claim_ready("ex2", T0 + 51, 10, SLACK, LEASE).await.unwrap();
     assert_eq!(ok_ids(claimed), ["p"]);
     // A failed root (no children) is re-run too.
     running(&*h, "ex", T0 + 60, &["f"]).await;
@@ -2191,7 +2404,7 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
 pub async fn rerun_refuses_what_it_cannot_retry(h: Harness) {
     let children = parent_with_children(&*h, "p", 1).await;
     h.insert(&[exec("done", "t", T0)]).await.unwrap();
-    let claimed = h.claim_ready("ex", T0 + 3, 10, SLACK).await.unwrap();
+    let claimed = h.claim_ready("ex", T0 + 3, 10, SLACK, LEASE).await.unwrap();
     assert_eq!(ok_ids(claimed), ["done"]);
     h.finish("ex", T0 + 4, &[completed("done", "1")])
         .await

@@ -439,6 +439,8 @@ macro_rules! __conformance_each_case {
             retry_requeues_and_is_guarded,
             retry_after_lease_expiry_is_refused,
             release_gives_runs_back_without_an_attempt,
+            owner_writes_are_fenced_by_attempt,
+            heartbeat_extends_owned_runs_and_expiry_follows_it,
             wait_for_children_inserts_only_for_matched_parents,
             wait_for_finalize_without_children,
             wait_for_children_with_duplicate_child_changes_nothing,

@@ -32,6 +32,13 @@ pub enum ExecutionEventKind {
     Cancelled,
     /// The run's last attempt timed out.
     TimedOut,
+    /// This executor gave its run up as lost: the run's lease was not
+    /// extended (its execution was recovered, re-claimed, cancelled or
+    /// finished elsewhere, or the storage was unreachable for a whole
+    /// lease). The run's cancellation token fired and its result is
+    /// dropped; lease recovery decides what happens to the execution
+    /// (docs/design.md, "Leases and fencing").
+    Lost,
 }
 
 /// One lifecycle event of an execution, emitted only after the storage

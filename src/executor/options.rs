@@ -11,8 +11,18 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ExecutorOptions {
-    /// Lease slack added to an execution's timeout when it is claimed.
+    /// Lease slack added to an execution's timeout when it is claimed: the
+    /// timeout bound of the lease (`expires_at`), which holds even while
+    /// heartbeats succeed.
     pub lease_slack: Duration,
+    /// The heartbeat lease: a running execution whose owner has not
+    /// extended it for this long is recovered (docs/design.md, "Leases and
+    /// fencing").
+    pub lease: Duration,
+    /// How often the owner extends the lease of its running executions
+    /// (one batched storage call per round); `None`: a third of
+    /// [`lease`](Self::lease).
+    pub heartbeat_interval: Option<Duration>,
     /// Idle sleep of the background loops (jittered ±25 %).
     pub poll_interval: Duration,
     /// Maximum number of executions running in this executor at once.
@@ -44,6 +54,8 @@ impl Default for ExecutorOptions {
     fn default() -> Self {
         Self {
             lease_slack: Duration::from_secs(300),
+            lease: Duration::from_secs(30),
+            heartbeat_interval: None,
             poll_interval: Duration::from_millis(500),
             max_concurrent_executions: 1000,
             max_batch: 256,
@@ -65,6 +77,12 @@ impl ExecutorOptions {
         ExecutorOptionsBuilder {
             options: Self::default(),
         }
+    }
+
+    /// The effective heartbeat interval: [`heartbeat_interval`](Self::heartbeat_interval),
+    /// or a third of the lease.
+    pub fn effective_heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval.unwrap_or(self.lease / 3)
     }
 
     pub(crate) fn validate(&self) -> Result<(), ExecutorError> {
@@ -98,6 +116,17 @@ impl ExecutorOptions {
             self.lease_slack.as_millis() <= MAX_DURATION_MS,
             "lease_slack",
             "must be at most 2147483647 ms (about 24 days)",
+        )?;
+        check(
+            self.lease >= MIN_LEASE && self.lease.as_millis() <= MAX_DURATION_MS,
+            "lease",
+            "must be at least 30 ms and at most 2147483647 ms (about 24 days)",
+        )?;
+        check(
+            self.heartbeat_interval
+                .is_none_or(|i| !i.is_zero() && i < self.lease),
+            "heartbeat_interval",
+            "must be positive and shorter than the lease",
         )?;
         check(
             (1..=1_000_000).contains(&self.max_concurrent_executions),
@@ -148,10 +177,38 @@ pub struct ExecutorOptionsBuilder {
 
 impl ExecutorOptionsBuilder {
     /// Lease slack added to the timeout of a claimed execution (default
-    /// 5 min): a crashed executor's executions are recovered after
-    /// `timeout + lease_slack`.
+    /// 5 min): the timeout bound of the lease. An execution is recovered
+    /// after `timeout + lease_slack` even if its owner keeps extending its
+    /// heartbeat lease (a run stuck in blocking code); a crashed executor's
+    /// executions are recovered sooner, by the heartbeat
+    /// [`lease`](Self::lease).
     pub fn lease_slack(mut self, value: Duration) -> Self {
         self.options.lease_slack = value;
+        self
+    }
+
+    /// The heartbeat lease (default 30 s, at least 30 ms): the owner of a
+    /// running execution extends it every
+    /// [`heartbeat_interval`](Self::heartbeat_interval) (one batched storage
+    /// call for all its runs), and any executor recovers a running
+    /// execution whose lease was not extended for this long, whatever the
+    /// task's timeout: a crashed executor's executions are recovered within
+    /// about one lease. A run whose lease could not be extended in time
+    /// (the storage was unreachable for a whole lease) is treated as lost:
+    /// its cancellation token fires and its result is dropped. Shorter
+    /// recovers sooner but tolerates shorter storage outages without
+    /// losing runs; 30 s rides out a database restart or failover.
+    pub fn lease(mut self, value: Duration) -> Self {
+        self.options.lease = value;
+        self
+    }
+
+    /// How often the lease of this executor's running executions is
+    /// extended (default: a third of [`lease`](Self::lease), so that two
+    /// heartbeats in a row can fail before a run is lost). Must be shorter
+    /// than the lease.
+    pub fn heartbeat_interval(mut self, value: Duration) -> Self {
+        self.options.heartbeat_interval = Some(value);
         self
     }
 
@@ -287,6 +344,9 @@ impl EnqueueOptions {
 /// Longest accepted timeout, sleep, retry delay or lease slack (about 24
 /// days, so that timestamps and timers never overflow).
 const MAX_DURATION_MS: u128 = 2_147_483_647;
+
+/// Shortest accepted heartbeat lease.
+const MIN_LEASE: Duration = Duration::from_millis(30);
 
 /// Longest accepted poll interval or error backoff cap of the background
 /// loops (their jitter multiplies it: a bound keeps that arithmetic finite).
@@ -588,6 +648,34 @@ mod tests {
         assert_eq!(
             option_of(ExecutorOptions::builder().lease_slack(max)),
             "lease_slack"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().lease(max)),
+            "lease"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().lease(Duration::from_millis(29))),
+            "lease"
+        );
+        assert_eq!(
+            option_of(ExecutorOptions::builder().heartbeat_interval(Duration::ZERO)),
+            "heartbeat_interval"
+        );
+        assert_eq!(
+            option_of(
+                ExecutorOptions::builder()
+                    .lease(Duration::from_secs(2))
+                    .heartbeat_interval(Duration::from_secs(2))
+            ),
+            "heartbeat_interval"
+        );
+        let options = ExecutorOptions::builder()
+            .lease(Duration::from_millis(900))
+            .build()
+            .unwrap_or_default();
+        assert_eq!(
+            options.effective_heartbeat_interval(),
+            Duration::from_millis(300)
         );
         assert_eq!(
             option_of(ExecutorOptions::builder().error_backoff(Duration::from_millis(1), max)),

@@ -13,11 +13,11 @@ use crate::model::{
     ExecutionError, ExecutionStatus, Millis, NewExecution, TaskExecution, now_millis,
 };
 use crate::storage::{
-    CancelItem, FinishItem, RetryItem, Storage, StorageError, StorageResult, WaitItem,
+    CancelItem, FinishItem, RetryItem, RunRef, Storage, StorageError, StorageResult, WaitItem,
 };
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod closer;
+mod heartbeat;
 mod maintenance;
 mod runner;
 mod sleeping;
@@ -32,6 +33,7 @@ mod transaction;
 mod writer;
 
 use closer::closer_loop;
+use heartbeat::heartbeat_loop;
 use maintenance::{canceller_loop, dispatcher_loop, expirer_loop};
 use runner::claimer_loop;
 use transaction::CommitWatch;
@@ -326,11 +328,11 @@ struct WakeUps {
 /// What an executor tracks of its runs and waiters.
 pub(crate) struct Tracking {
     /// Runs in this executor whose result is not written yet.
-    // The value is the run's own token (shared, so that an entry is only
+    // The value is the run's own entry (shared, so that an entry is only
     // removed by the completion of the run that inserted it: an execution
     // can be claimed again while its previous run's result is still being
     // written, see `runner::start_run`).
-    running: Mutex<HashMap<String, Arc<CancellationToken>>>,
+    running: Mutex<HashMap<String, Arc<RunEntry>>>,
     /// One permit per run (`max_concurrent_executions`).
     semaphore: Arc<Semaphore>,
     /// Finished runs, to the result writer.
@@ -350,6 +352,73 @@ impl std::fmt::Debug for Inner {
             .field("backend", &self.storage.backend_name())
             .field("tasks", &self.registry.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// One run in [`Tracking::running`], from its claim until its result is
+/// written or dropped: what the heartbeat extends and the writer checks.
+pub(crate) struct RunEntry {
+    /// The run's cancellation token: fired when the run ends, is cancelled,
+    /// or is lost.
+    token: CancellationToken,
+    /// The task (for the events and metrics of a lost run).
+    task_id: String,
+    /// The attempt of the claim (`None`: a row that could not be read).
+    attempt: Option<u32>,
+    /// The heartbeat deadline as last written (epoch ms): the claim's, then
+    /// each successful heartbeat's `now + lease`. Past it, the execution
+    /// may be recovered by any executor.
+    deadline: AtomicI64,
+    /// Set once the run is lost: its result is never written.
+    lost: AtomicBool,
+}
+
+impl RunEntry {
+    fn new(
+        token: CancellationToken,
+        task_id: String,
+        attempt: Option<u32>,
+        deadline: Millis,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            token,
+            task_id,
+            attempt,
+            deadline: AtomicI64::new(deadline),
+            lost: AtomicBool::new(false),
+        })
+    }
+
+    /// The run as the storage's owner writes know it.
+    fn run_ref(&self, execution_id: &str) -> RunRef {
+        RunRef {
+            execution_id: execution_id.to_owned(),
+            attempt: self.attempt,
+        }
+    }
+
+    /// Marks the run lost and fires its token; `true` the first time.
+    fn lose(&self) -> bool {
+        let first = !self.lost.swap(true, Ordering::SeqCst);
+        self.token.cancel();
+        first
+    }
+
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Whether this executor may still write the run's result at `now`: not
+    /// lost, and its heartbeat deadline not passed (after it another
+    /// executor may have recovered the execution; the storage's attempt
+    /// guard would refuse a write then, and the result is dropped here
+    /// before it is even tried).
+    fn holds(&self, now: Millis) -> bool {
+        !self.is_lost() && now < self.deadline.load(Ordering::SeqCst)
+    }
+
+    fn extend(&self, deadline: Millis) {
+        self.deadline.fetch_max(deadline, Ordering::SeqCst);
     }
 }
 
@@ -409,7 +478,7 @@ struct Completion {
     /// to lease recovery).
     lease_expires_at: Option<Millis>,
     /// The run's entry in `Inner::running`.
-    run: Arc<CancellationToken>,
+    run: Arc<RunEntry>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -417,9 +486,9 @@ impl Inner {
     /// Removes `execution_id` from the running map if its entry is still
     /// `run`'s (a newer run of the same execution may have replaced it).
     fn forget_run(
-        running: &mut HashMap<String, Arc<CancellationToken>>,
+        running: &mut HashMap<String, Arc<RunEntry>>,
         execution_id: &str,
-        run: &Arc<CancellationToken>,
+        run: &Arc<RunEntry>,
     ) {
         if running
             .get(execution_id)
@@ -499,6 +568,7 @@ impl Executor {
         loops.push(runtime.spawn(closer_loop(inner.clone())));
         loops.push(runtime.spawn(canceller_loop(inner.clone())));
         loops.push(runtime.spawn(expirer_loop(inner.clone())));
+        loops.push(runtime.spawn(heartbeat_loop(inner.clone())));
         loops.push(runtime.spawn(dispatcher_loop(inner.clone())));
         #[cfg(feature = "metrics")]
         if let Some(interval) = inner.options.metrics_interval {
@@ -758,7 +828,11 @@ impl Executor {
         if inner.lifecycle.started.load(Ordering::SeqCst) {
             flush_writes(inner).await;
         }
-        let leftover: Vec<String> = lock(&inner.tracking.running).keys().cloned().collect();
+        let leftover: Vec<RunRef> = lock(&inner.tracking.running)
+            .iter()
+            .filter(|(_, run)| !run.is_lost())
+            .map(|(id, run)| run.run_ref(id))
+            .collect();
         let mut result = Ok(());
         if !leftover.is_empty() {
             tracing::info!(
@@ -799,6 +873,30 @@ impl Executor {
 }
 
 impl Inner {
+    /// [`ExecutorOptions::lease`] in milliseconds.
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.options.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The heartbeat deadline of a lease taken or extended now.
+    fn lease_deadline(&self) -> Millis {
+        now_millis().saturating_add(i64::try_from(self.lease_ms()).unwrap_or(i64::MAX))
+    }
+
+    /// Emits the [`ExecutionEventKind::Lost`] event of a run given up here.
+    fn report_lost(&self, execution_id: &str, run: &RunEntry) {
+        if self.events.is_observed() && !run.task_id.is_empty() {
+            self.events.emit(ExecutionEvent {
+                kind: ExecutionEventKind::Lost,
+                execution_id: execution_id.to_owned(),
+                task_id: run.task_id.clone(),
+                attempt: run.attempt.unwrap_or_default(),
+                duration: None,
+                error: None,
+            });
+        }
+    }
+
     fn registered(&self, task_id: &str) -> Result<&Arc<TaskSpec>, ExecutorError> {
         self.registry
             .get(task_id)

@@ -8,7 +8,8 @@
 use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
-    FinishItem, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RetryItem, Storage,
+    FinishItem, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RetryItem, RunRef,
+    Storage,
     StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome, WaitItem,
     Wake, Woken, operator,
 };
@@ -49,6 +50,8 @@ struct ChildEntry {
 struct Indexes {
     ready: Index,
     leases: Index,
+    /// Running executions by heartbeat deadline.
+    heartbeats: Index,
     /// Sleeping executions by deadline.
     sleeping: Index,
     unclosed: Index,
@@ -62,6 +65,9 @@ impl Indexes {
         if let Some(expires_at) = row.expires_at {
             self.leases.remove(&(expires_at, seq));
             self.sleeping.remove(&(expires_at, seq));
+        }
+        if let Some(deadline) = row.heartbeat_expires_at {
+            self.heartbeats.remove(&(deadline, seq));
         }
         self.unclosed.remove(&(row.finished_at.unwrap_or(0), seq));
         self.waiting_parents_done.remove(&(row.updated_at, seq));
@@ -79,6 +85,9 @@ impl Indexes {
             ExecutionStatus::Running => {
                 if let Some(expires_at) = row.expires_at {
                     self.leases.insert((expires_at, seq), id());
+                }
+                if let Some(deadline) = row.heartbeat_expires_at {
+                    self.heartbeats.insert((deadline, seq), id());
                 }
             }
             ExecutionStatus::Sleeping => {
@@ -170,11 +179,34 @@ impl State {
         Ok(())
     }
 
-    fn is_running_owned(&self, id: &str, executor_id: &str) -> bool {
+    /// Whether `id` is `running`, owned by `executor_id` and at `attempt`
+    /// (any attempt when `None`): the guard of every write of an owner.
+    fn is_running_owned(&self, id: &str, executor_id: &str, attempt: Option<u32>) -> bool {
         self.get(id).is_some_and(|row| {
             row.status == ExecutionStatus::Running
                 && row.executor_id.as_deref() == Some(executor_id)
+                && attempt.is_none_or(|attempt| row.attempt == attempt)
         })
+    }
+
+    /// Running executions past their timeout bound or heartbeat deadline,
+    /// timeout-bound order first, at most `limit`.
+    fn expired(&self, now: Millis, limit: usize) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.idx
+            .leases
+            .iter()
+            .take_while(|((expires_at, _), _)| *expires_at < now)
+            .chain(
+                self.idx
+                    .heartbeats
+                    .iter()
+                    .take_while(|((deadline, _), _)| *deadline < now),
+            )
+            .filter(|(_, id)| seen.insert(id.as_str()))
+            .take(limit)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     /// Every descendant of `id`, depth first.
@@ -203,6 +235,7 @@ impl State {
                 row.status = ExecutionStatus::Cancelled;
                 row.error = Some(error.clone());
                 row.expires_at = None;
+                row.heartbeat_expires_at = None;
                 row.finished_at = Some(now);
                 row.is_closed = false;
                 row.updated_at = now;
@@ -403,6 +436,7 @@ impl Storage for MemoryStorage {
         now: Millis,
         limit: u32,
         lease_slack_ms: u64,
+        lease_ms: u64,
     ) -> StorageResult<Vec<Loaded>> {
         let mut state = self.lock();
         let ids: Vec<String> = state
@@ -421,6 +455,8 @@ impl Storage for MemoryStorage {
                 row.executor_id = Some(executor_id.to_owned());
                 row.started_at = Some(now);
                 row.expires_at = Some(now.saturating_add(i64::try_from(lease).unwrap_or(i64::MAX)));
+                row.heartbeat_expires_at =
+                    Some(now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX)));
                 row.updated_at = now;
             });
             if let Some(row) = state.get(&id) {
@@ -428,6 +464,28 @@ impl Storage for MemoryStorage {
             }
         }
         Ok(claimed)
+    }
+
+    async fn heartbeat(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        lease_ms: u64,
+        runs: &[RunRef],
+    ) -> StorageResult<Vec<String>> {
+        let deadline = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
+        let mut state = self.lock();
+        let mut extended = Vec::new();
+        for run in runs {
+            if !state.is_running_owned(&run.execution_id, executor_id, run.attempt) {
+                continue;
+            }
+            state.update(&run.execution_id, |row| {
+                row.heartbeat_expires_at = Some(deadline);
+            });
+            extended.push(run.execution_id.clone());
+        }
+        Ok(extended)
     }
 
     async fn finish(
@@ -440,7 +498,7 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             for item in items {
-                if !state.is_running_owned(&item.execution_id, executor_id) {
+                if !state.is_running_owned(&item.execution_id, executor_id, item.attempt) {
                     continue;
                 }
                 state.update(&item.execution_id, |row| {
@@ -449,6 +507,7 @@ impl Storage for MemoryStorage {
                     row.output.clone_from(&item.output);
                     row.error.clone_from(&item.error);
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
                     row.is_closed = false;
                     if item.status != ExecutionStatus::Cancelled {
@@ -473,7 +532,7 @@ impl Storage for MemoryStorage {
         {
             let mut state = self.lock();
             for item in items {
-                if !state.is_running_owned(&item.execution_id, executor_id) {
+                if !state.is_running_owned(&item.execution_id, executor_id, item.attempt) {
                     continue;
                 }
                 state.update(&item.execution_id, |row| {
@@ -483,6 +542,7 @@ impl Storage for MemoryStorage {
                     row.start_at = item.start_at;
                     row.executor_id = None;
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.updated_at = now;
                 });
                 matched.push(item.execution_id.clone());
@@ -505,7 +565,7 @@ impl Storage for MemoryStorage {
             let mut inserts: Vec<&NewExecution> = Vec::new();
             let mut applicable = Vec::new();
             for item in items {
-                if state.is_running_owned(&item.execution_id, executor_id) {
+                if state.is_running_owned(&item.execution_id, executor_id, item.attempt) {
                     applicable.push(item);
                     inserts.extend(item.inserts());
                 }
@@ -527,6 +587,7 @@ impl Storage for MemoryStorage {
                     row.error = None;
                     row.executor_id = None;
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.updated_at = now;
                     if children > 0 {
                         row.status = ExecutionStatus::WaitingForChildrenTasks;
@@ -552,13 +613,17 @@ impl Storage for MemoryStorage {
         &self,
         executor_id: &str,
         now: Millis,
-        execution_ids: &[String],
+        runs: &[RunRef],
     ) -> StorageResult<Vec<String>> {
         let mut matched = Vec::new();
         {
             let mut state = self.lock();
-            for id in execution_ids {
-                if !state.is_running_owned(id, executor_id) {
+            for RunRef {
+                execution_id: id,
+                attempt,
+            } in runs
+            {
+                if !state.is_running_owned(id, executor_id, *attempt) {
                     continue;
                 }
                 state.update(id, |row| {
@@ -566,6 +631,7 @@ impl Storage for MemoryStorage {
                     row.start_at = now;
                     row.executor_id = None;
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.updated_at = now;
                 });
                 matched.push(id.clone());
@@ -771,14 +837,7 @@ impl Storage for MemoryStorage {
         let mut outcome = ExpireOutcome::default();
         {
             let mut state = self.lock();
-            let ids: Vec<String> = state
-                .idx
-                .leases
-                .iter()
-                .take_while(|((expires_at, _), _)| *expires_at < now)
-                .take(limit as usize)
-                .map(|(_, id)| id.clone())
-                .collect();
+            let ids = state.expired(now, limit as usize);
             let error = rules::expired_error();
             for id in ids {
                 let Some(row) = state.get(&id) else { continue };
@@ -787,6 +846,7 @@ impl Storage for MemoryStorage {
                     row.error = Some(error.clone());
                     row.executor_id = None;
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.updated_at = now;
                     if requeue {
                         row.status = ExecutionStatus::Ready;
@@ -821,6 +881,7 @@ impl Storage for MemoryStorage {
                     row.status = ExecutionStatus::TimedOut;
                     row.error = Some(error.clone());
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
                     row.is_closed = false;
                     row.updated_at = now;
@@ -859,6 +920,7 @@ impl Storage for MemoryStorage {
                     row.output = output.map(str::to_owned);
                     row.error = error.cloned();
                     row.expires_at = None;
+                    row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
                     row.is_closed = false;
                     row.updated_at = now;
@@ -898,12 +960,7 @@ impl Storage for MemoryStorage {
                 .map(|((task, status), n)| (task, status, n))
                 .collect(),
             oldest_ready_start_at: state.idx.ready.keys().next().map(|(start_at, _)| *start_at),
-            expired_leases: state
-                .idx
-                .leases
-                .keys()
-                .take_while(|(expires_at, _)| *expires_at < now)
-                .count() as u64,
+            expired_leases: state.expired(now, usize::MAX).len() as u64,
             // None can be stuck (see `repair_stuck`).
             stuck: StuckCounts::default(),
             // Rows hold an `ExecutionStatus`: none can be unreadable.
@@ -978,6 +1035,7 @@ impl Storage for MemoryStorage {
             row.started_at = None;
             row.finished_at = None;
             row.expires_at = None;
+                    row.heartbeat_expires_at = None;
             row.executor_id = None;
             row.needs_cancel = false;
             row.is_closed = false;

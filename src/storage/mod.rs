@@ -61,13 +61,40 @@ pub(crate) fn missing_finalize_error() -> ExecutionError {
 /// Result type of every storage operation.
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// One run of an execution, as its owner knows it: the execution and the
+/// attempt its claim gave it. Every write of a run's owner is fenced by both
+/// the owner (`executor_id`) and this attempt, so that a run that outlived
+/// its lease cannot touch a later attempt, even one this same executor
+/// claimed again (docs/design.md, "Leases and fencing").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunRef {
+    /// The execution.
+    pub execution_id: String,
+    /// The attempt of the run ([`TaskExecution::attempt`] of its claim).
+    /// `None` only for a claimed row whose attempt could not be read: then
+    /// the owner and the status alone guard the write.
+    pub attempt: Option<u32>,
+}
+
+impl RunRef {
+    /// The run of `execution_id` at `attempt`.
+    pub fn new(execution_id: impl Into<String>, attempt: u32) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+            attempt: Some(attempt),
+        }
+    }
+}
+
 /// A running execution that ends (`completed`, `failed`, `timed_out` or
-/// `cancelled`). Applied only if the execution is still `running` and owned
-/// by the calling executor.
+/// `cancelled`). Applied only if the execution is still `running`, owned
+/// by the calling executor and at the item's attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinishItem {
     /// The execution to finish.
     pub execution_id: String,
+    /// The attempt of the run (see [`RunRef::attempt`]).
+    pub attempt: Option<u32>,
     /// The finished status (must satisfy [`ExecutionStatus::is_finished`]).
     pub status: ExecutionStatus,
     /// The task's own serialized output, when the run succeeded.
@@ -84,6 +111,8 @@ pub struct FinishItem {
 pub struct RetryItem {
     /// The execution to re-queue.
     pub execution_id: String,
+    /// The attempt of the run that failed (see [`RunRef::attempt`]).
+    pub attempt: Option<u32>,
     /// The error of the attempt that just failed.
     pub error: ExecutionError,
     /// When the next attempt may start.
@@ -99,6 +128,8 @@ pub struct RetryItem {
 pub struct WaitItem {
     /// The parent execution.
     pub execution_id: String,
+    /// The attempt of the parent's run (see [`RunRef::attempt`]).
+    pub attempt: Option<u32>,
     /// The parent's own serialized output.
     pub run_output: String,
     /// Children to spawn, in order (their `parent.index` is their position).
@@ -282,7 +313,8 @@ pub struct StorageStats {
     pub counts: Vec<(String, ExecutionStatus, u64)>,
     /// The earliest `start_at` among `ready` executions.
     pub oldest_ready_start_at: Option<Millis>,
-    /// Running executions whose lease has expired.
+    /// Running executions whose lease has expired (timeout bound or
+    /// heartbeat deadline passed).
     pub expired_leases: u64,
     /// Rows that would hang without the maintenance check (see
     /// [`Storage::repair_stuck`]).
@@ -394,8 +426,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// Claims up to `limit` `ready` executions whose `start_at <= now`,
-    /// oldest `start_at` first: sets `running`, the owner, `started_at = now`
-    /// and the lease `expires_at = now + timeout_ms + lease_slack_ms`.
+    /// oldest `start_at` first: sets `running`, the owner, `started_at = now`,
+    /// the timeout bound `expires_at = now + timeout_ms + lease_slack_ms`
+    /// and the heartbeat deadline `heartbeat_expires_at = now + lease_ms`.
     /// Concurrent claimers never receive the same execution.
     async fn claim_ready(
         &self,
@@ -403,9 +436,25 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         now: Millis,
         limit: u32,
         lease_slack_ms: u64,
+        lease_ms: u64,
     ) -> StorageResult<Vec<Loaded>>;
 
-    /// Finishes running executions owned by `executor_id`.
+    /// The owner's heartbeat: one batched step that pushes the heartbeat
+    /// deadline of each of `runs` to `now + lease_ms`, for the rows still
+    /// `running`, owned by `executor_id` and at the run's attempt. Returns
+    /// the ids extended; a run whose id is missing is lost (its execution
+    /// was recovered, re-claimed, cancelled or finished). It writes nothing
+    /// else: on PostgreSQL, a HOT update (no index covers the column).
+    async fn heartbeat(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        lease_ms: u64,
+        runs: &[RunRef],
+    ) -> StorageResult<Vec<String>>;
+
+    /// Finishes running executions owned by `executor_id` (at each item's
+    /// attempt).
     async fn finish(
         &self,
         executor_id: &str,
@@ -413,7 +462,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         items: &[FinishItem],
     ) -> StorageResult<Vec<String>>;
 
-    /// Re-queues running executions owned by `executor_id` for a retry.
+    /// Re-queues running executions owned by `executor_id` (at each item's
+    /// attempt) for a retry.
     async fn retry(
         &self,
         executor_id: &str,
@@ -421,7 +471,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         items: &[RetryItem],
     ) -> StorageResult<Vec<String>>;
 
-    /// Moves running parents owned by `executor_id` to a waiting status and
+    /// Moves running parents owned by `executor_id` (at each item's attempt)
+    /// to a waiting status and
     /// inserts their children or finalize, only for those that matched.
     async fn wait_for_children(
         &self,
@@ -430,14 +481,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         items: &[WaitItem],
     ) -> StorageResult<Vec<String>>;
 
-    /// Gives running executions back (`ready`, `start_at = now`, owner and
-    /// lease cleared, attempt unchanged), used at shutdown for runs that did
-    /// not finish in time.
+    /// Gives running executions owned by `executor_id`, at each run's
+    /// attempt, back (`ready`, `start_at = now`, owner and lease cleared,
+    /// attempt unchanged), used at shutdown for runs that did not finish in
+    /// time.
     async fn release(
         &self,
         executor_id: &str,
         now: Millis,
-        execution_ids: &[String],
+        runs: &[RunRef],
     ) -> StorageResult<Vec<String>>;
 
     /// Closes up to `limit` finished, unclosed executions in one transaction
@@ -474,7 +526,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<Vec<String>>;
 
     /// Recovers up to `limit` running executions whose lease expired before
-    /// `now`: back to `ready` with `attempt + 1` and error `Task expired`
+    /// `now` (past their timeout bound `expires_at` or their heartbeat
+    /// deadline `heartbeat_expires_at`): back to `ready` with `attempt + 1` and error `Task expired`
     /// while the retry budget allows, otherwise `failed`.
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
 

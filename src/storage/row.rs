@@ -10,7 +10,7 @@
 //! statement.
 
 use super::{
-    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, StorageError, WaitItem,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, RunRef, StorageError, WaitItem,
 };
 use crate::model::{
     ChildError, CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, NewExecution,
@@ -195,6 +195,7 @@ impl RawRow {
             started_at: self.started_at,
             finished_at: self.finished_at,
             expires_at: self.expires_at,
+            heartbeat_expires_at: self.heartbeat_expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             waiting_for_children_started_at: self.waiting_for_children_started_at,
@@ -355,6 +356,16 @@ pub(crate) fn ids_json(ids: &[String]) -> Value {
     Value::Array(ids.iter().map(|id| Value::String(id.clone())).collect())
 }
 
+/// Encodes runs for `release_executions` and `heartbeat_executions`:
+/// `[{execution_id, attempt}]`.
+pub(crate) fn runs_json(runs: &[RunRef]) -> Value {
+    Value::Array(
+        runs.iter()
+            .map(|run| json!({"execution_id": run.execution_id, "attempt": run.attempt}))
+            .collect(),
+    )
+}
+
 /// Encodes finish items for `finish_executions`.
 pub(crate) fn finish_json(items: &[FinishItem]) -> Result<Value, StorageError> {
     let mut out = Vec::with_capacity(items.len());
@@ -370,6 +381,7 @@ pub(crate) fn finish_json(items: &[FinishItem]) -> Result<Value, StorageError> {
         }
         out.push(json!({
             "execution_id": item.execution_id,
+            "attempt": item.attempt,
             "status": item.status.as_str(),
             "run_output": item.run_output,
             "output": item.output,
@@ -385,6 +397,7 @@ pub(crate) fn retry_json(items: &[RetryItem]) -> Result<Value, StorageError> {
     for item in items {
         out.push(json!({
             "execution_id": item.execution_id,
+            "attempt": item.attempt,
             "error": to_value("error", &item.error)?,
             "start_at": item.start_at,
         }));
@@ -401,6 +414,7 @@ pub(crate) fn wait_json(items: &[WaitItem]) -> Value {
                 let waiting_for_children = !item.children.is_empty();
                 json!({
                     "execution_id": item.execution_id,
+                    "attempt": item.attempt,
                     "status": if waiting_for_children {
                         ExecutionStatus::WaitingForChildrenTasks.as_str()
                     } else {

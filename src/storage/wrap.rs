@@ -3,7 +3,7 @@
 
 use super::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, ListCursor,
-    ListFilter, ListPage, RerunOutcome, RetryItem, Storage, StorageEvent, StorageResult,
+    ListFilter, ListPage, RerunOutcome, RetryItem, RunRef, Storage, StorageEvent, StorageResult,
     StorageStats, StuckOutcome, WaitItem, Wake, Woken,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
@@ -159,13 +159,15 @@ storage_wrapper! {
     get_children(parent_execution_id: &str) -> StorageResult<Vec<Loaded>>;
     children_outputs(parent_execution_id: &str, after: Option<u32>, limit: u32)
         -> StorageResult<Vec<Result<ChildOutput, CorruptRow>>>;
-    claim_ready(executor_id: &str, now: Millis, limit: u32, lease_slack_ms: u64)
+    claim_ready(executor_id: &str, now: Millis, limit: u32, lease_slack_ms: u64, lease_ms: u64)
         -> StorageResult<Vec<Loaded>>;
+    heartbeat(executor_id: &str, now: Millis, lease_ms: u64, runs: &[RunRef])
+        -> StorageResult<Vec<String>>;
     finish(executor_id: &str, now: Millis, items: &[FinishItem]) -> StorageResult<Vec<String>>;
     retry(executor_id: &str, now: Millis, items: &[RetryItem]) -> StorageResult<Vec<String>>;
     wait_for_children(executor_id: &str, now: Millis, items: &[WaitItem])
         -> StorageResult<Vec<String>>;
-    release(executor_id: &str, now: Millis, execution_ids: &[String])
+    release(executor_id: &str, now: Millis, runs: &[RunRef])
         -> StorageResult<Vec<String>>;
     close_finished(now: Millis, limit: u32) -> StorageResult<CloseOutcome>;
     ready_parents(limit: u32) -> StorageResult<Vec<Loaded>>;

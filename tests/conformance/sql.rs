@@ -36,7 +36,7 @@ pub async fn corrupt_rows_fail_alone(h: Harness) {
         "{message}"
     );
     // The claim still hands out the good rows; the bad ones come back as errors.
-    let claimed = h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let claimed = h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
     let good: Vec<_> = claimed
         .iter()
         .filter_map(|r| r.as_ref().ok().map(|e| e.execution_id.clone()))
@@ -49,12 +49,13 @@ pub async fn corrupt_rows_fail_alone(h: Harness) {
 
 pub async fn corrupt_finished_row_does_not_block_the_closer(h: Harness) {
     h.insert(&[exec("p", "t", T0)]).await.unwrap();
-    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
     h.wait_for_children(
         "ex",
         T0 + 1,
         &[WaitItem {
             execution_id: "p".into(),
+            attempt: Some(0),
             run_output: "1".into(),
             children: vec![child("p", 0, "b", T0 + 1), child("p", 1, "ok", T0 + 1)],
             finalize: None,
@@ -62,9 +63,10 @@ pub async fn corrupt_finished_row_does_not_block_the_closer(h: Harness) {
     )
     .await
     .unwrap();
-    h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0 + 2, 10, 0, 3_600_000).await.unwrap();
     let done = |id: &str| FinishItem {
         execution_id: id.into(),
+        attempt: Some(0),
         status: ExecutionStatus::Completed,
         run_output: None,
         output: Some("1".into()),
@@ -100,7 +102,7 @@ pub async fn millisecond_timestamps_survive(h: Harness) {
         (got.created_at, got.start_at),
         (1_234_567_890_123, 1_234_567_890_124)
     );
-    let claimed = h.claim_ready("ex", 1_234_567_890_999, 1, 7).await.unwrap();
+    let claimed = h.claim_ready("ex", 1_234_567_890_999, 1, 7, 3_600_000).await.unwrap();
     let got = claimed.into_iter().next().unwrap().unwrap();
     assert_eq!(got.started_at, Some(1_234_567_890_999));
     assert_eq!(got.expires_at, Some(1_234_567_890_999 + 1_000 + 7));
@@ -164,7 +166,7 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
     assert!(message.contains("\"abc\""), "{message}");
 
     // The claim hands out the good rows and reports each bad one alone.
-    let claimed = h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    let claimed = h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
     let good: Vec<_> = claimed
         .iter()
         .filter_map(|r| r.as_ref().ok().map(|e| e.execution_id.clone()))
@@ -180,9 +182,9 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
     expected.sort();
     assert_eq!(bad, expected);
     // Claims go on; nothing is handed out twice.
-    assert!(h.claim_ready("ex", T0 + 1, 10, 0).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0 + 1, 10, 0, 3_600_000).await.unwrap().is_empty());
     h.insert(&[exec("g", "t", T0)]).await.unwrap();
-    let again = h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    let again = h.claim_ready("ex", T0 + 2, 10, 0, 3_600_000).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].as_ref().unwrap().execution_id, "g");
 
@@ -190,6 +192,7 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
     // row whose id cannot be read was failed by the claim itself.
     let fail = |id: &str| FinishItem {
         execution_id: id.into(),
+        attempt: Some(0),
         status: ExecutionStatus::Failed,
         run_output: None,
         output: None,
@@ -229,7 +232,7 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
             .closed
             .is_empty()
     );
-    assert!(h.claim_ready("ex", T0 + 6, 10, 0).await.unwrap().is_empty());
+    assert!(h.claim_ready("ex", T0 + 6, 10, 0, 3_600_000).await.unwrap().is_empty());
 }
 
 /// The other read paths isolate a wrongly typed row too: children, ready
@@ -238,9 +241,10 @@ pub async fn wrongly_typed_values_do_not_break_other_read_paths(h: Harness) {
     h.insert(&[exec("p", "t", T0), exec("q", "t", T0)])
         .await
         .unwrap();
-    h.claim_ready("ex", T0, 10, 0).await.unwrap();
+    h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
     let wait = |id: &str, children: Vec<_>| WaitItem {
         execution_id: id.into(),
+        attempt: Some(0),
         run_output: "1".into(),
         children,
         finalize: None,
@@ -273,7 +277,7 @@ pub async fn wrongly_typed_values_do_not_break_other_read_paths(h: Harness) {
 
     // Lease expiry of a running row whose execution id cannot be read:
     // the row is recovered (failed: no retry budget), the call does not fail.
-    let claimed = h.claim_ready("ex", T0 + 2, 10, 0).await.unwrap();
+    let claimed = h.claim_ready("ex", T0 + 2, 10, 0, 3_600_000).await.unwrap();
     assert_eq!(claimed.len(), 3);
     h.exec_sql(
         "UPDATE task_executions SET execution_id = CAST('c0' AS BLOB) WHERE execution_id = 'c0';",
@@ -360,7 +364,7 @@ mod sqlite_only {
                 .await
                 .unwrap();
             loop {
-                let claimed = storage.claim_ready("child", T0, 3, 0).await.unwrap();
+                let claimed = storage.claim_ready("child", T0, 3, 0, 3_600_000).await.unwrap();
                 if claimed.is_empty() {
                     break;
                 }
@@ -392,7 +396,7 @@ mod sqlite_only {
             .unwrap();
         let mut mine = Vec::new();
         loop {
-            let claimed = h.claim_ready("parent", T0, 3, 0).await.unwrap();
+            let claimed = h.claim_ready("parent", T0, 3, 0, 3_600_000).await.unwrap();
             if claimed.is_empty() {
                 break;
             }
@@ -618,7 +622,7 @@ mod sqlite_only {
         assert_eq!(storage.get(&ids(&["a"])).await.unwrap().len(), 1);
         std::fs::remove_file(&path).unwrap();
         assert_replaced(storage.insert(&[exec("b", "t", T0)]).await, &path);
-        assert_replaced(storage.claim_ready("ex", T0, 10, 0).await, &path);
+        assert_replaced(storage.claim_ready("ex", T0, 10, 0, 3_600_000).await, &path);
         assert_replaced(storage.get(&ids(&["a"])).await, &path);
         assert!(!path.exists(), "a new database file appeared at the path");
         // A second handle opened without migrating does not create it either.
@@ -658,6 +662,7 @@ mod sqlite_only {
                     T0,
                     &[FinishItem {
                         execution_id: "a".into(),
+                        attempt: Some(0),
                         status: ExecutionStatus::Completed,
                         run_output: None,
                         output: Some("1".into()),
@@ -687,7 +692,7 @@ mod sqlite_only {
         assert_eq!(got, ["z"]);
         // A storage opened on the file now at the path works normally.
         reopened.insert(&[exec("b", "t", T0)]).await.unwrap();
-        let claimed = reopened.claim_ready("ex", T0, 10, 0).await.unwrap();
+        let claimed = reopened.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
         assert_eq!(claimed.len(), 2);
     }
 
@@ -709,7 +714,7 @@ mod sqlite_only {
                 .insert(&[exec("a", "t", T0), exec("b", "t", T0 + 1)])
                 .await
                 .unwrap();
-            storage.claim_ready("ex", T0, 1, 0).await.unwrap();
+            storage.claim_ready("ex", T0, 1, 0, 3_600_000).await.unwrap();
         }
         // The last connection closed: SQLite checkpointed and removed the WAL.
         let wal = db_dir.join("tasks.db-wal");
@@ -747,7 +752,7 @@ mod sqlite_only {
         assert!(storage.get_children("a").await.unwrap().is_empty());
         for err in [
             storage.insert(&[exec("c", "t", T0)]).await.unwrap_err(),
-            storage.claim_ready("ex", T0 + 5, 10, 0).await.unwrap_err(),
+            storage.claim_ready("ex", T0 + 5, 10, 0, 3_600_000).await.unwrap_err(),
             storage.delete_all().await.unwrap_err(),
         ] {
             assert!(
@@ -848,7 +853,7 @@ mod sqlite_only {
         a.insert(&[exec("x", "t", T0)]).await.unwrap();
         assert_eq!(a.get(&ids(&["x"])).await.unwrap().len(), 1);
         assert!(b.get(&ids(&["x"])).await.unwrap().is_empty());
-        assert_eq!(a.claim_ready("ex", T0, 10, 0).await.unwrap().len(), 1);
+        assert_eq!(a.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap().len(), 1);
     }
 }
 
@@ -1148,11 +1153,12 @@ pub async fn stuck_rows_are_counted_and_repaired(h: Harness) {
     ])
     .await
     .unwrap();
-    assert_eq!(h.claim_ready("ex", T0, 10, 0).await.unwrap().len(), 4);
+    assert_eq!(h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap().len(), 4);
     let waits: Vec<WaitItem> = ["p", "q"]
         .iter()
         .map(|id| WaitItem {
             execution_id: (*id).into(),
+            attempt: Some(0),
             run_output: "\"o\"".into(),
             children: vec![],
             finalize: Some(finalize_of(id, &format!("{id}_f"), T0 + 1)),
@@ -1266,7 +1272,7 @@ pub async fn claim_plan_ignores_stale_statistics(h: Harness) {
         "the claim must read the ready index: {plan}"
     );
     // Both order and limit hold on the burst.
-    let claimed = h.claim_ready("ex", T0 + 1, 1_024, 250).await.unwrap();
+    let claimed = h.claim_ready("ex", T0 + 1, 1_024, 250, 3_600_000).await.unwrap();
     assert_eq!(claimed.len(), 1_024);
     let starts: Vec<i64> = claimed
         .iter()

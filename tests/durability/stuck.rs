@@ -60,7 +60,7 @@ pub async fn stuck_rows_are_ended_by_maintenance(backend: Backend) {
     let now = now_millis();
     assert_eq!(
         storage
-            .claim_ready("de_gone", now, 10, 0)
+            .claim_ready("de_gone", now, 10, 0, 3_600_000)
             .await
             .unwrap()
             .len(),
@@ -88,6 +88,7 @@ pub async fn stuck_rows_are_ended_by_maintenance(backend: Backend) {
             now,
             &[WaitItem {
                 execution_id: waiting.execution_id.clone(),
+                attempt: Some(0),
                 run_output: "\"own\"".into(),
                 children: vec![],
                 finalize: Some(finalize_row.clone()),

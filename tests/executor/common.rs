@@ -183,11 +183,12 @@ impl StorageWrapper for FaultyStorage {
         now: Millis,
         limit: u32,
         lease_slack_ms: u64,
+        lease_ms: u64,
     ) -> StorageResult<Vec<Loaded>> {
         Self::take(&self.fail_claim, "claim_ready")?;
         let rows = self
             .inner
-            .claim_ready(executor_id, now, limit, lease_slack_ms)
+            .claim_ready(executor_id, now, limit, lease_slack_ms, lease_ms)
             .await?;
         let corrupt = self.corrupt_ids.lock().expect("lock").clone();
         Ok(rows

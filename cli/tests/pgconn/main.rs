@@ -45,7 +45,7 @@ pub fn exec(id: &str) -> NewExecution {
 pub async fn insert_and_claim(storage: &dyn durable_execution::storage::Storage, id: &str) {
     storage.insert(&[exec(id)]).await.expect("insert");
     let claimed = storage
-        .claim_ready("executor", T0 + 10, 10, 250)
+        .claim_ready("executor", T0 + 10, 10, 250, 3_600_000)
         .await
         .expect("claim");
     let ids: Vec<&str> = claimed

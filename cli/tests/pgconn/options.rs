@@ -124,7 +124,7 @@ async fn from_pool_with_the_schema_in_the_pool_config() {
         .expect("event");
     assert_eq!(woken, StorageEvent::ReadyWork);
     let claimed = storage
-        .claim_ready("executor", crate::T0 + 10, 10, 250)
+        .claim_ready("executor", crate::T0 + 10, 10, 250, 3_600_000)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1, "the other handle's execution");

@@ -102,7 +102,7 @@ async fn verify_full_with_the_ca_works_including_the_listener(cluster: &TlsClust
         .expect("event");
     assert_eq!(woken, StorageEvent::ReadyWork);
     let claimed = storage
-        .claim_ready("executor", crate::T0 + 10, 10, 250)
+        .claim_ready("executor", crate::T0 + 10, 10, 250, 3_600_000)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);

@@ -34,9 +34,9 @@ pub(super) async fn canceller_loop(inner: Arc<Inner>) {
                 {
                     let running = lock(&inner.tracking.running);
                     for id in &ids {
-                        if let Some(token) = running.get(id) {
+                        if let Some(run) = running.get(id) {
                             tracing::debug!(execution_id = %id, "cancelling run");
-                            token.cancel();
+                            run.token.cancel();
                         }
                     }
                 }
@@ -65,7 +65,10 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
         inner.options.error_backoff_cap,
     );
     let never = Notify::new();
-    let interval = expiry_interval(inner.options.poll_interval, inner.options.lease_slack);
+    let interval = expiry_interval(
+        inner.options.poll_interval,
+        inner.options.lease.min(inner.options.lease_slack),
+    );
     while !stop.is_cancelled() {
         match inner
             .storage
@@ -191,12 +194,13 @@ pub(super) async fn dispatcher_loop(inner: Arc<Inner>) {
     }
 }
 
-/// How often leases are checked: a quarter of the lease slack (an expired
-/// lease is noticed at most 25 % late), but not more often than the poll
-/// interval nor less often than ten poll intervals. Each check is a write,
-/// so checking at every poll would compete with useful writes.
-fn expiry_interval(poll: Duration, lease_slack: Duration) -> Duration {
-    (lease_slack / 4).clamp(poll, poll.saturating_mul(10))
+/// How often leases are checked: a quarter of the shorter of the
+/// heartbeat lease and the lease slack (an expired lease is noticed at most
+/// 25 % late), but not more often than the poll interval nor less often
+/// than ten poll intervals. Each check is a write, so checking at every
+/// poll would compete with useful writes.
+fn expiry_interval(poll: Duration, lease: Duration) -> Duration {
+    (lease / 4).clamp(poll, poll.saturating_mul(10))
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! capacity, run each in its own task (timeout, cancellation, panics), and
 //! turn the outcome into the storage write it needs.
 
-use super::{Completion, Inner, RunMeta, Write, WriterMessage, idle, lock, log_loop_error, pause};
+use super::{
+    Completion, Inner, RunEntry, RunMeta, Write, WriterMessage, idle, lock, log_loop_error, pause,
+};
 use crate::executor::backoff::{ErrorBackoff, retry_delay_with_jitter_ms};
 use crate::executor::context::{ContextInner, TaskContext};
 use crate::executor::error::ExecutorError;
@@ -47,6 +49,7 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
                 now_millis(),
                 limit,
                 u64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(u64::MAX),
+                inner.lease_ms(),
             )
             .await
         {
@@ -89,14 +92,18 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         Ok(row) => row,
         Err(corrupt) => {
             tracing::error!(execution_id = %corrupt.execution_id, error = %corrupt, "claimed a corrupt execution; failing it");
+            // The attempt of a row that cannot be read is unknown: the
+            // owner and the status alone guard this write.
             let write = Write::Finish(fail_item(
                 &corrupt.execution_id,
+                None,
                 ExecutionError::generic(format!("Cannot run execution: {corrupt}"), false)
                     .internal(),
             ));
             // No run: its token is over from the start.
-            let run = Arc::new(CancellationToken::new());
-            run.cancel();
+            let token = CancellationToken::new();
+            token.cancel();
+            let run = RunEntry::new(token, String::new(), None, inner.lease_deadline());
             lock(&inner.tracking.running).insert(corrupt.execution_id.clone(), run.clone());
             send_completion(inner, corrupt.execution_id, None, write, None, run, permit);
             return;
@@ -104,29 +111,28 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
     };
     crate::metrics::claimed(&row);
     let cancel = inner.lifecycle.hard_stop.child_token();
-    let run = Arc::new(cancel.clone());
+    let run = RunEntry::new(
+        cancel.clone(),
+        row.task_id.clone(),
+        Some(row.attempt),
+        row.heartbeat_expires_at
+            .unwrap_or_else(|| inner.lease_deadline()),
+    );
+    let earlier = lock(&inner.tracking.running).insert(row.execution_id.clone(), run.clone());
+    // An earlier entry whose token is cancelled belongs to a run that is
+    // over (`execute` fires the token when the run ends), typically a
+    // failed attempt whose retry the writer stored just before this claim:
+    // the new run replaces it. One that is still in progress stalled past
+    // its lease: the execution was recovered and this executor claimed it
+    // again, at a later attempt. That run is lost: its token fires and its
+    // result is dropped (the storage's attempt guard would refuse it too),
+    // and the new attempt runs.
+    if let Some(earlier) = earlier
+        && !earlier.token.is_cancelled()
+        && earlier.lose()
     {
-        let mut running = lock(&inner.tracking.running);
-        // An entry whose token is cancelled belongs to a run that is over
-        // (`execute` fires the token when the run ends), typically a failed
-        // attempt whose retry the writer stored just before this claim and
-        // whose entry it has not removed yet: the new run replaces it.
-        if running
-            .get(&row.execution_id)
-            .is_some_and(|earlier| !earlier.is_cancelled())
-        {
-            // An earlier run of this execution is still in progress here:
-            // it stalled past its lease, the execution was recovered, and
-            // this executor claimed it again. Never run one execution twice
-            // at once in one executor (the first run's late result would be
-            // written over the second's, since this executor owns the row
-            // again). The earlier run stays the owner's run: its result is
-            // written when it ends; if it never ends, the new lease expires
-            // and the execution is recovered again, within its retry budget.
-            tracing::warn!(execution_id = %row.execution_id, attempt = row.attempt, "claimed an execution whose earlier run is still in progress here; not starting a second run");
-            return;
-        }
-        running.insert(row.execution_id.clone(), run.clone());
+        tracing::warn!(execution_id = %row.execution_id, attempt = row.attempt, "claimed again an execution whose earlier run is still in progress here; that run is lost, its result will be dropped");
+        inner.report_lost(&row.execution_id, &earlier);
     }
     let meta = RunMeta {
         task_id: row.task_id.clone(),
@@ -166,7 +172,7 @@ fn send_completion(
     meta: Option<RunMeta>,
     write: Write,
     lease_expires_at: Option<Millis>,
-    run: Arc<CancellationToken>,
+    run: Arc<RunEntry>,
     permit: OwnedSemaphorePermit,
 ) {
     let completion = Completion {
@@ -190,9 +196,14 @@ fn send_completion(
     }
 }
 
-pub(super) fn fail_item(execution_id: &str, error: ExecutionError) -> FinishItem {
+pub(super) fn fail_item(
+    execution_id: &str,
+    attempt: Option<u32>,
+    error: ExecutionError,
+) -> FinishItem {
     FinishItem {
         execution_id: execution_id.to_owned(),
+        attempt,
         status: error.finished_status(),
         run_output: None,
         output: None,
@@ -208,12 +219,13 @@ fn fail_or_retry(row: &TaskExecution, error: ExecutionError) -> Write {
         tracing::debug!(error = %error.message, delay_ms = delay, "attempt failed, retrying");
         Write::Retry(RetryItem {
             execution_id: row.execution_id.clone(),
+            attempt: Some(row.attempt),
             error,
             start_at: now_millis().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
         })
     } else {
         tracing::debug!(error = %error.message, status = %error.finished_status(), "execution failed");
-        Write::Finish(fail_item(&row.execution_id, error))
+        Write::Finish(fail_item(&row.execution_id, Some(row.attempt), error))
     }
 }
 
@@ -232,6 +244,7 @@ async fn execute(inner: &Arc<Inner>, row: TaskExecution, cancel: CancellationTok
         tracing::error!("task is not registered in this executor");
         return Write::Finish(fail_item(
             &row.execution_id,
+            Some(row.attempt),
             ExecutionError::not_found(format!(
                 "Task {} not found: execution {} was claimed by executor {} where the task is not registered",
                 row.task_id, row.execution_id, inner.executor_id
@@ -438,6 +451,7 @@ fn succeed(
             tracing::debug!("completed");
             return Ok(Write::Finish(FinishItem {
                 execution_id: row.execution_id.clone(),
+                attempt: Some(row.attempt),
                 status: ExecutionStatus::Completed,
                 run_output: Some(output.clone()),
                 output: Some(output),
@@ -507,6 +521,7 @@ fn succeed(
         tracing::debug!(children = new_children.len(), "waiting for children");
         return Ok(Write::Wait(WaitItem {
             execution_id: row.execution_id.clone(),
+            attempt: Some(row.attempt),
             run_output: output,
             children: new_children,
             finalize: None,
@@ -529,6 +544,7 @@ fn succeed(
             tracing::debug!("waiting for finalize");
             Ok(Write::Wait(WaitItem {
                 execution_id: row.execution_id.clone(),
+                attempt: Some(row.attempt),
                 run_output: output,
                 children: Vec::new(),
                 finalize: Some(finalize),
@@ -540,6 +556,7 @@ fn succeed(
             tracing::debug!("completed");
             Ok(Write::Finish(FinishItem {
                 execution_id: row.execution_id.clone(),
+                attempt: Some(row.attempt),
                 status: ExecutionStatus::Completed,
                 run_output: Some(output),
                 output: Some(final_output),

@@ -2,7 +2,7 @@
 //! call per kind (finish, retry, wait for children) per batch.
 
 use super::runner::{fail_item, non_retryable};
-use super::{Completion, Inner, Write, WriterMessage, finished_event_kind, lock};
+use super::{Completion, Inner, RunEntry, Write, WriterMessage, finished_event_kind, lock};
 use crate::executor::backoff::ErrorBackoff;
 use crate::executor::events::{ExecutionEvent, ExecutionEventKind};
 use crate::model::{Millis, now_millis};
@@ -89,16 +89,28 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     let order = inner.events.ordered().await;
     let observed = order.is_some();
     let mut pending = HashMap::new();
+    let now = now_millis();
     for completion in completions.iter_mut() {
         let give_up_at = give_up_at(inner, completion.lease_expires_at);
         let write = std::mem::replace(&mut completion.write, Write::Nothing);
+        if matches!(write, Write::Nothing) {
+            continue;
+        }
+        if !completion.run.holds(now) {
+            dropped(&completion.execution_id, &completion.run);
+            continue;
+        }
         if observed && let Some(event) = run_event(completion, &write) {
             pending.insert(completion.execution_id.clone(), event);
         }
+        let held = Held {
+            give_up_at,
+            run: completion.run.clone(),
+        };
         match write {
-            Write::Finish(item) => finishes.push((item, give_up_at)),
-            Write::Retry(item) => retries.push((item, give_up_at)),
-            Write::Wait(item) => waits.push((item, give_up_at)),
+            Write::Finish(item) => finishes.push((item, held)),
+            Write::Retry(item) => retries.push((item, held)),
+            Write::Wait(item) => waits.push((item, held)),
             Write::Nothing => {}
         }
     }
@@ -113,19 +125,19 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     // execution with an error that says so, rather than leaving it to be
     // re-run by lease recovery with the same refused result. Transient
     // errors never get here: they are retried (see `write_until`).
-    let mut fallback: Vec<(FinishItem, Millis)> = Vec::new();
-    for (item, give_up_at, error) in finish_refused {
-        fallback.push((refusal(&item.execution_id, "result", &error), give_up_at));
+    let mut fallback: Vec<(FinishItem, Held)> = Vec::new();
+    for (item, held, error) in finish_refused {
+        fallback.push((refusal(&item.execution_id, item.attempt, "result", &error), held));
     }
-    for (item, give_up_at, error) in retry_refused {
-        fallback.push((refusal(&item.execution_id, "retry", &error), give_up_at));
+    for (item, held, error) in retry_refused {
+        fallback.push((refusal(&item.execution_id, item.attempt, "retry", &error), held));
     }
-    for (item, give_up_at, error) in wait_refused {
-        fallback.push((refusal(&item.execution_id, "children", &error), give_up_at));
+    for (item, held, error) in wait_refused {
+        fallback.push((refusal(&item.execution_id, item.attempt, "children", &error), held));
     }
-    for (item, give_up_at) in fallback {
+    for (item, held) in fallback {
         let one = std::slice::from_ref(&item);
-        match write_until(inner, "finish", give_up_at, || {
+        match write_until(inner, "finish", &held, || {
             inner.storage.finish(&inner.executor_id, now_millis(), one)
         })
         .await
@@ -141,14 +153,38 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
                 tracing::error!(execution_id = %item.execution_id, error = %error, "the storage refused even the error that explains its refusal; lease recovery will handle the execution");
             }
             Err(WriteFailure::Abandoned(error)) => abandoned(&item.execution_id, &error),
+            Err(WriteFailure::Lost) => dropped(&item.execution_id, &held.run),
         }
     }
 }
 
+/// How long one run's write may be retried: until `give_up_at` (the
+/// lease's timeout bound) and while its run holds the lease.
+struct Held {
+    give_up_at: Millis,
+    run: Arc<RunEntry>,
+}
+
+impl Held {
+    fn holds(&self, now: Millis) -> bool {
+        self.run.holds(now)
+    }
+}
+
+fn dropped(execution_id: &str, run: &RunEntry) {
+    tracing::warn!(execution_id, attempt = ?run.attempt, "the run lost its lease; its result is dropped, lease recovery decides what happens to the execution");
+}
+
 /// The failure written in place of a refused write.
-fn refusal(execution_id: &str, what: &str, error: &StorageError) -> FinishItem {
+fn refusal(
+    execution_id: &str,
+    attempt: Option<u32>,
+    what: &str,
+    error: &StorageError,
+) -> FinishItem {
     fail_item(
         execution_id,
+        attempt,
         non_retryable(format!(
             "Cannot store the {what} of execution {execution_id}: the storage refused it: {}",
             error_chain(error)
@@ -195,14 +231,17 @@ enum WriteFailure {
     /// Transient errors until the lease ended (or the executor stopped): the
     /// execution is left to lease recovery.
     Abandoned(StorageError),
+    /// The run lost its lease meanwhile: its result is dropped.
+    Lost,
 }
 
-/// Runs a storage write, retrying transient errors with backoff until
-/// `give_up_at` (or until the executor's loops stop).
+/// Runs a storage write of one run, retrying transient errors with backoff
+/// until `held.give_up_at` (or until the executor's loops stop), as long as
+/// the run holds its lease.
 async fn write_until<T, F, Fut>(
     inner: &Inner,
     operation: &'static str,
-    give_up_at: Millis,
+    held: &Held,
     mut call: F,
 ) -> Result<T, WriteFailure>
 where
@@ -214,23 +253,39 @@ where
         inner.options.error_backoff_cap,
     );
     loop {
+        if !held.holds(now_millis()) {
+            return Err(WriteFailure::Lost);
+        }
         let error = match call().await {
             Ok(value) => return Ok(value),
             Err(error) if !error.is_transient() => return Err(WriteFailure::Refused(error)),
             Err(error) => error,
         };
-        let left = give_up_at.saturating_sub(now_millis());
-        if left <= 0 || inner.lifecycle.stop_loops.is_cancelled() {
-            return Err(WriteFailure::Abandoned(error));
-        }
-        let delay = backoff
-            .next_delay()
-            .min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
-        tracing::warn!(operation, attempt = backoff.consecutive_errors(), error = %error, ?delay, "transient storage error while writing results, retrying");
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = inner.lifecycle.stop_loops.cancelled() => return Err(WriteFailure::Abandoned(error)),
-        }
+        retry_pause(inner, operation, &mut backoff, held.give_up_at, error).await?;
+    }
+}
+
+/// After a transient error: sleeps the next backoff delay, or gives up
+/// (the execution is left to lease recovery) when `give_up_at` passed or
+/// the executor stops.
+async fn retry_pause(
+    inner: &Inner,
+    operation: &'static str,
+    backoff: &mut ErrorBackoff,
+    give_up_at: Millis,
+    error: StorageError,
+) -> Result<(), WriteFailure> {
+    let left = give_up_at.saturating_sub(now_millis());
+    if left <= 0 || inner.lifecycle.stop_loops.is_cancelled() {
+        return Err(WriteFailure::Abandoned(error));
+    }
+    let delay = backoff
+        .next_delay()
+        .min(Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+    tracing::warn!(operation, attempt = backoff.consecutive_errors(), error = %error, ?delay, "transient storage error while writing results, retrying");
+    tokio::select! {
+        () = tokio::time::sleep(delay) => Ok(()),
+        () = inner.lifecycle.stop_loops.cancelled() => Err(WriteFailure::Abandoned(error)),
     }
 }
 
@@ -278,51 +333,88 @@ impl WriteKind for WaitItem {
     }
 }
 
+/// Drops from a batch (items and their leases, in step) the items whose
+/// run lost its lease.
+fn retain_held<I: WriteKind>(batch: &mut Vec<I>, held: &mut Vec<Held>) {
+    let now = now_millis();
+    if held.iter().all(|h| h.holds(now)) {
+        return;
+    }
+    let (kept, kept_held): (Vec<I>, Vec<Held>) = std::mem::take(batch)
+        .into_iter()
+        .zip(std::mem::take(held))
+        .filter(|(item, h)| {
+            let keep = h.holds(now);
+            if !keep {
+                dropped(item.execution_id(), &h.run);
+            }
+            keep
+        })
+        .unzip();
+    *batch = kept;
+    *held = kept_held;
+}
+
 /// Writes `items` with one call; if the storage refuses the batch, writes
 /// them one by one so that one refused item does not hold back the others.
 /// Returns the ids the storage accepted, and the items that were refused on
 /// their own, with the error.
 /// Transient errors are retried until the latest lease of the batch ends
 /// (each item's own lease when written one by one); what is still not
-/// written then is left to lease recovery.
+/// written then is left to lease recovery. Before each try, the items
+/// whose run lost its lease are dropped.
 async fn write_all<I: WriteKind>(
     inner: &Inner,
-    items: Vec<(I, Millis)>,
-) -> (Vec<String>, Vec<(I, Millis, StorageError)>) {
+    items: Vec<(I, Held)>,
+) -> (Vec<String>, Vec<(I, Held, StorageError)>) {
     if items.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let latest = items.iter().map(|(_, at)| *at).max().unwrap_or_default();
-    let (batch, deadlines): (Vec<I>, Vec<Millis>) = items.into_iter().unzip();
-    let error = match write_until(inner, I::OPERATION, latest, || I::write(inner, &batch)).await {
-        Ok(written) => return (written, Vec::new()),
-        Err(WriteFailure::Abandoned(error)) => {
+    let (mut batch, mut held): (Vec<I>, Vec<Held>) = items.into_iter().unzip();
+    let mut backoff = ErrorBackoff::new(
+        inner.options.error_backoff_base,
+        inner.options.error_backoff_cap,
+    );
+    let error = loop {
+        retain_held(&mut batch, &mut held);
+        if batch.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let error = match I::write(inner, &batch).await {
+            Ok(written) => return (written, Vec::new()),
+            Err(error) if !error.is_transient() => break error,
+            Err(error) => error,
+        };
+        let latest = held.iter().map(|h| h.give_up_at).max().unwrap_or_default();
+        if let Err(WriteFailure::Abandoned(error)) =
+            retry_pause(inner, I::OPERATION, &mut backoff, latest, error).await
+        {
             for item in &batch {
                 abandoned(item.execution_id(), &error);
             }
             return (Vec::new(), Vec::new());
         }
-        Err(WriteFailure::Refused(error)) => error,
     };
     if batch.len() == 1 {
         let mut refused = Vec::with_capacity(1);
-        if let (Some(item), Some(at)) = (batch.into_iter().next(), deadlines.first()) {
-            refused.push((item, *at, error));
+        if let (Some(item), Some(h)) = (batch.into_iter().next(), held.into_iter().next()) {
+            refused.push((item, h, error));
         }
         return (Vec::new(), refused);
     }
     tracing::warn!(operation = I::OPERATION, error = %error, count = batch.len(), "the storage refused a batched write; writing one by one");
     let mut refused = Vec::new();
     let mut written = Vec::new();
-    for (item, at) in batch.into_iter().zip(deadlines) {
+    for (item, h) in batch.into_iter().zip(held) {
         let one = std::slice::from_ref(&item);
-        match write_until(inner, I::OPERATION, at, || I::write(inner, one)).await {
+        match write_until(inner, I::OPERATION, &h, || I::write(inner, one)).await {
             Ok(ids) => written.extend(ids),
             Err(WriteFailure::Refused(error)) => {
                 tracing::error!(operation = I::OPERATION, execution_id = %item.execution_id(), error = %error, "the storage refused a result");
-                refused.push((item, at, error));
+                refused.push((item, h, error));
             }
             Err(WriteFailure::Abandoned(error)) => abandoned(item.execution_id(), &error),
+            Err(WriteFailure::Lost) => dropped(item.execution_id(), &h.run),
         }
     }
     (written, refused)

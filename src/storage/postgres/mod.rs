@@ -1210,12 +1210,14 @@ impl<C: PgClient> Queries for Pg<'_, C> {
         executor_id: &str,
         now: Millis,
         lease_slack_ms: i64,
+        lease_ms: i64,
         limit: i64,
     ) -> StorageResult<Rows> {
         let params = pgq::ClaimReadyParams {
             executor_id,
             now,
             lease_slack_ms,
+            lease_ms,
             limit,
         };
         let claim = pgq::claim_ready();
@@ -1238,7 +1240,9 @@ impl<C: PgClient> Queries for Pg<'_, C> {
 
     ids_query!(start_waiting(executor_id: &str, now: Millis, items: Value) => StartWaitingParams { executor_id, now, items });
 
-    ids_query!(release_executions(executor_id: &str, now: Millis, ids: Value) => ReleaseExecutionsParams { executor_id, now, ids });
+    ids_query!(release_executions(executor_id: &str, now: Millis, items: Value) => ReleaseExecutionsParams { executor_id, now, items });
+
+    ids_query!(heartbeat_executions(executor_id: &str, now: Millis, lease_ms: i64, items: Value) => HeartbeatExecutionsParams { executor_id, now, lease_ms, items });
 
     /// Inside the closer's transaction, after `ordered_scans`.
     async fn claim_unclosed(&self, now: Millis, limit: i64) -> StorageResult<Rows> {

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`Insert`] | `insert_executions` per chunk of [`row::INSERT_CHUNK`] rows |
 //! | [`Claim`] | `claim_ready`, rows ordered by `start_at` (unreadable last) |
-//! | [`Finish`], [`Retry`], [`Release`], [`Cancel`], [`ClaimCancellations`] | one guarded statement |
+//! | [`Finish`], [`Retry`], [`Release`], [`Heartbeat`], [`Cancel`], [`ClaimCancellations`] | one guarded statement |
 //! | [`Wait`] | `start_waiting`, then the inserts of the parents that matched |
 //! | [`Close`] | `claim_unclosed`, then the [`ClosePlan`] ([`apply_close_plan`]) |
 //! | [`AdvanceParents`] | `advance_parents`, then the finalize or next child of the parents that matched |
@@ -24,7 +24,7 @@ use crate::storage::row::{self, RawRow};
 use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, StorageError, StorageResult,
+    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, RunRef, StorageError, StorageResult,
     StorageStats, StuckCounts, StuckOutcome, UnreadableCount, WaitItem, Wake, Woken,
 };
 use serde_json::Value;
@@ -198,6 +198,7 @@ pub(crate) struct Claim {
     executor_id: String,
     now: Millis,
     lease_slack_ms: i64,
+    lease_ms: i64,
     limit: i64,
 }
 
@@ -207,11 +208,13 @@ impl Claim {
         now: Millis,
         limit: u32,
         lease_slack_ms: u64,
+        lease_ms: u64,
     ) -> Option<Self> {
         (limit > 0).then(|| Self {
             executor_id: executor_id.to_owned(),
             now,
             lease_slack_ms: i64::try_from(lease_slack_ms).unwrap_or(i64::MAX),
+            lease_ms: i64::try_from(lease_ms).unwrap_or(i64::MAX),
             limit: limit_i64(limit),
         })
     }
@@ -229,7 +232,13 @@ impl<D: Dialect> Op<D> for Claim {
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Vec<Loaded>> {
         let mut rows = queries
-            .claim_ready(&self.executor_id, self.now, self.lease_slack_ms, self.limit)
+            .claim_ready(
+                &self.executor_id,
+                self.now,
+                self.lease_slack_ms,
+                self.lease_ms,
+                self.limit,
+            )
             .await?;
         // Oldest first; unreadable rows last (their start_at may be
         // unreadable too).
@@ -331,14 +340,48 @@ impl<D: Dialect> Retry<D> {
 }
 
 impl<D: Dialect> Release<D> {
-    pub(crate) fn new(executor_id: &str, now: Millis, execution_ids: &[String]) -> Option<Self> {
-        (!execution_ids.is_empty()).then(|| {
-            Self(Owned::new(
-                executor_id,
-                now,
-                D::json(row::ids_json(execution_ids)),
-            ))
+    pub(crate) fn new(executor_id: &str, now: Millis, runs: &[RunRef]) -> Option<Self> {
+        (!runs.is_empty())
+            .then(|| Self(Owned::new(executor_id, now, D::json(row::runs_json(runs)))))
+    }
+}
+
+/// [`Storage::heartbeat`](crate::storage::Storage::heartbeat): one guarded
+/// statement that writes only the heartbeat deadline.
+#[derive(Debug)]
+pub(crate) struct Heartbeat<D: Dialect> {
+    owned: Owned<D::Json>,
+    lease_ms: i64,
+}
+
+impl<D: Dialect> Heartbeat<D> {
+    pub(crate) fn new(
+        executor_id: &str,
+        now: Millis,
+        lease_ms: u64,
+        runs: &[RunRef],
+    ) -> Option<Self> {
+        (!runs.is_empty()).then(|| Self {
+            owned: Owned::new(executor_id, now, D::json(row::runs_json(runs))),
+            lease_ms: i64::try_from(lease_ms).unwrap_or(i64::MAX),
         })
+    }
+}
+
+impl<D: Dialect> Op<D> for Heartbeat<D> {
+    type Output = Vec<String>;
+    const ACCESS: Access = Access::Write;
+    named!("heartbeat_executions");
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<Vec<String>> {
+        let Owned {
+            executor_id,
+            now,
+            json,
+        } = self.owned;
+        queries
+            .heartbeat_executions(&executor_id, now, self.lease_ms, json)
+            .await
     }
 }
 

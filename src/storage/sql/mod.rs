@@ -104,8 +104,26 @@ macro_rules! sql_storage {
                 now: $crate::model::Millis,
                 limit: u32,
                 lease_slack_ms: u64,
+                lease_ms: u64,
             ) -> $crate::storage::StorageResult<Vec<$crate::model::Loaded>> {
-                self.run(engine::Claim::new(executor_id, now, limit, lease_slack_ms))
+                self.run(engine::Claim::new(
+                    executor_id,
+                    now,
+                    limit,
+                    lease_slack_ms,
+                    lease_ms,
+                ))
+                .await
+            }
+
+            async fn heartbeat(
+                &self,
+                executor_id: &str,
+                now: $crate::model::Millis,
+                lease_ms: u64,
+                runs: &[$crate::storage::RunRef],
+            ) -> $crate::storage::StorageResult<Vec<String>> {
+                self.run(engine::Heartbeat::new(executor_id, now, lease_ms, runs))
                     .await
             }
 
@@ -142,9 +160,9 @@ macro_rules! sql_storage {
                 &self,
                 executor_id: &str,
                 now: $crate::model::Millis,
-                execution_ids: &[String],
+                runs: &[$crate::storage::RunRef],
             ) -> $crate::storage::StorageResult<Vec<String>> {
-                self.run(engine::Release::new(executor_id, now, execution_ids))
+                self.run(engine::Release::new(executor_id, now, runs))
                     .await
             }
 
@@ -360,6 +378,7 @@ pub(crate) trait Queries {
         executor_id: &str,
         now: Millis,
         lease_slack_ms: i64,
+        lease_ms: i64,
         limit: i64,
     ) -> impl Future<Output = StorageResult<Rows>>;
     /// `finish_executions`: the ids that matched.
@@ -388,7 +407,15 @@ pub(crate) trait Queries {
         &self,
         executor_id: &str,
         now: Millis,
-        ids: Json<Self>,
+        items: Json<Self>,
+    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    /// `heartbeat_executions`: the ids extended.
+    fn heartbeat_executions(
+        &self,
+        executor_id: &str,
+        now: Millis,
+        lease_ms: i64,
+        items: Json<Self>,
     ) -> impl Future<Output = StorageResult<Vec<String>>>;
     /// `claim_unclosed`: closed at `now`.
     fn claim_unclosed(&self, now: Millis, limit: i64) -> impl Future<Output = StorageResult<Rows>>;

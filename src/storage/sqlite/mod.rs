@@ -755,6 +755,7 @@ impl Queries for Connection {
         executor_id: &str,
         now: Millis,
         lease_slack_ms: i64,
+        lease_ms: i64,
         limit: i64,
     ) -> StorageResult<Rows> {
         let rows = q::claim_ready(
@@ -763,6 +764,7 @@ impl Queries for Connection {
                 executor_id,
                 now,
                 lease_slack_ms,
+                lease_ms,
                 limit,
             },
         )
@@ -786,7 +788,9 @@ impl Queries for Connection {
 
     ids_query!(start_waiting(executor_id: &str, now: Millis, items: String) => StartWaitingParams { executor_id, now, items: &items });
 
-    ids_query!(release_executions(executor_id: &str, now: Millis, ids: String) => ReleaseExecutionsParams { executor_id, now, ids: &ids });
+    ids_query!(release_executions(executor_id: &str, now: Millis, items: String) => ReleaseExecutionsParams { executor_id, now, items: &items });
+
+    ids_query!(heartbeat_executions(executor_id: &str, now: Millis, lease_ms: i64, items: String) => HeartbeatExecutionsParams { executor_id, now, lease_ms, items: &items });
 
     async fn claim_unclosed(&self, now: Millis, limit: i64) -> StorageResult<Rows> {
         let rows = q::claim_unclosed(self, &q::ClaimUnclosedParams { now, limit })

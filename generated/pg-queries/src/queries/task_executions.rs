@@ -12,6 +12,7 @@ pub struct ClaimReadyParams<T1: crate::StringSql> {
     pub executor_id: T1,
     pub now: i64,
     pub lease_slack_ms: i64,
+    pub lease_ms: i64,
     pub limit: i64,
 }
 #[derive(Debug)]
@@ -35,7 +36,14 @@ pub struct StartWaitingParams<T1: crate::JsonSql, T2: crate::StringSql> {
 #[derive(Debug)]
 pub struct ReleaseExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
     pub now: i64,
-    pub ids: T1,
+    pub items: T1,
+    pub executor_id: T2,
+}
+#[derive(Debug)]
+pub struct HeartbeatExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub lease_ms: i64,
+    pub items: T1,
     pub executor_id: T2,
 }
 #[derive(Clone, Copy, Debug)]
@@ -194,6 +202,7 @@ pub struct TaskExecutionRow {
     pub closed_at: Option<i64>,
     pub sleeping_key: Option<String>,
     pub parent_decides: bool,
+    pub heartbeat_expires_at: Option<i64>,
 }
 pub struct TaskExecutionRowBorrowed<'a> {
     pub id: i64,
@@ -233,6 +242,7 @@ pub struct TaskExecutionRowBorrowed<'a> {
     pub closed_at: Option<i64>,
     pub sleeping_key: Option<&'a str>,
     pub parent_decides: bool,
+    pub heartbeat_expires_at: Option<i64>,
 }
 impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
     fn from(
@@ -274,6 +284,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             closed_at,
             sleeping_key,
             parent_decides,
+            heartbeat_expires_at,
         }: TaskExecutionRowBorrowed<'a>,
     ) -> Self {
         Self {
@@ -314,6 +325,7 @@ impl<'a> From<TaskExecutionRowBorrowed<'a>> for TaskExecutionRow {
             closed_at,
             sleeping_key: sleeping_key.map(|v| v.into()),
             parent_decides,
+            heartbeat_expires_at,
         }
     }
 }
@@ -403,6 +415,22 @@ pub struct ReleaseExecutionsRowBorrowed<'a> {
 impl<'a> From<ReleaseExecutionsRowBorrowed<'a>> for ReleaseExecutionsRow {
     fn from(
         ReleaseExecutionsRowBorrowed { execution_id }: ReleaseExecutionsRowBorrowed<'a>,
+    ) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatExecutionsRow {
+    pub execution_id: String,
+}
+pub struct HeartbeatExecutionsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<HeartbeatExecutionsRowBorrowed<'a>> for HeartbeatExecutionsRow {
+    fn from(
+        HeartbeatExecutionsRowBorrowed { execution_id }: HeartbeatExecutionsRowBorrowed<'a>,
     ) -> Self {
         Self {
             execution_id: execution_id.into(),
@@ -1046,6 +1074,74 @@ where
         mapper: fn(ReleaseExecutionsRowBorrowed) -> R,
     ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, R, N> {
         ReleaseExecutionsRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct HeartbeatExecutionsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<HeartbeatExecutionsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(HeartbeatExecutionsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> HeartbeatExecutionsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(HeartbeatExecutionsRowBorrowed) -> R,
+    ) -> HeartbeatExecutionsRowQuery<'c, 'a, 's, C, R, N> {
+        HeartbeatExecutionsRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -2404,7 +2500,7 @@ pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads executions by id from a JSON array of execution ids.
 pub fn get_executions() -> GetExecutionsStmt {
     GetExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
         None,
     )
 }
@@ -2467,6 +2563,7 @@ impl GetExecutionsStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2477,7 +2574,7 @@ pub struct GetChildrenStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Reads the children of a parent in spawn order, its finalize last.
 pub fn get_children() -> GetChildrenStmt {
     GetChildrenStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE parent_execution_id = $1 ORDER BY is_finalize, index_in_parent",
         None,
     )
 }
@@ -2540,6 +2637,7 @@ impl GetChildrenStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2613,10 +2711,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
     }
 }
 pub struct ClaimReadyStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner and the lease in the same statement.
+/// Claims up to `limit` ready executions whose start_at has passed, oldest first, setting the owner, the timeout bound (`expires_at = now + timeout + lease slack`) and the heartbeat deadline (`heartbeat_expires_at = now + lease`) in the same statement.
 pub fn claim_ready() -> ClaimReadyStmt {
     ClaimReadyStmt(
-        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
+        "UPDATE task_executions AS t SET status = 'running', executor_id = $1, started_at = $2, updated_at = $2, expires_at = $2 + t.timeout_ms + $3, heartbeat_expires_at = $2::bigint + $4::bigint WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'ready' AND c.start_at <= $2 ORDER BY c.start_at, c.id LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at",
         None,
     )
 }
@@ -2634,11 +2732,12 @@ impl ClaimReadyStmt {
         executor_id: &'a T1,
         now: &'a i64,
         lease_slack_ms: &'a i64,
+        lease_ms: &'a i64,
         limit: &'a i64,
-    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 5> {
         TaskExecutionRowQuery {
             client,
-            params: [executor_id, now, lease_slack_ms, limit],
+            params: [executor_id, now, lease_slack_ms, lease_ms, limit],
             query: self.0,
             cached: self.1.as_ref(),
             extractor: |
@@ -2682,6 +2781,7 @@ impl ClaimReadyStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -2694,7 +2794,7 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
         'a,
         's,
         ClaimReadyParams<T1>,
-        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 5>,
         C,
     > for ClaimReadyStmt
 {
@@ -2702,21 +2802,22 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
         &'s self,
         client: &'c C,
         params: &'a ClaimReadyParams<T1>,
-    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 4> {
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 5> {
         self.bind(
             client,
             &params.executor_id,
             &params.now,
             &params.lease_slack_ms,
+            &params.lease_ms,
             &params.limit,
         )
     }
 }
 pub struct FinishExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Finishes running executions owned by the executor from a JSON array of {execution_id, status, run_output?, output?, error?}.
+/// Finishes running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, status, run_output?, output?, error?} (attempt null: any attempt, for a claimed row whose attempt could not be read).
 pub fn finish_executions() -> FinishExecutionsStmt {
     FinishExecutionsStmt(
-        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, output = u.output, error = u.error, finished_at = $1, updated_at = $1, is_closed = false, expires_at = NULL, executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, output = u.output, error = u.error, finished_at = $1, updated_at = $1, is_closed = false, expires_at = NULL, heartbeat_expires_at = NULL, executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, output text, error jsonb) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 AND (u.attempt IS NULL OR t.attempt = u.attempt) RETURNING t.execution_id",
         None,
     )
 }
@@ -2770,10 +2871,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
     }
 }
 pub struct RetryExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Re-queues running executions owned by the executor from a JSON array of {execution_id, error, start_at}.
+/// Re-queues running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, error, start_at}.
 pub fn retry_executions() -> RetryExecutionsStmt {
     RetryExecutionsStmt(
-        "UPDATE task_executions AS t SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, error jsonb, start_at bigint) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = 'ready', error = u.error, attempt = t.attempt + 1, start_at = u.start_at, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, attempt integer, error jsonb, start_at bigint) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 AND (u.attempt IS NULL OR t.attempt = u.attempt) RETURNING t.execution_id",
         None,
     )
 }
@@ -2827,10 +2928,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
     }
 }
 pub struct StartWaitingStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Moves running parents owned by the executor to a waiting status from a JSON array of {execution_id, status, run_output, children_count, finalize_execution_id?}.
+/// Moves running parents owned by the executor, at the attempt of the run, to a waiting status from a JSON array of {execution_id, attempt?, status, run_output, children_count, finalize_execution_id?}.
 pub fn start_waiting() -> StartWaitingStmt {
     StartWaitingStmt(
-        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, waiting_for_children_started_at = CASE WHEN u.status = 'waiting_for_children_tasks' THEN $1::bigint ELSE t.waiting_for_children_started_at END, waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN $1::bigint ELSE t.waiting_for_finalize_started_at END, error = NULL, executor_id = NULL, expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 RETURNING t.execution_id",
+        "UPDATE task_executions AS t SET status = u.status, run_output = u.run_output, children_count = u.children_count, active_children_count = u.children_count, finalize_execution_id = u.finalize_execution_id, waiting_for_children_started_at = CASE WHEN u.status = 'waiting_for_children_tasks' THEN $1::bigint ELSE t.waiting_for_children_started_at END, waiting_for_finalize_started_at = CASE WHEN u.status = 'waiting_for_finalize_task' THEN $1::bigint ELSE t.waiting_for_finalize_started_at END, error = NULL, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, children_count integer, finalize_execution_id text) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 AND (u.attempt IS NULL OR t.attempt = u.attempt) RETURNING t.execution_id",
         None,
     )
 }
@@ -2884,10 +2985,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
     }
 }
 pub struct ReleaseExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Gives running executions owned by the executor back to the ready queue (shutdown), without counting an attempt.
+/// Gives running executions owned by the executor, at the attempt of the run, back to the ready queue (shutdown), without counting an attempt; from a JSON array of {execution_id, attempt?}.
 pub fn release_executions() -> ReleaseExecutionsStmt {
     ReleaseExecutionsStmt(
-        "UPDATE task_executions SET status = 'ready', start_at = $1, executor_id = NULL, expires_at = NULL, updated_at = $1 WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($2::jsonb))) AND status COLLATE \"C\" = 'running' AND executor_id = $3 RETURNING execution_id",
+        "UPDATE task_executions AS t SET status = 'ready', start_at = $1, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = $1 FROM jsonb_to_recordset($2::jsonb) AS u(execution_id text, attempt integer) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($2::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $3 AND (u.attempt IS NULL OR t.attempt = u.attempt) RETURNING t.execution_id",
         None,
     )
 }
@@ -2903,12 +3004,12 @@ impl ReleaseExecutionsStmt {
         &'s self,
         client: &'c C,
         now: &'a i64,
-        ids: &'a T1,
+        items: &'a T1,
         executor_id: &'a T2,
     ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, ReleaseExecutionsRow, 3> {
         ReleaseExecutionsRowQuery {
             client,
-            params: [now, ids, executor_id],
+            params: [now, items, executor_id],
             query: self.0,
             cached: self.1.as_ref(),
             extractor: |
@@ -2937,14 +3038,78 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
         client: &'c C,
         params: &'a ReleaseExecutionsParams<T1, T2>,
     ) -> ReleaseExecutionsRowQuery<'c, 'a, 's, C, ReleaseExecutionsRow, 3> {
-        self.bind(client, &params.now, &params.ids, &params.executor_id)
+        self.bind(client, &params.now, &params.items, &params.executor_id)
+    }
+}
+pub struct HeartbeatExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Extends the heartbeat deadline (`heartbeat_expires_at = now + lease_ms`) of running executions owned by the executor, at the attempt of their run, from a JSON array of {execution_id, attempt?}; returns the rows extended (a row missing from the answer was recovered, re-claimed, cancelled or finished: its run is lost). Writes that one column only, which no index covers: a HOT update on PostgreSQL.
+pub fn heartbeat_executions() -> HeartbeatExecutionsStmt {
+    HeartbeatExecutionsStmt(
+        "UPDATE task_executions AS t SET heartbeat_expires_at = $1::bigint + $2::bigint FROM jsonb_to_recordset($3::jsonb) AS u(execution_id text, attempt integer) WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($3::jsonb) ->> 'execution_id')) AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $4 AND (u.attempt IS NULL OR t.attempt = u.attempt) RETURNING t.execution_id",
+        None,
+    )
+}
+impl HeartbeatExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        lease_ms: &'a i64,
+        items: &'a T1,
+        executor_id: &'a T2,
+    ) -> HeartbeatExecutionsRowQuery<'c, 'a, 's, C, HeartbeatExecutionsRow, 4> {
+        HeartbeatExecutionsRowQuery {
+            client,
+            params: [now, lease_ms, items, executor_id],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<HeartbeatExecutionsRowBorrowed, tokio_postgres::Error> {
+                Ok(HeartbeatExecutionsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| HeartbeatExecutionsRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        HeartbeatExecutionsParams<T1, T2>,
+        HeartbeatExecutionsRowQuery<'c, 'a, 's, C, HeartbeatExecutionsRow, 4>,
+        C,
+    > for HeartbeatExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a HeartbeatExecutionsParams<T1, T2>,
+    ) -> HeartbeatExecutionsRowQuery<'c, 'a, 's, C, HeartbeatExecutionsRow, 4> {
+        self.bind(
+            client,
+            &params.now,
+            &params.lease_ms,
+            &params.items,
+            &params.executor_id,
+        )
     }
 }
 pub struct ClaimUnclosedStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Marks up to `limit` finished, unclosed executions closed at `now`, never before their finish (the writer that finished a row may have taken its `now` after the closer took its own), oldest finish first, and returns them so their effects can be applied in the same transaction.
 pub fn claim_unclosed() -> ClaimUnclosedStmt {
     ClaimUnclosedStmt(
-        "UPDATE task_executions AS t SET is_closed = true, closed_at = GREATEST($1, t.finished_at) WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
+        "UPDATE task_executions AS t SET is_closed = true, closed_at = GREATEST($1, t.finished_at) WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.is_closed = false AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') ORDER BY c.finished_at, c.id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at",
         None,
     )
 }
@@ -3008,6 +3173,7 @@ impl ClaimUnclosedStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3300,7 +3466,7 @@ pub struct CancelSubtreesStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner. PostgreSQL locks the targets in execution-id order first, so that concurrent cancellations of overlapping subtrees never deadlock.
 pub fn cancel_subtrees() -> CancelSubtreesStmt {
     CancelSubtreesStmt(
-        "WITH RECURSIVE roots AS ( SELECT r.execution_id, r.error, r.include_self FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, error jsonb, include_self boolean) ), tree (execution_id, error, include_self, depth) AS ( SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots UNION ALL SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1 FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ), targets AS ( SELECT DISTINCT ON (execution_id) execution_id, error FROM tree WHERE depth > 0 OR include_self ORDER BY execution_id, depth ), locked AS MATERIALIZED ( SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id WHERE c.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') ORDER BY c.execution_id FOR UPDATE OF c ) UPDATE task_executions AS t SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'), executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END, expires_at = NULL, finished_at = $2, is_closed = false, updated_at = $2 FROM locked WHERE t.id = locked.id AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') RETURNING t.execution_id",
+        "WITH RECURSIVE roots AS ( SELECT r.execution_id, r.error, r.include_self FROM jsonb_to_recordset($1::jsonb) AS r(execution_id text, error jsonb, include_self boolean) ), tree (execution_id, error, include_self, depth) AS ( SELECT roots.execution_id, roots.error, roots.include_self, 0 FROM roots UNION ALL SELECT c.execution_id, tree.error, tree.include_self, tree.depth + 1 FROM task_executions AS c JOIN tree ON c.parent_execution_id = tree.execution_id ), targets AS ( SELECT DISTINCT ON (execution_id) execution_id, error FROM tree WHERE depth > 0 OR include_self ORDER BY execution_id, depth ), locked AS MATERIALIZED ( SELECT c.id, targets.error FROM task_executions AS c JOIN targets ON c.execution_id = targets.execution_id WHERE c.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') ORDER BY c.execution_id FOR UPDATE OF c ) UPDATE task_executions AS t SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'), executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END, expires_at = NULL, heartbeat_expires_at = NULL, finished_at = $2, is_closed = false, updated_at = $2 FROM locked WHERE t.id = locked.id AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task') RETURNING t.execution_id",
         None,
     )
 }
@@ -3356,7 +3522,7 @@ pub struct ReadyParentsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Parents waiting for children whose children have all completed, least recently updated first.
 pub fn ready_parents() -> ReadyParentsStmt {
     ReadyParentsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE status = 'waiting_for_children_tasks' AND active_children_count = 0 ORDER BY updated_at, id LIMIT $1",
         None,
     )
 }
@@ -3419,6 +3585,7 @@ impl ReadyParentsStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3538,10 +3705,10 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
     }
 }
 pub struct ExpireLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Recovers up to `limit` running executions whose lease expired; re-queued with attempt + 1 while the retry budget allows, failed otherwise.
+/// Recovers up to `limit` running executions whose lease expired (past their timeout bound `expires_at`, or past their heartbeat deadline `heartbeat_expires_at`); re-queued with attempt + 1 while the retry budget allows, failed otherwise. Scans the running rows through ix_task_executions_leases (bounded by the executors' total concurrency).
 pub fn expire_leases() -> ExpireLeasesStmt {
     ExpireLeasesStmt(
-        "UPDATE task_executions AS t SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END, attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END, start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN $1 ELSE t.start_at END, finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE $1 END, error = $2::jsonb, executor_id = NULL, expires_at = NULL, is_closed = false, updated_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'running' AND c.expires_at < $1 ORDER BY c.expires_at, c.id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id, t.status",
+        "UPDATE task_executions AS t SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END, attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END, start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN $1 ELSE t.start_at END, finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE $1 END, error = $2::jsonb, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, is_closed = false, updated_at = $1 WHERE t.id IN ( SELECT c.id FROM task_executions AS c WHERE c.status = 'running' AND (c.expires_at < $1 OR c.heartbeat_expires_at < $1) ORDER BY c.expires_at, c.id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING t.execution_id, t.status",
         None,
     )
 }
@@ -3599,7 +3766,7 @@ pub struct WakeSleepingStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner. Returns nothing when no sleeping execution has the key.
 pub fn wake_sleeping() -> WakeSleepingStmt {
     WakeSleepingStmt(
-        "UPDATE task_executions AS t SET status = $1::jsonb ->> 'status', run_output = $1::jsonb ->> 'output', output = $1::jsonb ->> 'output', error = nullif($1::jsonb -> 'error', 'null'::jsonb), finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.sleeping_key = $3 AND t.status = 'sleeping' AND t.task_id = $4 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides",
+        "UPDATE task_executions AS t SET status = $1::jsonb ->> 'status', run_output = $1::jsonb ->> 'output', output = $1::jsonb ->> 'output', error = nullif($1::jsonb -> 'error', 'null'::jsonb), finished_at = $2, updated_at = $2, expires_at = NULL, is_closed = false WHERE t.sleeping_key = $3 AND t.status = 'sleeping' AND t.task_id = $4 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at",
         None,
     )
 }
@@ -3673,6 +3840,7 @@ impl WakeSleepingStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -3707,7 +3875,7 @@ pub struct GetBySleepingKeyStmt(&'static str, Option<tokio_postgres::Statement>)
 /// The most recent execution of a task with this sleeping key (a repeated wake returns it unchanged).
 pub fn get_by_sleeping_key() -> GetBySleepingKeyStmt {
     GetBySleepingKeyStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE sleeping_key = $1 AND task_id = $2 ORDER BY id DESC LIMIT 1",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE sleeping_key = $1 AND task_id = $2 ORDER BY id DESC LIMIT 1",
         None,
     )
 }
@@ -3771,6 +3939,7 @@ impl GetBySleepingKeyStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -4075,10 +4244,10 @@ impl OldestReadyStmt {
     }
 }
 pub struct CountExpiredLeasesStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Number of running executions whose lease has expired.
+/// Number of running executions whose lease has expired (past the timeout bound or the heartbeat deadline, as in expire_leases).
 pub fn count_expired_leases() -> CountExpiredLeasesStmt {
     CountExpiredLeasesStmt(
-        "SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND expires_at < $1",
+        "SELECT count(*) AS count FROM task_executions WHERE status = 'running' AND (expires_at < $1 OR heartbeat_expires_at < $1)",
         None,
     )
 }
@@ -4114,7 +4283,7 @@ pub struct ListExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Operator listing, newest first: executions created before the cursor (before_created_at, before_execution_id) in (created_at DESC, execution_id DESC) order, at most `limit`. Filters with a neutral value when unused: task_id '' (any), root_only false, any_status true (else status in the JSON array `statuses`), created range [created_from, created_to), any_finished true (else finished_at in [finished_from, finished_to)). Walks ix_task_executions_created backwards from the cursor; the filters are checked on the way (see docs/design.md, Listing).
 pub fn list_executions() -> ListExecutionsStmt {
     ListExecutionsStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE (created_at, execution_id) < ($1, $2) AND created_at >= $3 AND created_at < $4 AND ($5 OR (finished_at >= $6 AND finished_at < $7)) AND ($8 = '' OR task_id = $8) AND ($9 = false OR parent_execution_id IS NULL) AND ($10 OR status IN (SELECT jsonb_array_elements_text($11::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $12",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE (created_at, execution_id) < ($1, $2) AND created_at >= $3 AND created_at < $4 AND ($5 OR (finished_at >= $6 AND finished_at < $7)) AND ($8 = '' OR task_id = $8) AND ($9 = false OR parent_execution_id IS NULL) AND ($10 OR status IN (SELECT jsonb_array_elements_text($11::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $12",
         None,
     )
 }
@@ -4209,6 +4378,7 @@ impl ListExecutionsStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -4251,7 +4421,7 @@ pub struct ListChildrenOfStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Operator listing of one parent's children (and finalize), with the cursor, order and filters of list_executions; reads the parent's rows through ix_task_executions_parent and sorts them.
 pub fn list_children_of() -> ListChildrenOfStmt {
     ListChildrenOfStmt(
-        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides FROM task_executions WHERE parent_execution_id = $1 AND (created_at, execution_id) < ($2, $3) AND created_at >= $4 AND created_at < $5 AND ($6 OR (finished_at >= $7 AND finished_at < $8)) AND ($9 = '' OR task_id = $9) AND ($10 = false OR parent_execution_id IS NULL) AND ($11 OR status IN (SELECT jsonb_array_elements_text($12::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $13",
+        "SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions WHERE parent_execution_id = $1 AND (created_at, execution_id) < ($2, $3) AND created_at >= $4 AND created_at < $5 AND ($6 OR (finished_at >= $7 AND finished_at < $8)) AND ($9 = '' OR task_id = $9) AND ($10 = false OR parent_execution_id IS NULL) AND ($11 OR status IN (SELECT jsonb_array_elements_text($12::jsonb))) ORDER BY created_at DESC, execution_id DESC LIMIT $13",
         None,
     )
 }
@@ -4349,6 +4519,7 @@ impl ListChildrenOfStmt {
                     closed_at: row.try_get(34)?,
                     sleeping_key: row.try_get(35)?,
                     parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
                 })
             },
             mapper: |it| TaskExecutionRow::from(it),
@@ -4401,7 +4572,7 @@ pub struct RerunRootStmt(&'static str, Option<tokio_postgres::Statement>);
 /// Operator retry: puts a top-level execution that finished without completing back to ready for a fresh run (attempt 0, start_at now; output, errors, lease, children counters, finalize and the bookkeeping timestamps cleared). Returns the row only when the guard matched; its previous subtree is deleted by delete_descendants in the same transaction.
 pub fn rerun_root() -> RerunRootStmt {
     RerunRootStmt(
-        "UPDATE task_executions SET status = 'ready', attempt = 0, start_at = $1, started_at = NULL, finished_at = NULL, expires_at = NULL, executor_id = NULL, needs_cancel = false, is_closed = false, run_output = NULL, output = NULL, error = NULL, children_count = 0, active_children_count = 0, finalize_execution_id = NULL, children_errors = NULL, finalize_error = NULL, waiting_for_children_started_at = NULL, waiting_for_finalize_started_at = NULL, closed_at = NULL, updated_at = $1 WHERE execution_id = $2 AND parent_execution_id IS NULL AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'cancelled') RETURNING execution_id",
+        "UPDATE task_executions SET status = 'ready', attempt = 0, start_at = $1, started_at = NULL, finished_at = NULL, expires_at = NULL, heartbeat_expires_at = NULL, executor_id = NULL, needs_cancel = false, is_closed = false, run_output = NULL, output = NULL, error = NULL, children_count = 0, active_children_count = 0, finalize_execution_id = NULL, children_errors = NULL, finalize_error = NULL, waiting_for_children_started_at = NULL, waiting_for_finalize_started_at = NULL, closed_at = NULL, updated_at = $1 WHERE execution_id = $2 AND parent_execution_id IS NULL AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'cancelled') RETURNING execution_id",
         None,
     )
 }
