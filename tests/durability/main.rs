@@ -36,8 +36,13 @@
 //! - [`late_result`]: a run that ignores its cancellation and returns after
 //!   being cancelled leaves the execution `cancelled`;
 //! - [`zombie`]: a stalled run outlives its lease and the execution is
-//!   recovered: another executor's newer run wins over the stale result; an
-//!   executor never runs one execution twice at once;
+//!   recovered: a newer attempt wins over the stale result, whether another
+//!   executor or the same one claimed it again (fencing by attempt);
+//! - [`heartbeat`]: a SIGKILLed worker's executions with a 10-minute
+//!   timeout are recovered within two heartbeat leases of the kill (memory:
+//!   an executor dropped without shutdown); a run whose lease cannot be
+//!   extended while the storage is unreachable is lost (token fired, result
+//!   dropped) and re-run once the storage is back;
 //! - [`tracking`]: runs retried at once stay tracked by their executor
 //!   (listed, cancellable);
 //! - [`transactions`]: enqueue inside the caller's own database transaction
@@ -63,6 +68,7 @@ mod crash;
 mod crash_load;
 mod db_blip;
 mod handoff;
+mod heartbeat;
 mod late_result;
 mod outage;
 mod processes;
@@ -97,6 +103,7 @@ async fn worker() {
         crash::WORKER_MODE => crash::worker_main(config).await,
         crash_load::WORKER_MODE => crash_load::worker_main(config).await,
         handoff::WORKER_MODE => handoff::worker_main(config).await,
+        heartbeat::WORKER_MODE => heartbeat::worker_main(config).await,
         write_lock::WORKER_MODE => write_lock::worker_main(config).await,
         wake::WORKER_MODE => wake::worker_main(config).await,
         other => panic!("unknown worker mode {other}"),
@@ -122,7 +129,9 @@ macro_rules! backend {
 backend!(memory, crate::common::Backend::Memory;
     tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
-    zombie::executor_never_runs_one_execution_twice_at_once,
+    zombie::stale_attempt_on_the_same_executor_is_refused,
+    heartbeat::killed_worker_is_recovered_within_two_leases,
+    heartbeat::lost_run_fires_its_token_and_drops_its_result,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     late_result::late_result_never_overwrites_cancel,
@@ -132,7 +141,9 @@ backend!(sqlite, crate::common::Backend::Sqlite;
     stuck::stuck_rows_are_ended_by_maintenance,
     tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
-    zombie::executor_never_runs_one_execution_twice_at_once,
+    zombie::stale_attempt_on_the_same_executor_is_refused,
+    heartbeat::killed_worker_is_recovered_within_two_leases,
+    heartbeat::lost_run_fires_its_token_and_drops_its_result,
     cancel_storm::concurrent_overlapping_cancels,
     two_executors::two_executors_run_everything_once,
     processes::two_processes_run_everything_once,
@@ -152,7 +163,9 @@ backend!(postgres, crate::common::Backend::Postgres;
     stuck::stuck_rows_are_ended_by_maintenance,
     tracking::immediate_retries_stay_tracked,
     zombie::stale_result_of_a_zombie_is_refused,
-    zombie::executor_never_runs_one_execution_twice_at_once,
+    zombie::stale_attempt_on_the_same_executor_is_refused,
+    heartbeat::killed_worker_is_recovered_within_two_leases,
+    heartbeat::lost_run_fires_its_token_and_drops_its_result,
     db_blip::connections_killed_mid_load,
     outage::server_down_while_parents_finish,
     cancel_storm::concurrent_overlapping_cancels,
