@@ -215,7 +215,10 @@ async fn cycle(storage: Arc<dyn Storage>, streams: usize, batches: usize, out: &
     }
     // Drain: whatever was inserted but not yet claimed, finished or closed.
     loop {
-        let claimed = storage.claim_ready("drain", NOW, 1_000, 0, 3_600_000).await.unwrap();
+        let claimed = storage
+            .claim_ready("drain", NOW, 1_000, 0, 3_600_000)
+            .await
+            .unwrap();
         let items: Vec<FinishItem> = claimed
             .into_iter()
             .map(|r| FinishItem {

@@ -128,7 +128,11 @@ fn failed(id: &str, message: &str) -> FinishItem {
 async fn running(s: &dyn Storage, executor: &str, now: Millis, list: &[&str]) {
     let new: Vec<_> = list.iter().map(|id| exec(id, "t", now - 10)).collect();
     s.insert(&new).await.unwrap();
-    let claimed = ok_ids(s.claim_ready(executor, now, 1000, SLACK, LEASE).await.unwrap());
+    let claimed = ok_ids(
+        s.claim_ready(executor, now, 1000, SLACK, LEASE)
+            .await
+            .unwrap(),
+    );
     assert_eq!(sorted(claimed), sorted(ids(list)));
 }
 
@@ -170,7 +174,11 @@ async fn parent_with_children_of(
         .await
         .unwrap();
     assert_eq!(matched, ids(&[p]));
-    let claimed = ok_ids(s.claim_ready("ex", T0 + 2, 1000, SLACK, LEASE).await.unwrap());
+    let claimed = ok_ids(
+        s.claim_ready("ex", T0 + 2, 1000, SLACK, LEASE)
+            .await
+            .unwrap(),
+    );
     assert_eq!(claimed.len(), n as usize);
     children.into_iter().map(|c| c.execution_id).collect()
 }
@@ -235,7 +243,9 @@ pub async fn insert_and_get_round_trip_every_field(h: Harness) {
     assert_eq!(got.start_at, T0 + 1);
 
     // Every field written by later transitions round-trips too.
-    h.claim_ready("ex", T0 + 2_000, 10, SLACK, LEASE).await.unwrap();
+    h.claim_ready("ex", T0 + 2_000, 10, SLACK, LEASE)
+        .await
+        .unwrap();
     let error = ExecutionError {
         kind: ErrorKind::TimedOut,
         message: "Task timed out ✓".into(),
@@ -275,7 +285,12 @@ pub async fn insert_of_nothing_is_a_no_op(h: Harness) {
     assert_eq!(h.stats(T0).await.unwrap().counts, vec![]);
     assert!(h.finish("ex", T0, &[]).await.unwrap().is_empty());
     assert!(h.cancel(T0, &[]).await.unwrap().is_empty());
-    assert!(h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex", T0, 10, 0, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// An insert whose batch holds an existing id, or the same id twice, fails
@@ -348,7 +363,12 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
     ])
     .await
     .unwrap();
-    assert!(h.claim_ready("ex", T0, 0, SLACK, LEASE).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex", T0, 0, SLACK, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let first: Vec<TaskExecution> = h
         .claim_ready("ex1", T0, 2, SLACK, LEASE)
         .await
@@ -384,7 +404,11 @@ pub async fn claim_ready_filters_orders_and_limits(h: Harness) {
             .unwrap()
             .is_empty()
     );
-    let later = ok_ids(h.claim_ready("ex3", T0 + 5_000, 10, SLACK, LEASE).await.unwrap());
+    let later = ok_ids(
+        h.claim_ready("ex3", T0 + 5_000, 10, SLACK, LEASE)
+            .await
+            .unwrap(),
+    );
     assert_eq!(later, ["late"]);
     assert_eq!(one(&*h, "b").await.executor_id.as_deref(), Some("ex1"));
 }
@@ -594,10 +618,14 @@ pub async fn retry_after_lease_expiry_is_refused(h: Harness) {
         ..item
     };
     assert!(
-        h.finish("ex", T0 + 201, &[completed("a", "1"), at_1(completed("a", "1"))])
-            .await
-            .unwrap()
-            .is_empty()
+        h.finish(
+            "ex",
+            T0 + 201,
+            &[completed("a", "1"), at_1(completed("a", "1"))]
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
     assert_eq!(
         h.finish("ex2", T0 + 201, &[at_1(completed("a", "2"))])
@@ -643,13 +671,13 @@ pub async fn owner_writes_are_fenced_by_attempt(h: Harness) {
     let claimed = h.claim_ready("ex", T0, 10, 0, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].as_ref().unwrap().attempt, 0);
-    assert_eq!(
-        h.expire_leases(T0 + 101, 10).await.unwrap().requeued,
-        ["a"]
-    );
+    assert_eq!(h.expire_leases(T0 + 101, 10).await.unwrap().requeued, ["a"]);
     let again = h.claim_ready("ex", T0 + 200, 10, 0, LEASE).await.unwrap();
     let again = again.into_iter().next().unwrap().unwrap();
-    assert_eq!((again.attempt, again.executor_id.as_deref()), (1, Some("ex")));
+    assert_eq!(
+        (again.attempt, again.executor_id.as_deref()),
+        (1, Some("ex"))
+    );
 
     let stale = |item: FinishItem| FinishItem {
         attempt: Some(0),
@@ -735,9 +763,21 @@ pub async fn heartbeat_extends_owned_runs_and_expiry_follows_it(h: Harness) {
         e
     };
     h.insert(&[long("a"), long("b")]).await.unwrap();
-    assert_eq!(h.claim_ready("ex", T0, 10, SLACK, 1_000).await.unwrap().len(), 2);
+    assert_eq!(
+        h.claim_ready("ex", T0, 10, SLACK, 1_000)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     h.insert(&[long("c"), long("d")]).await.unwrap();
-    assert_eq!(h.claim_ready("other", T0, 10, SLACK, 1_000).await.unwrap().len(), 2);
+    assert_eq!(
+        h.claim_ready("other", T0, 10, SLACK, 1_000)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let a = one(&*h, "a").await;
     assert_eq!(a.heartbeat_expires_at, Some(T0 + 1_000));
     assert_eq!(a.expires_at, Some(T0 + 3_600_000 + SLACK as i64));
@@ -854,7 +894,13 @@ pub async fn wait_for_children_inserts_only_for_matched_parents(h: Harness) {
     assert!(h.get(&ids(&["p2_0"])).await.unwrap().is_empty());
     assert_eq!(status(&*h, "p2").await, ExecutionStatus::Running);
     // Children are ready and claimable.
-    assert_eq!(h.claim_ready("ex", T0 + 1, 10, 0, LEASE).await.unwrap().len(), 3);
+    assert_eq!(
+        h.claim_ready("ex", T0 + 1, 10, 0, LEASE)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 /// A parent without children but with a finalize waits for the finalize
@@ -1101,7 +1147,13 @@ pub async fn close_applies_finalize_results(h: Harness) {
     h.wait_for_children("ex", T0 + 1, &[wait("p"), wait("q")])
         .await
         .unwrap();
-    assert_eq!(h.claim_ready("fx", T0 + 2, 10, 0, LEASE).await.unwrap().len(), 2);
+    assert_eq!(
+        h.claim_ready("fx", T0 + 2, 10, 0, LEASE)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     h.finish(
         "fx",
         T0 + 3,
@@ -1153,7 +1205,13 @@ pub async fn close_cascades_through_three_levels(h: Harness) {
     )
     .await
     .unwrap();
-    assert_eq!(h.claim_ready("ex", T0 + 2, 10, 0, LEASE).await.unwrap().len(), 2);
+    assert_eq!(
+        h.claim_ready("ex", T0 + 2, 10, 0, LEASE)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     h.wait_for_children(
         "ex",
         T0 + 3,
@@ -1431,7 +1489,11 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
         (Some(T0 + 1), Some(T0 + 20), None)
     );
 
-    let claimed = ok_ids(h.claim_ready("ex", T0 + 21, 10, SLACK, LEASE).await.unwrap());
+    let claimed = ok_ids(
+        h.claim_ready("ex", T0 + 21, 10, SLACK, LEASE)
+            .await
+            .unwrap(),
+    );
     assert_eq!(claimed, ["p_f"]);
     h.finish("ex", T0 + 30, &[completed("p_f", "3")])
         .await
@@ -1739,7 +1801,10 @@ pub async fn concurrent_closers_lose_no_countdown(h: Harness) {
             let mut ready = Vec::new();
             let mut idle_rounds = 0;
             while idle_rounds < 3 {
-                let claimed = s.claim_ready(&executor, T0 + 2, 5, 60_000, LEASE).await.unwrap();
+                let claimed = s
+                    .claim_ready(&executor, T0 + 2, 5, 60_000, LEASE)
+                    .await
+                    .unwrap();
                 let items: Vec<FinishItem> = claimed
                     .into_iter()
                     .map(|e| completed(&e.unwrap().execution_id, "1"))
@@ -2387,7 +2452,10 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
             .closed
             .is_empty()
     );
-    let claimed = h.claim_ready("ex2", T0 + 51, 10, SLACK, LEASE).await.unwrap();
+    let claimed = h
+        .claim_ready("ex2", T0 + 51, 10, SLACK, LEASE)
+        .await
+        .unwrap();
     assert_eq!(ok_ids(claimed), ["p"]);
     // A failed root (no children) is re-run too.
     running(&*h, "ex", T0 + 60, &["f"]).await;

@@ -649,10 +649,7 @@ mod tests {
             option_of(ExecutorOptions::builder().lease_slack(max)),
             "lease_slack"
         );
-        assert_eq!(
-            option_of(ExecutorOptions::builder().lease(max)),
-            "lease"
-        );
+        assert_eq!(option_of(ExecutorOptions::builder().lease(max)), "lease");
         assert_eq!(
             option_of(ExecutorOptions::builder().lease(Duration::from_millis(29))),
             "lease"

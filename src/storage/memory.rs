@@ -9,9 +9,8 @@ use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
     FinishItem, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RetryItem, RunRef,
-    Storage,
-    StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome, WaitItem,
-    Wake, Woken, operator,
+    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
+    WaitItem, Wake, Woken, operator,
 };
 use crate::model::{
     CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
@@ -1035,7 +1034,7 @@ impl Storage for MemoryStorage {
             row.started_at = None;
             row.finished_at = None;
             row.expires_at = None;
-                    row.heartbeat_expires_at = None;
+            row.heartbeat_expires_at = None;
             row.executor_id = None;
             row.needs_cancel = false;
             row.is_closed = false;

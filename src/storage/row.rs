@@ -10,7 +10,8 @@
 //! statement.
 
 use super::{
-    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, RunRef, StorageError, WaitItem,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, RetryItem, RunRef, StorageError,
+    WaitItem,
 };
 use crate::model::{
     ChildError, CorruptRow, ExecutionError, ExecutionRef, ExecutionStatus, Loaded, NewExecution,

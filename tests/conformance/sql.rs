@@ -102,7 +102,10 @@ pub async fn millisecond_timestamps_survive(h: Harness) {
         (got.created_at, got.start_at),
         (1_234_567_890_123, 1_234_567_890_124)
     );
-    let claimed = h.claim_ready("ex", 1_234_567_890_999, 1, 7, 3_600_000).await.unwrap();
+    let claimed = h
+        .claim_ready("ex", 1_234_567_890_999, 1, 7, 3_600_000)
+        .await
+        .unwrap();
     let got = claimed.into_iter().next().unwrap().unwrap();
     assert_eq!(got.started_at, Some(1_234_567_890_999));
     assert_eq!(got.expires_at, Some(1_234_567_890_999 + 1_000 + 7));
@@ -182,7 +185,12 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
     expected.sort();
     assert_eq!(bad, expected);
     // Claims go on; nothing is handed out twice.
-    assert!(h.claim_ready("ex", T0 + 1, 10, 0, 3_600_000).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex", T0 + 1, 10, 0, 3_600_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     h.insert(&[exec("g", "t", T0)]).await.unwrap();
     let again = h.claim_ready("ex", T0 + 2, 10, 0, 3_600_000).await.unwrap();
     assert_eq!(again.len(), 1);
@@ -232,7 +240,12 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
             .closed
             .is_empty()
     );
-    assert!(h.claim_ready("ex", T0 + 6, 10, 0, 3_600_000).await.unwrap().is_empty());
+    assert!(
+        h.claim_ready("ex", T0 + 6, 10, 0, 3_600_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// The other read paths isolate a wrongly typed row too: children, ready
@@ -364,7 +377,10 @@ mod sqlite_only {
                 .await
                 .unwrap();
             loop {
-                let claimed = storage.claim_ready("child", T0, 3, 0, 3_600_000).await.unwrap();
+                let claimed = storage
+                    .claim_ready("child", T0, 3, 0, 3_600_000)
+                    .await
+                    .unwrap();
                 if claimed.is_empty() {
                     break;
                 }
@@ -692,7 +708,10 @@ mod sqlite_only {
         assert_eq!(got, ["z"]);
         // A storage opened on the file now at the path works normally.
         reopened.insert(&[exec("b", "t", T0)]).await.unwrap();
-        let claimed = reopened.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap();
+        let claimed = reopened
+            .claim_ready("ex", T0, 10, 0, 3_600_000)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 2);
     }
 
@@ -714,7 +733,10 @@ mod sqlite_only {
                 .insert(&[exec("a", "t", T0), exec("b", "t", T0 + 1)])
                 .await
                 .unwrap();
-            storage.claim_ready("ex", T0, 1, 0, 3_600_000).await.unwrap();
+            storage
+                .claim_ready("ex", T0, 1, 0, 3_600_000)
+                .await
+                .unwrap();
         }
         // The last connection closed: SQLite checkpointed and removed the WAL.
         let wal = db_dir.join("tasks.db-wal");
@@ -752,7 +774,10 @@ mod sqlite_only {
         assert!(storage.get_children("a").await.unwrap().is_empty());
         for err in [
             storage.insert(&[exec("c", "t", T0)]).await.unwrap_err(),
-            storage.claim_ready("ex", T0 + 5, 10, 0, 3_600_000).await.unwrap_err(),
+            storage
+                .claim_ready("ex", T0 + 5, 10, 0, 3_600_000)
+                .await
+                .unwrap_err(),
             storage.delete_all().await.unwrap_err(),
         ] {
             assert!(
@@ -853,7 +878,13 @@ mod sqlite_only {
         a.insert(&[exec("x", "t", T0)]).await.unwrap();
         assert_eq!(a.get(&ids(&["x"])).await.unwrap().len(), 1);
         assert!(b.get(&ids(&["x"])).await.unwrap().is_empty());
-        assert_eq!(a.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap().len(), 1);
+        assert_eq!(
+            a.claim_ready("ex", T0, 10, 0, 3_600_000)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
 
@@ -1153,7 +1184,13 @@ pub async fn stuck_rows_are_counted_and_repaired(h: Harness) {
     ])
     .await
     .unwrap();
-    assert_eq!(h.claim_ready("ex", T0, 10, 0, 3_600_000).await.unwrap().len(), 4);
+    assert_eq!(
+        h.claim_ready("ex", T0, 10, 0, 3_600_000)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
     let waits: Vec<WaitItem> = ["p", "q"]
         .iter()
         .map(|id| WaitItem {
@@ -1272,7 +1309,10 @@ pub async fn claim_plan_ignores_stale_statistics(h: Harness) {
         "the claim must read the ready index: {plan}"
     );
     // Both order and limit hold on the burst.
-    let claimed = h.claim_ready("ex", T0 + 1, 1_024, 250, 3_600_000).await.unwrap();
+    let claimed = h
+        .claim_ready("ex", T0 + 1, 1_024, 250, 3_600_000)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1_024);
     let starts: Vec<i64> = claimed
         .iter()

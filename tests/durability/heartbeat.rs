@@ -113,7 +113,10 @@ pub async fn killed_worker_is_recovered_within_two_leases(backend: Backend) {
         .build()
         .unwrap();
     let handles = client.enqueue_many(&task, 0..EXECUTIONS).await.unwrap();
-    let ids: Vec<String> = handles.iter().map(|h| h.execution_id().to_owned()).collect();
+    let ids: Vec<String> = handles
+        .iter()
+        .map(|h| h.execution_id().to_owned())
+        .collect();
 
     let killed_at: Millis = if backend == Backend::Memory {
         let doomed = Executor::builder(storage.clone())
@@ -159,7 +162,10 @@ pub async fn killed_worker_is_recovered_within_two_leases(backend: Backend) {
     for row in &left {
         assert_eq!((row.status, row.attempt), (ExecutionStatus::Running, 0));
         let deadline = row.heartbeat_expires_at.unwrap();
-        assert!(deadline <= killed_at + ms(LEASE), "{row:?} killed at {killed_at}");
+        assert!(
+            deadline <= killed_at + ms(LEASE),
+            "{row:?} killed at {killed_at}"
+        );
         assert_eq!(
             row.expires_at,
             Some(row.started_at.unwrap() + ms(TIMEOUT) + ms(Duration::from_secs(300)))
@@ -362,7 +368,10 @@ pub async fn lost_run_fires_its_token_and_drops_its_result(backend: Backend) {
         max_attempts: 1,
         ..Default::default()
     });
-    let hang_handle = executor.enqueue_with(&hang, (), retry.clone()).await.unwrap();
+    let hang_handle = executor
+        .enqueue_with(&hang, (), retry.clone())
+        .await
+        .unwrap();
     let quick_handle = executor.enqueue_with(&quick, (), retry).await.unwrap();
     let ids = vec![
         hang_handle.execution_id().to_owned(),
@@ -411,7 +420,11 @@ pub async fn lost_run_fires_its_token_and_drops_its_result(backend: Backend) {
     assert!(forgotten, "{:?}", executor.running_execution_ids());
     // Still running at attempt 0 in the storage: nothing was written.
     for row in rows(&*storage.inner, &ids).await {
-        assert_eq!((row.status, row.attempt), (ExecutionStatus::Running, 0), "{row:?}");
+        assert_eq!(
+            (row.status, row.attempt),
+            (ExecutionStatus::Running, 0),
+            "{row:?}"
+        );
     }
 
     storage.down.store(false, Ordering::SeqCst);

@@ -320,7 +320,13 @@ pub async fn metrics_count_expired_leases(factory: Factory) {
     let failed = executor.enqueue(&lost_once, ()).await.unwrap();
     // A dead executor claimed both: their leases expire, nobody runs them.
     let claimed = storage
-        .claim_ready("de_dead", durable_execution::model::now_millis(), 10, 0, 3_600_000)
+        .claim_ready(
+            "de_dead",
+            durable_execution::model::now_millis(),
+            10,
+            0,
+            3_600_000,
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);

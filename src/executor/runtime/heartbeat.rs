@@ -44,7 +44,12 @@ pub(super) async fn heartbeat_loop(inner: Arc<Inner>) {
                     if extended.contains(id.as_str()) {
                         run.extend(deadline);
                     } else {
-                        lose_if_tracked(&inner, id, run, "its execution is no longer running here at this attempt (recovered, re-claimed, cancelled or finished)");
+                        lose_if_tracked(
+                            &inner,
+                            id,
+                            run,
+                            "its execution is no longer running here at this attempt (recovered, re-claimed, cancelled or finished)",
+                        );
                     }
                 }
             }

@@ -127,13 +127,22 @@ async fn write_batch(inner: &Inner, completions: &mut [Completion]) {
     // errors never get here: they are retried (see `write_until`).
     let mut fallback: Vec<(FinishItem, Held)> = Vec::new();
     for (item, held, error) in finish_refused {
-        fallback.push((refusal(&item.execution_id, item.attempt, "result", &error), held));
+        fallback.push((
+            refusal(&item.execution_id, item.attempt, "result", &error),
+            held,
+        ));
     }
     for (item, held, error) in retry_refused {
-        fallback.push((refusal(&item.execution_id, item.attempt, "retry", &error), held));
+        fallback.push((
+            refusal(&item.execution_id, item.attempt, "retry", &error),
+            held,
+        ));
     }
     for (item, held, error) in wait_refused {
-        fallback.push((refusal(&item.execution_id, item.attempt, "children", &error), held));
+        fallback.push((
+            refusal(&item.execution_id, item.attempt, "children", &error),
+            held,
+        ));
     }
     for (item, held) in fallback {
         let one = std::slice::from_ref(&item);

@@ -162,8 +162,7 @@ macro_rules! sql_storage {
                 now: $crate::model::Millis,
                 runs: &[$crate::storage::RunRef],
             ) -> $crate::storage::StorageResult<Vec<String>> {
-                self.run(engine::Release::new(executor_id, now, runs))
-                    .await
+                self.run(engine::Release::new(executor_id, now, runs)).await
             }
 
             async fn close_finished(

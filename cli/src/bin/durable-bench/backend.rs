@@ -106,6 +106,14 @@ impl Fresh {
         Ok(())
     }
 
+    /// The PostgreSQL server URL and schema of the storage, if it is one.
+    pub(crate) fn postgres_schema(&self) -> Option<(&str, &str)> {
+        match &self.cleanup {
+            Cleanup::Schema { url, schema } => Some((url, schema)),
+            _ => None,
+        }
+    }
+
     /// Drops the file or schema.
     pub(crate) async fn cleanup(self) -> Result<()> {
         drop(self.storage);

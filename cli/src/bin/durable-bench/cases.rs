@@ -6,7 +6,7 @@ use crate::backend::{Backend, Fresh};
 use crate::measure::{CpuSnapshot, RssPeaks, RssSampler, quantile};
 use anyhow::{Context as _, Result, bail, ensure};
 use durable_execution::model::ExecutionStatus;
-use durable_execution::storage::Storage;
+use durable_execution::storage::{RunRef, Storage};
 use durable_execution::{
     Executor, ExecutorOptions, FinalizeInput, LoopResult, LoopStep, LoopingTask, ParentOutput,
     ParentTask, Sequence, Task, TaskContext, TaskError,
@@ -559,4 +559,122 @@ pub(crate) async fn fanout(
         },
         observed,
     ))
+}
+
+/// What the heartbeat case measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeartbeatLoad {
+    /// `n_tup_hot_upd / n_tup_upd` of the heartbeats alone.
+    pub(crate) hot_ratio: f64,
+    /// Mean time of one batched heartbeat call, in milliseconds.
+    pub(crate) call_ms: f64,
+}
+
+/// Reads `(n_tup_upd, n_tup_hot_upd)` of the table once its counters show
+/// at least `expected` updates (statistics are flushed asynchronously by
+/// the backends that made the updates: polled for up to 30 s).
+async fn table_updates(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    expected: i64,
+) -> Result<(i64, i64)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = client
+            .query_one(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables \
+                 WHERE schemaname = $1 AND relname = 'task_executions'",
+                &[&schema],
+            )
+            .await
+            .context("cannot read pg_stat_user_tables")?;
+        let (upd, hot): (i64, i64) = (row.get(0), row.get(1));
+        if upd >= expected {
+            return Ok((upd, hot));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "pg_stat_user_tables shows {upd} updates after 30 s, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A heartbeat-only load on PostgreSQL: `runs` executions are claimed,
+/// then extended with one batched [`Storage::heartbeat`] call per round,
+/// `rounds` times; the HOT ratio is that of the heartbeats' updates alone
+/// (`pg_stat_user_tables`, before and after). The table gets `fillfactor`
+/// first when it is below 100 (PostgreSQL's default).
+pub(crate) async fn heartbeat_load(
+    pg_url: &str,
+    runs: usize,
+    rounds: usize,
+    fillfactor: u8,
+) -> Result<HeartbeatLoad> {
+    let fresh = Fresh::new(Backend::Postgres, pg_url).await?;
+    let Some((url, schema)) = fresh.postgres_schema() else {
+        bail!("not a PostgreSQL storage");
+    };
+    let client = crate::backend::pg_client(url).await?;
+    if fillfactor < 100 {
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {schema}.task_executions SET (fillfactor = {fillfactor})"
+            ))
+            .await
+            .context("cannot set the table's fillfactor")?;
+    }
+    let task = Task::new(
+        "bench_heartbeat",
+        |_ctx: TaskContext, _i: usize| async move { Ok::<_, TaskError>(()) },
+    );
+    // Never started: only enqueues.
+    let executor = Executor::builder(fresh.storage.clone())
+        .options(executor_options()?)
+        .register(&task)
+        .build()?;
+    executor.enqueue_many(&task, 0..runs).await?;
+    let now = durable_execution::model::now_millis();
+    let lease_ms = 30_000;
+    let claimed = fresh
+        .storage
+        .claim_ready("de_bench", now, u32::try_from(runs)?, 300_000, lease_ms)
+        .await?;
+    ensure!(claimed.len() == runs, "claimed {} of {runs}", claimed.len());
+    let refs: Vec<RunRef> = claimed
+        .into_iter()
+        .map(|row| row.map(|row| RunRef::new(row.execution_id, row.attempt)))
+        .collect::<Result<_, _>>()
+        .map_err(|corrupt| anyhow::anyhow!("{corrupt}"))?;
+    // The claim's updates (not HOT: they change indexed columns).
+    let before = table_updates(&client, schema, i64::try_from(runs)?).await?;
+    let mut spent = Duration::ZERO;
+    for round in 0..rounds {
+        let now = durable_execution::model::now_millis();
+        let start = Instant::now();
+        let extended = fresh
+            .storage
+            .heartbeat("de_bench", now, lease_ms, &refs)
+            .await?;
+        spent += start.elapsed();
+        ensure!(
+            extended.len() == runs,
+            "round {round}: extended {} of {runs}",
+            extended.len()
+        );
+    }
+    let heartbeats = i64::try_from(runs * rounds)?;
+    let after = table_updates(&client, schema, before.0 + heartbeats).await?;
+    let updates = after.0 - before.0;
+    let hot = after.1 - before.1;
+    ensure!(updates > 0, "no heartbeat update was counted");
+    #[allow(clippy::cast_precision_loss)]
+    let result = HeartbeatLoad {
+        hot_ratio: hot as f64 / updates as f64,
+        call_ms: spent.as_secs_f64() * 1000.0 / rounds.max(1) as f64,
+    };
+    drop(executor);
+    drop(client);
+    fresh.cleanup().await?;
+    Ok(result)
 }

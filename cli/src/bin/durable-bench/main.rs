@@ -47,6 +47,16 @@ struct Args {
     /// Children of the one parent of the fan-out case.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     children: u32,
+    /// Running executions of the heartbeat case.
+    #[arg(long, default_value_t = 200)]
+    heartbeat_runs: usize,
+    /// Heartbeat rounds of the heartbeat case.
+    #[arg(long, default_value_t = 50)]
+    heartbeat_rounds: usize,
+    /// Table fillfactors the heartbeat case runs with, comma-separated
+    /// (100: PostgreSQL's default).
+    #[arg(long, value_delimiter = ',', default_values_t = [100u8, 70], value_parser = clap::value_parser!(u8).range(10..=100))]
+    heartbeat_fillfactor: Vec<u8>,
     /// A quick check (tiny sizes, 1 repetition): fails unless every
     /// execution completed.
     #[arg(long)]
@@ -83,6 +93,10 @@ enum Case {
     Latency,
     /// One parent spawning `--children` children (not in the default set).
     Fanout,
+    /// PostgreSQL only: a heartbeat-only load (`--heartbeat-runs` running
+    /// executions extended `--heartbeat-rounds` times) and the share of its
+    /// updates that are HOT (not in the default set).
+    Heartbeat,
 }
 
 /// A target to compare a median against.
@@ -108,6 +122,7 @@ enum Unit {
     Millis,
     MiB,
     Ratio,
+    Fraction,
 }
 
 impl Unit {
@@ -118,6 +133,7 @@ impl Unit {
             Self::Millis => format!("{value:.2} ms"),
             Self::MiB => format!("{value:.1} MiB"),
             Self::Ratio => format!("{value:.2}×"),
+            Self::Fraction => format!("{value:.3}"),
         }
     }
 }
@@ -478,6 +494,52 @@ async fn run(args: Args) -> Result<()> {
                     }
                     rows.push(p50);
                     rows.push(p99);
+                }
+                Case::Heartbeat => {
+                    if backend != Backend::Postgres {
+                        continue;
+                    }
+                    let (runs, rounds) = if args.smoke {
+                        (20, 3)
+                    } else {
+                        (args.heartbeat_runs.max(1), args.heartbeat_rounds.max(1))
+                    };
+                    for &fillfactor in &args.heartbeat_fillfactor {
+                        let label = format!(
+                            "heartbeat-only load, {runs} running executions × {rounds} rounds, fillfactor {fillfactor}"
+                        );
+                        let mut hot = Row {
+                            backend,
+                            case: format!("{label}: HOT ratio (n_tup_hot_upd / n_tup_upd)"),
+                            unit: Unit::Fraction,
+                            values: Vec::new(),
+                            observed: Vec::new(),
+                            target: (fillfactor < 100).then_some(Target::AtLeast(0.95)),
+                        };
+                        let mut call = Row {
+                            backend,
+                            case: format!("{label}: one batched heartbeat call"),
+                            unit: Unit::Millis,
+                            values: Vec::new(),
+                            observed: Vec::new(),
+                            target: None,
+                        };
+                        for rep in 1..=reps {
+                            let result = cases::heartbeat_load(pg_url, runs, rounds, fillfactor)
+                                .await
+                                .with_context(|| format!("{} {label}", backend.name()))?;
+                            eprintln!(
+                                "{:8} {label} rep {rep}/{reps}: HOT ratio {:.3}, {:.2} ms per call",
+                                backend.name(),
+                                result.hot_ratio,
+                                result.call_ms
+                            );
+                            hot.values.push(result.hot_ratio);
+                            call.values.push(result.call_ms);
+                        }
+                        rows.push(hot);
+                        rows.push(call);
+                    }
                 }
                 Case::Fanout => {
                     let label = format!(
