@@ -213,9 +213,10 @@
 //! `docs/design.md`, shipped with the package).
 //!
 //! - **At least once across crashes.** An enqueued execution runs until it
-//!   finishes. When the executor running it dies, its lease (`timeout +
-//!   lease_slack`, see [`ExecutorOptions`]) expires and another executor
-//!   runs it again, counting the lost run as an attempt of its
+//!   finishes. When the executor running it dies, its lease expires (the
+//!   heartbeat lease, 30 s by default, that a live executor keeps
+//!   extending; at the latest `timeout + lease_slack`, see
+//!   [`ExecutorOptions`]) and another executor runs it again, counting the lost run as an attempt of its
 //!   [`RetryOptions`] (with no attempt left it ends `failed` with `Task
 //!   expired`). A run may therefore be repeated after its side effects
 //!   happened: make task code idempotent, or use [`TaskContext::attempt`]
@@ -224,10 +225,12 @@
 //!   atomic (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a single writer on
 //!   SQLite), so two executors never claim the same execution, and a running
 //!   execution is only taken away from its executor after its lease expired.
-//!   One executor never runs the same execution twice at once.
+//!   A run whose executor learns that it lost the lease (its heartbeat did
+//!   not extend it, or could not for a whole lease) is stopped: its
+//!   cancellation token fires and its result is dropped.
 //! - **What a late result can and cannot overwrite.** A run's result is
-//!   written only while the execution is still `running` and owned by the
-//!   executor that ran it. A result arriving after the execution was
+//!   written only while the execution is still `running`, owned by the
+//!   executor that ran it and at the run's attempt. A result arriving after the execution was
 //!   cancelled, recovered by another executor, released at shutdown or
 //!   finished in any other way is dropped: it never overwrites a
 //!   cancellation, a newer attempt's result or another executor's work.
@@ -288,11 +291,15 @@
 //! - **Register every task on every executor** that shares a storage: an
 //!   executor that claims an execution of a task it does not know fails it.
 //! - **Leases and timeouts.** After a crash, an execution is recovered
-//!   `timeout + lease_slack` after it was claimed (5 minutes of slack by
-//!   default). Keep task timeouts realistic and lower the slack
-//!   ([`ExecutorOptionsBuilder::lease_slack`]) if faster recovery matters
-//!   more than tolerance for pauses (a longer pause than the slack lets
-//!   another executor run the execution again).
+//!   about one heartbeat lease after the executor died
+//!   ([`ExecutorOptionsBuilder::lease`], 30 s by default), whatever its
+//!   timeout; a live executor extends the lease of its runs every
+//!   [`ExecutorOptionsBuilder::heartbeat_interval`] with one batched
+//!   storage call. A shorter lease recovers sooner but tolerates shorter
+//!   storage outages and process pauses (a run whose lease could not be
+//!   extended for a whole lease is given up). `timeout + lease_slack`
+//!   ([`ExecutorOptionsBuilder::lease_slack`], 5 minutes of slack by
+//!   default) still bounds a run that never ends.
 //! - **Shutdown.** Call [`Executor::shutdown`] on `SIGTERM`/Ctrl-C (or run
 //!   with [`Executor::run_until`], which calls it): it stops
 //!   claiming, signals [`TaskContext::shutdown`] to running tasks, waits up
