@@ -664,6 +664,7 @@ impl Storage for MemoryStorage {
             }
             outcome.closed = ids;
             let plan = ClosePlan::new(&rows);
+            let now = crate::storage::rules::close_effects_at(now, &rows);
             for (parent, n) in &plan.decrements {
                 let waiting = state
                     .get(parent)

@@ -508,7 +508,8 @@ impl<D: Dialect> Op<D> for Close {
             return Ok(outcome);
         }
         let plan = ClosePlan::new(&finished);
-        apply_close_plan(queries, self.now, &plan, &mut outcome).await?;
+        let effects_at = crate::storage::rules::close_effects_at(self.now, &finished);
+        apply_close_plan(queries, effects_at, &plan, &mut outcome).await?;
         Ok(outcome)
     }
 
