@@ -23,6 +23,7 @@ use std::time::Instant;
 
 mod backend;
 mod cases;
+mod ceiling;
 mod measure;
 
 /// Benchmarks durable-execution on its storage backends.
@@ -51,6 +52,10 @@ struct Args {
     /// execution completed.
     #[arg(long)]
     smoke: bool,
+    /// Tasks of each ceiling run (the minimal batched lifecycle straight
+    /// through the driver, see docs/benchmarks.md).
+    #[arg(long, default_value_t = 20_000)]
+    ceiling_n: u64,
     /// PostgreSQL server; each run creates and drops its own schema there.
     #[arg(
         long,
@@ -83,6 +88,9 @@ enum Case {
     Latency,
     /// One parent spawning `--children` children (not in the default set).
     Fanout,
+    /// Nothing but the ceiling, which every run measures anyway (not in
+    /// the default set).
+    Ceiling,
 }
 
 /// A target to compare a median against.
@@ -347,7 +355,14 @@ async fn run(args: Args) -> Result<()> {
     let load_before = load_average();
     let mut rows: Vec<Row> = Vec::new();
     let mut executions = 0u64;
+    let mut ceilings: Vec<(Backend, f64)> = Vec::new();
+    let ceiling_n = if args.smoke { 300 } else { args.ceiling_n };
     for &backend in &args.backends {
+        if let Some(row) = ceiling_row(backend, pg_url, ceiling_n, reps).await? {
+            executions += ceiling_n.div_ceil(ceiling::BATCH) * ceiling::BATCH * reps as u64;
+            ceilings.push((backend, summary(&row.values).0));
+            rows.push(row);
+        }
         for &case in &cases {
             match case {
                 Case::Bulk | Case::OneByOne => {
@@ -479,6 +494,7 @@ async fn run(args: Args) -> Result<()> {
                     rows.push(p50);
                     rows.push(p99);
                 }
+                Case::Ceiling => {}
                 Case::Fanout => {
                     let label = format!(
                         "fan-out, 1 parent × {} children",
@@ -544,9 +560,9 @@ async fn run(args: Args) -> Result<()> {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| backend | case | median | range | target | met | client CPU | PG CPU | storage calls/exec | mean call |"
+        "| backend | case | median | range | of ceiling | target | met | client CPU | PG CPU | storage calls/exec | mean call |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|:-:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|");
     for row in &rows {
         let (median, min, max) = summary(&row.values);
         let mean = |f: &dyn Fn(&Observed) -> f64| {
@@ -569,21 +585,37 @@ async fn run(args: Args) -> Result<()> {
         let diagnostics = if row.observed.is_empty() {
             "| | | |".to_owned()
         } else {
+            let calls = mean(&|o| o.calls_per_exec);
             format!(
-                "{:.2} | {} | {:.2} | {:.2} ms |",
+                "{:.2} | {} | {} | {} |",
                 mean(&|o| o.own_cpu),
                 if row.backend == Backend::Postgres {
                     format!("{:.2}", mean(&|o| o.pg_cpu))
                 } else {
                     "—".to_owned()
                 },
-                mean(&|o| o.calls_per_exec),
-                mean(&|o| o.mean_call_ms)
+                // The ceiling makes no storage calls (NaN).
+                if calls.is_nan() {
+                    "—".to_owned()
+                } else {
+                    format!("{calls:.2}")
+                },
+                if calls.is_nan() {
+                    "—".to_owned()
+                } else {
+                    format!("{:.2} ms", mean(&|o| o.mean_call_ms))
+                }
             )
+        };
+        let of_ceiling = match (row.unit, ceilings.iter().find(|(b, _)| *b == row.backend)) {
+            (Unit::PerSecond, Some((_, ceiling))) if *ceiling > 0.0 => {
+                Unit::Ratio.format(median / ceiling)
+            }
+            _ => String::new(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {}–{} | {target} | {met} | {diagnostics}",
+            "| {} | {} | {} | {}–{} | {of_ceiling} | {target} | {met} | {diagnostics}",
             row.backend.name(),
             row.case,
             row.unit.format(median),
@@ -606,6 +638,44 @@ async fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The row of the ceiling of `backend` (`reps` runs of `n` tasks), the
+/// denominator of the `of ceiling` column; `None` for the memory backend.
+async fn ceiling_row(backend: Backend, pg_url: &str, n: u64, reps: usize) -> Result<Option<Row>> {
+    let mut row = Row {
+        backend,
+        case: format!(
+            "ceiling: insert, claim, finish, close of {} per statement, one writer (tasks/s)",
+            ceiling::BATCH
+        ),
+        unit: Unit::PerSecond,
+        values: Vec::new(),
+        observed: Vec::new(),
+        target: None,
+    };
+    for rep in 1..=reps {
+        let Some(run) = ceiling::run(backend, pg_url, n)
+            .await
+            .with_context(|| format!("{} ceiling", backend.name()))?
+        else {
+            return Ok(None);
+        };
+        eprintln!(
+            "{:8} ceiling rep {rep}/{reps}: {} tasks/s",
+            backend.name(),
+            thousands(run.per_second.round() as u64)
+        );
+        row.values.push(run.per_second);
+        row.observed.push(Observed {
+            own_cpu: run.own_cpu,
+            pg_cpu: run.pg_cpu,
+            calls_per_exec: f64::NAN,
+            mean_call_ms: f64::NAN,
+            rss: measure::RssPeaks::default(),
+        });
+    }
+    Ok(Some(row))
 }
 
 /// Peak RSS rows from the bulk runs: one per size, and the ratio of the
