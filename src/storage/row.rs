@@ -234,7 +234,7 @@ pub(crate) fn wake_json(wake: &super::Wake) -> Result<Value, StorageError> {
 /// each statement's JSON parameter stays around 1 MB however many rows the
 /// insert has, instead of one parameter (and, on the database side, one
 /// parsed document) the size of the whole batch.
-pub(crate) const INSERT_CHUNK: usize = 2_000;
+pub(crate) const INSERT_CHUNK: usize = 500;
 
 /// One row of the JSON array of `insert_executions`, borrowed from a
 /// [`NewExecution`] and serialized straight to JSON text (no intermediate
