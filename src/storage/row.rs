@@ -233,10 +233,15 @@ pub(crate) fn wake_json(wake: &super::Wake) -> Result<Value, StorageError> {
 
 /// Rows per `insert_executions` statement when an insert is split into
 /// several statements (children of one parent, large `enqueue_many` calls):
-/// each statement's JSON parameter stays around 1 MB however many rows the
-/// insert has, instead of one parameter (and, on the database side, one
-/// parsed document) the size of the whole batch.
-pub(crate) const INSERT_CHUNK: usize = 2_000;
+/// each statement's JSON parameter stays around 250 kB however many rows
+/// the insert has, instead of one parameter (and, on the database side, one
+/// parsed document) the size of the whole batch. Kept small because a
+/// pooled PostgreSQL connection keeps a send buffer as large as the largest
+/// statement it ever sent: with 2,000 rows (~1 MB) per statement, a long
+/// bulk run that spread its inserts over the 16 connections of the pool
+/// peaked 25 MiB above a short one (docs/benchmarks.md, "Memory with the
+/// backlog").
+pub(crate) const INSERT_CHUNK: usize = 500;
 
 /// One row of the JSON array of `insert_executions`, borrowed from a
 /// [`NewExecution`] and serialized straight to JSON text (no intermediate

@@ -873,6 +873,44 @@ fn bench_smoke_runs_on_memory_and_sqlite() {
         }
     }
     assert!(!out.contains("| postgres |"), "{out}");
+    // The ceiling runs in the smoke run too, and every SQLite throughput
+    // row carries its ratio to it (`0.53×`); the memory backend has none.
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("| backend | case |"))
+        .unwrap_or_default();
+    let of_ceiling = header
+        .split('|')
+        .position(|c| c.trim() == "of ceiling")
+        .unwrap_or_else(|| panic!("no `of ceiling` column in:\n{out}"));
+    let cell = |line: &str| {
+        line.split('|')
+            .nth(of_ceiling)
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    };
+    let ceiling = out
+        .lines()
+        .find(|l| l.starts_with("| sqlite | ceiling: insert, claim, finish, close of 100"))
+        .unwrap_or_else(|| panic!("no SQLite ceiling row in:\n{out}"));
+    assert_eq!(cell(ceiling), "1.00×", "{ceiling}");
+    let bulk = out
+        .lines()
+        .find(|l| l.starts_with("| sqlite | bulk enqueue, N=300 (tasks/s)"))
+        .unwrap_or_default();
+    let ratio = cell(bulk);
+    let value: f64 = ratio
+        .strip_suffix('×')
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in {bulk}"));
+    assert!(value > 0.0, "{bulk}");
+    assert!(!out.contains("| memory | ceiling"), "{out}");
+    let memory_bulk = out
+        .lines()
+        .find(|l| l.starts_with("| memory | bulk enqueue, N=300 (tasks/s)"))
+        .unwrap_or_default();
+    assert_eq!(cell(memory_bulk), "", "{memory_bulk}");
 }
 
 /// A libpq `key=value` string is PostgreSQL (it used to be taken as a

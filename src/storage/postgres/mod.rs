@@ -5,7 +5,7 @@
 //!   statement cache), so each query is parsed once per connection.
 //! - Single-statement operations run in autocommit; multi-statement
 //!   operations (`wait_for_children`, `close_finished`, `advance_parents`,
-//!   an `insert` of more than 2,000 rows) run in one transaction each, and
+//!   an `insert` of more than 500 rows) run in one transaction each, and
 //!   so do the scans that must read a partial index in its order
 //!   (`claim_ready`, `close_finished`, `children_outputs`), with bitmap
 //!   scans off for their transaction, so that their plan never depends on

@@ -114,6 +114,22 @@ impl Fresh {
         }
     }
 
+    /// The SQLite file of this storage, if it is one.
+    pub(crate) fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match &self.cleanup {
+            Cleanup::File(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The PostgreSQL schema of this storage, if it is one.
+    pub(crate) fn pg_schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Schema { schema, .. } => Some(schema),
+            _ => None,
+        }
+    }
+
     /// Drops the file or schema.
     pub(crate) async fn cleanup(self) -> Result<()> {
         drop(self.storage);

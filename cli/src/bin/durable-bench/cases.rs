@@ -150,6 +150,16 @@ async fn wait_completed(
     }
 }
 
+/// Executions per `enqueue_many` call of the bulk case:
+/// `DURABLE_BENCH_CHUNK` (a diagnostic), else [`BULK_CHUNK`].
+fn bulk_chunk() -> u64 {
+    std::env::var("DURABLE_BENCH_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(BULK_CHUNK)
+}
+
 /// `n` trivial tasks enqueued with `enqueue_many` (chunks of 5,000), run
 /// to completion. Returns tasks per second.
 pub(crate) async fn bulk(backend: Backend, pg_url: &str, n: u64) -> Result<(f64, Observed)> {
@@ -165,7 +175,7 @@ pub(crate) async fn bulk(backend: Backend, pg_url: &str, n: u64) -> Result<(f64,
     let probe = Probe::start(&fresh);
     let mut next = 0;
     while next < n {
-        let end = (next + BULK_CHUNK).min(n);
+        let end = (next + bulk_chunk()).min(n);
         executor.enqueue_many(&task, next..end).await?;
         next = end;
     }

@@ -23,6 +23,7 @@ use std::time::Instant;
 
 mod backend;
 mod cases;
+mod ceiling;
 mod measure;
 
 /// Benchmarks durable-execution on its storage backends.
@@ -61,6 +62,10 @@ struct Args {
     /// execution completed.
     #[arg(long)]
     smoke: bool,
+    /// Tasks of each ceiling run (the minimal batched lifecycle straight
+    /// through the driver, see docs/benchmarks.md).
+    #[arg(long, default_value_t = 20_000)]
+    ceiling_n: u64,
     /// PostgreSQL server; each run creates and drops its own schema there.
     #[arg(
         long,
@@ -97,6 +102,9 @@ enum Case {
     /// executions extended `--heartbeat-rounds` times) and the share of its
     /// updates that are HOT (not in the default set).
     Heartbeat,
+    /// Nothing but the ceiling, which every run measures anyway (not in
+    /// the default set).
+    Ceiling,
 }
 
 /// A target to compare a median against.
@@ -123,6 +131,7 @@ enum Unit {
     MiB,
     Ratio,
     Fraction,
+    Bytes,
 }
 
 impl Unit {
@@ -134,6 +143,7 @@ impl Unit {
             Self::MiB => format!("{value:.1} MiB"),
             Self::Ratio => format!("{value:.2}×"),
             Self::Fraction => format!("{value:.3}"),
+            Self::Bytes => format!("{} B", thousands(value.max(0.0).round() as u64)),
         }
     }
 }
@@ -363,7 +373,14 @@ async fn run(args: Args) -> Result<()> {
     let load_before = load_average();
     let mut rows: Vec<Row> = Vec::new();
     let mut executions = 0u64;
+    let mut ceilings: Vec<(Backend, f64)> = Vec::new();
+    let ceiling_n = if args.smoke { 300 } else { args.ceiling_n };
     for &backend in &args.backends {
+        if let Some(row) = ceiling_row(backend, pg_url, ceiling_n, reps).await? {
+            executions += ceiling_n.div_ceil(ceiling::BATCH) * ceiling::BATCH * reps as u64;
+            ceilings.push((backend, summary(&row.values).0));
+            rows.push(row);
+        }
         for &case in &cases {
             match case {
                 Case::Bulk | Case::OneByOne => {
@@ -541,6 +558,7 @@ async fn run(args: Args) -> Result<()> {
                         rows.push(call);
                     }
                 }
+                Case::Ceiling => {}
                 Case::Fanout => {
                     let label = format!(
                         "fan-out, 1 parent × {} children",
@@ -606,9 +624,9 @@ async fn run(args: Args) -> Result<()> {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| backend | case | median | range | target | met | client CPU | PG CPU | storage calls/exec | mean call |"
+        "| backend | case | median | range | of ceiling | target | met | client CPU | PG CPU | storage calls/exec | mean call |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|:-:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|");
     for row in &rows {
         let (median, min, max) = summary(&row.values);
         let mean = |f: &dyn Fn(&Observed) -> f64| {
@@ -631,21 +649,37 @@ async fn run(args: Args) -> Result<()> {
         let diagnostics = if row.observed.is_empty() {
             "| | | |".to_owned()
         } else {
+            let calls = mean(&|o| o.calls_per_exec);
             format!(
-                "{:.2} | {} | {:.2} | {:.2} ms |",
+                "{:.2} | {} | {} | {} |",
                 mean(&|o| o.own_cpu),
                 if row.backend == Backend::Postgres {
                     format!("{:.2}", mean(&|o| o.pg_cpu))
                 } else {
                     "—".to_owned()
                 },
-                mean(&|o| o.calls_per_exec),
-                mean(&|o| o.mean_call_ms)
+                // The ceiling makes no storage calls (NaN).
+                if calls.is_nan() {
+                    "—".to_owned()
+                } else {
+                    format!("{calls:.2}")
+                },
+                if calls.is_nan() {
+                    "—".to_owned()
+                } else {
+                    format!("{:.2} ms", mean(&|o| o.mean_call_ms))
+                }
             )
+        };
+        let of_ceiling = match (row.unit, ceilings.iter().find(|(b, _)| *b == row.backend)) {
+            (Unit::PerSecond, Some((_, ceiling))) if *ceiling > 0.0 => {
+                Unit::Ratio.format(median / ceiling)
+            }
+            _ => String::new(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {}–{} | {target} | {met} | {diagnostics}",
+            "| {} | {} | {} | {}–{} | {of_ceiling} | {target} | {met} | {diagnostics}",
             row.backend.name(),
             row.case,
             row.unit.format(median),
@@ -668,6 +702,44 @@ async fn run(args: Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The row of the ceiling of `backend` (`reps` runs of `n` tasks), the
+/// denominator of the `of ceiling` column; `None` for the memory backend.
+async fn ceiling_row(backend: Backend, pg_url: &str, n: u64, reps: usize) -> Result<Option<Row>> {
+    let mut row = Row {
+        backend,
+        case: format!(
+            "ceiling: insert, claim, finish, close of {} per statement, one writer (tasks/s)",
+            ceiling::BATCH
+        ),
+        unit: Unit::PerSecond,
+        values: Vec::new(),
+        observed: Vec::new(),
+        target: None,
+    };
+    for rep in 1..=reps {
+        let Some(run) = ceiling::run(backend, pg_url, n)
+            .await
+            .with_context(|| format!("{} ceiling", backend.name()))?
+        else {
+            return Ok(None);
+        };
+        eprintln!(
+            "{:8} ceiling rep {rep}/{reps}: {} tasks/s",
+            backend.name(),
+            thousands(run.per_second.round() as u64)
+        );
+        row.values.push(run.per_second);
+        row.observed.push(Observed {
+            own_cpu: run.own_cpu,
+            pg_cpu: run.pg_cpu,
+            calls_per_exec: f64::NAN,
+            mean_call_ms: f64::NAN,
+            rss: measure::RssPeaks::default(),
+        });
+    }
+    Ok(Some(row))
 }
 
 /// Peak RSS rows from the bulk runs: one per size, and the ratio of the
@@ -715,8 +787,40 @@ fn memory_rows(backend: Backend, ns: &[u64], rows: &mut Vec<Row>) {
                 unit: Unit::Ratio,
                 values: ratios,
                 observed: Vec::new(),
-                target: Some(Target::AtMost(1.5)),
+                target: None,
             });
+            // The growth with the backlog: each run of the largest size
+            // minus the median of the smallest. The SQL backends keep the
+            // backlog in the database, so it must stay within 16 MiB; the
+            // memory backend keeps every row, so its growth is stated per
+            // retained execution instead.
+            let growth: Vec<f64> = large.1.iter().map(|l| l - small_median).collect();
+            rows.push(Row {
+                backend,
+                case: format!("{what} N={} − N={}", thousands(large.0), thousands(small.0)),
+                unit: Unit::MiB,
+                values: growth.clone(),
+                observed: Vec::new(),
+                target: (backend != Backend::Memory).then_some(Target::AtMost(16.0)),
+            });
+            if backend == Backend::Memory {
+                let extra = (large.0 - small.0) as f64;
+                rows.push(Row {
+                    backend,
+                    case: format!(
+                        "{what} per retained execution (N={} − N={})",
+                        thousands(large.0),
+                        thousands(small.0)
+                    ),
+                    unit: Unit::Bytes,
+                    values: growth
+                        .iter()
+                        .map(|mib| mib * 1024.0 * 1024.0 / extra)
+                        .collect(),
+                    observed: Vec::new(),
+                    target: None,
+                });
+            }
         }
     }
 }
