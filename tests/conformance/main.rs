@@ -88,6 +88,7 @@ macro_rules! sql_backends {
             claim_plan_ignores_stale_statistics,
             list_plans_use_their_index,
             list_returns_corrupt_rows_in_place,
+            prune_plans_use_their_indexes,
         ]);)*
     };
 }
