@@ -368,6 +368,49 @@ WITH RECURSIVE tree (execution_id) AS (
 )
 DELETE FROM task_executions WHERE execution_id IN (SELECT execution_id FROM tree);
 
+--! prune_candidates : PruneCandidatesRow()
+--- Retention: up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, oldest finish first, whose every descendant is finished and closed (a whole finished tree). PostgreSQL locks them FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches; a root changed meanwhile, e.g. re-run, is re-checked by the lock and left out). Reads ix_task_executions_prunable (one range: status, finished_at < cutoff) and, per candidate, ix_task_executions_root.
+SELECT r.execution_id FROM task_executions AS r
+WHERE r.parent_execution_id IS NULL AND r.is_closed = true
+  AND r.status = :status AND r.finished_at < :finished_before
+  AND NOT EXISTS (
+      SELECT 1 FROM task_executions AS d
+      WHERE d.root_execution_id = r.execution_id
+        AND (d.is_closed = false
+             OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
+ORDER BY r.status, r.finished_at, r.id
+LIMIT :limit
+FOR UPDATE OF r SKIP LOCKED;
+
+--! count_prunable : CountPrunableRow()
+--- Retention dry run: how many of the first `limit` candidates of prune_candidates (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
+SELECT count(*) AS roots,
+    coalesce(sum(1 + (SELECT count(*) FROM task_executions AS e WHERE e.root_execution_id = c.execution_id)), 0)::bigint AS executions
+FROM (
+    SELECT r.execution_id FROM task_executions AS r
+    WHERE r.parent_execution_id IS NULL AND r.is_closed = true
+      AND r.status = :status AND r.finished_at < :finished_before
+      AND NOT EXISTS (
+          SELECT 1 FROM task_executions AS d
+          WHERE d.root_execution_id = r.execution_id
+            AND (d.is_closed = false
+                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
+    ORDER BY r.status, r.finished_at, r.id
+    LIMIT :limit) AS c;
+
+--! delete_pruned_roots : DeletePrunedRootsRow()
+--- Retention: deletes the top-level executions of a JSON array of execution ids, guarded again (still top-level, finished and closed: a root re-run between the candidate scan and this statement is kept), and returns those deleted. Finds them through the unique execution_id index (PostgreSQL: the planner-proof forms of the header note).
+DELETE FROM task_executions
+WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
+  AND parent_execution_id IS NULL AND is_closed
+  AND status COLLATE "C" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
+RETURNING execution_id;
+
+--! delete_pruned_descendants
+--- Retention: deletes every descendant of the top-level executions of a JSON array of execution ids (the rows whose root_execution_id is one of them), through ix_task_executions_root.
+DELETE FROM task_executions
+WHERE root_execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)));
+
 --! delete_all_executions
 --- Deletes every execution (tests and benchmarks).
 DELETE FROM task_executions;

@@ -338,9 +338,9 @@ pub use executor::{
     ChildOutcome, ChildTask, Definition, EnqueueOptions, ExecutionEvent, ExecutionEventKind,
     ExecutionHandle, Executor, ExecutorBuilder, ExecutorError, ExecutorOptions,
     ExecutorOptionsBuilder, ExecutorStats, FinalizeInput, FinalizeInputOf, IntoStorage, LoopDelay,
-    LoopResult, LoopStep, LoopingTask, ParentOutput, ParentResult, ParentTask, Sequence,
-    SleepingTask, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions, WakeOutcome,
-    generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
+    LoopResult, LoopStep, LoopingTask, ParentOutput, ParentResult, ParentTask, RetentionPolicy,
+    Sequence, SleepingTask, Task, TaskContext, TaskError, TaskHandle, TaskSpec, WaitOptions,
+    WakeOutcome, generate_execution_id, retry_delay_ms, retry_delay_with_jitter_ms,
 };
 pub use model::{ErrorKind, ExecutionError, ExecutionStatus, RetryOptions, TaskExecution};
 

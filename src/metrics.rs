@@ -21,6 +21,7 @@
 //! | `durable_execution_run_duration_seconds` | histogram | `task_id`, `status` | how long a run took, claim to accepted result; `status` is `completed`, `failed`, `retried` or `timed_out` |
 //! | `durable_execution_start_delay_seconds` | histogram | `task_id` | from the earliest start (`start_at`: creation plus the sleep before run, or the retry's scheduled time) to the claim |
 //! | `durable_execution_storage_call_duration_seconds` | histogram | `operation` | each call of the executor to its storage, by [`Storage`](crate::storage::Storage) method name (`claim_ready`, `finish`, …) |
+//! | `durable_executions_pruned_total` | counter | – | executions deleted by this executor's retention pruner (every execution of each tree; see [`RetentionPolicy`](crate::RetentionPolicy)) |
 //! | `durable_executions` | gauge | `task_id`, `status` | executions in the storage per task and status (every executor's, not only this one's), sampled from [`Storage::stats`](crate::storage::Storage::stats) every [`ExecutorOptions::metrics_interval`](crate::ExecutorOptions::metrics_interval); not sampled by default |
 //!
 //! The outcome counters and the run duration are recorded where the
@@ -60,6 +61,8 @@ pub const CANCELLED_TOTAL: &str = "durable_executions_cancelled_total";
 pub const LOST_TOTAL: &str = "durable_executions_lost_total";
 /// Counter: expired leases recovered (label `task_id`).
 pub const EXPIRED_TOTAL: &str = "durable_executions_expired_total";
+/// Counter: executions deleted by the retention pruner (no labels).
+pub const PRUNED_TOTAL: &str = "durable_executions_pruned_total";
 /// Histogram: run duration in seconds (labels `task_id`, `status`).
 pub const RUN_DURATION_SECONDS: &str = "durable_execution_run_duration_seconds";
 /// Histogram: delay from `start_at` to the claim, in seconds (label `task_id`).
@@ -119,6 +122,11 @@ mod recording {
     /// Records an execution recovered from an expired lease.
     pub(crate) fn expired(task_id: &str) {
         counter!(EXPIRED_TOTAL, "task_id" => task_id.to_owned()).increment(1);
+    }
+
+    /// Records executions deleted by the retention pruner.
+    pub(crate) fn pruned(executions: u64) {
+        counter!(PRUNED_TOTAL).increment(executions);
     }
 
     /// Sets the per-status gauge from `stats`; the task and status pairs of
@@ -183,6 +191,8 @@ mod noop {
     pub(crate) fn claimed(_row: &TaskExecution) {}
 
     pub(crate) fn expired(_task_id: &str) {}
+
+    pub(crate) fn pruned(_executions: u64) {}
 
     pub(crate) fn wrap_storage(storage: Arc<dyn Storage>) -> Arc<dyn Storage> {
         storage

@@ -13,8 +13,9 @@ use crate::model::{
     NewExecution, ParentRef, RetryOptions, TaskExecution,
 };
 use crate::storage::{
-    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, ListCursor, ListFilter,
-    RerunRefusal, RetryItem, RunRef, Storage, StorageError, StorageEvent, WaitItem, Wake,
+    Advance, AdvanceItem, CancelItem, ChildOutput, FinishItem, ListCursor, ListFilter, PruneCutoff,
+    PruneOutcome, RerunRefusal, RetryItem, RunRef, Storage, StorageError, StorageEvent, WaitItem,
+    Wake,
 };
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -2511,4 +2512,306 @@ pub async fn rerun_refuses_what_it_cannot_retry(h: Harness) {
     assert_eq!(status(&*h, "done").await, ExecutionStatus::Completed);
     assert_eq!(status(&*h, &children[0]).await, ExecutionStatus::Failed);
     assert_eq!(one(&*h, "p").await.children_count, 1);
+}
+
+/// Cutoffs for every finished status at `before`.
+fn prune_all_before(before: Millis) -> Vec<PruneCutoff> {
+    ExecutionStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_finished())
+        .map(|status| PruneCutoff {
+            status,
+            finished_before: before,
+        })
+        .collect()
+}
+
+/// Closes every finished execution (at `now`).
+async fn close_all(s: &dyn Storage, now: Millis) {
+    while !s.close_finished(now, 1000).await.unwrap().closed.is_empty() {}
+}
+
+/// `singles` completed top-level executions `{prefix}_s{i}` and `trees`
+/// cancelled trees `{prefix}_t{i}` of one root and `k` children each, all
+/// finished by `T0 + 2` and closed: `singles + trees` roots holding
+/// `singles + trees * (1 + k)` executions.
+async fn finished_trees(s: &dyn Storage, prefix: &str, singles: usize, trees: usize, k: u32) {
+    let single_ids: Vec<String> = (0..singles).map(|i| format!("{prefix}_s{i}")).collect();
+    let tree_ids: Vec<String> = (0..trees).map(|i| format!("{prefix}_t{i}")).collect();
+    let new: Vec<NewExecution> = single_ids
+        .iter()
+        .chain(&tree_ids)
+        .map(|id| exec(id, "t", T0 - 10))
+        .collect();
+    s.insert(&new).await.unwrap();
+    let executor = format!("{prefix}_ex");
+    let claimed = s
+        .claim_ready(&executor, T0, 10_000, SLACK, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), new.len());
+    let done: Vec<FinishItem> = single_ids.iter().map(|id| completed(id, "1")).collect();
+    assert_eq!(
+        s.finish(&executor, T0 + 1, &done).await.unwrap().len(),
+        singles
+    );
+    let waits: Vec<WaitItem> = tree_ids
+        .iter()
+        .map(|root| WaitItem {
+            execution_id: root.clone(),
+            run_output: "1".into(),
+            attempt: Some(0),
+            children: (0..k)
+                .map(|i| child(root, i, &format!("{root}_c{i}"), T0))
+                .collect(),
+            finalize: None,
+        })
+        .collect();
+    assert_eq!(
+        s.wait_for_children(&executor, T0 + 1, &waits)
+            .await
+            .unwrap()
+            .len(),
+        trees
+    );
+    let cancels: Vec<CancelItem> = tree_ids
+        .iter()
+        .map(|root| CancelItem {
+            execution_id: root.clone(),
+            error: ExecutionError::cancelled("stop"),
+            include_self: true,
+        })
+        .collect();
+    s.cancel(T0 + 2, &cancels).await.unwrap();
+    close_all(s, T0 + 3).await;
+}
+
+/// [`Storage::prune`] deletes whole finished, closed trees (the root and
+/// every descendant, grandchildren included) and nothing else: a tree whose
+/// root is still active, a closed root with a descendant not yet closed,
+/// and a root re-run meanwhile are kept; a dry run counts the same trees
+/// and deletes nothing.
+pub async fn prune_deletes_only_whole_finished_closed_trees(h: Harness) {
+    // p: a cancelled tree of three levels (p, p_c0 waiting for its own
+    // child g, p_c1), all closed.
+    let children = parent_with_children(&*h, "p", 2).await;
+    let grandchild = NewExecution {
+        root: Some(ExecutionRef {
+            task_id: "t".into(),
+            execution_id: "p".into(),
+        }),
+        ..child(&children[0], 0, "g", T0 + 2)
+    };
+    let matched = h
+        .wait_for_children(
+            "ex",
+            T0 + 3,
+            &[WaitItem {
+                execution_id: children[0].clone(),
+                run_output: "1".into(),
+                attempt: Some(0),
+                children: vec![grandchild],
+                finalize: None,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched, [children[0].clone()]);
+    let cancel = |id: &str| CancelItem {
+        execution_id: id.into(),
+        error: ExecutionError::cancelled("stop"),
+        include_self: true,
+    };
+    h.cancel(T0 + 4, &[cancel("p")]).await.unwrap();
+    close_all(&*h, T0 + 5).await;
+    // a: an active root (its child still runs).
+    let active = parent_with_children(&*h, "a", 1).await;
+    // r: a cancelled root without children, re-run before the prune.
+    running(&*h, "ex", T0 + 8, &["r"]).await;
+    h.cancel(T0 + 9, &[cancel("r")]).await.unwrap();
+    close_all(&*h, T0 + 9).await;
+    h.rerun(T0 + 10, "r").await.unwrap();
+    // q: a closed root whose child is cancelled but not closed yet.
+    let unclosed = parent_with_children(&*h, "q", 1).await;
+    h.cancel(T0 + 6, &[cancel("q")]).await.unwrap();
+    let closed = h.close_finished(T0 + 7, 1).await.unwrap().closed;
+    assert_eq!(closed, ["q"], "the root is closed first (oldest id)");
+
+    let cutoffs = prune_all_before(T0 + 1_000);
+    let dry = h.prune(&cutoffs, 100, true).await.unwrap();
+    assert_eq!(
+        dry,
+        PruneOutcome {
+            roots: 1,
+            executions: 4
+        },
+        "p, p_c0, p_c1 and g"
+    );
+    assert_eq!(status(&*h, "g").await, ExecutionStatus::Cancelled);
+    assert_eq!(h.prune(&cutoffs, 100, true).await.unwrap(), dry);
+    let pruned = h.prune(&cutoffs, 100, false).await.unwrap();
+    assert_eq!(pruned, dry);
+    let mut gone = ids(&["p", "g"]);
+    gone.extend(children.iter().cloned());
+    assert!(h.get(&gone).await.unwrap().is_empty());
+    assert!(h.get_children("p").await.unwrap().is_empty());
+    let kept = [
+        vec!["a".to_owned(), "q".to_owned(), "r".to_owned()],
+        active,
+        unclosed.clone(),
+    ]
+    .concat();
+    assert_eq!(h.get(&kept).await.unwrap().len(), kept.len());
+    assert_eq!(
+        h.prune(&cutoffs, 100, false).await.unwrap(),
+        PruneOutcome::default()
+    );
+    // Once its child is closed, q's tree goes too.
+    close_all(&*h, T0 + 11).await;
+    let pruned = h.prune(&cutoffs, 100, false).await.unwrap();
+    assert_eq!(
+        pruned,
+        PruneOutcome {
+            roots: 1,
+            executions: 2
+        }
+    );
+    assert!(h.get(&unclosed).await.unwrap().is_empty());
+    // Active statuses in the cutoffs are ignored; a limit of 0 does nothing.
+    let active_cutoff = [PruneCutoff {
+        status: ExecutionStatus::Ready,
+        finished_before: Millis::MAX,
+    }];
+    assert_eq!(
+        h.prune(&active_cutoff, 100, false).await.unwrap(),
+        PruneOutcome::default()
+    );
+    assert_eq!(status(&*h, "r").await, ExecutionStatus::Ready);
+}
+
+/// [`Storage::prune`] takes each status's own cutoff (roots finished
+/// strictly before it), the oldest finish first, and at most `limit` roots
+/// per call, the dry run included.
+pub async fn prune_honours_per_status_cutoffs_and_the_limit(h: Harness) {
+    for (i, id) in ["c0", "c1", "c2", "c3", "c4"].iter().enumerate() {
+        running(&*h, "ex", T0 + 10 * i as Millis, &[id]).await;
+        h.finish("ex", T0 + 10 * i as Millis + 1, &[completed(id, "1")])
+            .await
+            .unwrap();
+    }
+    running(&*h, "ex", T0 + 100, &["f"]).await;
+    h.finish("ex", T0 + 101, &[failed("f", "boom")])
+        .await
+        .unwrap();
+    close_all(&*h, T0 + 200).await;
+    let cutoffs = |completed_before, failed_before| {
+        [
+            PruneCutoff {
+                status: ExecutionStatus::Completed,
+                finished_before: completed_before,
+            },
+            PruneCutoff {
+                status: ExecutionStatus::Failed,
+                finished_before: failed_before,
+            },
+        ]
+    };
+    let one_root = PruneOutcome {
+        roots: 1,
+        executions: 1,
+    };
+    let two_roots = PruneOutcome {
+        roots: 2,
+        executions: 2,
+    };
+    // c0 finished at T0 + 1: not strictly before T0 + 1.
+    assert_eq!(
+        h.prune(&cutoffs(T0 + 1, T0), 10, false).await.unwrap(),
+        PruneOutcome::default()
+    );
+    assert_eq!(
+        h.prune(&cutoffs(T0 + 1_000, T0), 2, true).await.unwrap(),
+        two_roots
+    );
+    assert_eq!(
+        h.prune(&cutoffs(T0 + 1_000, T0), 2, false).await.unwrap(),
+        two_roots
+    );
+    assert!(h.get(&ids(&["c0", "c1"])).await.unwrap().is_empty());
+    assert_eq!(h.get(&ids(&["c2", "c3", "c4"])).await.unwrap().len(), 3);
+    // c2 (T0 + 21) only: c3 finished at T0 + 31.
+    assert_eq!(
+        h.prune(&cutoffs(T0 + 31, T0 + 101), 10, false)
+            .await
+            .unwrap(),
+        one_root
+    );
+    assert_eq!(status(&*h, "c3").await, ExecutionStatus::Completed);
+    assert_eq!(status(&*h, "f").await, ExecutionStatus::Failed);
+    // The failure's own cutoff.
+    assert_eq!(
+        h.prune(&cutoffs(T0, T0 + 102), 10, false).await.unwrap(),
+        one_root
+    );
+    assert!(h.get(&ids(&["f"])).await.unwrap().is_empty());
+    assert_eq!(
+        h.prune(&cutoffs(T0 + 1_000, T0 + 1_000), 10, false)
+            .await
+            .unwrap(),
+        two_roots
+    );
+    assert!(h.get(&ids(&["c3", "c4"])).await.unwrap().is_empty());
+}
+
+/// Several pruners at once (over two handles where the backend has them)
+/// delete every eligible tree exactly once: their counts add up to the
+/// trees there were, and the rows that were not eligible are all still
+/// there.
+pub async fn concurrent_pruners_delete_each_tree_once(h: Harness) {
+    finished_trees(&*h, "x", 60, 30, 3).await;
+    // Not eligible: an active tree.
+    let active = parent_with_children(&*h, "a", 2).await;
+    let mut handles: Vec<Arc<dyn Storage>> = vec![Arc::clone(h.storage())];
+    handles.push(h.reopen().await);
+    let mut tasks = Vec::new();
+    for w in 0..6usize {
+        let s = Arc::clone(&handles[w % handles.len()]);
+        tasks.push(tokio::spawn(async move {
+            let cutoffs = prune_all_before(T0 + 1_000);
+            let mut total = PruneOutcome::default();
+            loop {
+                let outcome = s.prune(&cutoffs, 7, false).await.unwrap();
+                assert!(outcome.roots <= 7);
+                if outcome.roots == 0 {
+                    break;
+                }
+                total.add(outcome);
+                tokio::task::yield_now().await;
+            }
+            total
+        }));
+    }
+    let mut total = PruneOutcome::default();
+    for t in tasks {
+        total.add(t.await.unwrap());
+    }
+    // A pruner may stop while another still holds a batch; whatever is left
+    // is pruned now, and counted.
+    total.add(
+        h.prune(&prune_all_before(T0 + 1_000), 1_000, false)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        total,
+        PruneOutcome {
+            roots: 90,
+            executions: 60 + 30 * 4
+        }
+    );
+    let kept = [vec!["a".to_owned()], active].concat();
+    assert_eq!(h.get(&kept).await.unwrap().len(), 3);
+    let stats = h.stats(T0 + 1_000).await.unwrap();
+    let rows: u64 = stats.counts.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(rows, 3, "only the active tree is left");
 }

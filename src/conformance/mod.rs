@@ -470,6 +470,9 @@ macro_rules! __conformance_each_case {
             list_filters_orders_and_pages,
             rerun_requeues_a_finished_root_and_deletes_its_subtree,
             rerun_refuses_what_it_cannot_retry,
+            prune_deletes_only_whole_finished_closed_trees,
+            prune_honours_per_status_cutoffs_and_the_limit,
+            concurrent_pruners_delete_each_tree_once,
         }
     };
 }

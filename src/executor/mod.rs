@@ -23,7 +23,7 @@ pub use events::{ExecutionEvent, ExecutionEventKind};
 pub use handle::{ExecutionHandle, TaskHandle, WaitOptions};
 pub use ids::generate_execution_id;
 pub use looping::{LoopDelay, LoopResult, LoopStep, LoopingTask};
-pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder};
+pub use options::{EnqueueOptions, ExecutorOptions, ExecutorOptionsBuilder, RetentionPolicy};
 pub use runtime::{Executor, ExecutorBuilder, ExecutorStats, IntoStorage};
 pub use sequential::Sequence;
 pub use sleeping::{SleepingTask, WakeOutcome};

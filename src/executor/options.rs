@@ -2,7 +2,8 @@
 //! task definitions, enqueue overrides and child overrides.
 
 use super::error::ExecutorError;
-use crate::model::RetryOptions;
+use crate::model::{ExecutionStatus, Millis, RetryOptions};
+use crate::storage::PruneCutoff;
 use std::time::Duration;
 
 /// Options of an [`Executor`](super::Executor). Build them with
@@ -48,6 +49,10 @@ pub struct ExecutorOptions {
     /// [`Storage::stats`](crate::storage::Storage::stats) (feature
     /// `metrics`, see [`crate::metrics`]); `None`: never.
     pub metrics_interval: Option<Duration>,
+    /// Retention: how long finished executions are kept before the
+    /// background pruner deletes their trees; `None`: never pruned (see
+    /// [`RetentionPolicy`] and `docs/design.md`, "Retention").
+    pub retention: Option<RetentionPolicy>,
 }
 
 impl Default for ExecutorOptions {
@@ -67,6 +72,7 @@ impl Default for ExecutorOptions {
             error_backoff_cap: Duration::from_secs(10),
             wait_poll_interval: Duration::from_secs(1),
             metrics_interval: None,
+            retention: Some(RetentionPolicy::default()),
         }
     }
 }
@@ -158,6 +164,18 @@ impl ExecutorOptions {
             "max_children",
             "must be between 1 and 100000",
         )?;
+        if let Some(retention) = &self.retention {
+            check(
+                interval(retention.interval),
+                "retention.interval",
+                "must be positive and at most 1 hour",
+            )?;
+            check(
+                (1..=100_000).contains(&retention.batch),
+                "retention.batch",
+                "must be between 1 and 100000",
+            )?;
+        }
         check(
             !self.error_backoff_base.is_zero()
                 && self.error_backoff_cap >= self.error_backoff_base
@@ -280,6 +298,33 @@ impl ExecutorOptionsBuilder {
     /// storage-wide counts). See [`crate::metrics`].
     pub fn metrics_interval(mut self, value: Duration) -> Self {
         self.options.metrics_interval = (!value.is_zero()).then_some(value);
+        self
+    }
+
+    /// Retention of finished executions (default
+    /// [`RetentionPolicy::default`]: completed trees kept 7 days, every
+    /// other finished status 30 days, checked every 5 minutes). `None`
+    /// turns the background pruning off. See `docs/design.md`, "Retention".
+    ///
+    /// ```
+    /// use durable_execution::{ExecutionStatus, ExecutorOptions, RetentionPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let hour = Duration::from_secs(3600);
+    /// let options = ExecutorOptions::builder()
+    ///     .retention(
+    ///         RetentionPolicy::keep_for(7 * 24 * hour)
+    ///             .keep(ExecutionStatus::Completed, 24 * hour)
+    ///             .keep_forever(ExecutionStatus::Failed),
+    ///     )
+    ///     .build()?;
+    /// let off = ExecutorOptions::builder().retention(None).build()?;
+    /// assert!(off.retention.is_none());
+    /// # let _ = options;
+    /// # Ok::<(), durable_execution::ExecutorError>(())
+    /// ```
+    pub fn retention(mut self, value: impl Into<Option<RetentionPolicy>>) -> Self {
+        self.options.retention = value.into();
         self
     }
 
@@ -714,5 +759,97 @@ mod tests {
             )
             .is_err()
         );
+    }
+}
+
+/// How long finished executions are kept: the executor's background pruner
+/// ([`ExecutorOptionsBuilder::retention`]) deletes a whole tree once its
+/// top-level execution finished longer ago than the age of its final
+/// status and every execution of the tree is finished and closed
+/// ([`Storage::prune`](crate::storage::Storage::prune); see
+/// `docs/design.md`, "Retention"). The CLI does the same on demand
+/// (`durable prune`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetentionPolicy {
+    /// The age of each finished status; a status missing here is kept
+    /// forever.
+    pub ages: Vec<(ExecutionStatus, Duration)>,
+    /// How often the pruner runs (default 5 minutes, jittered ±25 %). A
+    /// round deletes batches until one comes back short.
+    pub interval: Duration,
+    /// Trees (top-level executions) deleted per storage call, each call one
+    /// short transaction (default 1,000).
+    pub batch: u32,
+}
+
+impl Default for RetentionPolicy {
+    /// Completed trees kept 7 days; `failed`, `timed_out`,
+    /// `children_tasks_failed`, `finalize_task_failed` and `cancelled` ones
+    /// 30 days (failures are what an operator comes back to look at).
+    fn default() -> Self {
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        Self::keep_for(30 * DAY).keep(ExecutionStatus::Completed, 7 * DAY)
+    }
+}
+
+impl RetentionPolicy {
+    /// Every finished status kept for `age`.
+    pub fn keep_for(age: Duration) -> Self {
+        Self {
+            ages: ExecutionStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_finished())
+                .map(|s| (s, age))
+                .collect(),
+            interval: Duration::from_secs(300),
+            batch: 1_000,
+        }
+    }
+
+    /// Trees whose root finished in `status` are kept for `age` (an
+    /// active status is ignored: it is never pruned).
+    #[must_use]
+    pub fn keep(mut self, status: ExecutionStatus, age: Duration) -> Self {
+        if status.is_finished() {
+            self.ages.retain(|(s, _)| *s != status);
+            self.ages.push((status, age));
+        }
+        self
+    }
+
+    /// Trees whose root finished in `status` are never pruned.
+    #[must_use]
+    pub fn keep_forever(mut self, status: ExecutionStatus) -> Self {
+        self.ages.retain(|(s, _)| *s != status);
+        self
+    }
+
+    /// How often the pruner runs (default 5 minutes).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Trees deleted per storage call (default 1,000).
+    #[must_use]
+    pub fn batch(mut self, batch: u32) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// The cutoffs at `now`, one per status kept for a while.
+    pub fn cutoffs(&self, now: Millis) -> Vec<PruneCutoff> {
+        self.ages
+            .iter()
+            .map(|(status, age)| {
+                PruneCutoff::older_than(
+                    *status,
+                    now,
+                    u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
     }
 }

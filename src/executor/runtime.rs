@@ -570,6 +570,9 @@ impl Executor {
         loops.push(runtime.spawn(expirer_loop(inner.clone())));
         loops.push(runtime.spawn(heartbeat_loop(inner.clone())));
         loops.push(runtime.spawn(dispatcher_loop(inner.clone())));
+        if let Some(policy) = inner.options.retention.clone() {
+            loops.push(runtime.spawn(maintenance::retention_loop(inner.clone(), policy)));
+        }
         #[cfg(feature = "metrics")]
         if let Some(interval) = inner.options.metrics_interval {
             loops.push(runtime.spawn(maintenance::metrics_loop(inner.clone(), interval)));

@@ -8,9 +8,9 @@
 use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
-    FinishItem, ListCursor, ListFilter, ListPage, RERUNNABLE, RerunOutcome, RetryItem, RunRef,
-    Storage, StorageError, StorageEvent, StorageResult, StorageStats, StuckCounts, StuckOutcome,
-    WaitItem, Wake, Woken, operator,
+    FinishItem, ListCursor, ListFilter, ListPage, PruneCutoff, PruneOutcome, RERUNNABLE,
+    RerunOutcome, RetryItem, RunRef, Storage, StorageError, StorageEvent, StorageResult,
+    StorageStats, StuckCounts, StuckOutcome, WaitItem, Wake, Woken, operator, retention,
 };
 use crate::model::{
     CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
@@ -55,6 +55,9 @@ struct Indexes {
     sleeping: Index,
     unclosed: Index,
     waiting_parents_done: Index,
+    /// Closed top-level executions by status and finish time: the
+    /// retention candidates (the prunable index of the SQL backends).
+    closed_roots: BTreeMap<(&'static str, Millis, u64), String>,
     cancellations: BTreeMap<(String, u64), String>,
 }
 
@@ -70,6 +73,8 @@ impl Indexes {
         }
         self.unclosed.remove(&(row.finished_at.unwrap_or(0), seq));
         self.waiting_parents_done.remove(&(row.updated_at, seq));
+        self.closed_roots
+            .remove(&(row.status.as_str(), row.finished_at.unwrap_or(0), seq));
         if let (true, Some(owner)) = (row.needs_cancel, &row.executor_id) {
             self.cancellations.remove(&(owner.clone(), seq));
         }
@@ -103,6 +108,12 @@ impl Indexes {
         if row.status.is_finished() && !row.is_closed {
             self.unclosed
                 .insert((row.finished_at.unwrap_or(0), seq), id());
+        }
+        if row.status.is_finished() && row.is_closed && row.parent.is_none() {
+            self.closed_roots.insert(
+                (row.status.as_str(), row.finished_at.unwrap_or(0), seq),
+                id(),
+            );
         }
         if let (true, Some(owner)) = (row.needs_cancel, &row.executor_id) {
             self.cancellations.insert((owner.clone(), seq), id());
@@ -221,6 +232,33 @@ impl State {
             }
         }
         out
+    }
+
+    /// Whether every descendant of `id` is finished and closed (a whole
+    /// finished tree under a closed root).
+    fn tree_settled(&self, id: &str) -> bool {
+        self.descendants(id).iter().all(|d| {
+            self.get(d)
+                .is_none_or(|row| row.status.is_finished() && row.is_closed)
+        })
+    }
+
+    /// Deletes a row and its index entries.
+    fn remove_row(&mut self, id: &str) -> bool {
+        let Some((seq, row)) = self.rows.remove(id) else {
+            return false;
+        };
+        self.idx.unindex(seq, &row);
+        self.children.remove(id);
+        if let Some(key) = &row.sleeping_key
+            && self
+                .sleeping_keys
+                .get(key)
+                .is_some_and(|newest| newest == id)
+        {
+            self.sleeping_keys.remove(key);
+        }
+        true
     }
 
     fn cancel_one(&mut self, id: &str, error: &ExecutionError, now: Millis) -> bool {
@@ -1058,6 +1096,41 @@ impl Storage for MemoryStorage {
             execution_id: execution_id.to_owned(),
             deleted_descendants: descendants.len() as u64,
         })
+    }
+
+    async fn prune(
+        &self,
+        cutoffs: &[PruneCutoff],
+        limit: u32,
+        dry_run: bool,
+    ) -> StorageResult<PruneOutcome> {
+        let mut state = self.lock();
+        let mut roots: Vec<String> = Vec::new();
+        for cutoff in retention::effective(cutoffs) {
+            let status = cutoff.status.as_str();
+            let range = (status, Millis::MIN, 0)..(status, cutoff.finished_before, 0);
+            for id in state.idx.closed_roots.range(range).map(|(_, id)| id) {
+                if roots.len() >= limit as usize {
+                    break;
+                }
+                if state.tree_settled(id) {
+                    roots.push(id.clone());
+                }
+            }
+        }
+        let mut outcome = PruneOutcome::default();
+        for root in &roots {
+            let tree = state.descendants(root);
+            outcome.roots += 1;
+            outcome.executions += 1 + tree.len() as u64;
+            if !dry_run {
+                for id in &tree {
+                    state.remove_row(id);
+                }
+                state.remove_row(root);
+            }
+        }
+        Ok(outcome)
     }
 
     async fn delete_all(&self) -> StorageResult<u64> {

@@ -22,6 +22,7 @@ mod memory;
 mod operator;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod retention;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
 mod rules;
@@ -39,6 +40,7 @@ pub use operator::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFailure};
+pub use retention::{PruneCutoff, PruneOutcome};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStorage};
 pub use wrap::{MethodName, StorageWrapper};
@@ -593,6 +595,33 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// with [`StorageError::RerunRefused`] and nothing changes (see
     /// `docs/design.md`, "Operator retry").
     async fn rerun(&self, now: Millis, execution_id: &str) -> StorageResult<RerunOutcome>;
+
+    /// Retention: deletes up to `limit` finished trees, each in one piece
+    /// (see `docs/design.md`, "Retention"). A tree is eligible when its
+    /// top-level execution is in a status of `cutoffs`, closed, and
+    /// finished before that status's [`PruneCutoff::finished_before`], and
+    /// every descendant of it is finished and closed: a tree whose root or
+    /// any descendant is still active (or not yet closed) is never touched,
+    /// and a child is never deleted without its whole tree. Cutoffs are
+    /// taken in the order given (a status listed twice keeps its first
+    /// cutoff; active statuses are ignored), each status's candidates
+    /// oldest finish first, `limit` roots in all. The deletion is one
+    /// transaction per call, index-driven, and safe with concurrent
+    /// pruners: each eligible tree is deleted by exactly one of them
+    /// (PostgreSQL locks the candidate roots `FOR UPDATE SKIP LOCKED`;
+    /// SQLite's writer and the memory backend's lock serialize them), and
+    /// a root that changed after the scan (re-run by [`Storage::rerun`]) is
+    /// checked again and kept.
+    ///
+    /// With `dry_run` nothing is deleted: the call counts the first `limit`
+    /// eligible trees and their executions, reading without locks (a
+    /// concurrent change can make the real run differ).
+    async fn prune(
+        &self,
+        cutoffs: &[PruneCutoff],
+        limit: u32,
+        dry_run: bool,
+    ) -> StorageResult<PruneOutcome>;
 
     /// Deletes every execution (tests and benchmarks).
     async fn delete_all(&self) -> StorageResult<u64>;

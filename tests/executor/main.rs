@@ -31,6 +31,7 @@ mod handles;
 mod looping;
 mod metrics;
 mod parent;
+mod retention;
 mod sequence;
 mod simple;
 mod sleeping;
@@ -159,6 +160,10 @@ macro_rules! executor_suite {
                 metrics {
                     metrics_count_outcomes,
                     metrics_count_expired_leases,
+                }
+                retention {
+                    background_pruning_deletes_old_trees,
+                    retention_can_be_turned_off,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor

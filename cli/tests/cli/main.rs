@@ -788,6 +788,31 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
     assert!(status.contains("demo_fetch "), "{status}");
     let status = durable_json(dir.path(), &["--database", &url, "status", "--json"]);
     assert_eq!(status["total"], 26, "{status}");
+    let young = durable_json(
+        dir.path(),
+        &["--database", &url, "prune", "--older-than", "1d", "--json"],
+    );
+    assert_eq!(
+        (young["roots"].as_u64(), young["executions"].as_u64()),
+        (Some(0), Some(0)),
+        "{young}"
+    );
+    let dry = durable_json(
+        dir.path(),
+        &[
+            "--database",
+            &url,
+            "prune",
+            "--older-than",
+            "0s",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    assert_eq!(dry["dry_run"], true, "{dry}");
+    assert!(dry["executions"].as_u64().is_some_and(|n| n <= 26), "{dry}");
+    let status = durable_json(dir.path(), &["--database", &url, "status", "--json"]);
+    assert_eq!(status["total"], 26, "a dry run deletes nothing: {status}");
     let roots = durable_json(
         dir.path(),
         &[
@@ -1201,5 +1226,164 @@ fn wake_completes_or_fails_a_sleeping_execution() {
     assert_eq!(
         declined.error.as_ref().map(|e| e.message.as_str()),
         Some("card declined")
+    );
+}
+
+/// `durable prune`: a dry run counts every eligible tree and deletes
+/// nothing; `--status` and `--older-than` select the trees; `--batch`
+/// splits the deletion; an active tree is never deleted; `--json` reports
+/// the counts.
+#[test]
+fn prune_deletes_old_finished_trees() {
+    use durable_execution::model::{
+        ExecutionError, ExecutionStatus, NewExecution, RetryOptions, now_millis,
+    };
+    use durable_execution::storage::{FinishItem, SqliteOptions, SqliteStorage, Storage};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prune.db");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let finished_at = now_millis() - 60_000;
+    runtime.block_on(async {
+        let storage = SqliteStorage::open(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        let new = |id: &str| NewExecution {
+            execution_id: id.to_owned(),
+            task_id: "job".to_owned(),
+            root: None,
+            parent: None,
+            retry_options: RetryOptions::default(),
+            sleep_ms_before_run: 0,
+            timeout_ms: 1_000,
+            input: "null".to_owned(),
+            created_at: finished_at - 1_000,
+            sleeping_key: None,
+        };
+        let ids = ["te_done1", "te_done2", "te_done3", "te_failed", "te_active"];
+        storage.insert(&ids.map(new)).await.expect("insert");
+        let claimed = storage
+            .claim_ready("ex", finished_at - 500, 10, 60_000, 60_000)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 5);
+        let finish = |id: &str, status| FinishItem {
+            execution_id: id.to_owned(),
+            status,
+            run_output: None,
+            output: (status == ExecutionStatus::Completed).then(|| "1".to_owned()),
+            error: (status != ExecutionStatus::Completed)
+                .then(|| ExecutionError::generic("boom", false)),
+            attempt: Some(0),
+        };
+        let items = [
+            finish("te_done1", ExecutionStatus::Completed),
+            finish("te_done2", ExecutionStatus::Completed),
+            finish("te_done3", ExecutionStatus::Completed),
+            finish("te_failed", ExecutionStatus::Failed),
+        ];
+        storage
+            .finish("ex", finished_at, &items)
+            .await
+            .expect("finish");
+        storage
+            .close_finished(finished_at + 1, 100)
+            .await
+            .expect("close");
+    });
+    let db = path.to_str().expect("utf-8 path");
+    let prune = |args: &[&str]| {
+        let mut all = vec!["--database", db, "prune"];
+        all.extend_from_slice(args);
+        all.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()
+    };
+    let run_json = |args: &[&str]| {
+        let args = prune(args);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        durable_json(dir.path(), &refs)
+    };
+    let dry = run_json(&["--older-than", "30s", "--dry-run", "--json"]);
+    assert_eq!(dry["dry_run"], true, "{dry}");
+    assert_eq!(
+        (dry["roots"].as_u64(), dry["executions"].as_u64()),
+        (Some(4), Some(4)),
+        "{dry}"
+    );
+    assert_eq!(dry["statuses"].as_array().map(Vec::len), Some(6), "{dry}");
+    let human = ok(durable(
+        dir.path(),
+        &[
+            "--database",
+            db,
+            "prune",
+            "--older-than",
+            "30s",
+            "--dry-run",
+        ],
+    ));
+    assert!(
+        human.starts_with("Would delete 4 executions in 4 trees")
+            && human.contains("nothing was deleted (dry run)"),
+        "{human}"
+    );
+    // Too young for an age of 1 day.
+    let none = run_json(&["--older-than", "1d", "--json"]);
+    assert_eq!(
+        (none["roots"].as_u64(), none["batches"].as_u64()),
+        (Some(0), Some(0)),
+        "{none}"
+    );
+    // Failures only.
+    let failed = run_json(&["--older-than", "30s", "--status", "failed", "--json"]);
+    assert_eq!(failed["roots"], 1, "{failed}");
+    assert_eq!(
+        failed["statuses"],
+        serde_json::json!(["failed"]),
+        "{failed}"
+    );
+    // The rest, one tree per batch.
+    let rest = ok(durable(
+        dir.path(),
+        &[
+            "--database",
+            db,
+            "prune",
+            "--older-than",
+            "30s",
+            "--batch",
+            "1",
+        ],
+    ));
+    assert!(
+        rest.starts_with("Deleted 3 executions in 3 trees") && rest.contains("in 3 batches."),
+        "{rest}"
+    );
+    let status = durable_json(dir.path(), &["--database", db, "status", "--json"]);
+    assert_eq!(
+        status["total"], 1,
+        "only the active execution is left: {status}"
+    );
+    let active = durable(
+        dir.path(),
+        &[
+            "--database",
+            db,
+            "prune",
+            "--older-than",
+            "30s",
+            "--status",
+            "running",
+        ],
+    );
+    assert!(!active.status.success());
+    assert!(stderr(&active).contains("'running'"), "{}", stderr(&active));
+    let bad_age = durable(
+        dir.path(),
+        &["--database", db, "prune", "--older-than", "7x"],
+    );
+    assert!(!bad_age.status.success());
+    assert!(
+        stderr(&bad_age).contains("is not an age"),
+        "{}",
+        stderr(&bad_age)
     );
 }

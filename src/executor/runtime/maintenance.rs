@@ -1,11 +1,14 @@
 //! Maintenance loops: the canceller (fires the tokens of cancelled runs
-//! hosted here), the lease expirer (recovers executions of dead executors)
-//! and the storage event dispatcher.
+//! hosted here), the lease expirer (recovers executions of dead executors),
+//! the retention pruner (deletes old finished trees) and the storage event
+//! dispatcher.
 
 use super::{Inner, MAINTENANCE_BATCH, emit_read_back, idle, lock, log_loop_error, pause};
 use crate::executor::backoff::ErrorBackoff;
 use crate::executor::events::ExecutionEventKind;
+use crate::executor::options::RetentionPolicy;
 use crate::model::now_millis;
+use crate::storage::PruneOutcome;
 use crate::storage::StorageEvent;
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +148,48 @@ async fn repair_stuck(inner: &Inner) {
         }
         Err(error) => {
             tracing::warn!(error = %error, "cannot check for stuck executions; trying again at the next lease check");
+        }
+    }
+}
+
+/// The retention pruner: every `policy.interval` (jittered), deletes
+/// finished trees older than the policy's ages in batches of
+/// `policy.batch` roots, one short transaction each, until a batch comes
+/// back short (see `docs/design.md`, "Retention"). The first round runs one
+/// interval after the start. A storage error ends the round (logged); the
+/// next round tries again.
+pub(super) async fn retention_loop(inner: Arc<Inner>, policy: RetentionPolicy) {
+    let stop = inner.lifecycle.stop_loops.clone();
+    let never = Notify::new();
+    while !stop.is_cancelled() {
+        if idle(&never, policy.interval, &stop).await {
+            break;
+        }
+        let mut total = PruneOutcome::default();
+        while !stop.is_cancelled() {
+            let cutoffs = policy.cutoffs(now_millis());
+            match inner.storage.prune(&cutoffs, policy.batch, false).await {
+                Ok(outcome) => {
+                    crate::metrics::pruned(outcome.executions);
+                    total.add(outcome);
+                    if outcome.roots < u64::from(policy.batch) {
+                        break;
+                    }
+                    // Between batches, let the other work of this process in.
+                    tokio::task::yield_now().await;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot prune finished executions; trying again at the next round");
+                    break;
+                }
+            }
+        }
+        if total.roots > 0 {
+            tracing::info!(
+                roots = total.roots,
+                executions = total.executions,
+                "pruned finished executions past their retention"
+            );
         }
     }
 }

@@ -1469,6 +1469,65 @@ impl<C: PgClient> Queries for Pg<'_, C> {
             .map_err(pg_err("delete_descendants"))
     }
 
+    /// Inside the prune's transaction, pipelined with `ordered_scans` (the
+    /// candidates are the first rows of the prunable index in its order).
+    async fn prune_candidates(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> StorageResult<Vec<String>> {
+        let params = pgq::PruneCandidatesParams {
+            status,
+            finished_before,
+            limit,
+        };
+        let scan = pgq::prune_candidates();
+        let (_, ids) = tokio::try_join!(ordered_scans(self.client), async {
+            scan.params(self.client, &params)
+                .map(|r| r.execution_id.to_owned())
+                .all()
+                .await
+                .map_err(pg_err("prune_candidates"))
+        })?;
+        Ok(ids)
+    }
+
+    async fn count_prunable(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> StorageResult<(i64, i64)> {
+        let params = pgq::CountPrunableParams {
+            status,
+            finished_before,
+            limit,
+        };
+        let counts = pgq::count_prunable()
+            .params(self.client, &params)
+            .one()
+            .await
+            .map_err(pg_err("count_prunable"))?;
+        Ok((counts.roots, counts.executions))
+    }
+
+    async fn delete_pruned_roots(&self, ids: Value) -> StorageResult<Vec<String>> {
+        pgq::delete_pruned_roots()
+            .bind(self.client, &ids)
+            .map(|r| r.execution_id.to_owned())
+            .all()
+            .await
+            .map_err(pg_err("delete_pruned_roots"))
+    }
+
+    async fn delete_pruned_descendants(&self, ids: Value) -> StorageResult<u64> {
+        pgq::delete_pruned_descendants()
+            .bind(self.client, &ids)
+            .await
+            .map_err(pg_err("delete_pruned_descendants"))
+    }
+
     async fn delete_all(&self) -> StorageResult<u64> {
         pgq::delete_all_executions()
             .bind(self.client)

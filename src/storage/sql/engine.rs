@@ -16,16 +16,20 @@
 //! | [`Get`], [`GetChildren`], [`ChildrenOutputs`], [`ReadyParents`], [`DeleteAll`] | one read (or delete) |
 //! | [`List`] | `list_children_of` with a parent filter, else `list_executions` |
 //! | [`Rerun`] | `rerun_root`, then `delete_descendants` (or a read that says why it was refused) |
+//! | [`Prune`] | `prune_candidates` per cutoff, then `delete_pruned_roots`, then `delete_pruned_descendants` of the roots deleted |
+//! | [`CountPrunable`] | `count_prunable` per cutoff (a dry run: reads only) |
 
 use super::{Access, CountGroup, Dialect, Inserts, Json, ListParams, Op, Queries};
 use crate::model::{CorruptRow, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution};
 use crate::storage::operator;
+use crate::storage::retention;
 use crate::storage::row::{self, RawRow};
 use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    ListCursor, ListFilter, ListPage, RerunOutcome, RetryItem, RunRef, StorageError, StorageResult,
-    StorageStats, StuckCounts, StuckOutcome, UnreadableCount, WaitItem, Wake, Woken,
+    ListCursor, ListFilter, ListPage, PruneCutoff, PruneOutcome, RerunOutcome, RetryItem, RunRef,
+    StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome, UnreadableCount,
+    WaitItem, Wake, Woken,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -1096,5 +1100,108 @@ impl<D: Dialect> Op<D> for Rerun {
 
     fn wakeups(outcome: &RerunOutcome) -> Wakeups {
         Wakeups::ready_if(!outcome.execution_id.is_empty())
+    }
+}
+
+/// [`Storage::prune`](crate::storage::Storage::prune): the candidates of
+/// each cutoff (`prune_candidates`, locked on PostgreSQL), then the roots
+/// deleted under their guard again, then the descendants of the roots that
+/// were deleted, in one transaction.
+#[derive(Debug)]
+pub(crate) struct Prune {
+    cutoffs: Vec<PruneCutoff>,
+    limit: u32,
+}
+
+impl Prune {
+    pub(crate) fn new(cutoffs: &[PruneCutoff], limit: u32) -> Option<Self> {
+        let cutoffs = retention::effective(cutoffs);
+        (limit > 0 && !cutoffs.is_empty()).then_some(Self { cutoffs, limit })
+    }
+}
+
+impl<D: Dialect> Op<D> for Prune {
+    type Output = PruneOutcome;
+    const ACCESS: Access = Access::Write;
+    named!("prune");
+
+    fn transaction(&self) -> bool {
+        true
+    }
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
+        let mut candidates: Vec<String> = Vec::new();
+        for cutoff in &self.cutoffs {
+            let left = i64::from(self.limit) - candidates.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            let found = queries
+                .prune_candidates(cutoff.status.as_str(), cutoff.finished_before, left)
+                .await?;
+            candidates.extend(found);
+        }
+        if candidates.is_empty() {
+            return Ok(PruneOutcome::default());
+        }
+        let roots = queries
+            .delete_pruned_roots(json::<Q>(row::ids_json(&candidates)))
+            .await?;
+        if roots.is_empty() {
+            return Ok(PruneOutcome::default());
+        }
+        let descendants = queries
+            .delete_pruned_descendants(json::<Q>(row::ids_json(&roots)))
+            .await?;
+        let roots = roots.len() as u64;
+        Ok(PruneOutcome {
+            roots,
+            executions: roots + descendants,
+        })
+    }
+}
+
+/// [`Storage::prune`](crate::storage::Storage::prune) with `dry_run`:
+/// `count_prunable` per cutoff, reads only.
+#[derive(Debug)]
+pub(crate) struct CountPrunable {
+    cutoffs: Vec<PruneCutoff>,
+    limit: u32,
+}
+
+impl CountPrunable {
+    pub(crate) fn new(cutoffs: &[PruneCutoff], limit: u32) -> Option<Self> {
+        let cutoffs = retention::effective(cutoffs);
+        (limit > 0 && !cutoffs.is_empty()).then_some(Self { cutoffs, limit })
+    }
+}
+
+impl<D: Dialect> Op<D> for CountPrunable {
+    type Output = PruneOutcome;
+    const ACCESS: Access = Access::Read;
+    named!("count_prunable");
+
+    /// Several statements that should see one state.
+    fn transaction(&self) -> bool {
+        self.cutoffs.len() > 1
+    }
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut outcome = PruneOutcome::default();
+        for cutoff in &self.cutoffs {
+            let left = i64::from(self.limit) - outcome.roots as i64;
+            if left <= 0 {
+                break;
+            }
+            let (roots, executions) = queries
+                .count_prunable(cutoff.status.as_str(), cutoff.finished_before, left)
+                .await?;
+            outcome.add(PruneOutcome {
+                roots: count(roots),
+                executions: count(executions),
+            });
+        }
+        Ok(outcome)
     }
 }

@@ -259,6 +259,19 @@ macro_rules! sql_storage {
                 self.run(engine::Rerun::new(now, execution_id)).await
             }
 
+            async fn prune(
+                &self,
+                cutoffs: &[$crate::storage::PruneCutoff],
+                limit: u32,
+                dry_run: bool,
+            ) -> $crate::storage::StorageResult<$crate::storage::PruneOutcome> {
+                if dry_run {
+                    self.run(engine::CountPrunable::new(cutoffs, limit)).await
+                } else {
+                    self.run(engine::Prune::new(cutoffs, limit)).await
+                }
+            }
+
             async fn delete_all(&self) -> $crate::storage::StorageResult<u64> {
                 self.run(engine::DeleteAll::new()).await
             }
@@ -542,6 +555,30 @@ pub(crate) trait Queries {
     ) -> impl Future<Output = StorageResult<Vec<String>>>;
     /// `delete_descendants`: the rows deleted.
     fn delete_descendants(&self, execution_id: &str) -> impl Future<Output = StorageResult<u64>>;
+    /// `prune_candidates`: the candidate roots (PostgreSQL: locked).
+    fn prune_candidates(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    /// `count_prunable`: `(roots, executions)`.
+    fn count_prunable(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> impl Future<Output = StorageResult<(i64, i64)>>;
+    /// `delete_pruned_roots`: the roots deleted.
+    fn delete_pruned_roots(
+        &self,
+        ids: Json<Self>,
+    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    /// `delete_pruned_descendants`: the rows deleted.
+    fn delete_pruned_descendants(
+        &self,
+        ids: Json<Self>,
+    ) -> impl Future<Output = StorageResult<u64>>;
     /// `delete_all_executions`: the rows deleted.
     fn delete_all(&self) -> impl Future<Output = StorageResult<u64>>;
 }

@@ -1002,6 +1002,47 @@ impl Queries for Connection {
         Ok(n as u64)
     }
 
+    async fn prune_candidates(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> StorageResult<Vec<String>> {
+        let params = q::PruneCandidatesParams {
+            status,
+            finished_before,
+            limit,
+        };
+        let rows = q::prune_candidates(self, &params).map_err(sqlite_err("prune_candidates"))?;
+        Ok(ids_of("prune_candidates", rows, |r| r.execution_id))
+    }
+
+    async fn count_prunable(
+        &self,
+        status: &str,
+        finished_before: Millis,
+        limit: i64,
+    ) -> StorageResult<(i64, i64)> {
+        let params = q::CountPrunableParams {
+            status,
+            finished_before,
+            limit,
+        };
+        let rows = q::count_prunable(self, &params).map_err(sqlite_err("count_prunable"))?;
+        Ok(readable("count_prunable", rows)
+            .into_iter()
+            .next()
+            .map_or((0, 0), |r| (r.roots, r.executions)))
+    }
+
+    ids_query!(delete_pruned_roots(ids: String) => DeletePrunedRootsParams { ids: &ids });
+
+    async fn delete_pruned_descendants(&self, ids: String) -> StorageResult<u64> {
+        let n = q::delete_pruned_descendants(self, &q::DeletePrunedDescendantsParams { ids: &ids })
+            .map_err(sqlite_err("delete_pruned_descendants"))?;
+        Ok(n as u64)
+    }
+
     async fn delete_all(&self) -> StorageResult<u64> {
         let n = q::delete_all_executions(self).map_err(sqlite_err("delete_all_executions"))?;
         Ok(n as u64)

@@ -49,7 +49,7 @@ struct Cli {
     database: String,
 
     /// Machine-readable output: one JSON document on stdout (`status`,
-    /// `list`, `show`, `migrate`, `pending-sql`; shapes in the README).
+    /// `list`, `show`, `migrate`, `pending-sql`, `prune`; shapes in the README).
     #[arg(long, global = true)]
     json: bool,
 
@@ -123,6 +123,10 @@ enum Command {
         /// The execution id (`te_…`).
         execution_id: String,
     },
+    /// Deletes finished executions: every tree whose top-level execution
+    /// finished more than `--older-than` ago and whose executions are all
+    /// finished and closed, in batches; reports how many were deleted.
+    Prune(ops::PruneArgs),
 }
 
 /// `--dialect`: the spellings of [`Dialect`] (listed in `--help`), parsed
@@ -167,6 +171,7 @@ async fn run(cli: Cli) -> Result<()> {
             error,
         } => admin::wake(&target, &task_id, &key, output, error).await,
         Command::Retry { execution_id } => ops::retry(&target, &execution_id).await,
+        Command::Prune(args) => ops::prune(&target, args, json).await,
     }
 }
 

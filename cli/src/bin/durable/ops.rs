@@ -1,11 +1,11 @@
-//! `durable list` and `durable retry`, the JSON shapes of `--json` (see the
+//! `durable list`, `durable retry` and `durable prune`, the JSON shapes of `--json` (see the
 //! README, "Command-line program") and the colour rule of human output.
 
 use crate::db::{self, Open, Target};
 use crate::tree::{self, Node};
 use anyhow::{Context as _, Result};
 use durable_execution::model::{ExecutionStatus, Loaded, Millis, TaskExecution, now_millis};
-use durable_execution::storage::{ListCursor, ListFilter};
+use durable_execution::storage::{ListCursor, ListFilter, PruneCutoff, PruneOutcome};
 use serde_json::{Value, json};
 use std::io::IsTerminal as _;
 
@@ -209,9 +209,174 @@ pub(crate) async fn retry(target: &Target, execution_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The arguments of `durable prune`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PruneArgs {
+    /// Delete the trees whose top-level execution finished more than this
+    /// long ago: a number and a unit, `d`, `h`, `m` or `s` (`7d`, `12h`,
+    /// `30m`, `1d12h`).
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    older_than: std::time::Duration,
+    /// Only trees whose top-level execution finished in these statuses
+    /// (repeat or separate with commas; default: every finished status).
+    #[arg(long = "status", value_name = "STATUS", value_delimiter = ',', value_parser = finished_status_parser())]
+    statuses: Vec<ExecutionStatus>,
+    /// Count what would be deleted (every eligible tree), delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Trees deleted per transaction (1 to 100000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    batch: u32,
+}
+
+/// `--older-than`: `<number><unit>` pieces, units `d`, `h`, `m`, `s`.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("`{text}` is not an age such as 7d, 12h, 30m, 45s or 1d12h");
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total = n
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() || text.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+/// `--status` of `durable prune`: finished statuses only.
+fn finished_status_parser() -> impl clap::builder::TypedValueParser<Value = ExecutionStatus> {
+    use clap::builder::TypedValueParser as _;
+    let finished: Vec<&'static str> = ExecutionStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_finished())
+        .map(ExecutionStatus::as_str)
+        .collect();
+    clap::builder::PossibleValuesParser::new(finished)
+        .try_map(|name| name.parse::<ExecutionStatus>())
+}
+
+/// `durable prune`: deletes (or counts, with `--dry-run`) the finished
+/// trees past the age, in batches (see docs/design.md, "Retention").
+pub(crate) async fn prune(target: &Target, args: PruneArgs, as_json: bool) -> Result<()> {
+    let mode = if args.dry_run {
+        Open::ReadOnly
+    } else {
+        Open::Existing
+    };
+    let storage = db::open(target, mode).await?;
+    let statuses: Vec<ExecutionStatus> = if args.statuses.is_empty() {
+        ExecutionStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect()
+    } else {
+        args.statuses
+    };
+    // One cutoff for the whole run, so that it ends: what finishes
+    // meanwhile is younger than the age.
+    let age_ms = u64::try_from(args.older_than.as_millis()).unwrap_or(u64::MAX);
+    let now = now_millis();
+    let cutoffs: Vec<PruneCutoff> = statuses
+        .iter()
+        .map(|status| PruneCutoff::older_than(*status, now, age_ms))
+        .collect();
+    let finished_before = cutoffs.first().map_or(now, |c| c.finished_before);
+    let mut total = PruneOutcome::default();
+    let mut batches = 0u64;
+    if args.dry_run {
+        total = storage
+            .prune(&cutoffs, u32::MAX, true)
+            .await
+            .context("cannot count the executions to prune")?;
+    } else {
+        loop {
+            let outcome = storage
+                .prune(&cutoffs, args.batch, false)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot prune (after {} execution{} in {} tree{} deleted)",
+                        total.executions,
+                        plural(total.executions),
+                        total.roots,
+                        plural(total.roots)
+                    )
+                })?;
+            if outcome.roots > 0 {
+                batches += 1;
+            }
+            total.add(outcome);
+            if outcome.roots < u64::from(args.batch) {
+                break;
+            }
+        }
+    }
+    if as_json {
+        return print_json(&json!({
+            "dry_run": args.dry_run,
+            "finished_before": finished_before,
+            "statuses": statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "roots": total.roots,
+            "executions": total.executions,
+            "batches": batches,
+        }));
+    }
+    let what = format!(
+        "{} execution{} in {} tree{} (top-level executions finished before {})",
+        total.executions,
+        plural(total.executions),
+        total.roots,
+        plural(total.roots),
+        tree::utc(finished_before)
+    );
+    if args.dry_run {
+        outln!("Would delete {what}; nothing was deleted (dry run).");
+    } else {
+        outln!(
+            "Deleted {what}, in {batches} batch{}.",
+            if batches == 1 { "" } else { "es" }
+        );
+    }
+    Ok(())
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_parse_with_units() {
+        let secs = |s: &str| parse_age(s).map(|d| d.as_secs());
+        assert_eq!(secs("7d"), Ok(7 * 86_400));
+        assert_eq!(secs("12h"), Ok(12 * 3_600));
+        assert_eq!(secs("30m"), Ok(1_800));
+        assert_eq!(secs("45s"), Ok(45));
+        assert_eq!(secs("1d12h"), Ok(129_600));
+        assert_eq!(secs("0s"), Ok(0));
+        for bad in ["", "7", "d", "7x", "1.5h", "-1d", "99999999999999999999d"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {

@@ -163,6 +163,18 @@ pub struct RerunRootParams<T1: crate::StringSql> {
     pub now: i64,
     pub execution_id: T1,
 }
+#[derive(Debug)]
+pub struct PruneCandidatesParams<T1: crate::StringSql> {
+    pub status: T1,
+    pub finished_before: i64,
+    pub limit: i64,
+}
+#[derive(Debug)]
+pub struct CountPrunableParams<T1: crate::StringSql> {
+    pub status: T1,
+    pub finished_before: i64,
+    pub limit: i64,
+}
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskExecutionRow {
     pub id: i64,
@@ -693,6 +705,41 @@ pub struct RerunRootRowBorrowed<'a> {
 }
 impl<'a> From<RerunRootRowBorrowed<'a>> for RerunRootRow {
     fn from(RerunRootRowBorrowed { execution_id }: RerunRootRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct PruneCandidatesRow {
+    pub execution_id: String,
+}
+pub struct PruneCandidatesRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<PruneCandidatesRowBorrowed<'a>> for PruneCandidatesRow {
+    fn from(PruneCandidatesRowBorrowed { execution_id }: PruneCandidatesRowBorrowed<'a>) -> Self {
+        Self {
+            execution_id: execution_id.into(),
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq, Copy)]
+pub struct CountPrunableRow {
+    pub roots: i64,
+    pub executions: i64,
+}
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletePrunedRootsRow {
+    pub execution_id: String,
+}
+pub struct DeletePrunedRootsRowBorrowed<'a> {
+    pub execution_id: &'a str,
+}
+impl<'a> From<DeletePrunedRootsRowBorrowed<'a>> for DeletePrunedRootsRow {
+    fn from(
+        DeletePrunedRootsRowBorrowed { execution_id }: DeletePrunedRootsRowBorrowed<'a>,
+    ) -> Self {
         Self {
             execution_id: execution_id.into(),
         }
@@ -2288,6 +2335,209 @@ where
         mapper: fn(RerunRootRowBorrowed) -> R,
     ) -> RerunRootRowQuery<'c, 'a, 's, C, R, N> {
         RerunRootRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct PruneCandidatesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<PruneCandidatesRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(PruneCandidatesRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> PruneCandidatesRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(PruneCandidatesRowBorrowed) -> R,
+    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, R, N> {
+        PruneCandidatesRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct CountPrunableRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor: fn(&tokio_postgres::Row) -> Result<CountPrunableRow, tokio_postgres::Error>,
+    mapper: fn(CountPrunableRow) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> CountPrunableRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(CountPrunableRow) -> R,
+    ) -> CountPrunableRowQuery<'c, 'a, 's, C, R, N> {
+        CountPrunableRowQuery {
+            client: self.client,
+            params: self.params,
+            query: self.query,
+            cached: self.cached,
+            extractor: self.extractor,
+            mapper,
+        }
+    }
+    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
+        let row =
+            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
+        Ok((self.mapper)((self.extractor)(&row)?))
+    }
+    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
+        self.iter().await?.try_collect().await
+    }
+    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
+        let opt_row =
+            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
+        Ok(opt_row
+            .map(|row| {
+                let extracted = (self.extractor)(&row)?;
+                Ok((self.mapper)(extracted))
+            })
+            .transpose()?)
+    }
+    pub async fn iter(
+        self,
+    ) -> Result<
+        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
+        tokio_postgres::Error,
+    > {
+        let stream = crate::client::async_::raw(
+            self.client,
+            self.query,
+            crate::slice_iter(&self.params),
+            self.cached,
+        )
+        .await?;
+        let mapped = stream
+            .map(move |res| {
+                res.and_then(|row| {
+                    let extracted = (self.extractor)(&row)?;
+                    Ok((self.mapper)(extracted))
+                })
+            })
+            .into_stream();
+        Ok(mapped)
+    }
+}
+pub struct DeletePrunedRootsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+    client: &'c C,
+    params: [&'a (dyn postgres_types::ToSql + Sync); N],
+    query: &'static str,
+    cached: Option<&'s tokio_postgres::Statement>,
+    extractor:
+        fn(&tokio_postgres::Row) -> Result<DeletePrunedRootsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(DeletePrunedRootsRowBorrowed) -> T,
+}
+impl<'c, 'a, 's, C, T: 'c, const N: usize> DeletePrunedRootsRowQuery<'c, 'a, 's, C, T, N>
+where
+    C: GenericClient,
+{
+    pub fn map<R>(
+        self,
+        mapper: fn(DeletePrunedRootsRowBorrowed) -> R,
+    ) -> DeletePrunedRootsRowQuery<'c, 'a, 's, C, R, N> {
+        DeletePrunedRootsRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -4645,6 +4895,191 @@ impl DeleteDescendantsStmt {
         execution_id: &'a T1,
     ) -> Result<u64, tokio_postgres::Error> {
         client.execute(self.0, &[execution_id]).await
+    }
+}
+pub struct PruneCandidatesStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Retention: up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, oldest finish first, whose every descendant is finished and closed (a whole finished tree). PostgreSQL locks them FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches; a root changed meanwhile, e.g. re-run, is re-checked by the lock and left out). Reads ix_task_executions_prunable (one range: status, finished_at < cutoff) and, per candidate, ix_task_executions_root.
+pub fn prune_candidates() -> PruneCandidatesStmt {
+    PruneCandidatesStmt(
+        "SELECT r.execution_id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED",
+        None,
+    )
+}
+impl PruneCandidatesStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        status: &'a T1,
+        finished_before: &'a i64,
+        limit: &'a i64,
+    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3> {
+        PruneCandidatesRowQuery {
+            client,
+            params: [status, finished_before, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<PruneCandidatesRowBorrowed, tokio_postgres::Error> {
+                Ok(PruneCandidatesRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| PruneCandidatesRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        PruneCandidatesParams<T1>,
+        PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3>,
+        C,
+    > for PruneCandidatesStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a PruneCandidatesParams<T1>,
+    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3> {
+        self.bind(
+            client,
+            &params.status,
+            &params.finished_before,
+            &params.limit,
+        )
+    }
+}
+pub struct CountPrunableStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Retention dry run: how many of the first `limit` candidates of prune_candidates (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
+pub fn count_prunable() -> CountPrunableStmt {
+    CountPrunableStmt(
+        "SELECT count(*) AS roots, coalesce(sum(1 + (SELECT count(*) FROM task_executions AS e WHERE e.root_execution_id = c.execution_id)), 0)::bigint AS executions FROM ( SELECT r.execution_id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $3) AS c",
+        None,
+    )
+}
+impl CountPrunableStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        status: &'a T1,
+        finished_before: &'a i64,
+        limit: &'a i64,
+    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3> {
+        CountPrunableRowQuery {
+            client,
+            params: [status, finished_before, limit],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<CountPrunableRow, tokio_postgres::Error> {
+                    Ok(CountPrunableRow {
+                        roots: row.try_get(0)?,
+                        executions: row.try_get(1)?,
+                    })
+                },
+            mapper: |it| CountPrunableRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        CountPrunableParams<T1>,
+        CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3>,
+        C,
+    > for CountPrunableStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a CountPrunableParams<T1>,
+    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3> {
+        self.bind(
+            client,
+            &params.status,
+            &params.finished_before,
+            &params.limit,
+        )
+    }
+}
+pub struct DeletePrunedRootsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Retention: deletes the top-level executions of a JSON array of execution ids, guarded again (still top-level, finished and closed: a root re-run between the candidate scan and this statement is kept), and returns those deleted. Finds them through the unique execution_id index (PostgreSQL: the planner-proof forms of the header note).
+pub fn delete_pruned_roots() -> DeletePrunedRootsStmt {
+    DeletePrunedRootsStmt(
+        "DELETE FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) AND parent_execution_id IS NULL AND is_closed AND status COLLATE \"C\" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') RETURNING execution_id",
+        None,
+    )
+}
+impl DeletePrunedRootsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        ids: &'a T1,
+    ) -> DeletePrunedRootsRowQuery<'c, 'a, 's, C, DeletePrunedRootsRow, 1> {
+        DeletePrunedRootsRowQuery {
+            client,
+            params: [ids],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<DeletePrunedRootsRowBorrowed, tokio_postgres::Error> {
+                Ok(DeletePrunedRootsRowBorrowed {
+                    execution_id: row.try_get(0)?,
+                })
+            },
+            mapper: |it| DeletePrunedRootsRow::from(it),
+        }
+    }
+}
+pub struct DeletePrunedDescendantsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Retention: deletes every descendant of the top-level executions of a JSON array of execution ids (the rows whose root_execution_id is one of them), through ix_task_executions_root.
+pub fn delete_pruned_descendants() -> DeletePrunedDescendantsStmt {
+    DeletePrunedDescendantsStmt(
+        "DELETE FROM task_executions WHERE root_execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))",
+        None,
+    )
+}
+impl DeletePrunedDescendantsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    pub async fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
+        &'s self,
+        client: &'c C,
+        ids: &'a T1,
+    ) -> Result<u64, tokio_postgres::Error> {
+        client.execute(self.0, &[ids]).await
     }
 }
 pub struct DeleteAllExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
