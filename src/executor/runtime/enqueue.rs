@@ -34,6 +34,10 @@ use tokio::sync::oneshot;
 /// Most executions one batched insert carries.
 pub(crate) const MAX_BATCH: usize = 512;
 
+/// Turns of the scheduler the flusher gives before taking a batch (no
+/// timer: a few microseconds).
+const HANDOVER_YIELDS: usize = 3;
+
 /// One queued enqueue: its execution and where its result goes.
 struct Queued {
     execution: NewExecution,
@@ -139,31 +143,23 @@ fn hand_over(inner: &Arc<Inner>) {
 /// Inserts the queued executions, one batch at a time, until the queue is
 /// empty.
 async fn flush(inner: Arc<Inner>) {
-    let mut yielded = false;
     loop {
+        // The callers just answered (and those that queued meanwhile)
+        // usually enqueue again at once (a loop, a busy service): give them
+        // a few turns of the scheduler to join this batch, rather than
+        // taking the first of them alone and the rest in the next one.
+        for _ in 0..HANDOVER_YIELDS {
+            tokio::task::yield_now().await;
+        }
         let batch: Vec<Queued> = {
             let mut state = lock(&inner.enqueues.state);
             if state.queue.is_empty() {
-                if yielded {
-                    state.busy = false;
-                    return;
-                }
-                None
-            } else {
-                let take = state.queue.len().min(MAX_BATCH);
-                Some(state.queue.drain(..take).collect())
+                state.busy = false;
+                return;
             }
-        }
-        .unwrap_or_default();
-        if batch.is_empty() {
-            // The callers just answered usually enqueue again at once (a
-            // loop, a busy service): give them one turn of the scheduler to
-            // join the next batch instead of each becoming an idle caller.
-            yielded = true;
-            tokio::task::yield_now().await;
-            continue;
-        }
-        yielded = false;
+            let take = state.queue.len().min(MAX_BATCH);
+            state.queue.drain(..take).collect()
+        };
         insert_batch(&inner, batch).await;
     }
 }

@@ -104,7 +104,7 @@ fn trivial(runs: Arc<AtomicU64>) -> Task<u64, u64> {
 
 /// Waits until `runs` reached `n` and then until the storage counts `n`
 /// completed executions of `task_id`.
-async fn wait_completed(
+pub(crate) async fn wait_completed(
     storage: &dyn Storage,
     runs: &AtomicU64,
     task_id: &str,

@@ -23,6 +23,7 @@ use std::time::Instant;
 
 mod backend;
 mod cases;
+mod enqueue;
 mod measure;
 
 /// Benchmarks durable-execution on its storage backends.
@@ -33,7 +34,7 @@ struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Memory, Backend::Sqlite, Backend::Postgres])]
     backends: Vec<Backend>,
     /// Cases to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::FullWorkflow, Case::Latency])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::FullWorkflow, Case::Latency, Case::ConcurrentEnqueue])]
     cases: Vec<Case>,
     /// Task counts of the throughput cases, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [5_000u64, 50_000])]
@@ -47,6 +48,9 @@ struct Args {
     /// Children of the one parent of the fan-out case.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     children: u32,
+    /// Enqueues of the `concurrent-enqueue` case (all callers together).
+    #[arg(long, default_value_t = 20_000)]
+    enqueue_n: u64,
     /// A quick check (tiny sizes, 1 repetition): fails unless every
     /// execution completed.
     #[arg(long)]
@@ -83,6 +87,9 @@ enum Case {
     Latency,
     /// One parent spawning `--children` children (not in the default set).
     Fanout,
+    /// 32 callers each enqueueing one task per call in a loop (group
+    /// commit), and the enqueue latency of an idle single caller.
+    ConcurrentEnqueue,
 }
 
 /// A target to compare a median against.
@@ -478,6 +485,17 @@ async fn run(args: Args) -> Result<()> {
                     }
                     rows.push(p50);
                     rows.push(p99);
+                }
+                Case::ConcurrentEnqueue => {
+                    let size = if args.smoke {
+                        enqueue::EnqueueSize { n: 300, probes: 20 }
+                    } else {
+                        enqueue::EnqueueSize {
+                            n: args.enqueue_n,
+                            probes: 200,
+                        }
+                    };
+                    enqueue::rows(backend, pg_url, size, reps, &mut rows, &mut executions).await?;
                 }
                 Case::Fanout => {
                     let label = format!(
