@@ -106,6 +106,14 @@ impl Fresh {
         Ok(())
     }
 
+    /// The PostgreSQL schema of this storage (`None` on other backends).
+    pub(crate) fn schema(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Schema { schema, .. } => Some(schema),
+            _ => None,
+        }
+    }
+
     /// Drops the file or schema.
     pub(crate) async fn cleanup(self) -> Result<()> {
         drop(self.storage);

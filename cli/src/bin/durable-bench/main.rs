@@ -23,6 +23,7 @@ use std::time::Instant;
 
 mod backend;
 mod cases;
+mod dbcost;
 mod enqueue;
 mod measure;
 
@@ -51,6 +52,19 @@ struct Args {
     /// Enqueues of the `concurrent-enqueue` case (all callers together).
     #[arg(long, default_value_t = 20_000)]
     enqueue_n: u64,
+    /// Tasks per run of the `db-cost` case.
+    #[arg(long, default_value_t = 20_000)]
+    cost_n: u64,
+    /// Executor process counts of the `db-cost` case, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize])]
+    processes: Vec<usize>,
+    /// Idle connections that only `LISTEN`, besides the `db-cost` workers.
+    #[arg(long, default_value_t = 0)]
+    idle_listeners: usize,
+    /// Internal: run an executor on this PostgreSQL schema until stdin
+    /// closes (a `db-cost` worker).
+    #[arg(long, hide = true, value_name = "SCHEMA")]
+    child_worker: Option<String>,
     /// A quick check (tiny sizes, 1 repetition): fails unless every
     /// execution completed.
     #[arg(long)]
@@ -90,6 +104,10 @@ enum Case {
     /// 32 callers each enqueueing one task per call in a loop (group
     /// commit), and the enqueue latency of an idle single caller.
     ConcurrentEnqueue,
+    /// PostgreSQL only: database cost per task (server CPU, WAL, commits,
+    /// row versions, NOTIFYs) with `--processes` executor processes (not in
+    /// the default set).
+    DbCost,
 }
 
 /// A target to compare a median against.
@@ -308,6 +326,10 @@ async fn run(args: Args) -> Result<()> {
     if args.child_bulk.is_some() || args.child_fanout.is_some() {
         return child_run(&args).await;
     }
+    if let Some(schema) = &args.child_worker {
+        return dbcost::worker(&args.postgres_url, schema).await;
+    }
+    let mut extra_tables: Vec<String> = Vec::new();
     let (ns, reps, workflow_size, latency_tasks, gap, fanout_children) = if args.smoke {
         (
             vec![300],
@@ -497,6 +519,18 @@ async fn run(args: Args) -> Result<()> {
                     };
                     enqueue::rows(backend, pg_url, size, reps, &mut rows, &mut executions).await?;
                 }
+                Case::DbCost => {
+                    if backend == Backend::Postgres {
+                        let size = dbcost::CostSize {
+                            n: if args.smoke { 300 } else { args.cost_n },
+                            processes: args.processes.clone(),
+                            idle_listeners: args.idle_listeners,
+                        };
+                        let table = dbcost::run(pg_url, &size, reps).await?;
+                        executions += size.n * (reps * size.processes.len()) as u64;
+                        extra_tables.push(table);
+                    }
+                }
                 Case::Fanout => {
                     let label = format!(
                         "fan-out, 1 parent × {} children",
@@ -616,6 +650,9 @@ async fn run(args: Args) -> Result<()> {
         thousands(executions),
         started.elapsed().as_secs_f64()
     );
+    for table in &extra_tables {
+        out.push_str(table);
+    }
     print!("{out}");
     if args.smoke {
         println!(
