@@ -29,7 +29,7 @@ pub(crate) fn executor_options() -> Result<ExecutorOptions> {
     Ok(options_builder().build()?)
 }
 
-fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
+pub(crate) fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
     ExecutorOptions::builder()
         .max_concurrent_executions(2_000)
         .max_batch(1_024)

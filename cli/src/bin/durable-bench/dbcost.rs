@@ -23,7 +23,6 @@
 //! exited and their connections closed, which flushes them.
 
 use crate::backend::{Backend, Fresh, pg_client};
-use crate::cases::executor_options;
 use anyhow::{Context as _, Result, bail, ensure};
 use durable_execution::model::ExecutionStatus;
 use durable_execution::storage::{PostgresConfig, PostgresStorage, Storage};
@@ -260,8 +259,17 @@ pub(crate) async fn worker(pg_url: &str, schema: &str) -> Result<()> {
     .await
     .context("the worker cannot connect")?;
     let task = trivial();
+    // `DURABLE_BENCH_WORKER_POLL_MS` overrides the poll interval (100 ms in
+    // every other case) to show what the idle polling costs.
+    let mut options = crate::cases::options_builder();
+    if let Some(ms) = std::env::var("DURABLE_BENCH_WORKER_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options = options.poll_interval(Duration::from_millis(ms));
+    }
     let executor = Executor::builder(storage)
-        .options(executor_options()?)
+        .options(options.build()?)
         .register(&task)
         .build()?;
     executor.start()?;

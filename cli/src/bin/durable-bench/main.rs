@@ -359,12 +359,15 @@ async fn run(args: Args) -> Result<()> {
             args.children,
         )
     };
-    // The smoke run covers every case, the fan-out included.
-    let cases: Vec<Case> = if args.smoke && !args.cases.contains(&Case::Fanout) {
-        args.cases.iter().copied().chain([Case::Fanout]).collect()
-    } else {
-        args.cases.clone()
-    };
+    // The smoke run covers every case, the fan-out and db-cost included.
+    let mut cases: Vec<Case> = args.cases.clone();
+    if args.smoke {
+        for extra in [Case::Fanout, Case::DbCost] {
+            if !cases.contains(&extra) {
+                cases.push(extra);
+            }
+        }
+    }
     if args.backends.contains(&Backend::Postgres) && !args.postgres_url.starts_with("postgres") {
         bail!(
             "--postgres-url (or DATABASE_URL) `{}` is not a postgres:// URL",
