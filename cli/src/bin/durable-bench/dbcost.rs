@@ -458,7 +458,7 @@ pub(crate) async fn run(pg_url: &str, size: &CostSize, reps: usize) -> Result<St
         let (bc, bw, bk) = base.unwrap_or((1.0, 1.0, 1.0));
         let _ = writeln!(
             out,
-            "| {processes} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {processes} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {} | {} |",
             cell(|c| c.cpu_ms, 3),
             ratio(|c| c.cpu_ms, bc),
             cell(|c| c.wal_bytes, 0),
@@ -466,7 +466,7 @@ pub(crate) async fn run(pg_url: &str, size: &CostSize, reps: usize) -> Result<St
             cell(|c| c.commits, 3),
             ratio(|c| c.commits, bk),
             cell(|c| c.row_versions, 2),
-            format!("{:.0}%", med(costs, |c| c.hot_share).0 * 100.0),
+            med(costs, |c| c.hot_share).0 * 100.0,
             cell(|c| c.notifies, 4),
             cell(|c| c.tasks_per_s, 0),
         );
