@@ -515,6 +515,13 @@ impl Executor {
 
     /// Enqueues one execution of `task` with its default options.
     ///
+    /// Returns once the execution is committed. Concurrent calls share
+    /// inserts (group commit): a call that finds no insert of this executor
+    /// in flight inserts at once; calls arriving while one is in flight are
+    /// inserted together by the next one (at most 512 per insert), and each
+    /// still gets its own result (a refused execution fails its own call
+    /// only). See docs/benchmarks.md, "Group commit of single enqueues".
+    ///
     /// Transient storage errors (a lost connection, a busy database) are
     /// retried a few times with the executor's error backoff; a retry never
     /// stores a second execution (an attempt that had in fact committed is

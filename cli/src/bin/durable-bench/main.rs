@@ -481,7 +481,7 @@ async fn run(args: Args) -> Result<()> {
                         unit: Unit::Millis,
                         values: Vec::new(),
                         observed: Vec::new(),
-                        target: Some(Target::AtMost(2.0)),
+                        target: Some(Target::AtMost(1.0)),
                     };
                     let mut p99 = Row {
                         backend,
@@ -489,7 +489,7 @@ async fn run(args: Args) -> Result<()> {
                         unit: Unit::Millis,
                         values: Vec::new(),
                         observed: Vec::new(),
-                        target: Some(Target::AtMost(10.0)),
+                        target: Some(Target::AtMost(5.0)),
                     };
                     for rep in 1..=reps {
                         let (result, observed) =
