@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 mod closer;
+mod enqueue;
 mod heartbeat;
 mod maintenance;
 mod runner;
@@ -226,6 +227,7 @@ impl ExecutorBuilder {
             options: self.options,
             state: Arc::new(self.state),
             events: EventHub::new(self.callbacks),
+            enqueues: enqueue::EnqueueBatcher::default(),
         });
         tracing::info!(executor_id = %inner.executor_id, tasks = inner.registry.len(), backend = inner.storage.backend_name(), "executor built");
         Ok(Executor {
@@ -298,6 +300,8 @@ pub(crate) struct Inner {
     pub(crate) state: Arc<StateMap>,
     /// Lifecycle events of executions.
     pub(crate) events: EventHub,
+    /// Group commit of single enqueues.
+    enqueues: enqueue::EnqueueBatcher,
 }
 
 /// Start, shutdown and the background loops of an executor.
@@ -584,6 +588,13 @@ impl Executor {
 
     /// Enqueues one execution of `task` with its default options.
     ///
+    /// Returns once the execution is committed. Concurrent calls share
+    /// inserts (group commit): a call that finds no insert of this executor
+    /// in flight inserts at once; calls arriving while one is in flight are
+    /// inserted together by the next one (at most 512 per insert), and each
+    /// still gets its own result (a refused execution fails its own call
+    /// only). See docs/benchmarks.md, "Group commit of single enqueues".
+    ///
     /// Transient storage errors (a lost connection, a busy database) are
     /// retried a few times with the executor's error backoff; a retry never
     /// stores a second execution (an attempt that had in fact committed is
@@ -608,7 +619,7 @@ impl Executor {
         options: EnqueueOptions,
     ) -> Result<TaskHandle<D::Output>, ExecutorError> {
         let execution = self.prepare_enqueue(task, input, options)?;
-        insert_retrying(&self.inner, std::slice::from_ref(&execution)).await?;
+        enqueue::enqueue_one(&self.inner, &execution).await?;
         tracing::debug!(task_id = %execution.task_id, execution_id = %execution.execution_id, "enqueued");
         Ok(TaskHandle::new(self.handle_for(&execution)))
     }
@@ -631,7 +642,7 @@ impl Executor {
             .into_iter()
             .map(|input| self.prepare(task, input, EnqueueOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
-        insert_retrying(&self.inner, &executions).await?;
+        insert_retrying(&self.inner, &executions, false).await?;
         Ok(executions
             .iter()
             .map(|e| TaskHandle::new(self.handle_for(e)))
@@ -932,8 +943,14 @@ impl Inner {
 /// atomic and the ids are new, so an attempt whose commit succeeded but
 /// whose answer was lost makes the retry fail with a duplicate id; every id
 /// is then read back, and when all of them exist the enqueue succeeded
-/// (never a second execution).
-async fn insert_retrying(inner: &Inner, executions: &[NewExecution]) -> Result<(), ExecutorError> {
+/// (never a second execution). `maybe_committed`: an earlier insert of
+/// these executions (a failed batch) may have committed, so a duplicate id
+/// is read back from the first attempt on.
+async fn insert_retrying(
+    inner: &Inner,
+    executions: &[NewExecution],
+    maybe_committed: bool,
+) -> Result<(), ExecutorError> {
     let mut backoff = ErrorBackoff::new(
         inner.options.error_backoff_base,
         inner.options.error_backoff_cap,
@@ -944,7 +961,9 @@ async fn insert_retrying(inner: &Inner, executions: &[NewExecution]) -> Result<(
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
-        if attempt > 1 && matches!(error, StorageError::DuplicateExecutionId { .. }) {
+        if (attempt > 1 || maybe_committed)
+            && matches!(error, StorageError::DuplicateExecutionId { .. })
+        {
             let ids: Vec<String> = executions.iter().map(|e| e.execution_id.clone()).collect();
             let found = inner
                 .storage

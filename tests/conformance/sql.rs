@@ -962,6 +962,71 @@ mod postgres_only {
         assert!(event.is_ok(), "no wake-up after the caller's commit");
     }
 
+    /// A burst of writes sends at most one `NOTIFY` per 50 ms (counted by a
+    /// plain `LISTEN` connection from before the first insert until the
+    /// count is read), and a write after a notification is always followed
+    /// by another one (the trailing edge: nothing is lost).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn notifications_are_throttled_and_never_lost() {
+        use futures::StreamExt as _;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let h = support::postgres_harness().await;
+        let support::Kind::Postgres { url, schema } = &h.kind else {
+            unreachable!()
+        };
+        let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let received = std::sync::Arc::new(AtomicU64::new(0));
+        let counter = received.clone();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if matches!(message, tokio_postgres::AsyncMessage::Notification(_)) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN \"task_executions_events_{schema}\""))
+            .await
+            .unwrap();
+        let wait_for = |n: u64| {
+            let received = received.clone();
+            async move {
+                tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                    while received.load(Ordering::SeqCst) < n {
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    }
+                })
+                .await
+                .is_ok()
+            }
+        };
+        let start = std::time::Instant::now();
+        for i in 0..40 {
+            h.insert(&[exec(&format!("burst{i}"), "t", T0)])
+                .await
+                .unwrap();
+        }
+        assert!(wait_for(1).await, "no notification after the burst");
+        let count = received.load(Ordering::SeqCst);
+        let bound = start.elapsed().as_millis() as u64 / 50 + 1;
+        assert!(
+            count <= bound,
+            "{count} notifications, at most {bound} expected"
+        );
+        // A write after a notification arrived is followed by another one.
+        let seen = received.load(Ordering::SeqCst);
+        h.insert(&[exec("after", "t", T0)]).await.unwrap();
+        h.insert(&[exec("after2", "t", T0)]).await.unwrap();
+        assert!(
+            wait_for(seen + 1).await,
+            "the last writes were never notified"
+        );
+        driver.abort();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_listener_reconnects_after_losing_its_connection() {
         let h = support::postgres_harness().await;

@@ -27,6 +27,7 @@ mod concurrent;
 mod decides;
 mod executor;
 mod faults;
+mod groupcommit;
 mod handles;
 mod looping;
 mod metrics;
@@ -122,6 +123,10 @@ macro_rules! executor_suite {
                     huge_durations_mean_forever,
                     enqueue_retries_transient_failures,
                 }
+                groupcommit {
+                    an_idle_enqueue_inserts_from_its_caller,
+                    many_callers_in_a_loop,
+                }
                 backpressure {
                     concurrency_limit_is_respected,
                     waves_fill_free_capacity,
@@ -179,6 +184,9 @@ macro_rules! executor_suite {
                     simple::cancel_while_running,
                     simple::shutdown_releases_unfinished_runs,
                     parent::finalize_combines_outputs,
+                    groupcommit::concurrent_enqueues_share_one_insert,
+                    groupcommit::a_refused_enqueue_fails_only_its_caller,
+                    groupcommit::a_dropped_caller_does_not_strand_the_queue,
                 );
             }
         }

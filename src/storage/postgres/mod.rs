@@ -19,7 +19,7 @@
 //! - Wake-ups: after every insert, re-queue, finish, cancellation and close
 //!   that changed something, a `NOTIFY` on the schema's event channel (see
 //!   *Schema placement*) is sent by a background task that coalesces them (one notification per kind per
-//!   round trip, after the change committed); a background connection
+//!   50 ms at most, the first of a quiet period at once; after the change committed); a background connection
 //!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`](super::Storage::subscribe),
 //!   reconnecting after failures, so an idle executor learns about new work
 //!   from any process without waiting for its poll interval.
@@ -478,7 +478,10 @@ struct Inner {
 
 /// Coalesces the `NOTIFY`s of this storage: operations only set a flag
 /// after their commit; one background task sends the notifications, at most
-/// one per kind per round trip.
+/// one per kind per [`NOTIFY_INTERVAL`] (50 ms), the first of a quiet period
+/// at once (see [`run_notifier`]). Every `NOTIFY` takes PostgreSQL's
+/// cluster-wide notification lock at commit, so a busy executor sending one
+/// per write would serialize the commits of every process on it.
 ///
 /// Sending `NOTIFY` inside each operation's transaction would be simpler but
 /// slow: PostgreSQL serializes the commits of every transaction that queued a
@@ -503,20 +506,39 @@ impl Notifier {
     }
 }
 
-/// Sends the coalesced notifications until `shutdown`.
+/// Shortest time between two `NOTIFY` transactions of one storage (see
+/// [`Notifier`]).
+const NOTIFY_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Sends the coalesced notifications until `shutdown`: at most one
+/// transaction per [`NOTIFY_INTERVAL`], with one notification per kind
+/// requested since the previous one. The leading edge is immediate (a
+/// request after a quiet period is sent at once, so an idle system wakes
+/// other processes without delay); a request during the interval is sent
+/// when it ends (the trailing edge: no wake-up is lost, only merged).
 async fn run_notifier(pool: Pool, notifier: Arc<Notifier>, shutdown: CancellationToken) {
     use std::sync::atomic::Ordering;
+    let mut last_sent: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = notifier.wake.notified() => {}
         }
+        if let Some(last) = last_sent {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep_until(last + NOTIFY_INTERVAL) => {}
+            }
+        }
         let ready = notifier.ready.swap(false, Ordering::AcqRel);
         let changed = notifier.changed.swap(false, Ordering::AcqRel);
-        let payloads = [(ready, PAYLOAD_READY), (changed, PAYLOAD_CHANGED)];
+        if !ready && !changed {
+            continue;
+        }
+        last_sent = Some(tokio::time::Instant::now());
         let result = async {
             let client = pool.get().await?;
-            for (wanted, payload) in payloads {
+            for (wanted, payload) in [(ready, PAYLOAD_READY), (changed, PAYLOAD_CHANGED)] {
                 if wanted {
                     notify_on(&client, payload).await?;
                 }

@@ -29,7 +29,7 @@ pub(crate) fn executor_options() -> Result<ExecutorOptions> {
     Ok(options_builder().build()?)
 }
 
-fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
+pub(crate) fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
     ExecutorOptions::builder()
         .max_concurrent_executions(2_000)
         .max_batch(1_024)
@@ -104,7 +104,7 @@ fn trivial(runs: Arc<AtomicU64>) -> Task<u64, u64> {
 
 /// Waits until `runs` reached `n` and then until the storage counts `n`
 /// completed executions of `task_id`.
-async fn wait_completed(
+pub(crate) async fn wait_completed(
     storage: &dyn Storage,
     runs: &AtomicU64,
     task_id: &str,

@@ -24,6 +24,8 @@ use std::time::Instant;
 mod backend;
 mod cases;
 mod ceiling;
+mod dbcost;
+mod enqueue;
 mod measure;
 
 /// Benchmarks durable-execution on its storage backends.
@@ -34,7 +36,7 @@ struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Memory, Backend::Sqlite, Backend::Postgres])]
     backends: Vec<Backend>,
     /// Cases to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::FullWorkflow, Case::Latency])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Case::Bulk, Case::OneByOne, Case::Workflow, Case::FullWorkflow, Case::Latency, Case::ConcurrentEnqueue])]
     cases: Vec<Case>,
     /// Task counts of the throughput cases, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [5_000u64, 50_000])]
@@ -58,6 +60,22 @@ struct Args {
     /// (100: PostgreSQL's default).
     #[arg(long, value_delimiter = ',', default_values_t = [100u8, 70], value_parser = clap::value_parser!(u8).range(10..=100))]
     heartbeat_fillfactor: Vec<u8>,
+    /// Enqueues of the `concurrent-enqueue` case (all callers together).
+    #[arg(long, default_value_t = 20_000)]
+    enqueue_n: u64,
+    /// Tasks per run of the `db-cost` case.
+    #[arg(long, default_value_t = 20_000)]
+    cost_n: u64,
+    /// Executor process counts of the `db-cost` case, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize])]
+    processes: Vec<usize>,
+    /// Idle connections that only `LISTEN`, besides the `db-cost` workers.
+    #[arg(long, default_value_t = 0)]
+    idle_listeners: usize,
+    /// Internal: run an executor on this PostgreSQL schema until stdin
+    /// closes (a `db-cost` worker).
+    #[arg(long, hide = true, value_name = "SCHEMA")]
+    child_worker: Option<String>,
     /// A quick check (tiny sizes, 1 repetition): fails unless every
     /// execution completed.
     #[arg(long)]
@@ -105,6 +123,13 @@ enum Case {
     /// Nothing but the ceiling, which every run measures anyway (not in
     /// the default set).
     Ceiling,
+    /// 32 callers each enqueueing one task per call in a loop (group
+    /// commit), and the enqueue latency of an idle single caller.
+    ConcurrentEnqueue,
+    /// PostgreSQL only: database cost per task (server CPU, WAL, commits,
+    /// row versions, NOTIFYs) with `--processes` executor processes (not in
+    /// the default set).
+    DbCost,
 }
 
 /// A target to compare a median against.
@@ -327,6 +352,10 @@ async fn run(args: Args) -> Result<()> {
     if args.child_bulk.is_some() || args.child_fanout.is_some() {
         return child_run(&args).await;
     }
+    if let Some(schema) = &args.child_worker {
+        return dbcost::worker(&args.postgres_url, schema).await;
+    }
+    let mut extra_tables: Vec<String> = Vec::new();
     let (ns, reps, workflow_size, latency_tasks, gap, fanout_children) = if args.smoke {
         (
             vec![300],
@@ -356,12 +385,15 @@ async fn run(args: Args) -> Result<()> {
             args.children,
         )
     };
-    // The smoke run covers every case, the fan-out included.
-    let cases: Vec<Case> = if args.smoke && !args.cases.contains(&Case::Fanout) {
-        args.cases.iter().copied().chain([Case::Fanout]).collect()
-    } else {
-        args.cases.clone()
-    };
+    // The smoke run covers every case, the fan-out and db-cost included.
+    let mut cases: Vec<Case> = args.cases.clone();
+    if args.smoke {
+        for extra in [Case::Fanout, Case::DbCost] {
+            if !cases.contains(&extra) {
+                cases.push(extra);
+            }
+        }
+    }
     if args.backends.contains(&Backend::Postgres) && !args.postgres_url.starts_with("postgres") {
         bail!(
             "--postgres-url (or DATABASE_URL) `{}` is not a postgres:// URL",
@@ -482,7 +514,7 @@ async fn run(args: Args) -> Result<()> {
                         unit: Unit::Millis,
                         values: Vec::new(),
                         observed: Vec::new(),
-                        target: Some(Target::AtMost(2.0)),
+                        target: Some(Target::AtMost(1.0)),
                     };
                     let mut p99 = Row {
                         backend,
@@ -490,7 +522,7 @@ async fn run(args: Args) -> Result<()> {
                         unit: Unit::Millis,
                         values: Vec::new(),
                         observed: Vec::new(),
-                        target: Some(Target::AtMost(10.0)),
+                        target: Some(Target::AtMost(5.0)),
                     };
                     for rep in 1..=reps {
                         let (result, observed) =
@@ -559,6 +591,29 @@ async fn run(args: Args) -> Result<()> {
                     }
                 }
                 Case::Ceiling => {}
+                Case::ConcurrentEnqueue => {
+                    let size = if args.smoke {
+                        enqueue::EnqueueSize { n: 300, probes: 20 }
+                    } else {
+                        enqueue::EnqueueSize {
+                            n: args.enqueue_n,
+                            probes: 200,
+                        }
+                    };
+                    enqueue::rows(backend, pg_url, size, reps, &mut rows, &mut executions).await?;
+                }
+                Case::DbCost => {
+                    if backend == Backend::Postgres {
+                        let size = dbcost::CostSize {
+                            n: if args.smoke { 300 } else { args.cost_n },
+                            processes: args.processes.clone(),
+                            idle_listeners: args.idle_listeners,
+                        };
+                        let table = dbcost::run(pg_url, &size, reps).await?;
+                        executions += size.n * (reps * size.processes.len()) as u64;
+                        extra_tables.push(table);
+                    }
+                }
                 Case::Fanout => {
                     let label = format!(
                         "fan-out, 1 parent × {} children",
@@ -694,6 +749,9 @@ async fn run(args: Args) -> Result<()> {
         thousands(executions),
         started.elapsed().as_secs_f64()
     );
+    for table in &extra_tables {
+        out.push_str(table);
+    }
     print!("{out}");
     if args.smoke {
         println!(
