@@ -781,6 +781,12 @@ pub struct RetentionPolicy {
     /// Trees (top-level executions) deleted per storage call, each call one
     /// short transaction (default 1,000).
     pub batch: u32,
+    /// After each full batch the pruner rests `rest` times as long as the
+    /// batch took before the next one (default 2: busy at most a third of
+    /// the time), so that a large backlog never monopolises the database
+    /// (on SQLite, its one writer) against the task load; 0 runs the
+    /// batches back to back.
+    pub rest: u32,
 }
 
 impl Default for RetentionPolicy {
@@ -804,6 +810,7 @@ impl RetentionPolicy {
                 .collect(),
             interval: Duration::from_secs(300),
             batch: 1_000,
+            rest: 2,
         }
     }
 
@@ -836,6 +843,14 @@ impl RetentionPolicy {
     #[must_use]
     pub fn batch(mut self, batch: u32) -> Self {
         self.batch = batch;
+        self
+    }
+
+    /// Rest between full batches, as a multiple of the time the last batch
+    /// took (default 2; 0: back to back). See [`RetentionPolicy::rest`].
+    #[must_use]
+    pub fn rest(mut self, rest: u32) -> Self {
+        self.rest = rest;
         self
     }
 

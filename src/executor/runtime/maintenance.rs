@@ -154,7 +154,8 @@ async fn repair_stuck(inner: &Inner) {
 
 /// The retention pruner: every `policy.interval` (jittered), deletes
 /// finished trees older than the policy's ages in batches of
-/// `policy.batch` roots, one short transaction each, until a batch comes
+/// `policy.batch` roots, one short transaction each, resting
+/// `policy.rest` times a batch's duration after it, until a batch comes
 /// back short (see `docs/design.md`, "Retention"). The first round runs one
 /// interval after the start. A storage error ends the round (logged); the
 /// next round tries again.
@@ -168,6 +169,7 @@ pub(super) async fn retention_loop(inner: Arc<Inner>, policy: RetentionPolicy) {
         let mut total = PruneOutcome::default();
         while !stop.is_cancelled() {
             let cutoffs = policy.cutoffs(now_millis());
+            let started = tokio::time::Instant::now();
             match inner.storage.prune(&cutoffs, policy.batch, false).await {
                 Ok(outcome) => {
                     crate::metrics::pruned(outcome.executions);
@@ -175,8 +177,14 @@ pub(super) async fn retention_loop(inner: Arc<Inner>, policy: RetentionPolicy) {
                     if outcome.roots < u64::from(policy.batch) {
                         break;
                     }
-                    // Between batches, let the other work of this process in.
-                    tokio::task::yield_now().await;
+                    // Between batches, rest so that the task load keeps the
+                    // database (see RetentionPolicy::rest).
+                    let rest = started.elapsed().saturating_mul(policy.rest);
+                    if rest.is_zero() {
+                        tokio::task::yield_now().await;
+                    } else if pause(rest, &stop).await {
+                        break;
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "cannot prune finished executions; trying again at the next round");
