@@ -107,6 +107,22 @@ impl Advance {
     }
 }
 
+/// The time a close batch applies its effects at (a parent's `finished_at`
+/// and `updated_at`): `now`, or the latest finish in the batch when that is
+/// later. The writer that finished a row may take its `now` after the
+/// closer took its own, and a closed row's `closed_at` is never before its
+/// finish; with this rule a parent never finishes before the finalize whose
+/// close finished it was closed (see `claim_unclosed` in the spec).
+pub(crate) fn close_effects_at(
+    now: crate::model::Millis,
+    finished: &[crate::model::TaskExecution],
+) -> crate::model::Millis {
+    finished
+        .iter()
+        .filter_map(|e| e.finished_at)
+        .fold(now, std::cmp::Ord::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,20 +153,4 @@ mod tests {
         assert!(!in_children_page(false, 3, Some(3)));
         assert!(in_children_page(false, 4, Some(3)));
     }
-}
-
-/// The time a close batch applies its effects at (a parent's `finished_at`
-/// and `updated_at`): `now`, or the latest finish in the batch when that is
-/// later. The writer that finished a row may take its `now` after the
-/// closer took its own, and a closed row's `closed_at` is never before its
-/// finish; with this rule a parent never finishes before the finalize whose
-/// close finished it was closed (see `claim_unclosed` in the spec).
-pub(crate) fn close_effects_at(
-    now: crate::model::Millis,
-    finished: &[crate::model::TaskExecution],
-) -> crate::model::Millis {
-    finished
-        .iter()
-        .filter_map(|e| e.finished_at)
-        .fold(now, std::cmp::Ord::max)
 }
