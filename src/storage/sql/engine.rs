@@ -60,6 +60,8 @@ fn limit_i64(limit: u32) -> i64 {
 #[derive(Debug)]
 pub(crate) struct Insert<'a, D: Dialect> {
     inserts: Inserts<'a, D::Chunk>,
+    // Read by the PostgreSQL runner only.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     rows: usize,
 }
 

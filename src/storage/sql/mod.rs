@@ -603,6 +603,7 @@ pub(crate) struct ListParams<J> {
 
 /// Whether an [`Op`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) enum Access {
     /// Reads only (SQLite: a reader connection).
     Read,
@@ -615,6 +616,9 @@ pub(crate) enum Access {
 /// queries. Built by `new` functions that return `None` when there is
 /// nothing to do (the backend then returns the default output without
 /// touching the database).
+// BEGIN, COMMIT and transaction() are read by the PostgreSQL runner only,
+// ACCESS by the SQLite runner only.
+#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) trait Op<D: Dialect> {
     /// What the operation returns.
     type Output: Default;
