@@ -1169,7 +1169,9 @@ fn sqlite_steps(
                 .filter(|c| {
                     !matches!(
                         c,
-                        Change::RenameColumn { .. } | Change::Comment { .. } | Change::Fillfactor { .. }
+                        Change::RenameColumn { .. }
+                            | Change::Comment { .. }
+                            | Change::Fillfactor { .. }
                     )
                 })
                 .map(Change::describe)
@@ -1791,6 +1793,68 @@ mod tests {
             file_name: format!("0001_{name}.sql"),
             text: text.to_owned(),
         }
+    }
+
+    fn table(fillfactor: Option<u32>) -> SnapTable {
+        SnapTable {
+            name: "jobs".to_owned(),
+            doc: Some("Jobs.".to_owned()),
+            fillfactor,
+            columns: vec![SnapColumn {
+                name: "id".to_owned(),
+                ty: LogicalType::Id,
+                nullable: false,
+                default: None,
+                doc: Some("Key.".to_owned()),
+            }],
+            indexes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_without_fillfactor_means_the_default_and_no_change() {
+        let old: SnapTable = serde_json::from_str(
+            r#"{"name": "jobs", "doc": "Jobs.", "columns": [{"name": "id", "type": "id", "nullable": false, "default": null, "doc": "Key."}], "indexes": []}"#,
+        )
+        .expect("old snapshot");
+        assert_eq!(old.fillfactor, None);
+        assert_eq!(diff(&old, &table(None)).expect("diff"), Vec::new());
+        assert!(
+            !serde_json::to_string(&table(None))
+                .expect("json")
+                .contains("fillfactor"),
+            "an unset parameter is not written"
+        );
+    }
+
+    #[test]
+    fn a_fillfactor_change_is_a_safe_postgres_step_and_nothing_on_sqlite() {
+        let changes = diff(&table(None), &table(Some(70))).expect("diff");
+        assert_eq!(
+            changes,
+            vec![Change::Fillfactor {
+                old: None,
+                new: Some(70)
+            }]
+        );
+        assert_eq!(derive_name("jobs", &changes), "set_fillfactor");
+        let spec = crate::load(
+            "spec/jobs.yaml",
+            "table:\n  name: jobs\n  doc: Jobs.\n  columns:\n    - name: id\n      type: id\n      doc: Key.\n",
+        )
+        .expect("spec");
+        let pg = postgres_steps(&spec, "jobs", &changes, false);
+        assert_eq!(pg.len(), 1);
+        assert_eq!(pg[0].sql, "ALTER TABLE jobs SET (fillfactor = 70);");
+        assert_eq!(pg[0].risk, Risk::Safe);
+        assert!(pg[0].comment.contains("pages written from now on"));
+        let lite = sqlite_steps(&table(None), &table(Some(70)), &changes, false);
+        assert_eq!(lite.len(), 1);
+        assert_eq!(lite[0].sql, "");
+        assert_eq!(lite[0].risk, Risk::Safe);
+        let reset = diff(&table(Some(70)), &table(None)).expect("diff");
+        let pg = postgres_steps(&spec, "jobs", &reset, false);
+        assert_eq!(pg[0].sql, "ALTER TABLE jobs RESET (fillfactor);");
     }
 
     #[test]
