@@ -57,6 +57,10 @@ pub struct Catalog {
     pub indexes: BTreeMap<String, CatalogIndex>,
     /// Comments by object (`table task_executions`, `column status`, `index ix_…`).
     pub comments: BTreeMap<String, Option<String>>,
+    /// Checked table storage parameters by name (PostgreSQL `fillfactor`
+    /// from `pg_class.reloptions`; absent when not set; always empty on SQLite,
+    /// which has none).
+    pub storage: BTreeMap<String, String>,
 }
 
 /// One difference between the database and the schema file.
@@ -173,6 +177,13 @@ pub fn compare(database: &Catalog, expected: &Catalog) -> Vec<Difference> {
         &database.comments,
         &expected.comments,
         describe_comment,
+    );
+    compare_maps(
+        &mut out,
+        "storage parameter ",
+        &database.storage,
+        &expected.storage,
+        |v: &String| v.clone(),
     );
     out
 }
@@ -370,6 +381,19 @@ mod postgres {
             catalog
                 .comments
                 .insert(format!("table {TABLE}"), row.get(0));
+        }
+        let rows = client
+            .query(
+                "SELECT o.option_name::text, o.option_value::text
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+                      pg_options_to_table(c.reloptions) o
+                 WHERE n.nspname = $1 AND c.relname = $2 AND o.option_name = 'fillfactor'",
+                &[&schema, &TABLE],
+            )
+            .await
+            .map_err(err("read the storage parameters"))?;
+        for row in rows {
+            catalog.storage.insert(row.get(0), row.get(1));
         }
         Ok(catalog)
     }

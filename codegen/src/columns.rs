@@ -1076,6 +1076,7 @@ mod tests {
             doc: String::new(),
             columns: ["id", "job_id", "status", "note"].map(column).to_vec(),
             indexes: vec![],
+            postgres: None,
         }
     }
 

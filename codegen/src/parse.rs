@@ -87,6 +87,21 @@ pub struct Table {
     /// Secondary indexes.
     #[serde(default)]
     pub indexes: Vec<Index>,
+    /// PostgreSQL storage parameters of the table (`CREATE TABLE ... WITH
+    /// (...)`); SQLite has no counterpart and ignores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<TablePostgres>,
+}
+
+/// PostgreSQL storage parameters of the table (`table.postgres` in the spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TablePostgres {
+    /// `fillfactor` (percent of each heap page that inserts fill, 10 to 100;
+    /// PostgreSQL's default is 100). Free space left on a page lets an update
+    /// that changes no indexed column stay on the page (a HOT update).
+    #[serde(default)]
+    pub fillfactor: Option<i64>,
 }
 
 /// One column.
@@ -391,6 +406,13 @@ impl_sql_item!(Query);
 impl_sql_item!(Statement);
 
 impl Table {
+    /// The declared PostgreSQL `fillfactor`, if any (validated to 10..=100).
+    pub fn fillfactor(&self) -> Option<u32> {
+        self.postgres
+            .and_then(|p| p.fillfactor)
+            .and_then(|f| u32::try_from(f).ok())
+    }
+
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)

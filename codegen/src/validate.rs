@@ -175,6 +175,16 @@ fn check_table(c: &mut Checker<'_>) {
     if table.columns.is_empty() {
         c.at("table.columns", "the table has no columns".to_owned());
     }
+    if let Some(fillfactor) = table.postgres.and_then(|p| p.fillfactor)
+        && !(10..=100).contains(&fillfactor)
+    {
+        c.at(
+            "table.postgres.fillfactor",
+            format!(
+                "fillfactor {fillfactor} is out of range: PostgreSQL accepts 10 to 100 (percent of each heap page that inserts fill; 100, the default, leaves no room for HOT updates)"
+            ),
+        );
+    }
     let mut names = BTreeSet::new();
     let mut ids = 0;
     for (i, col) in table.columns.iter().enumerate() {

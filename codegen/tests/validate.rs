@@ -387,3 +387,54 @@ fn renamed_from_must_name_a_column_that_no_longer_exists() {
         "{err}"
     );
 }
+
+#[test]
+fn fillfactor_is_accepted_in_range() {
+    let text = broken(
+        "  doc: Jobs.\n",
+        "  doc: Jobs.\n  postgres:\n    fillfactor: 70\n",
+    );
+    let spec = load(PATH, &text).expect("valid");
+    assert_eq!(spec.table.fillfactor(), Some(70));
+    assert_eq!(load(PATH, BASE).expect("valid").table.fillfactor(), None);
+}
+
+#[test]
+fn fillfactor_out_of_range() {
+    for (value, column) in [("9", 17), ("101", 17), ("-5", 17)] {
+        let text = broken(
+            "  doc: Jobs.\n",
+            &format!("  doc: Jobs.\n  postgres:\n    fillfactor: {value}\n"),
+        );
+        assert_eq!(
+            error_of(&text),
+            format!(
+                "spec/jobs.yaml:5:{column}: fillfactor {value} is out of range: PostgreSQL accepts 10 to 100 (percent of each heap page that inserts fill; 100, the default, leaves no room for HOT updates)"
+            )
+        );
+    }
+}
+
+#[test]
+fn unknown_table_storage_parameter() {
+    let text = broken(
+        "  doc: Jobs.\n",
+        "  doc: Jobs.\n  postgres:\n    filfactor: 70\n",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:5:5: table.postgres: unknown field `filfactor`, expected `fillfactor`"
+    );
+}
+
+#[test]
+fn fillfactor_must_be_an_integer() {
+    let text = broken(
+        "  doc: Jobs.\n",
+        "  doc: Jobs.\n  postgres:\n    fillfactor: high\n",
+    );
+    assert_eq!(
+        error_of(&text),
+        "spec/jobs.yaml:5:17: table.postgres.fillfactor: invalid type: string \"high\", expected i64"
+    );
+}

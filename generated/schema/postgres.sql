@@ -81,7 +81,7 @@ CREATE TABLE task_executions (
     parent_decides                  boolean NOT NULL DEFAULT false,
     -- Liveness deadline of a running execution (epoch milliseconds): claim time + lease, pushed forward by each heartbeat of its owner; a running row past it (or past expires_at) is recovered. In no index and no partial-index predicate, so that a heartbeat, which writes only this column, is a HOT update on PostgreSQL. Null for rows claimed by a version without heartbeats (then only expires_at bounds them).
     heartbeat_expires_at            bigint
-);
+) WITH (fillfactor = 70);
 
 COMMENT ON TABLE task_executions IS 'One row per execution of a registered task, including every child and finalize execution.';
 COMMENT ON COLUMN task_executions.id IS 'Surrogate key; never exposed, used for stable ordering and row locking.';

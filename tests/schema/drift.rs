@@ -23,7 +23,8 @@ async fn the_postgres_drift_check_finds_each_alteration() {
              ALTER TABLE task_executions ALTER COLUMN status SET DEFAULT 'running';
              DROP INDEX ix_task_executions_execution_id;
              CREATE INDEX ix_by_hand ON task_executions (task_id) WHERE status = 'ready';
-             COMMENT ON COLUMN task_executions.input IS 'edited by hand';",
+             COMMENT ON COLUMN task_executions.input IS 'edited by hand';
+             ALTER TABLE task_executions SET (fillfactor = 90);",
         )
         .await
         .expect("alter by hand");
@@ -40,6 +41,7 @@ async fn the_postgres_drift_check_finds_each_alteration() {
         "index ix_by_hand: not in the schema (database has (task_id) WHERE (status = 'ready'::text))",
         "index ix_task_executions_execution_id: missing (expected UNIQUE (execution_id))",
         "comment on column input: database has \"edited by hand\", schema has \"Serialized (JSON) input.\"",
+        "storage parameter fillfactor: database has 90, schema has 70",
     ];
     for line in expected {
         assert!(found.iter().any(|f| f == line), "{line} not in {found:#?}");

@@ -78,6 +78,7 @@ struct CreateCtx {
     table_doc: String,
     table_comment: String,
     columns: Vec<ColumnCtx>,
+    with: String,
     column_comments: Vec<String>,
     indexes: Vec<IndexCtx>,
 }
@@ -160,6 +161,10 @@ pub(crate) fn render_create(
             sql_quote(&spec.table.doc)
         ),
         columns,
+        with: match (dialect, target.fillfactor) {
+            (Dialect::Postgres, Some(f)) => format!(" WITH (fillfactor = {f})"),
+            _ => String::new(),
+        },
         column_comments,
         indexes,
     };

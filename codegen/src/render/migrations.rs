@@ -97,6 +97,11 @@ pub struct SnapTable {
     /// The table comment (`None` in snapshots written before docs were recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
+    /// The PostgreSQL `fillfactor` storage parameter (`None`: not set, the
+    /// server default 100; also what snapshots written before the parameter
+    /// was recorded mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fillfactor: Option<u32>,
 }
 
 /// A snapshot file: the normalized table after migration `version`.
@@ -387,6 +392,14 @@ pub enum Change {
         /// The new name.
         to: String,
     },
+    /// A changed PostgreSQL `fillfactor` storage parameter (`None`: reset to
+    /// the server default); nothing on SQLite.
+    Fillfactor {
+        /// Before.
+        old: Option<u32>,
+        /// After.
+        new: Option<u32>,
+    },
     /// A changed doc: the comment of the table, a column or an index
     /// (PostgreSQL `COMMENT ON`; nothing on SQLite).
     Comment {
@@ -448,6 +461,8 @@ impl Change {
             Change::DropIndex(ix) => format!("drop index {}", ix.name),
             Change::RenameColumn { from, to } => format!("rename column {from} to {to}"),
             Change::RenameIndex { from, to } => format!("rename index {from} to {to}"),
+            Change::Fillfactor { new: Some(f), .. } => format!("set fillfactor {f}"),
+            Change::Fillfactor { new: None, .. } => "reset fillfactor".to_owned(),
             Change::Comment { on, .. } => match on {
                 CommentOn::Table => "comment on the table".to_owned(),
                 CommentOn::Column(c) => format!("comment on column {c}"),
@@ -548,6 +563,7 @@ impl Renames {
         SnapTable {
             name: table.name.clone(),
             doc: table.doc.clone(),
+            fillfactor: table.fillfactor,
             columns: table
                 .columns
                 .iter()
@@ -601,6 +617,7 @@ pub fn target_table(spec: &Spec, previous: Option<&SnapTable>) -> SnapTable {
     SnapTable {
         name: spec.table.name.clone(),
         doc: Some(spec.table.doc.clone()),
+        fillfactor: spec.table.fillfactor(),
         columns,
         indexes: spec
             .table
@@ -711,6 +728,12 @@ fn diff_plain(old: &SnapTable, new: &SnapTable) -> Result<Vec<Change>, DiffError
             changes.push(Change::AddIndex(ix.clone()));
         }
     }
+    if old.fillfactor != new.fillfactor {
+        changes.push(Change::Fillfactor {
+            old: old.fillfactor,
+            new: new.fillfactor,
+        });
+    }
     changes.extend(comment_changes(old, new));
     Ok(changes)
 }
@@ -792,6 +815,8 @@ pub fn derive_name(table: &str, changes: &[Change]) -> String {
             Change::DropIndex(ix) => format!("drop_index_{}", ix.name),
             Change::RenameColumn { to, .. } => format!("rename_column_{to}"),
             Change::RenameIndex { to, .. } => format!("rename_index_{to}"),
+            Change::Fillfactor { new: Some(_), .. } => "set_fillfactor".to_owned(),
+            Change::Fillfactor { new: None, .. } => "reset_fillfactor".to_owned(),
             Change::Comment { .. } => "update_comments".to_owned(),
         },
         [Change::DropIndex(ix), Change::AddIndex(_)] if redefined(&ix.name) => {
@@ -891,6 +916,18 @@ fn postgres_steps(spec: &Spec, table: &str, changes: &[Change], concurrent: bool
             ),
             Change::RenameIndex { from, to } => {
                 (format!("ALTER INDEX {from} RENAME TO {to};"), Risk::Locks)
+            }
+            Change::Fillfactor { new, .. } => {
+                comment.push_str(
+                    "\nA storage parameter: no rewrite and no exclusive lock (SHARE UPDATE EXCLUSIVE: reads and writes go on).\nIt applies to pages written from now on; existing rows move to roomier pages as they are updated,\nor all at once with VACUUM FULL (exclusive lock) or pg_repack.",
+                );
+                (
+                    match new {
+                        Some(f) => format!("ALTER TABLE {table} SET (fillfactor = {f});"),
+                        None => format!("ALTER TABLE {table} RESET (fillfactor);"),
+                    },
+                    Risk::Safe,
+                )
             }
             Change::Comment { on, doc } => (
                 match on {
@@ -1048,7 +1085,9 @@ fn sqlite_steps(
                         ),
                         Risk::Locks,
                     ),
-                    Change::AlterColumn { .. } | Change::Comment { .. } => return None,
+                    Change::AlterColumn { .. }
+                    | Change::Comment { .. }
+                    | Change::Fillfactor { .. } => return None,
                 };
                 Some(Step::new(change.describe(), sql, risk))
             })
@@ -1056,6 +1095,11 @@ fn sqlite_steps(
         if steps.is_empty() {
             let reason = if changes.iter().all(|c| matches!(c, Change::Comment { .. })) {
                 "its catalog has no comments (the schema file carries the docs as SQL comments)"
+            } else if changes
+                .iter()
+                .all(|c| matches!(c, Change::Comment { .. } | Change::Fillfactor { .. }))
+            {
+                "SQLite has no storage parameters (fillfactor is PostgreSQL's) and no comments in its catalog"
             } else {
                 "the column keeps its SQLite type, nullability and default"
             };
@@ -1122,7 +1166,14 @@ fn sqlite_steps(
             "SQLite cannot alter columns in place ({}): rebuild {table} (https://www.sqlite.org/lang_altertable.html#otheralter).\nThe table has no foreign keys; the runner applies this file in one transaction.",
             changes
                 .iter()
-                .filter(|c| !matches!(c, Change::RenameColumn { .. } | Change::Comment { .. }))
+                .filter(|c| {
+                    !matches!(
+                        c,
+                        Change::RenameColumn { .. }
+                            | Change::Comment { .. }
+                            | Change::Fillfactor { .. }
+                    )
+                })
                 .map(Change::describe)
                 .collect::<Vec<_>>()
                 .join("; ")
@@ -1595,6 +1646,7 @@ fn previous_table(history: &History, name: &str) -> SnapTable {
         .unwrap_or_else(|| SnapTable {
             name: name.to_owned(),
             doc: None,
+            fillfactor: None,
             columns: Vec::new(),
             indexes: Vec::new(),
         })
@@ -1741,6 +1793,68 @@ mod tests {
             file_name: format!("0001_{name}.sql"),
             text: text.to_owned(),
         }
+    }
+
+    fn table(fillfactor: Option<u32>) -> SnapTable {
+        SnapTable {
+            name: "jobs".to_owned(),
+            doc: Some("Jobs.".to_owned()),
+            fillfactor,
+            columns: vec![SnapColumn {
+                name: "id".to_owned(),
+                ty: LogicalType::Id,
+                nullable: false,
+                default: None,
+                doc: Some("Key.".to_owned()),
+            }],
+            indexes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_without_fillfactor_means_the_default_and_no_change() {
+        let old: SnapTable = serde_json::from_str(
+            r#"{"name": "jobs", "doc": "Jobs.", "columns": [{"name": "id", "type": "id", "nullable": false, "default": null, "doc": "Key."}], "indexes": []}"#,
+        )
+        .expect("old snapshot");
+        assert_eq!(old.fillfactor, None);
+        assert_eq!(diff(&old, &table(None)).expect("diff"), Vec::new());
+        assert!(
+            !serde_json::to_string(&table(None))
+                .expect("json")
+                .contains("fillfactor"),
+            "an unset parameter is not written"
+        );
+    }
+
+    #[test]
+    fn a_fillfactor_change_is_a_safe_postgres_step_and_nothing_on_sqlite() {
+        let changes = diff(&table(None), &table(Some(70))).expect("diff");
+        assert_eq!(
+            changes,
+            vec![Change::Fillfactor {
+                old: None,
+                new: Some(70)
+            }]
+        );
+        assert_eq!(derive_name("jobs", &changes), "set_fillfactor");
+        let spec = crate::load(
+            "spec/jobs.yaml",
+            "table:\n  name: jobs\n  doc: Jobs.\n  columns:\n    - name: id\n      type: id\n      doc: Key.\n",
+        )
+        .expect("spec");
+        let pg = postgres_steps(&spec, "jobs", &changes, false);
+        assert_eq!(pg.len(), 1);
+        assert_eq!(pg[0].sql, "ALTER TABLE jobs SET (fillfactor = 70);");
+        assert_eq!(pg[0].risk, Risk::Safe);
+        assert!(pg[0].comment.contains("pages written from now on"));
+        let lite = sqlite_steps(&table(None), &table(Some(70)), &changes, false);
+        assert_eq!(lite.len(), 1);
+        assert_eq!(lite[0].sql, "");
+        assert_eq!(lite[0].risk, Risk::Safe);
+        let reset = diff(&table(Some(70)), &table(None)).expect("diff");
+        let pg = postgres_steps(&spec, "jobs", &reset, false);
+        assert_eq!(pg[0].sql, "ALTER TABLE jobs RESET (fillfactor);");
     }
 
     #[test]

@@ -333,6 +333,7 @@ mod tests {
             doc: String::new(),
             columns: vec![],
             indexes: vec![],
+            postgres: None,
         };
         let err = render_sql(&table, "SELECT 1 FROM {{ tabel }}")
             .err()

@@ -613,20 +613,21 @@ async fn table_updates(
 /// A heartbeat-only load on PostgreSQL: `runs` executions are claimed,
 /// then extended with one batched [`Storage::heartbeat`] call per round,
 /// `rounds` times; the HOT ratio is that of the heartbeats' updates alone
-/// (`pg_stat_user_tables`, before and after). The table gets `fillfactor`
-/// first when it is below 100 (PostgreSQL's default).
+/// (`pg_stat_user_tables`, before and after). The table keeps the
+/// fillfactor the migrations give it (the spec's `table.postgres.fillfactor`)
+/// unless `fillfactor` overrides it.
 pub(crate) async fn heartbeat_load(
     pg_url: &str,
     runs: usize,
     rounds: usize,
-    fillfactor: u8,
+    fillfactor: Option<u8>,
 ) -> Result<HeartbeatLoad> {
     let fresh = Fresh::new(Backend::Postgres, pg_url).await?;
     let Some((url, schema)) = fresh.postgres_schema() else {
         bail!("not a PostgreSQL storage");
     };
     let client = crate::backend::pg_client(url).await?;
-    if fillfactor < 100 {
+    if let Some(fillfactor) = fillfactor {
         client
             .batch_execute(&format!(
                 "ALTER TABLE {schema}.task_executions SET (fillfactor = {fillfactor})"
