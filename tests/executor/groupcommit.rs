@@ -12,12 +12,13 @@ use async_trait::async_trait;
 use durable_execution::model::{ExecutionStatus, NewExecution};
 use durable_execution::storage::{Storage, StorageError, StorageResult, StorageWrapper};
 use durable_execution::{
-    EnqueueOptions, ExecutorError, SleepingTask, Task, TaskContext, TaskError,
+    EnqueueOptions, Executor, ExecutorError, SleepingTask, Task, TaskContext, TaskError, TaskHandle,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
 
 /// Records every insert (its size and the task that made it) and holds the
 /// first one until [`Gated::release`].
@@ -91,6 +92,26 @@ async fn until_started(count: &AtomicUsize, n: usize) {
     );
 }
 
+/// Spawns one caller per input, each enqueueing one `echo` execution and
+/// counting itself in `started` first (see [`until_started`]).
+fn spawn_echo_callers(
+    executor: &Executor,
+    task: &Task<u32, u32>,
+    started: &Arc<AtomicUsize>,
+    inputs: impl IntoIterator<Item = u32>,
+) -> Vec<JoinHandle<Result<TaskHandle<u32>, ExecutorError>>> {
+    inputs
+        .into_iter()
+        .map(|i| {
+            let (executor, task, started) = (executor.clone(), task.clone(), started.clone());
+            tokio::spawn(async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                executor.enqueue(&task, i).await
+            })
+        })
+        .collect()
+}
+
 fn echo() -> Task<u32, u32> {
     Task::new("echo", |_ctx: TaskContext, n: u32| async move {
         Ok::<_, TaskError>(n)
@@ -112,15 +133,7 @@ pub async fn concurrent_enqueues_share_one_insert(factory: Factory) {
     };
     gated.arrived.notified().await;
     let started = Arc::new(AtomicUsize::new(0));
-    let others: Vec<_> = (1..64u32)
-        .map(|i| {
-            let (executor, task, started) = (executor.clone(), task.clone(), started.clone());
-            tokio::spawn(async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                executor.enqueue(&task, i).await
-            })
-        })
-        .collect();
+    let others = spawn_echo_callers(&executor, &task, &started, 1..64u32);
     until_started(&started, 63).await;
     gated.release();
     let mut handles = vec![first.await.unwrap().unwrap()];
@@ -164,15 +177,7 @@ pub async fn a_refused_enqueue_fails_only_its_caller(factory: Factory) {
     };
     gated.arrived.notified().await;
     let started = Arc::new(AtomicUsize::new(0));
-    let plain: Vec<_> = (0..10u32)
-        .map(|i| {
-            let (executor, task, started) = (executor.clone(), task.clone(), started.clone());
-            tokio::spawn(async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                executor.enqueue(&task, i).await
-            })
-        })
-        .collect();
+    let plain = spawn_echo_callers(&executor, &task, &started, 0..10u32);
     let sleeping: Vec<_> = ["taken", "fresh", "fresh"]
         .into_iter()
         .map(|key| {
@@ -249,15 +254,7 @@ pub async fn a_dropped_caller_does_not_strand_the_queue(factory: Factory) {
     };
     gated.arrived.notified().await;
     let started = Arc::new(AtomicUsize::new(0));
-    let others: Vec<_> = (0..5u32)
-        .map(|i| {
-            let (executor, task, started) = (executor.clone(), task.clone(), started.clone());
-            tokio::spawn(async move {
-                started.fetch_add(1, Ordering::SeqCst);
-                executor.enqueue(&task, i).await
-            })
-        })
-        .collect();
+    let others = spawn_echo_callers(&executor, &task, &started, 0..5u32);
     until_started(&started, 5).await;
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
