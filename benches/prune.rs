@@ -8,9 +8,18 @@
 //!    table, as a ratio;
 //! 2. the trivial-task throughput of an executor on the same storage
 //!    (waves of 100 tasks enqueued together and awaited) without pruning;
-//! 3. pruning every filled tree with the executor's batch (1,000 trees per
-//!    `Storage::prune` call, one pruner), wall time, while the same load
-//!    runs; the load's throughput meanwhile, as a ratio of (2).
+//! 3. pruning every filled tree as the executor's pruner does (one pass of
+//!    1,000 trees per `Storage::prune` call, each after the previous one's
+//!    cursor, resting `rest` times a batch's duration between batches),
+//!    wall time, while the same load runs; the load's throughput meanwhile,
+//!    as a ratio of (2).
+//!
+//! The fill is `ordered` by default: ids sort by creation as the library's
+//! do (docs/design.md, "Execution ids"), rows finish in the order they were
+//! created, as a queue's do. `BENCH_FILL=scattered` is the adversarial
+//! shape of the first runs: random-order ids and finish times that cycle
+//! every 1,000 rows, so that consecutive roots of the prune order are on
+//! different pages of the table and of every index.
 //!
 //! ```text
 //! cargo bench --bench prune                   # 1,000,000 executions
@@ -20,8 +29,11 @@
 //!
 //! Environment (optional): `BENCH_BACKENDS` (`sqlite,postgres`),
 //! `BENCH_EXECUTIONS` (filled executions, default 1,000,000),
-//! `BENCH_LOAD_SECS` (baseline load duration, default 10), `DATABASE_URL`
-//! (PostgreSQL; the bench uses its own schema and drops it).
+//! `BENCH_LOAD_SECS` (baseline load duration, default 10), `BENCH_FILL`
+//! (`ordered` or `scattered`), `BENCH_PRUNE_BATCH` (roots per call, default
+//! the executor's 1,000), `BENCH_PRUNE_REST` (the rest factor, default the
+//! executor's; 0: back to back), `DATABASE_URL` (PostgreSQL; the bench uses
+//! its own schema and drops it).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use durable_execution::model::{ExecutionStatus, Millis, NewExecution, RetryOptions, now_millis};
@@ -29,14 +41,13 @@ use durable_execution::storage::{
     PostgresConfig, PostgresStorage, PruneCutoff, PruneOutcome, SqliteOptions, SqliteStorage,
     Storage,
 };
-use durable_execution::{Executor, ExecutorOptions, Task, TaskContext, TaskError};
+use durable_execution::{Executor, ExecutorOptions, RetentionPolicy, Task, TaskContext, TaskError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const DAY_MS: Millis = 86_400_000;
 const CHILDREN: usize = 10;
-const PRUNE_BATCH: u32 = 1_000;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -49,50 +60,83 @@ fn shape(executions: usize) -> (usize, usize) {
     (singles, trees)
 }
 
-fn fill_sql_sqlite(singles: usize, trees: usize, finished: Millis) -> String {
+/// The fill's shape (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    Ordered,
+    Scattered,
+}
+
+impl Fill {
+    /// SQL expressions over the row number `n` (1-based, per kind) and the
+    /// fill's finish time `f`: an id suffix, the root's `finished_at`.
+    fn exprs(self, sqlite: bool, offset: &str) -> (String, String) {
+        match self {
+            // Zero-padded: ids sort as the rows were created; finish times
+            // rise with them (the oldest first), within the day before `f`.
+            Fill::Ordered => (
+                if sqlite {
+                    format!("printf('%08d', n + {offset})")
+                } else {
+                    format!("lpad((n + {offset})::text, 8, '0')")
+                },
+                format!("{{f}} - 3600000 + (n + {offset}) / 1000"),
+            ),
+            Fill::Scattered => ("n".to_owned(), "{f} - n % 1000".to_owned()),
+        }
+    }
+}
+
+fn fill_sql_sqlite(fill: Fill, singles: usize, trees: usize, finished: Millis) -> String {
     let cols = "execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, \
                 index_in_parent, retry_options, sleep_ms_before_run, timeout_ms, input, output, status, \
                 is_closed, closed_at, start_at, started_at, finished_at, created_at, updated_at, children_count";
+    let (sid, sfin) = fill.exprs(true, "0");
+    let (tid, tfin) = fill.exprs(true, &singles.to_string());
+    let f = finished.to_string();
+    let (sfin, tfin) = (sfin.replace("{f}", &f), tfin.replace("{f}", &f));
     format!(
         "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {singles})
          INSERT INTO task_executions ({cols})
-         SELECT 'te_s_' || n, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', 1, {f}, {f} - 5, {f} - 5, {f} - n % 1000, {f} - 10, {f}, 0 FROM g;
+         SELECT 'te_s_' || {sid}, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+             'completed', 1, {f}, {f} - 5, {f} - 5, {sfin}, {f} - 10, {f}, 0 FROM g;
          WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {trees})
          INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || n, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', 1, {f}, {f} - 5, {f} - 5, {f} - n % 1000, {f} - 10, {f}, {CHILDREN} FROM g;
+         SELECT 'te_t_' || {tid}, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+             'completed', 1, {f}, {f} - 5, {f} - 5, {tfin}, {f} - 10, {f}, {CHILDREN} FROM g;
          WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {trees}),
              k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {last})
          INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || n || '_' || i, 'leaf', 'tree', 'te_t_' || n, 'tree', 'te_t_' || n, i,
+         SELECT 'te_t_' || {tid} || '_' || i, 'leaf', 'tree', 'te_t_' || {tid}, 'tree', 'te_t_' || {tid}, i,
              '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
              'completed', 1, {f}, {f} - 5, {f} - 5, {f} - 6, {f} - 10, {f}, 0 FROM g, k;
          ANALYZE;",
-        f = finished,
         last = CHILDREN - 1,
     )
 }
 
-fn fill_sql_postgres(singles: usize, trees: usize, finished: Millis) -> String {
+fn fill_sql_postgres(fill: Fill, singles: usize, trees: usize, finished: Millis) -> String {
     let cols = "execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, \
                 index_in_parent, retry_options, sleep_ms_before_run, timeout_ms, input, output, status, \
                 is_closed, closed_at, start_at, started_at, finished_at, created_at, updated_at, children_count";
+    let (sid, sfin) = fill.exprs(false, "0");
+    let (tid, tfin) = fill.exprs(false, &singles.to_string());
+    let f = finished.to_string();
+    let (sfin, tfin) = (sfin.replace("{f}", &f), tfin.replace("{f}", &f));
     format!(
         "INSERT INTO task_executions ({cols})
-         SELECT 'te_s_' || n, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', true, {f}, {f} - 5, {f} - 5, {f} - n % 1000, {f} - 10, {f}, 0
+         SELECT 'te_s_' || {sid}, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+             'completed', true, {f}, {f} - 5, {f} - 5, {sfin}, {f} - 10, {f}, 0
          FROM generate_series(1, {singles}) AS n;
          INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || n, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', true, {f}, {f} - 5, {f} - 5, {f} - n % 1000, {f} - 10, {f}, {CHILDREN}
+         SELECT 'te_t_' || {tid}, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+             'completed', true, {f}, {f} - 5, {f} - 5, {tfin}, {f} - 10, {f}, {CHILDREN}
          FROM generate_series(1, {trees}) AS n;
          INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || n || '_' || i, 'leaf', 'tree', 'te_t_' || n, 'tree', 'te_t_' || n, i,
+         SELECT 'te_t_' || {tid} || '_' || i, 'leaf', 'tree', 'te_t_' || {tid}, 'tree', 'te_t_' || {tid}, i,
              '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
              'completed', true, {f}, {f} - 5, {f} - 5, {f} - 6, {f} - 10, {f}, 0
          FROM generate_series(1, {trees}) AS n, generate_series(0, {last}) AS i;",
-        f = finished,
         last = CHILDREN - 1,
     )
 }
@@ -152,6 +196,13 @@ fn per_second(done: u64, elapsed: Duration) -> f64 {
     done as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// How the bench prunes: the executor's batch and rest unless overridden.
+#[derive(Debug, Clone, Copy)]
+struct Pruner {
+    batch: u32,
+    rest: u32,
+}
+
 struct Figures {
     backend: &'static str,
     executions: usize,
@@ -172,6 +223,7 @@ async fn run(
     executions: usize,
     load_for: Duration,
     rounds: usize,
+    pruner: Pruner,
 ) -> Figures {
     let claim_empty = claim_cost(&*storage, rounds, "empty").await;
     storage.delete_all().await.unwrap();
@@ -223,12 +275,23 @@ async fn run(
     let started = Instant::now();
     let mut pruned = PruneOutcome::default();
     let mut batches = 0;
+    // One pass, as the executor's pruner runs it (maintenance.rs).
+    let mut after = None;
     loop {
-        let outcome = storage.prune(&cutoffs, PRUNE_BATCH, false).await.unwrap();
+        let batch_started = Instant::now();
+        let outcome = storage
+            .prune(&cutoffs, pruner.batch, after, false)
+            .await
+            .unwrap();
         batches += 1;
         pruned.add(outcome);
-        if outcome.roots < u64::from(PRUNE_BATCH) {
+        after = outcome.next;
+        if after.is_none() {
             break;
+        }
+        let rest = batch_started.elapsed().saturating_mul(pruner.rest);
+        if !rest.is_zero() {
+            tokio::time::sleep(rest).await;
         }
     }
     let prune = started.elapsed();
@@ -240,6 +303,7 @@ async fn run(
         PruneOutcome {
             roots: (singles + trees) as u64,
             executions: (singles + trees * (CHILDREN + 1)) as u64,
+            next: None,
         },
         "every filled tree pruned once"
     );
@@ -282,6 +346,21 @@ async fn main() {
             .unwrap_or(if smoke { 0.5 } else { 10.0 }),
     );
     let rounds = if smoke { 3 } else { 21 };
+    let fill_kind = match env("BENCH_FILL").as_deref() {
+        None | Some("ordered") => Fill::Ordered,
+        Some("scattered") => Fill::Scattered,
+        Some(other) => panic!("BENCH_FILL={other}: ordered or scattered"),
+    };
+    let policy = RetentionPolicy::default();
+    let pruner = Pruner {
+        batch: env("BENCH_PRUNE_BATCH")
+            .map(|v| v.parse().expect("BENCH_PRUNE_BATCH: a number"))
+            .unwrap_or(policy.batch),
+        rest: env("BENCH_PRUNE_REST")
+            .map(|v| v.parse().expect("BENCH_PRUNE_REST: a number"))
+            .unwrap_or(policy.rest),
+    };
+    eprintln!("fill {fill_kind:?}, pruner {pruner:?}");
     let url =
         env("DATABASE_URL").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     let dir = tempfile::tempdir().unwrap();
@@ -297,7 +376,7 @@ async fn main() {
                 let fill = async |singles, trees, finished| {
                     let conn = rusqlite::Connection::open(&path).unwrap();
                     conn.busy_timeout(Duration::from_secs(60)).unwrap();
-                    conn.execute_batch(&fill_sql_sqlite(singles, trees, finished))
+                    conn.execute_batch(&fill_sql_sqlite(fill_kind, singles, trees, finished))
                         .unwrap();
                 };
                 run(
@@ -307,6 +386,7 @@ async fn main() {
                     executions,
                     load_for,
                     rounds,
+                    pruner,
                 )
                 .await
             }
@@ -321,7 +401,7 @@ async fn main() {
                 .await
                 .unwrap();
                 let fill = async |singles, trees, finished| {
-                    let sql = fill_sql_postgres(singles, trees, finished);
+                    let sql = fill_sql_postgres(fill_kind, singles, trees, finished);
                     pg_admin(&url, &format!("SET search_path TO {schema}; {sql}")).await;
                     // Alone: VACUUM cannot run in the implicit transaction of a batch.
                     pg_admin(&url, &format!("VACUUM ANALYZE {schema}.task_executions")).await;
@@ -333,6 +413,7 @@ async fn main() {
                     executions,
                     load_for,
                     rounds,
+                    pruner,
                 )
                 .await;
                 pg_admin(&url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;

@@ -368,28 +368,35 @@ WITH RECURSIVE tree (execution_id) AS (
 )
 DELETE FROM task_executions WHERE execution_id IN (SELECT execution_id FROM tree);
 
---! prune_candidates : PruneCandidatesRow()
---- Retention: up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, oldest finish first, whose every descendant is finished and closed (a whole finished tree). PostgreSQL locks them FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches; a root changed meanwhile, e.g. re-run, is re-checked by the lock and left out). Reads ix_task_executions_prunable (one range: status, finished_at < cutoff) and, per candidate, ix_task_executions_root.
-SELECT r.execution_id FROM task_executions AS r
-WHERE r.parent_execution_id IS NULL AND r.is_closed = true
-  AND r.status = :status AND r.finished_at < :finished_before
-  AND NOT EXISTS (
-      SELECT 1 FROM task_executions AS d
-      WHERE d.root_execution_id = r.execution_id
-        AND (d.is_closed = false
-             OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
-ORDER BY r.status, r.finished_at, r.id
-LIMIT :limit
-FOR UPDATE OF r SKIP LOCKED;
+--! prune_roots : PruneRootsRow(finished_at?)
+--- Retention: deletes up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, whose every descendant is finished and closed (a whole finished tree), taken in the prunable index's order after the keyset bound `(after_finished_at, after_id)` (a pass carries it from batch to batch, so that a scan never steps again over the entries of the roots it deleted), and returns those deleted with their position in that order. One statement: PostgreSQL locks the candidates FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches) and deletes them under the guard again (still top-level, finished and closed: a root re-run meanwhile is kept); SQLite deletes them inside the caller's write transaction. Reads ix_task_executions_prunable (one range: status, (finished_at, id) between the bound and the cutoff) and, per candidate, ix_task_executions_root; deletes by the primary key.
+DELETE FROM task_executions
+WHERE id = ANY (ARRAY(
+    SELECT r.id FROM task_executions AS r
+    WHERE r.parent_execution_id IS NULL AND r.is_closed = true
+      AND r.status = :status AND r.finished_at < :finished_before
+      AND (r.finished_at, r.id) > (:after_finished_at, :after_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM task_executions AS d
+          WHERE d.root_execution_id = r.execution_id
+            AND (d.is_closed = false
+                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
+    ORDER BY r.status, r.finished_at, r.id
+    LIMIT :limit
+    FOR UPDATE OF r SKIP LOCKED))
+  AND parent_execution_id IS NULL AND is_closed
+  AND status COLLATE "C" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
+RETURNING execution_id, finished_at, id;
 
 --! count_prunable : CountPrunableRow()
---- Retention dry run: how many of the first `limit` candidates of prune_candidates (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
+--- Retention dry run: how many of the first `limit` candidates of prune_roots after the same keyset bound (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
 SELECT count(*) AS roots,
     coalesce(sum(1 + (SELECT count(*) FROM task_executions AS e WHERE e.root_execution_id = c.execution_id)), 0)::bigint AS executions
 FROM (
     SELECT r.execution_id FROM task_executions AS r
     WHERE r.parent_execution_id IS NULL AND r.is_closed = true
       AND r.status = :status AND r.finished_at < :finished_before
+      AND (r.finished_at, r.id) > (:after_finished_at, :after_id)
       AND NOT EXISTS (
           SELECT 1 FROM task_executions AS d
           WHERE d.root_execution_id = r.execution_id
@@ -397,14 +404,6 @@ FROM (
                  OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
     ORDER BY r.status, r.finished_at, r.id
     LIMIT :limit) AS c;
-
---! delete_pruned_roots : DeletePrunedRootsRow()
---- Retention: deletes the top-level executions of a JSON array of execution ids, guarded again (still top-level, finished and closed: a root re-run between the candidate scan and this statement is kept), and returns those deleted. Finds them through the unique execution_id index (PostgreSQL: the planner-proof forms of the header note).
-DELETE FROM task_executions
-WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::jsonb)))
-  AND parent_execution_id IS NULL AND is_closed
-  AND status COLLATE "C" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
-RETURNING execution_id;
 
 --! delete_pruned_descendants
 --- Retention: deletes every descendant of the top-level executions of a JSON array of execution ids (the rows whose root_execution_id is one of them), through ix_task_executions_root.

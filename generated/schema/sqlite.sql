@@ -119,8 +119,8 @@ CREATE INDEX ix_task_executions_sleeping ON task_executions (expires_at) WHERE s
 -- Operator listing (`list_executions`), newest first with keyset pagination on (created_at, execution_id); the other filters of a listing are checked on the rows this index yields.
 CREATE INDEX ix_task_executions_created ON task_executions (created_at, execution_id);
 
--- Retention (`prune_candidates`, `count_prunable`): closed top-level executions by status and finish time, oldest first, so that the candidates of one status older than its cutoff are one range scan. Partial: children and unclosed rows (the queue) are not indexed.
+-- Retention (`prune_roots`, `count_prunable`): closed top-level executions by status and finish time, oldest first, so that the candidates of one status older than its cutoff, after a pass's keyset bound, are one range scan. Partial: children and unclosed rows (the queue) are not indexed.
 CREATE INDEX ix_task_executions_prunable ON task_executions (status, finished_at, id) WHERE parent_execution_id IS NULL AND is_closed = true;
 
--- Every descendant of a top-level execution (children, their subtrees, finalize executions): retention checks that a whole tree is finished and closed and deletes it (`prune_candidates`, `delete_pruned_descendants`). Partial: top-level rows have no root.
+-- Every descendant of a top-level execution (children, their subtrees, finalize executions): retention checks that a whole tree is finished and closed and deletes it (`prune_roots`, `delete_pruned_descendants`). Partial: top-level rows have no root.
 CREATE INDEX ix_task_executions_root ON task_executions (root_execution_id) WHERE root_execution_id IS NOT NULL;

@@ -2638,18 +2638,19 @@ pub async fn prune_deletes_only_whole_finished_closed_trees(h: Harness) {
     assert_eq!(closed, ["q"], "the root is closed first (oldest id)");
 
     let cutoffs = prune_all_before(T0 + 1_000);
-    let dry = h.prune(&cutoffs, 100, true).await.unwrap();
+    let dry = h.prune(&cutoffs, 100, None, true).await.unwrap();
     assert_eq!(
         dry,
         PruneOutcome {
             roots: 1,
-            executions: 4
+            executions: 4,
+            next: None,
         },
         "p, p_c0, p_c1 and g"
     );
     assert_eq!(status(&*h, "g").await, ExecutionStatus::Cancelled);
-    assert_eq!(h.prune(&cutoffs, 100, true).await.unwrap(), dry);
-    let pruned = h.prune(&cutoffs, 100, false).await.unwrap();
+    assert_eq!(h.prune(&cutoffs, 100, None, true).await.unwrap(), dry);
+    let pruned = h.prune(&cutoffs, 100, None, false).await.unwrap();
     assert_eq!(pruned, dry);
     let mut gone = ids(&["p", "g"]);
     gone.extend(children.iter().cloned());
@@ -2663,17 +2664,18 @@ pub async fn prune_deletes_only_whole_finished_closed_trees(h: Harness) {
     .concat();
     assert_eq!(h.get(&kept).await.unwrap().len(), kept.len());
     assert_eq!(
-        h.prune(&cutoffs, 100, false).await.unwrap(),
+        h.prune(&cutoffs, 100, None, false).await.unwrap(),
         PruneOutcome::default()
     );
     // Once its child is closed, q's tree goes too.
     close_all(&*h, T0 + 11).await;
-    let pruned = h.prune(&cutoffs, 100, false).await.unwrap();
+    let pruned = h.prune(&cutoffs, 100, None, false).await.unwrap();
     assert_eq!(
         pruned,
         PruneOutcome {
             roots: 1,
-            executions: 2
+            executions: 2,
+            next: None,
         }
     );
     assert!(h.get(&unclosed).await.unwrap().is_empty());
@@ -2683,7 +2685,7 @@ pub async fn prune_deletes_only_whole_finished_closed_trees(h: Harness) {
         finished_before: Millis::MAX,
     }];
     assert_eq!(
-        h.prune(&active_cutoff, 100, false).await.unwrap(),
+        h.prune(&active_cutoff, 100, None, false).await.unwrap(),
         PruneOutcome::default()
     );
     assert_eq!(status(&*h, "r").await, ExecutionStatus::Ready);
@@ -2719,29 +2721,39 @@ pub async fn prune_honours_per_status_cutoffs_and_the_limit(h: Harness) {
     let one_root = PruneOutcome {
         roots: 1,
         executions: 1,
+        next: None,
     };
     let two_roots = PruneOutcome {
         roots: 2,
         executions: 2,
+        next: None,
     };
+    // A full batch says where the pass goes on; the counts are the same.
+    let counts = |o: PruneOutcome| PruneOutcome { next: None, ..o };
     // c0 finished at T0 + 1: not strictly before T0 + 1.
     assert_eq!(
-        h.prune(&cutoffs(T0 + 1, T0), 10, false).await.unwrap(),
+        h.prune(&cutoffs(T0 + 1, T0), 10, None, false)
+            .await
+            .unwrap(),
         PruneOutcome::default()
     );
     assert_eq!(
-        h.prune(&cutoffs(T0 + 1_000, T0), 2, true).await.unwrap(),
+        h.prune(&cutoffs(T0 + 1_000, T0), 2, None, true)
+            .await
+            .unwrap(),
         two_roots
     );
-    assert_eq!(
-        h.prune(&cutoffs(T0 + 1_000, T0), 2, false).await.unwrap(),
-        two_roots
-    );
+    let full = h
+        .prune(&cutoffs(T0 + 1_000, T0), 2, None, false)
+        .await
+        .unwrap();
+    assert!(full.next.is_some(), "a full batch has a next position");
+    assert_eq!(counts(full), two_roots);
     assert!(h.get(&ids(&["c0", "c1"])).await.unwrap().is_empty());
     assert_eq!(h.get(&ids(&["c2", "c3", "c4"])).await.unwrap().len(), 3);
     // c2 (T0 + 21) only: c3 finished at T0 + 31.
     assert_eq!(
-        h.prune(&cutoffs(T0 + 31, T0 + 101), 10, false)
+        h.prune(&cutoffs(T0 + 31, T0 + 101), 10, None, false)
             .await
             .unwrap(),
         one_root
@@ -2750,12 +2762,14 @@ pub async fn prune_honours_per_status_cutoffs_and_the_limit(h: Harness) {
     assert_eq!(status(&*h, "f").await, ExecutionStatus::Failed);
     // The failure's own cutoff.
     assert_eq!(
-        h.prune(&cutoffs(T0, T0 + 102), 10, false).await.unwrap(),
+        h.prune(&cutoffs(T0, T0 + 102), 10, None, false)
+            .await
+            .unwrap(),
         one_root
     );
     assert!(h.get(&ids(&["f"])).await.unwrap().is_empty());
     assert_eq!(
-        h.prune(&cutoffs(T0 + 1_000, T0 + 1_000), 10, false)
+        h.prune(&cutoffs(T0 + 1_000, T0 + 1_000), 10, None, false)
             .await
             .unwrap(),
         two_roots
@@ -2779,12 +2793,16 @@ pub async fn concurrent_pruners_delete_each_tree_once(h: Harness) {
         tasks.push(tokio::spawn(async move {
             let cutoffs = prune_all_before(T0 + 1_000);
             let mut total = PruneOutcome::default();
+            // Passes of batches until a pass finds nothing.
+            let mut after = None;
             loop {
-                let outcome = s.prune(&cutoffs, 7, false).await.unwrap();
+                let outcome = s.prune(&cutoffs, 7, after, false).await.unwrap();
                 assert!(outcome.roots <= 7);
-                if outcome.roots == 0 {
+                assert_eq!(outcome.next.is_some(), outcome.roots == 7);
+                if outcome.roots == 0 && after.is_none() {
                     break;
                 }
+                after = outcome.next;
                 total.add(outcome);
                 tokio::task::yield_now().await;
             }
@@ -2798,7 +2816,7 @@ pub async fn concurrent_pruners_delete_each_tree_once(h: Harness) {
     // A pruner may stop while another still holds a batch; whatever is left
     // is pruned now, and counted.
     total.add(
-        h.prune(&prune_all_before(T0 + 1_000), 1_000, false)
+        h.prune(&prune_all_before(T0 + 1_000), 1_000, None, false)
             .await
             .unwrap(),
     );
@@ -2806,7 +2824,8 @@ pub async fn concurrent_pruners_delete_each_tree_once(h: Harness) {
         total,
         PruneOutcome {
             roots: 90,
-            executions: 60 + 30 * 4
+            executions: 60 + 30 * 4,
+            next: None,
         }
     );
     let kept = [vec!["a".to_owned()], active].concat();
@@ -2814,4 +2833,99 @@ pub async fn concurrent_pruners_delete_each_tree_once(h: Harness) {
     let stats = h.stats(T0 + 1_000).await.unwrap();
     let rows: u64 = stats.counts.iter().map(|(_, _, n)| n).sum();
     assert_eq!(rows, 3, "only the active tree is left");
+}
+
+/// A retention pass ([`Storage::prune`] batch after batch, each after the
+/// previous one's [`PruneOutcome::next`]) moves forward through the cutoffs
+/// in order and through each status by finish time: a full batch gives the
+/// position, a short one ends the pass (`None`), a dry run counts after the
+/// position, and a tree that became eligible behind the position is left
+/// to the next pass, which starts over.
+pub async fn prune_passes_resume_after_their_cursor(h: Harness) {
+    for (i, id) in ["c0", "c1", "c2", "c3", "c4"].iter().enumerate() {
+        let at = T0 + 10 * i as Millis;
+        running(&*h, "ex", at, &[id]).await;
+        h.finish("ex", at + 1, &[completed(id, "1")]).await.unwrap();
+    }
+    running(&*h, "ex", T0, &["f"]).await;
+    h.finish("ex", T0 + 2, &[failed("f", "boom")])
+        .await
+        .unwrap();
+    close_all(&*h, T0 + 200).await;
+    let cutoffs = [
+        PruneCutoff {
+            status: ExecutionStatus::Completed,
+            finished_before: T0 + 1_000,
+        },
+        PruneCutoff {
+            status: ExecutionStatus::Failed,
+            finished_before: T0 + 1_000,
+        },
+    ];
+    let first = h.prune(&cutoffs, 2, None, false).await.unwrap();
+    assert_eq!((first.roots, first.executions), (2, 2));
+    assert!(h.get(&ids(&["c0", "c1"])).await.unwrap().is_empty());
+    let Some(after) = first.next else {
+        panic!("a full batch has a next position: {first:?}")
+    };
+    // `late` finished (T0 + 5) before the position (c1, T0 + 11) but is
+    // closed only now: eligible, behind the pass.
+    running(&*h, "ex", T0 + 3, &["late"]).await;
+    h.finish("ex", T0 + 5, &[completed("late", "1")])
+        .await
+        .unwrap();
+    close_all(&*h, T0 + 201).await;
+    let dry = h.prune(&cutoffs, 10, Some(after), true).await.unwrap();
+    assert_eq!(
+        dry,
+        PruneOutcome {
+            roots: 4,
+            executions: 4,
+            next: None,
+        },
+        "c2, c3, c4 and then f: the failed cutoff from its start"
+    );
+    let second = h.prune(&cutoffs, 2, Some(after), false).await.unwrap();
+    assert_eq!(second.roots, 2);
+    assert!(h.get(&ids(&["c2", "c3"])).await.unwrap().is_empty());
+    let third = h.prune(&cutoffs, 2, second.next, false).await.unwrap();
+    assert_eq!(third.roots, 2, "c4, then f of the next cutoff");
+    assert!(h.get(&ids(&["c4", "f"])).await.unwrap().is_empty());
+    assert!(third.next.is_some());
+    let last = h.prune(&cutoffs, 2, third.next, false).await.unwrap();
+    assert_eq!(last, PruneOutcome::default(), "the pass is over");
+    assert_eq!(status(&*h, "late").await, ExecutionStatus::Completed);
+    // The next pass starts over and finds it.
+    assert_eq!(
+        h.prune(&cutoffs, 2, None, false).await.unwrap(),
+        PruneOutcome {
+            roots: 1,
+            executions: 1,
+            next: None,
+        }
+    );
+    assert!(h.get(&ids(&["late"])).await.unwrap().is_empty());
+    // A position of a status the cutoffs no longer name starts over too.
+    running(&*h, "ex", T0, &["z"]).await;
+    h.finish("ex", T0 + 1, &[completed("z", "1")])
+        .await
+        .unwrap();
+    close_all(&*h, T0 + 202).await;
+    let failed_only = [cutoffs[1]];
+    assert_eq!(
+        h.prune(&failed_only, 2, third.next, false)
+            .await
+            .unwrap()
+            .roots,
+        0,
+        "f was the last failure"
+    );
+    assert_eq!(
+        h.prune(&cutoffs[..1], 2, third.next, false)
+            .await
+            .unwrap()
+            .roots,
+        1,
+        "z: the completed cutoff from its start"
+    );
 }

@@ -473,6 +473,7 @@ macro_rules! __conformance_each_case {
             prune_deletes_only_whole_finished_closed_trees,
             prune_honours_per_status_cutoffs_and_the_limit,
             concurrent_pruners_delete_each_tree_once,
+            prune_passes_resume_after_their_cursor,
         }
     };
 }

@@ -8,15 +8,17 @@
 use super::rules::{self, Wakeups};
 use super::{
     Advance, AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome,
-    FinishItem, ListCursor, ListFilter, ListPage, PruneCutoff, PruneOutcome, RERUNNABLE,
-    RerunOutcome, RetryItem, RunRef, Storage, StorageError, StorageEvent, StorageResult,
-    StorageStats, StuckCounts, StuckOutcome, WaitItem, Wake, Woken, operator, retention,
+    FinishItem, ListCursor, ListFilter, ListPage, PruneCursor, PruneCutoff, PruneOutcome,
+    RERUNNABLE, RerunOutcome, RetryItem, RunRef, Storage, StorageError, StorageEvent,
+    StorageResult, StorageStats, StuckCounts, StuckOutcome, WaitItem, Wake, Woken, operator,
+    retention,
 };
 use crate::model::{
     CorruptRow, ExecutionError, ExecutionStatus, Loaded, Millis, NewExecution, TaskExecution,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -1102,22 +1104,38 @@ impl Storage for MemoryStorage {
         &self,
         cutoffs: &[PruneCutoff],
         limit: u32,
+        after: Option<PruneCursor>,
         dry_run: bool,
     ) -> StorageResult<PruneOutcome> {
         let mut state = self.lock();
         let mut roots: Vec<String> = Vec::new();
-        for cutoff in retention::effective(cutoffs) {
+        let mut last: Option<PruneCursor> = None;
+        let cutoffs = retention::effective(cutoffs);
+        for (cutoff, (after_at, after_seq)) in PruneCursor::bounds(after.as_ref(), &cutoffs) {
             let status = cutoff.status.as_str();
-            let range = (status, Millis::MIN, 0)..(status, cutoff.finished_before, 0);
-            for id in state.idx.closed_roots.range(range).map(|(_, id)| id) {
+            // The row sequence numbers are the memory backend's `id`.
+            let from = (status, after_at, u64::try_from(after_seq).unwrap_or(0));
+            let to = (status, cutoff.finished_before, 0);
+            if from >= to {
+                // BTreeMap::range panics on an empty (or reversed) range.
+                continue;
+            }
+            let range = (Bound::Excluded(from), Bound::Excluded(to));
+            for (&(_, finished_at, seq), id) in state.idx.closed_roots.range(range) {
                 if roots.len() >= limit as usize {
                     break;
                 }
                 if state.tree_settled(id) {
                     roots.push(id.clone());
+                    last = Some(PruneCursor {
+                        status: cutoff.status,
+                        finished_at,
+                        id: i64::try_from(seq).unwrap_or(i64::MAX),
+                    });
                 }
             }
         }
+        let full = roots.len() >= limit as usize;
         let mut outcome = PruneOutcome::default();
         for root in &roots {
             let tree = state.descendants(root);
@@ -1129,6 +1147,9 @@ impl Storage for MemoryStorage {
                 }
                 state.remove_row(root);
             }
+        }
+        if full && !dry_run {
+            outcome.next = last;
         }
         Ok(outcome)
     }

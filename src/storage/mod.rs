@@ -40,7 +40,7 @@ pub use operator::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PoolOptions, PostgresConfig, PostgresStorage, SslMode, TlsFailure};
-pub use retention::{PruneCutoff, PruneOutcome};
+pub use retention::{PruneCursor, PruneCutoff, PruneOutcome};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStorage};
 pub use wrap::{MethodName, StorageWrapper};
@@ -613,13 +613,21 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// a root that changed after the scan (re-run by [`Storage::rerun`]) is
     /// checked again and kept.
     ///
+    ///
+    /// A pass deletes batch after batch: each call with `after` set to the
+    /// previous call's [`PruneOutcome::next`] scans only after the roots
+    /// that call deleted, so that a batch costs the same at the end of a
+    /// long backlog as at its start; `after: None` starts a pass at the
+    /// beginning of every cutoff (see [`PruneCursor`]).
+    ///
     /// With `dry_run` nothing is deleted: the call counts the first `limit`
-    /// eligible trees and their executions, reading without locks (a
-    /// concurrent change can make the real run differ).
+    /// eligible trees (after `after`) and their executions, reading without
+    /// locks (a concurrent change can make the real run differ).
     async fn prune(
         &self,
         cutoffs: &[PruneCutoff],
         limit: u32,
+        after: Option<PruneCursor>,
         dry_run: bool,
     ) -> StorageResult<PruneOutcome>;
 

@@ -36,13 +36,70 @@ pub struct PruneOutcome {
     pub roots: u64,
     /// Executions deleted in all: the roots and every descendant of theirs.
     pub executions: u64,
+    /// Where the next batch of the same pass starts: `Some` when this batch
+    /// deleted `limit` roots (more may be eligible), `None` when the pass
+    /// has reached the end of every cutoff (and always in a dry run). Pass
+    /// it as `after` to the next call; start a new pass (`after: None`)
+    /// when it is `None`.
+    pub next: Option<PruneCursor>,
 }
 
 impl PruneOutcome {
-    /// Adds another call's counts (a loop of batches).
+    /// Adds another call's counts (a loop of batches); `next` becomes the
+    /// other call's.
     pub fn add(&mut self, other: PruneOutcome) {
         self.roots += other.roots;
         self.executions += other.executions;
+        self.next = other.next;
+    }
+}
+
+/// The keyset position of a retention pass: the last root a
+/// [`Storage::prune`](super::Storage::prune) batch deleted, in the order
+/// the pass takes them (the cutoffs' order, then each status's roots by
+/// finish time and row). The next batch of the pass scans only after it, so
+/// that it never steps again over the index entries of the roots already
+/// deleted (on PostgreSQL they stay in the index until vacuum). Opaque; it
+/// is only meaningful to the backend that returned it.
+///
+/// A pass moves forward only: a tree that becomes eligible behind the
+/// cursor (its last descendant closed late) is found by the next pass,
+/// which starts over with `after: None` (see `docs/design.md`,
+/// "Retention").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneCursor {
+    pub(crate) status: ExecutionStatus,
+    pub(crate) finished_at: Millis,
+    pub(crate) id: i64,
+}
+
+impl PruneCursor {
+    /// The lower bound `(finished_at, id)` (exclusive) of `cutoff`'s scan,
+    /// and whether the cutoff is scanned at all, for a batch that resumes
+    /// after `after` over `cutoffs` (see [`effective`]): the cutoffs before
+    /// the cursor's status are done, the cursor's status resumes after its
+    /// position, the later ones start at their beginning. A cursor whose
+    /// status is not among `cutoffs` (the caller changed them) starts the
+    /// pass over.
+    pub(crate) fn bounds(
+        after: Option<&PruneCursor>,
+        cutoffs: &[PruneCutoff],
+    ) -> Vec<(PruneCutoff, (Millis, i64))> {
+        const START: (Millis, i64) = (Millis::MIN, i64::MIN);
+        let resume = after.and_then(|c| {
+            cutoffs
+                .iter()
+                .position(|cutoff| cutoff.status == c.status)
+                .map(|at| (at, (c.finished_at, c.id)))
+        });
+        match resume {
+            None => cutoffs.iter().map(|c| (*c, START)).collect(),
+            Some((at, position)) => cutoffs[at..]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (*c, if i == 0 { position } else { START }))
+                .collect(),
+        }
     }
 }
 
@@ -85,5 +142,38 @@ mod tests {
             PruneCutoff::older_than(ExecutionStatus::Failed, 1_000, 400).finished_before,
             600
         );
+    }
+
+    #[test]
+    fn cursor_bounds_resume_at_its_status() {
+        let c = |status| PruneCutoff {
+            status,
+            finished_before: 100,
+        };
+        let cutoffs = [
+            c(ExecutionStatus::Completed),
+            c(ExecutionStatus::Failed),
+            c(ExecutionStatus::Cancelled),
+        ];
+        let start = (Millis::MIN, i64::MIN);
+        let fresh = PruneCursor::bounds(None, &cutoffs);
+        assert_eq!(
+            fresh,
+            cutoffs.iter().map(|c| (*c, start)).collect::<Vec<_>>()
+        );
+        let at_failed = PruneCursor {
+            status: ExecutionStatus::Failed,
+            finished_at: 7,
+            id: 42,
+        };
+        assert_eq!(
+            PruneCursor::bounds(Some(&at_failed), &cutoffs),
+            vec![(cutoffs[1], (7, 42)), (cutoffs[2], start)]
+        );
+        let elsewhere = PruneCursor {
+            status: ExecutionStatus::TimedOut,
+            ..at_failed
+        };
+        assert_eq!(PruneCursor::bounds(Some(&elsewhere), &cutoffs), fresh);
     }
 }

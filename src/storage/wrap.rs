@@ -3,8 +3,8 @@
 
 use super::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ExpireOutcome, FinishItem, ListCursor,
-    ListFilter, ListPage, PruneCutoff, PruneOutcome, RerunOutcome, RetryItem, RunRef, Storage,
-    StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem, Wake, Woken,
+    ListFilter, ListPage, PruneCursor, PruneCutoff, PruneOutcome, RerunOutcome, RetryItem, RunRef,
+    Storage, StorageEvent, StorageResult, StorageStats, StuckOutcome, WaitItem, Wake, Woken,
 };
 use crate::model::{CorruptRow, Loaded, Millis, NewExecution};
 use async_trait::async_trait;
@@ -180,7 +180,7 @@ storage_wrapper! {
     stats(now: Millis) -> StorageResult<StorageStats>;
     list(filter: &ListFilter, cursor: Option<&ListCursor>, limit: u32) -> StorageResult<ListPage>;
     rerun(now: Millis, execution_id: &str) -> StorageResult<RerunOutcome>;
-    prune(cutoffs: &[PruneCutoff], limit: u32, dry_run: bool) -> StorageResult<PruneOutcome>;
+    prune(cutoffs: &[PruneCutoff], limit: u32, after: Option<PruneCursor>, dry_run: bool) -> StorageResult<PruneOutcome>;
     delete_all() -> StorageResult<u64>;
 }
 

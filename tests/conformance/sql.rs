@@ -1556,15 +1556,16 @@ pub async fn prune_plans_use_their_indexes(h: Harness) {
             status: durable_execution::model::ExecutionStatus::Completed,
             finished_before: T0 + 1_001,
         }];
-        let dry = h.prune(&cutoffs, 10_000, true).await.unwrap();
+        let dry = h.prune(&cutoffs, 10_000, None, true).await.unwrap();
         assert_eq!(
             dry,
             PruneOutcome {
                 roots: 1_000,
-                executions: 2_000
+                executions: 2_000,
+                next: None,
             }
         );
-        assert_eq!(h.prune(&cutoffs, 10_000, false).await.unwrap(), dry);
+        assert_eq!(h.prune(&cutoffs, 10_000, None, false).await.unwrap(), dry);
         return;
     };
     let client = support::pg_client(url).await;
@@ -1579,6 +1580,9 @@ pub async fn prune_plans_use_their_indexes(h: Harness) {
         (":status", "'completed'".to_owned()),
         (":finished_before", (T0 + 1_001).to_string()),
         (":limit", "1000".to_owned()),
+        // A pass's bound halfway through the range (a later batch).
+        (":after_finished_at", (T0 + 500).to_string()),
+        (":after_id", "0".to_owned()),
         (":ids", "'[\"r1\", \"r2\"]'".to_owned()),
     ];
     for (query, indexes) in [
@@ -1590,10 +1594,10 @@ pub async fn prune_plans_use_their_indexes(h: Harness) {
         // prunable index, in its order. (The dry run's `count_prunable`
         // runs without `ordered_scans` and is left to the planner: on this
         // small table it scans.)
-        ("prune_candidates", &["ix_task_executions_prunable"][..]),
+        // The roots are deleted by primary key.
         (
-            "delete_pruned_roots",
-            &["ix_task_executions_execution_id"][..],
+            "prune_roots",
+            &["ix_task_executions_prunable", "task_executions_pkey"][..],
         ),
         (
             "delete_pruned_descendants",
@@ -1622,17 +1626,30 @@ pub async fn prune_plans_use_their_indexes(h: Harness) {
         if query.starts_with("delete") {
             assert!(!plan.contains("Seq Scan"), "{query}:\n{plan}");
         }
+        if query == "prune_roots" {
+            // The bound is an index condition: the scan starts after it.
+            let scan = plan
+                .split("ix_task_executions_prunable")
+                .nth(1)
+                .and_then(|rest| rest.lines().nth(1))
+                .unwrap_or_default();
+            assert!(
+                scan.contains("Index Cond:") && scan.contains("ROW(finished_at, id) > ROW("),
+                "{query}:\n{plan}"
+            );
+        }
     }
     let cutoffs = [PruneCutoff {
         status: durable_execution::model::ExecutionStatus::Completed,
         finished_before: T0 + 1_001,
     }];
-    let pruned = h.prune(&cutoffs, 10_000, false).await.unwrap();
+    let pruned = h.prune(&cutoffs, 10_000, None, false).await.unwrap();
     assert_eq!(
         pruned,
         PruneOutcome {
             roots: 1_000,
-            executions: 2_000
+            executions: 2_000,
+            next: None,
         }
     );
 }

@@ -155,8 +155,8 @@ async fn repair_stuck(inner: &Inner) {
 /// The retention pruner: every `policy.interval` (jittered), deletes
 /// finished trees older than the policy's ages in batches of
 /// `policy.batch` roots, one short transaction each, resting
-/// `policy.rest` times a batch's duration after it, until a batch comes
-/// back short (see `docs/design.md`, "Retention"). The first round runs one
+/// `policy.rest` times a batch's duration after it, each batch resuming
+/// after the previous one's last root, until a batch comes back short (see `docs/design.md`, "Retention"). The first round runs one
 /// interval after the start. A storage error ends the round (logged); the
 /// next round tries again.
 pub(super) async fn retention_loop(inner: Arc<Inner>, policy: RetentionPolicy) {
@@ -167,14 +167,21 @@ pub(super) async fn retention_loop(inner: Arc<Inner>, policy: RetentionPolicy) {
             break;
         }
         let mut total = PruneOutcome::default();
+        // One pass: each batch resumes after the previous one's last root.
+        let mut after = None;
         while !stop.is_cancelled() {
             let cutoffs = policy.cutoffs(now_millis());
             let started = tokio::time::Instant::now();
-            match inner.storage.prune(&cutoffs, policy.batch, false).await {
+            match inner
+                .storage
+                .prune(&cutoffs, policy.batch, after, false)
+                .await
+            {
                 Ok(outcome) => {
                     crate::metrics::pruned(outcome.executions);
                     total.add(outcome);
-                    if outcome.roots < u64::from(policy.batch) {
+                    after = outcome.next;
+                    if after.is_none() {
                         break;
                     }
                     // Between batches, rest so that the task load keeps the

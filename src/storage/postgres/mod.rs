@@ -73,7 +73,7 @@ pub use tls::{RootCertificates, TlsFailure};
 
 use super::row;
 use super::sql::{
-    CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+    CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows, engine, sql_storage,
 };
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::model::{CorruptRow, Millis, NewExecution};
@@ -1493,37 +1493,49 @@ impl<C: PgClient> Queries for Pg<'_, C> {
 
     /// Inside the prune's transaction, pipelined with `ordered_scans` (the
     /// candidates are the first rows of the prunable index in its order).
-    async fn prune_candidates(
+    async fn prune_roots(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        let params = pgq::PruneCandidatesParams {
+    ) -> StorageResult<Vec<PrunedRoot>> {
+        let params = pgq::PruneRootsParams {
             status,
             finished_before,
+            after_finished_at: after.0,
+            after_id: after.1,
             limit,
         };
-        let scan = pgq::prune_candidates();
-        let (_, ids) = tokio::try_join!(ordered_scans(self.client), async {
-            scan.params(self.client, &params)
-                .map(|r| r.execution_id.to_owned())
+        let delete = pgq::prune_roots();
+        let (_, roots) = tokio::try_join!(ordered_scans(self.client), async {
+            delete
+                .params(self.client, &params)
+                .map(|r| PrunedRoot {
+                    execution_id: r.execution_id.to_owned(),
+                    // Never NULL: the statement matched `finished_at < cutoff`.
+                    finished_at: r.finished_at.unwrap_or(Millis::MIN),
+                    id: r.id,
+                })
                 .all()
                 .await
-                .map_err(pg_err("prune_candidates"))
+                .map_err(pg_err("prune_roots"))
         })?;
-        Ok(ids)
+        Ok(roots)
     }
 
     async fn count_prunable(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
     ) -> StorageResult<(i64, i64)> {
         let params = pgq::CountPrunableParams {
             status,
             finished_before,
+            after_finished_at: after.0,
+            after_id: after.1,
             limit,
         };
         let counts = pgq::count_prunable()
@@ -1532,15 +1544,6 @@ impl<C: PgClient> Queries for Pg<'_, C> {
             .await
             .map_err(pg_err("count_prunable"))?;
         Ok((counts.roots, counts.executions))
-    }
-
-    async fn delete_pruned_roots(&self, ids: Value) -> StorageResult<Vec<String>> {
-        pgq::delete_pruned_roots()
-            .bind(self.client, &ids)
-            .map(|r| r.execution_id.to_owned())
-            .all()
-            .await
-            .map_err(pg_err("delete_pruned_roots"))
     }
 
     async fn delete_pruned_descendants(&self, ids: Value) -> StorageResult<u64> {

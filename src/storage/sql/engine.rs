@@ -16,7 +16,7 @@
 //! | [`Get`], [`GetChildren`], [`ChildrenOutputs`], [`ReadyParents`], [`DeleteAll`] | one read (or delete) |
 //! | [`List`] | `list_children_of` with a parent filter, else `list_executions` |
 //! | [`Rerun`] | `rerun_root`, then `delete_descendants` (or a read that says why it was refused) |
-//! | [`Prune`] | `prune_candidates` per cutoff, then `delete_pruned_roots`, then `delete_pruned_descendants` of the roots deleted |
+//! | [`Prune`] | `prune_roots` per cutoff from the pass's keyset bound, then `delete_pruned_descendants` of the roots deleted |
 //! | [`CountPrunable`] | `count_prunable` per cutoff (a dry run: reads only) |
 
 use super::{Access, CountGroup, Dialect, Inserts, Json, ListParams, Op, Queries};
@@ -27,9 +27,9 @@ use crate::storage::row::{self, RawRow};
 use crate::storage::rules::{self, Wakeups};
 use crate::storage::{
     AdvanceItem, CancelItem, ChildOutput, CloseOutcome, ClosePlan, ExpireOutcome, FinishItem,
-    ListCursor, ListFilter, ListPage, PruneCutoff, PruneOutcome, RerunOutcome, RetryItem, RunRef,
-    StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome, UnreadableCount,
-    WaitItem, Wake, Woken,
+    ListCursor, ListFilter, ListPage, PruneCursor, PruneCutoff, PruneOutcome, RerunOutcome,
+    RetryItem, RunRef, StorageError, StorageResult, StorageStats, StuckCounts, StuckOutcome,
+    UnreadableCount, WaitItem, Wake, Woken,
 };
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -1105,20 +1105,29 @@ impl<D: Dialect> Op<D> for Rerun {
     }
 }
 
-/// [`Storage::prune`](crate::storage::Storage::prune): the candidates of
-/// each cutoff (`prune_candidates`, locked on PostgreSQL), then the roots
-/// deleted under their guard again, then the descendants of the roots that
-/// were deleted, in one transaction.
+/// [`Storage::prune`](crate::storage::Storage::prune): per cutoff, from the
+/// pass's keyset bound, the roots deleted by `prune_roots` (locked, then
+/// deleted under their guard again, in one statement on PostgreSQL), then
+/// the descendants of the roots that were deleted, in one transaction.
 #[derive(Debug)]
 pub(crate) struct Prune {
     cutoffs: Vec<PruneCutoff>,
     limit: u32,
+    after: Option<PruneCursor>,
 }
 
 impl Prune {
-    pub(crate) fn new(cutoffs: &[PruneCutoff], limit: u32) -> Option<Self> {
+    pub(crate) fn new(
+        cutoffs: &[PruneCutoff],
+        limit: u32,
+        after: Option<PruneCursor>,
+    ) -> Option<Self> {
         let cutoffs = retention::effective(cutoffs);
-        (limit > 0 && !cutoffs.is_empty()).then_some(Self { cutoffs, limit })
+        (limit > 0 && !cutoffs.is_empty()).then_some(Self {
+            cutoffs,
+            limit,
+            after,
+        })
     }
 }
 
@@ -1132,23 +1141,27 @@ impl<D: Dialect> Op<D> for Prune {
     }
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
-        let mut candidates: Vec<String> = Vec::new();
-        for cutoff in &self.cutoffs {
-            let left = i64::from(self.limit) - candidates.len() as i64;
+        let mut roots: Vec<String> = Vec::new();
+        let mut last: Option<PruneCursor> = None;
+        for (cutoff, after) in PruneCursor::bounds(self.after.as_ref(), &self.cutoffs) {
+            let left = i64::from(self.limit) - roots.len() as i64;
             if left <= 0 {
                 break;
             }
-            let found = queries
-                .prune_candidates(cutoff.status.as_str(), cutoff.finished_before, left)
+            let deleted = queries
+                .prune_roots(cutoff.status.as_str(), cutoff.finished_before, after, left)
                 .await?;
-            candidates.extend(found);
+            // RETURNING has no order: the position is the greatest deleted.
+            if let Some(end) = deleted.iter().map(|r| (r.finished_at, r.id)).max() {
+                last = Some(PruneCursor {
+                    status: cutoff.status,
+                    finished_at: end.0,
+                    id: end.1,
+                });
+            }
+            roots.extend(deleted.into_iter().map(|r| r.execution_id));
         }
-        if candidates.is_empty() {
-            return Ok(PruneOutcome::default());
-        }
-        let roots = queries
-            .delete_pruned_roots(json::<Q>(row::ids_json(&candidates)))
-            .await?;
+        let full = roots.len() >= self.limit as usize;
         if roots.is_empty() {
             return Ok(PruneOutcome::default());
         }
@@ -1159,6 +1172,7 @@ impl<D: Dialect> Op<D> for Prune {
         Ok(PruneOutcome {
             roots,
             executions: roots + descendants,
+            next: if full { last } else { None },
         })
     }
 }
@@ -1169,12 +1183,21 @@ impl<D: Dialect> Op<D> for Prune {
 pub(crate) struct CountPrunable {
     cutoffs: Vec<PruneCutoff>,
     limit: u32,
+    after: Option<PruneCursor>,
 }
 
 impl CountPrunable {
-    pub(crate) fn new(cutoffs: &[PruneCutoff], limit: u32) -> Option<Self> {
+    pub(crate) fn new(
+        cutoffs: &[PruneCutoff],
+        limit: u32,
+        after: Option<PruneCursor>,
+    ) -> Option<Self> {
         let cutoffs = retention::effective(cutoffs);
-        (limit > 0 && !cutoffs.is_empty()).then_some(Self { cutoffs, limit })
+        (limit > 0 && !cutoffs.is_empty()).then_some(Self {
+            cutoffs,
+            limit,
+            after,
+        })
     }
 }
 
@@ -1191,17 +1214,18 @@ impl<D: Dialect> Op<D> for CountPrunable {
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let mut outcome = PruneOutcome::default();
-        for cutoff in &self.cutoffs {
+        for (cutoff, after) in PruneCursor::bounds(self.after.as_ref(), &self.cutoffs) {
             let left = i64::from(self.limit) - outcome.roots as i64;
             if left <= 0 {
                 break;
             }
             let (roots, executions) = queries
-                .count_prunable(cutoff.status.as_str(), cutoff.finished_before, left)
+                .count_prunable(cutoff.status.as_str(), cutoff.finished_before, after, left)
                 .await?;
             outcome.add(PruneOutcome {
                 roots: count(roots),
                 executions: count(executions),
+                next: None,
             });
         }
         Ok(outcome)

@@ -263,12 +263,14 @@ macro_rules! sql_storage {
                 &self,
                 cutoffs: &[$crate::storage::PruneCutoff],
                 limit: u32,
+                after: Option<$crate::storage::PruneCursor>,
                 dry_run: bool,
             ) -> $crate::storage::StorageResult<$crate::storage::PruneOutcome> {
                 if dry_run {
-                    self.run(engine::CountPrunable::new(cutoffs, limit)).await
+                    self.run(engine::CountPrunable::new(cutoffs, limit, after))
+                        .await
                 } else {
-                    self.run(engine::Prune::new(cutoffs, limit)).await
+                    self.run(engine::Prune::new(cutoffs, limit, after)).await
                 }
             }
 
@@ -353,6 +355,18 @@ pub(crate) struct CountGroup<S> {
     pub(crate) count: i64,
     /// Whether every column of the group read as its column's type.
     pub(crate) typed: bool,
+}
+
+/// One root `prune_roots` deleted, with its position in the prunable
+/// index's order (the pass's next keyset bound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PrunedRoot {
+    /// The execution id.
+    pub(crate) execution_id: String,
+    /// Its `finished_at`.
+    pub(crate) finished_at: Millis,
+    /// Its surrogate key.
+    pub(crate) id: i64,
 }
 
 /// The generated queries of one dialect, on one connection or transaction.
@@ -555,25 +569,23 @@ pub(crate) trait Queries {
     ) -> impl Future<Output = StorageResult<Vec<String>>>;
     /// `delete_descendants`: the rows deleted.
     fn delete_descendants(&self, execution_id: &str) -> impl Future<Output = StorageResult<u64>>;
-    /// `prune_candidates`: the candidate roots (PostgreSQL: locked).
-    fn prune_candidates(
+    /// `prune_roots`: the roots deleted (PostgreSQL: locked first), each
+    /// with its `(finished_at, id)` position in the prunable index.
+    fn prune_roots(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
-    ) -> impl Future<Output = StorageResult<Vec<String>>>;
+    ) -> impl Future<Output = StorageResult<Vec<PrunedRoot>>>;
     /// `count_prunable`: `(roots, executions)`.
     fn count_prunable(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
     ) -> impl Future<Output = StorageResult<(i64, i64)>>;
-    /// `delete_pruned_roots`: the roots deleted.
-    fn delete_pruned_roots(
-        &self,
-        ids: Json<Self>,
-    ) -> impl Future<Output = StorageResult<Vec<String>>>;
     /// `delete_pruned_descendants`: the rows deleted.
     fn delete_pruned_descendants(
         &self,

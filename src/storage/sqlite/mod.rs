@@ -40,7 +40,8 @@ mod convert;
 
 use super::row;
 use super::sql::{
-    Access, CountGroup, Dialect, Inserts, ListParams, Op, Queries, Rows, engine, sql_storage,
+    Access, CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows, engine,
+    sql_storage,
 };
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
@@ -1002,30 +1003,44 @@ impl Queries for Connection {
         Ok(n as u64)
     }
 
-    async fn prune_candidates(
+    async fn prune_roots(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
-    ) -> StorageResult<Vec<String>> {
-        let params = q::PruneCandidatesParams {
+    ) -> StorageResult<Vec<PrunedRoot>> {
+        let params = q::PruneRootsParams {
             status,
             finished_before,
+            after_finished_at: after.0,
+            after_id: after.1,
             limit,
         };
-        let rows = q::prune_candidates(self, &params).map_err(sqlite_err("prune_candidates"))?;
-        Ok(ids_of("prune_candidates", rows, |r| r.execution_id))
+        let rows = q::prune_roots(self, &params).map_err(sqlite_err("prune_roots"))?;
+        Ok(readable("prune_roots", rows)
+            .into_iter()
+            .map(|r| PrunedRoot {
+                execution_id: r.execution_id,
+                // Never NULL: the statement matched `finished_at < cutoff`.
+                finished_at: r.finished_at.unwrap_or(Millis::MIN),
+                id: r.id,
+            })
+            .collect())
     }
 
     async fn count_prunable(
         &self,
         status: &str,
         finished_before: Millis,
+        after: (Millis, i64),
         limit: i64,
     ) -> StorageResult<(i64, i64)> {
         let params = q::CountPrunableParams {
             status,
             finished_before,
+            after_finished_at: after.0,
+            after_id: after.1,
             limit,
         };
         let rows = q::count_prunable(self, &params).map_err(sqlite_err("count_prunable"))?;
@@ -1034,8 +1049,6 @@ impl Queries for Connection {
             .next()
             .map_or((0, 0), |r| (r.roots, r.executions)))
     }
-
-    ids_query!(delete_pruned_roots(ids: String) => DeletePrunedRootsParams { ids: &ids });
 
     async fn delete_pruned_descendants(&self, ids: String) -> StorageResult<u64> {
         let n = q::delete_pruned_descendants(self, &q::DeletePrunedDescendantsParams { ids: &ids })

@@ -301,13 +301,15 @@ pub(crate) async fn prune(target: &Target, args: PruneArgs, as_json: bool) -> Re
     let mut batches = 0u64;
     if args.dry_run {
         total = storage
-            .prune(&cutoffs, u32::MAX, true)
+            .prune(&cutoffs, u32::MAX, None, true)
             .await
             .context("cannot count the executions to prune")?;
     } else {
+        // One pass: each batch resumes after the previous one's last root.
+        let mut after = None;
         loop {
             let outcome = storage
-                .prune(&cutoffs, args.batch, false)
+                .prune(&cutoffs, args.batch, after, false)
                 .await
                 .with_context(|| {
                     format!(
@@ -322,7 +324,8 @@ pub(crate) async fn prune(target: &Target, args: PruneArgs, as_json: bool) -> Re
                 batches += 1;
             }
             total.add(outcome);
-            if outcome.roots < u64::from(args.batch) {
+            after = outcome.next;
+            if after.is_none() {
                 break;
             }
         }

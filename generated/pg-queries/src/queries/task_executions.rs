@@ -164,15 +164,19 @@ pub struct RerunRootParams<T1: crate::StringSql> {
     pub execution_id: T1,
 }
 #[derive(Debug)]
-pub struct PruneCandidatesParams<T1: crate::StringSql> {
+pub struct PruneRootsParams<T1: crate::StringSql> {
     pub status: T1,
     pub finished_before: i64,
+    pub after_finished_at: i64,
+    pub after_id: i64,
     pub limit: i64,
 }
 #[derive(Debug)]
 pub struct CountPrunableParams<T1: crate::StringSql> {
     pub status: T1,
     pub finished_before: i64,
+    pub after_finished_at: i64,
+    pub after_id: i64,
     pub limit: i64,
 }
 #[derive(Debug, Clone, PartialEq)]
@@ -711,16 +715,28 @@ impl<'a> From<RerunRootRowBorrowed<'a>> for RerunRootRow {
     }
 }
 #[derive(Debug, Clone, PartialEq)]
-pub struct PruneCandidatesRow {
+pub struct PruneRootsRow {
     pub execution_id: String,
+    pub finished_at: Option<i64>,
+    pub id: i64,
 }
-pub struct PruneCandidatesRowBorrowed<'a> {
+pub struct PruneRootsRowBorrowed<'a> {
     pub execution_id: &'a str,
+    pub finished_at: Option<i64>,
+    pub id: i64,
 }
-impl<'a> From<PruneCandidatesRowBorrowed<'a>> for PruneCandidatesRow {
-    fn from(PruneCandidatesRowBorrowed { execution_id }: PruneCandidatesRowBorrowed<'a>) -> Self {
+impl<'a> From<PruneRootsRowBorrowed<'a>> for PruneRootsRow {
+    fn from(
+        PruneRootsRowBorrowed {
+            execution_id,
+            finished_at,
+            id,
+        }: PruneRootsRowBorrowed<'a>,
+    ) -> Self {
         Self {
             execution_id: execution_id.into(),
+            finished_at,
+            id,
         }
     }
 }
@@ -728,22 +744,6 @@ impl<'a> From<PruneCandidatesRowBorrowed<'a>> for PruneCandidatesRow {
 pub struct CountPrunableRow {
     pub roots: i64,
     pub executions: i64,
-}
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeletePrunedRootsRow {
-    pub execution_id: String,
-}
-pub struct DeletePrunedRootsRowBorrowed<'a> {
-    pub execution_id: &'a str,
-}
-impl<'a> From<DeletePrunedRootsRowBorrowed<'a>> for DeletePrunedRootsRow {
-    fn from(
-        DeletePrunedRootsRowBorrowed { execution_id }: DeletePrunedRootsRowBorrowed<'a>,
-    ) -> Self {
-        Self {
-            execution_id: execution_id.into(),
-        }
-    }
 }
 #[derive(Debug, Clone, PartialEq, Copy)]
 pub struct NotifyEventsRow {
@@ -2385,24 +2385,23 @@ where
         Ok(mapped)
     }
 }
-pub struct PruneCandidatesRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
+pub struct PruneRootsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
     client: &'c C,
     params: [&'a (dyn postgres_types::ToSql + Sync); N],
     query: &'static str,
     cached: Option<&'s tokio_postgres::Statement>,
-    extractor:
-        fn(&tokio_postgres::Row) -> Result<PruneCandidatesRowBorrowed, tokio_postgres::Error>,
-    mapper: fn(PruneCandidatesRowBorrowed) -> T,
+    extractor: fn(&tokio_postgres::Row) -> Result<PruneRootsRowBorrowed, tokio_postgres::Error>,
+    mapper: fn(PruneRootsRowBorrowed) -> T,
 }
-impl<'c, 'a, 's, C, T: 'c, const N: usize> PruneCandidatesRowQuery<'c, 'a, 's, C, T, N>
+impl<'c, 'a, 's, C, T: 'c, const N: usize> PruneRootsRowQuery<'c, 'a, 's, C, T, N>
 where
     C: GenericClient,
 {
     pub fn map<R>(
         self,
-        mapper: fn(PruneCandidatesRowBorrowed) -> R,
-    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, R, N> {
-        PruneCandidatesRowQuery {
+        mapper: fn(PruneRootsRowBorrowed) -> R,
+    ) -> PruneRootsRowQuery<'c, 'a, 's, C, R, N> {
+        PruneRootsRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -2470,74 +2469,6 @@ where
         mapper: fn(CountPrunableRow) -> R,
     ) -> CountPrunableRowQuery<'c, 'a, 's, C, R, N> {
         CountPrunableRowQuery {
-            client: self.client,
-            params: self.params,
-            query: self.query,
-            cached: self.cached,
-            extractor: self.extractor,
-            mapper,
-        }
-    }
-    pub async fn one(self) -> Result<T, tokio_postgres::Error> {
-        let row =
-            crate::client::async_::one(self.client, self.query, &self.params, self.cached).await?;
-        Ok((self.mapper)((self.extractor)(&row)?))
-    }
-    pub async fn all(self) -> Result<Vec<T>, tokio_postgres::Error> {
-        self.iter().await?.try_collect().await
-    }
-    pub async fn opt(self) -> Result<Option<T>, tokio_postgres::Error> {
-        let opt_row =
-            crate::client::async_::opt(self.client, self.query, &self.params, self.cached).await?;
-        Ok(opt_row
-            .map(|row| {
-                let extracted = (self.extractor)(&row)?;
-                Ok((self.mapper)(extracted))
-            })
-            .transpose()?)
-    }
-    pub async fn iter(
-        self,
-    ) -> Result<
-        impl futures::Stream<Item = Result<T, tokio_postgres::Error>> + 'c,
-        tokio_postgres::Error,
-    > {
-        let stream = crate::client::async_::raw(
-            self.client,
-            self.query,
-            crate::slice_iter(&self.params),
-            self.cached,
-        )
-        .await?;
-        let mapped = stream
-            .map(move |res| {
-                res.and_then(|row| {
-                    let extracted = (self.extractor)(&row)?;
-                    Ok((self.mapper)(extracted))
-                })
-            })
-            .into_stream();
-        Ok(mapped)
-    }
-}
-pub struct DeletePrunedRootsRowQuery<'c, 'a, 's, C: GenericClient, T, const N: usize> {
-    client: &'c C,
-    params: [&'a (dyn postgres_types::ToSql + Sync); N],
-    query: &'static str,
-    cached: Option<&'s tokio_postgres::Statement>,
-    extractor:
-        fn(&tokio_postgres::Row) -> Result<DeletePrunedRootsRowBorrowed, tokio_postgres::Error>,
-    mapper: fn(DeletePrunedRootsRowBorrowed) -> T,
-}
-impl<'c, 'a, 's, C, T: 'c, const N: usize> DeletePrunedRootsRowQuery<'c, 'a, 's, C, T, N>
-where
-    C: GenericClient,
-{
-    pub fn map<R>(
-        self,
-        mapper: fn(DeletePrunedRootsRowBorrowed) -> R,
-    ) -> DeletePrunedRootsRowQuery<'c, 'a, 's, C, R, N> {
-        DeletePrunedRootsRowQuery {
             client: self.client,
             params: self.params,
             query: self.query,
@@ -4897,15 +4828,15 @@ impl DeleteDescendantsStmt {
         client.execute(self.0, &[execution_id]).await
     }
 }
-pub struct PruneCandidatesStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Retention: up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, oldest finish first, whose every descendant is finished and closed (a whole finished tree). PostgreSQL locks them FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches; a root changed meanwhile, e.g. re-run, is re-checked by the lock and left out). Reads ix_task_executions_prunable (one range: status, finished_at < cutoff) and, per candidate, ix_task_executions_root.
-pub fn prune_candidates() -> PruneCandidatesStmt {
-    PruneCandidatesStmt(
-        "SELECT r.execution_id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED",
+pub struct PruneRootsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Retention: deletes up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, whose every descendant is finished and closed (a whole finished tree), taken in the prunable index's order after the keyset bound `(after_finished_at, after_id)` (a pass carries it from batch to batch, so that a scan never steps again over the entries of the roots it deleted), and returns those deleted with their position in that order. One statement: PostgreSQL locks the candidates FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches) and deletes them under the guard again (still top-level, finished and closed: a root re-run meanwhile is kept); SQLite deletes them inside the caller's write transaction. Reads ix_task_executions_prunable (one range: status, (finished_at, id) between the bound and the cutoff) and, per candidate, ix_task_executions_root; deletes by the primary key.
+pub fn prune_roots() -> PruneRootsStmt {
+    PruneRootsStmt(
+        "DELETE FROM task_executions WHERE id = ANY (ARRAY( SELECT r.id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND (r.finished_at, r.id) > ($3, $4) AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $5 FOR UPDATE OF r SKIP LOCKED)) AND parent_execution_id IS NULL AND is_closed AND status COLLATE \"C\" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') RETURNING execution_id, finished_at, id",
         None,
     )
 }
-impl PruneCandidatesStmt {
+impl PruneRootsStmt {
     pub async fn prepare<'a, C: GenericClient>(
         mut self,
         client: &'a C,
@@ -4918,21 +4849,24 @@ impl PruneCandidatesStmt {
         client: &'c C,
         status: &'a T1,
         finished_before: &'a i64,
+        after_finished_at: &'a i64,
+        after_id: &'a i64,
         limit: &'a i64,
-    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3> {
-        PruneCandidatesRowQuery {
+    ) -> PruneRootsRowQuery<'c, 'a, 's, C, PruneRootsRow, 5> {
+        PruneRootsRowQuery {
             client,
-            params: [status, finished_before, limit],
+            params: [status, finished_before, after_finished_at, after_id, limit],
             query: self.0,
             cached: self.1.as_ref(),
-            extractor: |
-                row: &tokio_postgres::Row,
-            | -> Result<PruneCandidatesRowBorrowed, tokio_postgres::Error> {
-                Ok(PruneCandidatesRowBorrowed {
-                    execution_id: row.try_get(0)?,
-                })
-            },
-            mapper: |it| PruneCandidatesRow::from(it),
+            extractor:
+                |row: &tokio_postgres::Row| -> Result<PruneRootsRowBorrowed, tokio_postgres::Error> {
+                    Ok(PruneRootsRowBorrowed {
+                        execution_id: row.try_get(0)?,
+                        finished_at: row.try_get(1)?,
+                        id: row.try_get(2)?,
+                    })
+                },
+            mapper: |it| PruneRootsRow::from(it),
         }
     }
 }
@@ -4941,29 +4875,31 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
         'c,
         'a,
         's,
-        PruneCandidatesParams<T1>,
-        PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3>,
+        PruneRootsParams<T1>,
+        PruneRootsRowQuery<'c, 'a, 's, C, PruneRootsRow, 5>,
         C,
-    > for PruneCandidatesStmt
+    > for PruneRootsStmt
 {
     fn params(
         &'s self,
         client: &'c C,
-        params: &'a PruneCandidatesParams<T1>,
-    ) -> PruneCandidatesRowQuery<'c, 'a, 's, C, PruneCandidatesRow, 3> {
+        params: &'a PruneRootsParams<T1>,
+    ) -> PruneRootsRowQuery<'c, 'a, 's, C, PruneRootsRow, 5> {
         self.bind(
             client,
             &params.status,
             &params.finished_before,
+            &params.after_finished_at,
+            &params.after_id,
             &params.limit,
         )
     }
 }
 pub struct CountPrunableStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Retention dry run: how many of the first `limit` candidates of prune_candidates (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
+/// Retention dry run: how many of the first `limit` candidates of prune_roots after the same keyset bound (same conditions and order, read without locks) there are, and how many executions their trees hold (the roots plus their descendants).
 pub fn count_prunable() -> CountPrunableStmt {
     CountPrunableStmt(
-        "SELECT count(*) AS roots, coalesce(sum(1 + (SELECT count(*) FROM task_executions AS e WHERE e.root_execution_id = c.execution_id)), 0)::bigint AS executions FROM ( SELECT r.execution_id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $3) AS c",
+        "SELECT count(*) AS roots, coalesce(sum(1 + (SELECT count(*) FROM task_executions AS e WHERE e.root_execution_id = c.execution_id)), 0)::bigint AS executions FROM ( SELECT r.execution_id FROM task_executions AS r WHERE r.parent_execution_id IS NULL AND r.is_closed = true AND r.status = $1 AND r.finished_at < $2 AND (r.finished_at, r.id) > ($3, $4) AND NOT EXISTS ( SELECT 1 FROM task_executions AS d WHERE d.root_execution_id = r.execution_id AND (d.is_closed = false OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))) ORDER BY r.status, r.finished_at, r.id LIMIT $5) AS c",
         None,
     )
 }
@@ -4980,11 +4916,13 @@ impl CountPrunableStmt {
         client: &'c C,
         status: &'a T1,
         finished_before: &'a i64,
+        after_finished_at: &'a i64,
+        after_id: &'a i64,
         limit: &'a i64,
-    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3> {
+    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 5> {
         CountPrunableRowQuery {
             client,
-            params: [status, finished_before, limit],
+            params: [status, finished_before, after_finished_at, after_id, limit],
             query: self.0,
             cached: self.1.as_ref(),
             extractor:
@@ -5004,7 +4942,7 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
         'a,
         's,
         CountPrunableParams<T1>,
-        CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3>,
+        CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 5>,
         C,
     > for CountPrunableStmt
 {
@@ -5012,50 +4950,15 @@ impl<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>
         &'s self,
         client: &'c C,
         params: &'a CountPrunableParams<T1>,
-    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 3> {
+    ) -> CountPrunableRowQuery<'c, 'a, 's, C, CountPrunableRow, 5> {
         self.bind(
             client,
             &params.status,
             &params.finished_before,
+            &params.after_finished_at,
+            &params.after_id,
             &params.limit,
         )
-    }
-}
-pub struct DeletePrunedRootsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Retention: deletes the top-level executions of a JSON array of execution ids, guarded again (still top-level, finished and closed: a root re-run between the candidate scan and this statement is kept), and returns those deleted. Finds them through the unique execution_id index (PostgreSQL: the planner-proof forms of the header note).
-pub fn delete_pruned_roots() -> DeletePrunedRootsStmt {
-    DeletePrunedRootsStmt(
-        "DELETE FROM task_executions WHERE execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) AND parent_execution_id IS NULL AND is_closed AND status COLLATE \"C\" IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled') RETURNING execution_id",
-        None,
-    )
-}
-impl DeletePrunedRootsStmt {
-    pub async fn prepare<'a, C: GenericClient>(
-        mut self,
-        client: &'a C,
-    ) -> Result<Self, tokio_postgres::Error> {
-        self.1 = Some(client.prepare(self.0).await?);
-        Ok(self)
-    }
-    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
-        &'s self,
-        client: &'c C,
-        ids: &'a T1,
-    ) -> DeletePrunedRootsRowQuery<'c, 'a, 's, C, DeletePrunedRootsRow, 1> {
-        DeletePrunedRootsRowQuery {
-            client,
-            params: [ids],
-            query: self.0,
-            cached: self.1.as_ref(),
-            extractor: |
-                row: &tokio_postgres::Row,
-            | -> Result<DeletePrunedRootsRowBorrowed, tokio_postgres::Error> {
-                Ok(DeletePrunedRootsRowBorrowed {
-                    execution_id: row.try_get(0)?,
-                })
-            },
-            mapper: |it| DeletePrunedRootsRow::from(it),
-        }
     }
 }
 pub struct DeletePrunedDescendantsStmt(&'static str, Option<tokio_postgres::Statement>);
