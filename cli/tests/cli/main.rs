@@ -1387,3 +1387,128 @@ fn prune_deletes_old_finished_trees() {
         stderr(&bad_age)
     );
 }
+
+/// The closed, finished trees of [`concurrent_prune_processes`]: 40
+/// completed roots with 3 children each, finished a minute ago, plus one
+/// closed root whose child is still `ready` (never eligible). One statement
+/// list for both dialects.
+fn prune_fill_sql() -> String {
+    let f = durable_execution::model::now_millis() - 60_000;
+    let cols = "execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, \
+                index_in_parent, retry_options, sleep_ms_before_run, timeout_ms, input, output, status, \
+                is_closed, start_at, finished_at, created_at, updated_at, children_count";
+    format!(
+        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 40)
+         INSERT INTO task_executions ({cols})
+         SELECT 'te_r' || n, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+             'completed', true, {f} - 5, {f} - n, {f} - 10, {f}, 3 FROM g;
+         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 40),
+             k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 2)
+         INSERT INTO task_executions ({cols})
+         SELECT 'te_r' || n || '_' || i, 'leaf', 'tree', 'te_r' || n, 'tree', 'te_r' || n, i,
+             '{{\"max_attempts\":0}}', 0, 1000, 'null', '1', 'completed', true, {f} - 5, {f} - 6, {f} - 10, {f}, 0
+         FROM g, k;
+         INSERT INTO task_executions ({cols}) VALUES
+             ('te_keep', 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
+              'completed', true, {f} - 5, {f} - 100, {f} - 10, {f}, 1),
+             ('te_keep_0', 'leaf', 'tree', 'te_keep', 'tree', 'te_keep', 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', NULL,
+              'ready', false, {f} - 5, NULL, {f} - 10, {f}, 0);"
+    )
+}
+
+/// Three `durable prune` processes at once on one database (small batches,
+/// so that their passes interleave) delete every eligible tree exactly
+/// once: their reported counts add up to the 40 trees and 160 executions
+/// there were, and only the tree with an unfinished child is left.
+fn concurrent_prune_processes(dir: &Path, database: &str) {
+    let children: Vec<std::process::Child> = (0..3)
+        .map(|_| {
+            Command::new(BIN)
+                .args([
+                    "--database",
+                    database,
+                    "prune",
+                    "--older-than",
+                    "1s",
+                    "--batch",
+                    "3",
+                    "--json",
+                ])
+                .current_dir(dir)
+                .env_remove("DATABASE_URL")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the durable binary runs")
+        })
+        .collect();
+    let (mut roots, mut executions) = (0, 0);
+    for child in children {
+        let out = ok(child.wait_with_output().expect("prune exits"));
+        let report: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+        roots += report["roots"].as_u64().expect("roots");
+        executions += report["executions"].as_u64().expect("executions");
+    }
+    assert_eq!((roots, executions), (40, 160), "each tree deleted once");
+    let status = durable_json(dir, &["--database", database, "status", "--json"]);
+    assert_eq!(
+        status["total"], 2,
+        "only the unfinished tree is left: {status}"
+    );
+}
+
+#[test]
+fn concurrent_prune_processes_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("prune.db");
+    let db = path.to_str().expect("utf-8 path");
+    ok(durable(dir.path(), &["--database", db, "migrate"]));
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(&prune_fill_sql()).expect("fill");
+    drop(conn);
+    concurrent_prune_processes(dir.path(), db);
+}
+
+#[test]
+fn concurrent_prune_processes_on_postgres() {
+    let base = postgres_url();
+    let schema = format!("cli_prune_{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let client = runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is unreachable at {base} ({e}); start it or set DATABASE_URL")
+            });
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .expect("create schema");
+        client
+    });
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    ok(durable(dir.path(), &["--database", &url, "migrate"]));
+    runtime.block_on(async {
+        client
+            .batch_execute(&format!(
+                "SET search_path TO {schema}; {}",
+                prune_fill_sql()
+            ))
+            .await
+            .expect("fill");
+    });
+    concurrent_prune_processes(dir.path(), &url);
+    runtime.block_on(async {
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .expect("drop schema");
+    });
+}
