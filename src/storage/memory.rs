@@ -274,7 +274,7 @@ impl State {
                 row.expires_at = None;
                 row.heartbeat_expires_at = None;
                 row.finished_at = Some(now);
-                row.is_closed = false;
+                rules::close_at_finish(row, now);
                 row.updated_at = now;
             });
         }
@@ -546,7 +546,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     if item.status != ExecutionStatus::Cancelled {
                         row.executor_id = None;
                     }
@@ -893,7 +893,7 @@ impl Storage for MemoryStorage {
                     } else {
                         row.status = ExecutionStatus::Failed;
                         row.finished_at = Some(now);
-                        row.is_closed = false;
+                        rules::close_at_finish(row, now);
                     }
                 });
                 if requeue {
@@ -921,7 +921,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     row.updated_at = now;
                 });
                 outcome.timed_out.push(id);
@@ -960,7 +960,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     row.updated_at = now;
                 });
             }
