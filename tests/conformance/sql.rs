@@ -238,7 +238,7 @@ pub async fn wrongly_typed_values_fail_their_row_alone(h: Harness) {
         assert_eq!(state, format!("1 {}", T0 + 3), "{id}");
     }
     let outcome = h.close_finished(T0 + 4, 10).await.unwrap();
-    assert_eq!(outcome.closed, [f_row_id.clone()]);
+    assert_eq!(outcome.closed, std::slice::from_ref(&f_row_id));
     assert_eq!(outcome.corrupt.len(), 1, "{:?}", outcome.corrupt);
     assert!(
         h.close_finished(T0 + 5, 10)
