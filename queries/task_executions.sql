@@ -51,10 +51,12 @@ WHERE t.id IN (
 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at;
 
 --! finish_executions : FinishExecutionsRow()
---- Finishes running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, status, run_output?, output?, error?} (attempt null: any attempt, for a claimed row whose attempt could not be read).
+--- Finishes running executions owned by the executor, at the attempt of the run, from a JSON array of {execution_id, attempt?, status, run_output?, output?, error?} (attempt null: any attempt, for a claimed row whose attempt could not be read). A top-level execution without children or finalize is closed by this statement (closed_at = now; see the header); any other stays unclosed for the closer.
 UPDATE task_executions AS t
 SET status = u.status, run_output = u.run_output, output = u.output, error = u.error,
-    finished_at = :now, updated_at = :now, is_closed = false, expires_at = NULL, heartbeat_expires_at = NULL,
+    finished_at = :now, updated_at = :now, expires_at = NULL, heartbeat_expires_at = NULL,
+    is_closed = (t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN :now::bigint ELSE t.closed_at END,
     executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END
 FROM jsonb_to_recordset(:items::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, output text, error jsonb)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->> 'execution_id'))
@@ -108,7 +110,7 @@ WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->>
 RETURNING t.execution_id;
 
 --! claim_unclosed : TaskExecutionRow
---- Marks up to `limit` finished, unclosed executions closed at `now`, never before their finish (the writer that finished a row may have taken its `now` after the closer took its own), oldest finish first, and returns them so their effects can be applied in the same transaction.
+--- Marks up to `limit` finished, unclosed executions (children, finalize executions and parents; a top-level execution without descendants was closed by the statement that finished it) closed at `now`, never before their finish (the writer that finished a row may have taken its `now` after the closer took its own), oldest finish first, and returns them so their effects can be applied in the same transaction.
 UPDATE task_executions AS t SET is_closed = true, closed_at = GREATEST(:now, t.finished_at)
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
@@ -167,7 +169,7 @@ WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements(:items::jsonb) ->>
 RETURNING t.execution_id;
 
 --! cancel_subtrees : CancelSubtreesRow()
---- Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner. PostgreSQL locks the targets in execution-id order first, so that concurrent cancellations of overlapping subtrees never deadlock.
+--- Cancels every active execution in the subtrees rooted at a JSON array of {execution_id, error, include_self}; running ones are flagged for their owner; a cancelled top-level execution without children or finalize is closed by the same statement (see the header). PostgreSQL locks the targets in execution-id order first, so that concurrent cancellations of overlapping subtrees never deadlock.
 WITH RECURSIVE roots AS (
     SELECT r.execution_id, r.error, r.include_self
     FROM jsonb_to_recordset(:items::jsonb) AS r(execution_id text, error jsonb, include_self boolean)
@@ -188,7 +190,9 @@ WITH RECURSIVE roots AS (
 UPDATE task_executions AS t
 SET status = 'cancelled', error = locked.error, needs_cancel = (t.status = 'running'),
     executor_id = CASE WHEN t.status = 'running' THEN t.executor_id ELSE NULL END,
-    expires_at = NULL, heartbeat_expires_at = NULL, finished_at = :now, is_closed = false, updated_at = :now
+    expires_at = NULL, heartbeat_expires_at = NULL, finished_at = :now, updated_at = :now,
+    is_closed = (t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN :now::bigint ELSE t.closed_at END
 FROM locked
 WHERE t.id = locked.id
   AND t.status IN ('ready', 'sleeping', 'running', 'waiting_for_children_tasks', 'waiting_for_finalize_task')
@@ -229,13 +233,15 @@ WHERE t.id IN (
 RETURNING t.execution_id;
 
 --! expire_leases : ExpireLeasesRow()
---- Recovers up to `limit` running executions whose lease expired (past their timeout bound `expires_at`, or past their heartbeat deadline `heartbeat_expires_at`); re-queued with attempt + 1 while the retry budget allows, failed otherwise. Scans the running rows through ix_task_executions_leases (bounded by the executors' total concurrency).
+--- Recovers up to `limit` running executions whose lease expired (past their timeout bound `expires_at`, or past their heartbeat deadline `heartbeat_expires_at`); re-queued with attempt + 1 while the retry budget allows, failed otherwise (and closed at once when top-level without children or finalize, see the header). Scans the running rows through ix_task_executions_leases (bounded by the executors' total concurrency).
 UPDATE task_executions AS t
 SET status = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN 'ready' ELSE 'failed' END,
     attempt = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN t.attempt + 1 ELSE t.attempt END,
     start_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN :now ELSE t.start_at END,
     finished_at = CASE WHEN t.attempt < coalesce((t.retry_options ->> 'max_attempts')::integer, 0) THEN NULL ELSE :now END,
-    error = :error::jsonb, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, is_closed = false, updated_at = :now
+    error = :error::jsonb, executor_id = NULL, expires_at = NULL, heartbeat_expires_at = NULL, updated_at = :now,
+    is_closed = (t.attempt >= coalesce((t.retry_options ->> 'max_attempts')::integer, 0) AND t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.attempt >= coalesce((t.retry_options ->> 'max_attempts')::integer, 0) AND t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN :now::bigint ELSE t.closed_at END
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
     WHERE c.status = 'running' AND (c.expires_at < :now OR c.heartbeat_expires_at < :now)
@@ -245,11 +251,12 @@ WHERE t.id IN (
 RETURNING t.execution_id, t.status;
 
 --! wake_sleeping : TaskExecutionRow
---- Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner. Returns nothing when no sleeping execution has the key.
+--- Wakes the sleeping execution of a task with this key: finishes it with the JSON outcome {status, output?, error?} in one guarded statement (`status = 'sleeping'`), so that a wake racing a timeout or a cancellation has exactly one winner; a top-level execution is closed by the same statement (see the header). Returns nothing when no sleeping execution has the key.
 UPDATE task_executions AS t
 SET status = :outcome::jsonb ->> 'status', run_output = :outcome::jsonb ->> 'output', output = :outcome::jsonb ->> 'output',
     error = nullif(:outcome::jsonb -> 'error', 'null'::jsonb), finished_at = :now, updated_at = :now,
-    expires_at = NULL, is_closed = false
+    expires_at = NULL, is_closed = (t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN :now::bigint ELSE t.closed_at END
 WHERE t.sleeping_key = :sleeping_key AND t.status = 'sleeping' AND t.task_id = :task_id
 RETURNING t.id, t.execution_id, t.task_id, t.root_task_id, t.root_execution_id, t.parent_task_id, t.parent_execution_id, t.index_in_parent, t.is_finalize, t.retry_options, t.sleep_ms_before_run, t.timeout_ms, t.input, t.run_output, t.output, t.children_count, t.active_children_count, t.finalize_execution_id, t.children_errors, t.finalize_error, t.error, t.status, t.is_closed, t.needs_cancel, t.executor_id, t.attempt, t.start_at, t.started_at, t.finished_at, t.expires_at, t.created_at, t.updated_at, t.waiting_for_children_started_at, t.waiting_for_finalize_started_at, t.closed_at, t.sleeping_key, t.parent_decides, t.heartbeat_expires_at;
 
@@ -261,10 +268,11 @@ ORDER BY id DESC
 LIMIT 1;
 
 --! expire_sleeping : ExpireSleepingRow()
---- Times out up to `limit` sleeping executions whose deadline passed (`timed_out` with the given error), oldest deadline first; guarded by `status = 'sleeping'`, so that a wake or a cancellation in between wins.
+--- Times out up to `limit` sleeping executions whose deadline passed (`timed_out` with the given error), oldest deadline first; guarded by `status = 'sleeping'`, so that a wake or a cancellation in between wins. A top-level execution is closed by the same statement (see the header).
 UPDATE task_executions AS t
 SET status = 'timed_out', error = :error::jsonb, finished_at = :now, updated_at = :now,
-    expires_at = NULL, is_closed = false
+    expires_at = NULL, is_closed = (t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN :now::bigint ELSE t.closed_at END
 WHERE t.id IN (
     SELECT c.id FROM task_executions AS c
     WHERE c.status = 'sleeping' AND c.expires_at < :now

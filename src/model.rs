@@ -412,9 +412,11 @@ pub struct TaskExecution {
     /// Time the parent started waiting for its finalize execution
     /// (`waiting_for_finalize_task`); `None` if it never did.
     pub waiting_for_finalize_started_at: Option<Millis>,
-    /// Time the closer applied this finished execution's effects on its
-    /// parent and descendants (when `is_closed` became `true`); `None`
-    /// while it is not closed.
+    /// Time this finished execution's effects on its parent and
+    /// descendants were applied (when `is_closed` became `true`): the
+    /// closer's pass, or its finish itself for a top-level execution
+    /// without children or finalize, which has no such effects
+    /// (docs/design.md, "Closing"); `None` while it is not closed.
     pub closed_at: Option<Millis>,
     /// The key of an execution of a sleeping task (kept once it finished).
     pub sleeping_key: Option<String>,

@@ -453,9 +453,11 @@ pub async fn finish_is_guarded_by_status_and_owner(h: Harness) {
     assert_eq!(a.output.as_deref(), Some("\"out\""));
     assert_eq!(a.run_output.as_deref(), Some("\"out\""));
     assert_eq!((a.finished_at, a.updated_at), (Some(T0 + 5), T0 + 5));
+    // A top-level execution without children is closed by its finish
+    // (docs/design.md, "Closing").
     assert_eq!(
-        (a.executor_id, a.expires_at, a.is_closed),
-        (None, None, false)
+        (a.executor_id, a.expires_at, a.is_closed, a.closed_at),
+        (None, None, true, Some(T0 + 5))
     );
     let b = one(&*h, "b").await;
     assert_eq!(b.status, ExecutionStatus::Failed);
@@ -1012,21 +1014,21 @@ pub async fn close_counts_down_and_reports_ready_parents(h: Harness) {
 /// [`Storage::close_finished`] closes at most `limit` rows, the earliest
 /// finished first.
 pub async fn close_respects_the_limit_oldest_first(h: Harness) {
-    running(&*h, "ex", T0, &["a", "b", "c"]).await;
-    h.finish("ex", T0 + 3, &[completed("c", "1")])
-        .await
-        .unwrap();
-    h.finish("ex", T0 + 1, &[completed("b", "1")])
-        .await
-        .unwrap();
-    h.finish("ex", T0 + 2, &[completed("a", "1")])
-        .await
-        .unwrap();
+    // Children: a top-level execution without children is closed by its
+    // finish and never reaches the closer.
+    let children = parent_with_children(&*h, "p", 3).await;
+    let [a, b, c] = [&children[0], &children[1], &children[2]];
+    h.finish("ex", T0 + 5, &[completed(c, "1")]).await.unwrap();
+    h.finish("ex", T0 + 3, &[completed(b, "1")]).await.unwrap();
+    h.finish("ex", T0 + 4, &[completed(a, "1")]).await.unwrap();
     assert_eq!(
-        h.close_finished(T0 + 5, 2).await.unwrap().closed,
-        ["b", "a"]
+        h.close_finished(T0 + 6, 2).await.unwrap().closed,
+        [b.clone(), a.clone()]
     );
-    assert_eq!(h.close_finished(T0 + 5, 2).await.unwrap().closed, ["c"]);
+    assert_eq!(
+        h.close_finished(T0 + 6, 2).await.unwrap().closed,
+        std::slice::from_ref(c)
+    );
     assert!(h.close_finished(T0 + 5, 0).await.unwrap().closed.is_empty());
 }
 
@@ -1446,7 +1448,10 @@ pub async fn advance_parents_inserts_only_when_matched(h: Harness) {
 /// [`Storage::advance_parents`] to the finalize (without children:
 /// by [`Storage::wait_for_children`], see
 /// [`wait_for_finalize_without_children`]), `closed_at` by
-/// [`Storage::close_finished`]; a fresh execution has none of them.
+/// [`Storage::close_finished`] (or, for a top-level execution without
+/// children, by the transition that finishes it: see
+/// [`childless_top_level_executions_close_at_finish`]); a fresh execution
+/// has none of them.
 pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
     let children = parent_with_children(&*h, "p", 2).await;
     let p = one(&*h, "p").await;
@@ -1512,14 +1517,14 @@ pub async fn bookkeeping_timestamps_follow_the_transitions(h: Harness) {
 
     // A closer whose clock reads earlier than the finish (its `now` was
     // taken before the writer took its own) never closes a row before it
-    // finished.
-    h.insert(&[exec("late", "t", T0)]).await.unwrap();
-    h.claim_ready("ex", T0 + 50, 10, 0, LEASE).await.unwrap();
-    h.finish("ex", T0 + 60, &[completed("late", "1")])
+    // finished (a child: a top-level execution without children is closed
+    // by its finish, at its finish).
+    let late = parent_with_children(&*h, "q", 1).await.remove(0);
+    h.finish("ex", T0 + 60, &[completed(&late, "1")])
         .await
         .unwrap();
     h.close_finished(T0 + 55, 100).await.unwrap();
-    let late = one(&*h, "late").await;
+    let late = one(&*h, &late).await;
     assert!(late.is_closed);
     assert_eq!(
         late.closed_at,
@@ -2135,7 +2140,9 @@ pub async fn sleeping_executions_are_woken_once(h: Harness) {
     assert_eq!(woken.execution.output.as_deref(), Some("{\"paid\":true}"));
     assert_eq!(woken.execution.finished_at, Some(T0 + 10));
     assert_eq!(woken.execution.expires_at, None);
-    assert!(!woken.execution.is_closed);
+    // A top-level sleeping execution is closed by its wake.
+    assert!(woken.execution.is_closed);
+    assert_eq!(woken.execution.closed_at, Some(T0 + 10));
     assert_eq!(woken.execution, one(&*h, "s1").await);
     let changed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         while events.recv().await.ok() != Some(StorageEvent::Changed) {}
@@ -2179,8 +2186,10 @@ pub async fn sleeping_executions_are_woken_once(h: Harness) {
             None
         );
     }
+    // Both were closed when they finished: nothing is left for the closer.
+    assert!(one(&*h, "s2").await.is_closed);
     let closed = h.close_finished(T0 + 50, 10).await.unwrap();
-    assert_eq!(sorted(closed.closed), ids(&["s1", "s2"]));
+    assert!(closed.closed.is_empty(), "{:?}", closed.closed);
 }
 
 /// Two sleeping executions never share a key, in one insert or across
@@ -2250,7 +2259,7 @@ pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
         late.error.as_ref().map(|e| e.kind),
         Some(ErrorKind::TimedOut)
     );
-    assert!(!late.is_closed);
+    assert_eq!((late.is_closed, late.closed_at), (true, Some(T0 + 1_001)));
     for (key, expected) in [
         ("k1", ExecutionStatus::TimedOut),
         ("k2", ExecutionStatus::Cancelled),
@@ -2463,9 +2472,12 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
     h.finish("ex", T0 + 61, &[failed("f", "boom")])
         .await
         .unwrap();
+    assert!(one(&*h, "f").await.is_closed, "closed by its finish");
     let outcome = h.rerun(T0 + 62, "f").await.unwrap();
     assert_eq!(outcome.deleted_descendants, 0);
-    assert_eq!(status(&*h, "f").await, ExecutionStatus::Ready);
+    let f = one(&*h, "f").await;
+    assert_eq!(f.status, ExecutionStatus::Ready);
+    assert_eq!((f.is_closed, f.closed_at), (false, None));
 }
 
 /// [`Storage::rerun`] refuses, changing nothing, an unknown id, a child, a
@@ -2928,4 +2940,200 @@ pub async fn prune_passes_resume_after_their_cursor(h: Harness) {
         1,
         "z: the completed cutoff from its start"
     );
+}
+
+/// Every transition that finishes a top-level execution without children
+/// or finalize closes it in the same step, at its finish (`is_closed`,
+/// `closed_at = finished_at`): `finish` in every final status, a
+/// cancellation, lease expiry once the retry budget is spent, a wake and a
+/// sleeping timeout. The closer then has nothing left to do for them, and
+/// retention sees them as closed roots at once. Re-queued rows stay
+/// unclosed (docs/design.md, "Closing").
+pub async fn childless_top_level_executions_close_at_finish(h: Harness) {
+    running(&*h, "ex", T0, &["a", "b", "c", "x"]).await;
+    let cancelled_run = FinishItem {
+        execution_id: "c".into(),
+        attempt: Some(0),
+        status: ExecutionStatus::Cancelled,
+        run_output: None,
+        output: None,
+        error: Some(ExecutionError::cancelled("stop")),
+    };
+    let matched = h
+        .finish(
+            "ex",
+            T0 + 5,
+            &[completed("a", "1"), failed("b", "boom"), cancelled_run],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sorted(matched), ids(&["a", "b", "c"]));
+    let cancelled = h
+        .cancel(
+            T0 + 6,
+            &[CancelItem {
+                execution_id: "x".into(),
+                error: ExecutionError::cancelled("by user"),
+                include_self: true,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled, ["x"]);
+    // Lease expiry: `none` has no retry left (failed), `budget` has one
+    // (re-queued, so not finished and not closed).
+    let mut none = exec("none", "t", T0);
+    none.timeout_ms = 50;
+    let mut budget = exec("budget", "t", T0);
+    budget.timeout_ms = 50;
+    budget.retry_options.max_attempts = 1;
+    h.insert(&[none, budget]).await.unwrap();
+    h.claim_ready("ex", T0 + 10, 10, 0, LEASE).await.unwrap();
+    let expired = h.expire_leases(T0 + 70, 10).await.unwrap();
+    assert_eq!(
+        (expired.requeued.clone(), expired.failed.clone()),
+        (ids(&["budget"]), ids(&["none"]))
+    );
+    // Sleeping executions: one woken, one timed out.
+    h.insert(&[sleeping("w", "key-w", T0), sleeping("z", "key-z", T0)])
+        .await
+        .unwrap();
+    let woken = h
+        .wake("hook", "key-w", T0 + 20, &completed_wake("true"))
+        .await
+        .unwrap()
+        .expect("a sleeping execution has the key");
+    assert!(woken.woken);
+    assert!(
+        woken.execution.is_closed,
+        "the wake's row is returned closed"
+    );
+    assert_eq!(woken.execution.closed_at, Some(T0 + 20));
+    let timed_out = h.expire_leases(T0 + 1_001, 10).await.unwrap().timed_out;
+    assert_eq!(timed_out, ["z"]);
+
+    for (id, at) in [
+        ("a", T0 + 5),
+        ("b", T0 + 5),
+        ("c", T0 + 5),
+        ("x", T0 + 6),
+        ("none", T0 + 70),
+        ("w", T0 + 20),
+        ("z", T0 + 1_001),
+    ] {
+        let e = one(&*h, id).await;
+        assert!(e.status.is_finished(), "{id}: {}", e.status);
+        assert!(e.is_closed, "{id} is closed by its finish");
+        assert_eq!(
+            (e.finished_at, e.closed_at),
+            (Some(at), Some(at)),
+            "{id}: closed_at is its finish"
+        );
+    }
+    // A cancelled run keeps its owner and flag though closed.
+    let x = one(&*h, "x").await;
+    assert!(x.needs_cancel);
+    assert_eq!(x.executor_id.as_deref(), Some("ex"));
+    let budget = one(&*h, "budget").await;
+    assert_eq!(budget.status, ExecutionStatus::Ready);
+    assert!(!budget.is_closed);
+    assert_eq!(budget.closed_at, None);
+
+    // Nothing left for the closer.
+    let outcome = h.close_finished(T0 + 2_000, 100).await.unwrap();
+    assert!(outcome.closed.is_empty(), "{:?}", outcome.closed);
+    assert!(outcome.newly_finished.is_empty());
+    assert!(outcome.parents_ready.is_empty());
+    // Retention finds them through the closed-roots index at once.
+    let dry = h
+        .prune(&prune_all_before(T0 + 10_000), 100, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        dry,
+        PruneOutcome {
+            roots: 7,
+            executions: 7
+        }
+    );
+}
+
+/// A finished child, finalize or parent is not closed by the transition
+/// that finished it: its parent's counters, errors and status, and its own
+/// subtree, are the closer's work. Children finished by `finish`, by a
+/// cancellation of their parent, and a parent completed by
+/// `advance_parents` all stay unclosed until `close_finished`, which
+/// closes them at its own time (docs/design.md, "Closing").
+pub async fn children_and_parents_are_closed_by_the_closer(h: Harness) {
+    let children = parent_with_children(&*h, "p", 2).await;
+    let results: Vec<FinishItem> = children.iter().map(|id| completed(id, "0")).collect();
+    h.finish("ex", T0 + 10, &results).await.unwrap();
+    for id in &children {
+        let c = one(&*h, id).await;
+        assert_eq!(c.status, ExecutionStatus::Completed);
+        assert!(!c.is_closed, "{id}: a child is left to the closer");
+        assert_eq!(c.closed_at, None);
+    }
+    assert_eq!(one(&*h, "p").await.active_children_count, 2);
+    let outcome = h.close_finished(T0 + 11, 100).await.unwrap();
+    assert_eq!(sorted(outcome.closed), sorted(children.clone()));
+    assert_eq!(outcome.parents_ready, ["p"]);
+    assert_eq!(one(&*h, "p").await.active_children_count, 0);
+    let advanced = h
+        .advance_parents(
+            T0 + 12,
+            &[AdvanceItem {
+                execution_id: "p".into(),
+                action: Advance::Complete {
+                    output: "[0,0]".into(),
+                },
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(advanced, ["p"]);
+    let p = one(&*h, "p").await;
+    assert_eq!(p.status, ExecutionStatus::Completed);
+    assert!(
+        !p.is_closed,
+        "a parent with children goes through the closer"
+    );
+    assert_eq!(h.close_finished(T0 + 13, 100).await.unwrap().closed, ["p"]);
+    assert_eq!(one(&*h, "p").await.closed_at, Some(T0 + 13));
+
+    // A sleeping child woken, and a cancelled parent's children.
+    let waiting = parent_with_children(&*h, "q", 1).await;
+    let mut sleeper = child("q", 1, "q_s", T0);
+    sleeper.task_id = "hook".into();
+    sleeper.sleeping_key = Some("key-q".into());
+    h.insert(&[sleeper]).await.unwrap();
+    let woken = h
+        .wake("hook", "key-q", T0 + 20, &completed_wake("1"))
+        .await
+        .unwrap()
+        .expect("the sleeping child has the key");
+    assert!(woken.woken);
+    assert!(
+        !woken.execution.is_closed,
+        "a woken child is left to the closer"
+    );
+    h.cancel(
+        T0 + 21,
+        &[CancelItem {
+            execution_id: "q".into(),
+            error: ExecutionError::cancelled("stop"),
+            include_self: true,
+        }],
+    )
+    .await
+    .unwrap();
+    for id in ["q", waiting[0].as_str(), "q_s"] {
+        let e = one(&*h, id).await;
+        assert!(e.status.is_finished(), "{id}");
+        assert!(!e.is_closed, "{id} is left to the closer");
+    }
+    close_all(&*h, T0 + 30).await;
+    for id in ["q", waiting[0].as_str(), "q_s"] {
+        assert_eq!(one(&*h, id).await.closed_at, Some(T0 + 30), "{id}");
+    }
 }

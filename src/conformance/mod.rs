@@ -454,6 +454,8 @@ macro_rules! __conformance_each_case {
             advance_parents_is_guarded,
             advance_parents_inserts_only_when_matched,
             bookkeeping_timestamps_follow_the_transitions,
+            childless_top_level_executions_close_at_finish,
+            children_and_parents_are_closed_by_the_closer,
             cancel_subtree_with_and_without_self,
             claim_cancellations_is_per_owner,
             expire_leases_with_and_without_retry_budget,

@@ -276,7 +276,7 @@ impl State {
                 row.expires_at = None;
                 row.heartbeat_expires_at = None;
                 row.finished_at = Some(now);
-                row.is_closed = false;
+                rules::close_at_finish(row, now);
                 row.updated_at = now;
             });
         }
@@ -548,7 +548,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     if item.status != ExecutionStatus::Cancelled {
                         row.executor_id = None;
                     }
@@ -895,7 +895,7 @@ impl Storage for MemoryStorage {
                     } else {
                         row.status = ExecutionStatus::Failed;
                         row.finished_at = Some(now);
-                        row.is_closed = false;
+                        rules::close_at_finish(row, now);
                     }
                 });
                 if requeue {
@@ -923,7 +923,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     row.updated_at = now;
                 });
                 outcome.timed_out.push(id);
@@ -962,7 +962,7 @@ impl Storage for MemoryStorage {
                     row.expires_at = None;
                     row.heartbeat_expires_at = None;
                     row.finished_at = Some(now);
-                    row.is_closed = false;
+                    rules::close_at_finish(row, now);
                     row.updated_at = now;
                 });
             }

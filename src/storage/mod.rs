@@ -456,7 +456,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<Vec<String>>;
 
     /// Finishes running executions owned by `executor_id` (at each item's
-    /// attempt).
+    /// attempt). A top-level execution without children or finalize is
+    /// closed in the same step (`is_closed`, `closed_at = now`): its close
+    /// has no effect on any other row, so the closer never visits it; every
+    /// other finished execution is left unclosed for
+    /// [`Storage::close_finished`] (docs/design.md, "Closing"). The same
+    /// rule holds for every transition that finishes an execution
+    /// ([`Storage::cancel`], [`Storage::expire_leases`], [`Storage::wake`]).
     async fn finish(
         &self,
         executor_id: &str,
@@ -495,7 +501,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<Vec<String>>;
 
     /// Closes up to `limit` finished, unclosed executions in one transaction
-    /// and applies their effects (see [`ClosePlan`]): the atomic countdown of
+    /// (children, finalize executions and parents: a top-level execution
+    /// without either was closed by the transition that finished it, see
+    /// [`Storage::finish`]) and applies their effects (see [`ClosePlan`]): the atomic countdown of
     /// each parent's active children, failing parents of failed children,
     /// completing or failing parents of finalize executions, and cancelling
     /// the subtrees of executions that did not complete.
@@ -515,8 +523,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     ) -> StorageResult<Vec<String>>;
 
     /// Cancels each active execution of each subtree. Running executions get
-    /// `needs_cancel` so that their owner fires the run's token. Returns the
-    /// ids that were cancelled.
+    /// `needs_cancel` so that their owner fires the run's token. A cancelled
+    /// top-level execution without children is closed at once (see
+    /// [`Storage::finish`]). Returns the ids that were cancelled.
     async fn cancel(&self, now: Millis, items: &[CancelItem]) -> StorageResult<Vec<String>>;
 
     /// Clears `needs_cancel` on up to `limit` executions owned by
@@ -530,7 +539,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Recovers up to `limit` running executions whose lease expired before
     /// `now` (past their timeout bound `expires_at` or their heartbeat
     /// deadline `heartbeat_expires_at`): back to `ready` with `attempt + 1` and error `Task expired`
-    /// while the retry budget allows, otherwise `failed`.
+    /// while the retry budget allows, otherwise `failed` (closed at once
+    /// when top-level without children, see [`Storage::finish`]); also
+    /// times out sleeping executions past their deadline.
     async fn expire_leases(&self, now: Millis, limit: u32) -> StorageResult<ExpireOutcome>;
 
     /// Wakes the sleeping execution of `task_id` with this key: one guarded
@@ -538,7 +549,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// cancellation has exactly one winner. When no sleeping execution has
     /// the key, the most recent execution of `task_id` with it is returned
     /// unchanged (`woken: false`); `None` when there is none (an unknown
-    /// key). A wake announces [`StorageEvent::Changed`].
+    /// key). A wake announces [`StorageEvent::Changed`]. A woken top-level
+    /// execution is closed in the same step (see [`Storage::finish`]).
     async fn wake(
         &self,
         task_id: &str,

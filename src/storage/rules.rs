@@ -4,7 +4,7 @@
 //! a page of outputs holds, and the error of an expired lease.
 
 use super::{Advance, ExpireOutcome, StorageEvent, StuckOutcome, Wake};
-use crate::model::{ExecutionError, ExecutionStatus, NewExecution};
+use crate::model::{ExecutionError, ExecutionStatus, Millis, NewExecution, TaskExecution};
 
 /// The error stored on executions whose lease expired.
 pub(crate) fn expired_error() -> ExecutionError {
@@ -123,9 +123,80 @@ pub(crate) fn close_effects_at(
         .fold(now, std::cmp::Ord::max)
 }
 
+/// Whether the transition that finishes `row` also closes it: a top-level
+/// execution (no parent) without children or finalize, whose close has no
+/// effect on any other row (its [`ClosePlan`](super::ClosePlan) is empty
+/// whatever its final status). The SQL backends write the same condition
+/// into every finishing statement (`finish_executions`, `expire_leases`,
+/// `wake_sleeping`, `expire_sleeping`, `cancel_subtrees`; see the spec's
+/// header); the closer never visits such a row (docs/design.md, "Closing").
+/// `row` is the row as it was before the transition.
+pub(crate) fn closes_at_finish(row: &TaskExecution) -> bool {
+    row.parent.is_none() && row.children_count == 0 && row.finalize_execution_id.is_none()
+}
+
+/// Marks `row` (just finished at `now`) closed at `now` when
+/// [`closes_at_finish`] holds, else unclosed for the closer. `closed_at` is
+/// left as it was when the row stays unclosed, as the SQL statements do.
+pub(crate) fn close_at_finish(row: &mut TaskExecution, now: Millis) {
+    row.is_closed = closes_at_finish(row);
+    if row.is_closed {
+        row.closed_at = Some(now);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ParentRef;
+    use crate::storage::ClosePlan;
+
+    #[test]
+    fn only_childless_top_level_executions_close_at_finish() {
+        let finished = |status| TaskExecution {
+            execution_id: "te_1".into(),
+            task_id: "t".into(),
+            status,
+            finished_at: Some(5),
+            error: (status != ExecutionStatus::Completed)
+                .then(|| ExecutionError::generic("boom", false)),
+            ..TaskExecution::default()
+        };
+        for status in [
+            ExecutionStatus::Completed,
+            ExecutionStatus::Failed,
+            ExecutionStatus::TimedOut,
+            ExecutionStatus::Cancelled,
+        ] {
+            let mut row = finished(status);
+            assert!(closes_at_finish(&row));
+            // Its close would change nothing else: the closer may skip it.
+            assert!(ClosePlan::new(std::slice::from_ref(&row)).is_empty());
+            close_at_finish(&mut row, 7);
+            assert!(row.is_closed);
+            assert_eq!(row.closed_at, Some(7));
+
+            let mut child = finished(status);
+            child.parent = Some(ParentRef {
+                task_id: "p".into(),
+                execution_id: "te_p".into(),
+                index: 0,
+                is_finalize: false,
+                parent_decides: false,
+            });
+            assert!(!closes_at_finish(&child));
+            close_at_finish(&mut child, 7);
+            assert!(!child.is_closed);
+            assert_eq!(child.closed_at, None);
+
+            let mut parent = finished(status);
+            parent.children_count = 2;
+            assert!(!closes_at_finish(&parent));
+            let mut waiting_for_finalize = finished(status);
+            waiting_for_finalize.finalize_execution_id = Some("te_f".into());
+            assert!(!closes_at_finish(&waiting_for_finalize));
+        }
+    }
 
     #[test]
     fn ready_work_is_announced_before_changes() {

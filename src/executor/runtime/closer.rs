@@ -1,6 +1,9 @@
 //! The closer: closes finished executions (propagating to parents and
 //! descendants in the storage) and advances parents whose children all
 //! completed (complete, spawn the finalize or the next sequence step).
+//! A top-level execution without children or finalize never reaches it:
+//! the storage closes such a row in the step that finishes it
+//! (docs/design.md, "Closing").
 
 use super::runner::{
     CHILDREN_SUFFIX, finalize_input_prefix, new_descendant, non_retryable, parent_result_prefix,
