@@ -377,7 +377,7 @@ WITH RECURSIVE tree (execution_id) AS (
 DELETE FROM task_executions WHERE execution_id IN (SELECT execution_id FROM tree);
 
 --! prune_roots : PruneRootsRow(finished_at?)
---- Retention: deletes up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, whose every descendant is finished and closed (a whole finished tree), taken in the prunable index's order after the keyset bound `(after_finished_at, after_id)` (a pass carries it from batch to batch, so that a scan never steps again over the entries of the roots it deleted), and returns those deleted with their position in that order. One statement: PostgreSQL locks the candidates FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches) and deletes them under the guard again (still top-level, finished and closed: a root re-run meanwhile is kept); SQLite deletes them inside the caller's write transaction. Reads ix_task_executions_prunable (one range: status, (finished_at, id) between the bound and the cutoff) and, per candidate, ix_task_executions_root; deletes by the primary key.
+--- Retention: deletes up to `limit` top-level executions in `status` (a finished one) that are closed and finished before `finished_before`, whose every descendant is finished and closed (a whole finished tree; on PostgreSQL `OFFSET 0` keeps that `NOT EXISTS` a probe of ix_task_executions_root per candidate: as an anti-join the planner, which sees almost no unfinished rows in the statistics, scans the whole table once per batch, ~0.5 s with a million rows), taken in the prunable index's order after the keyset bound `(after_finished_at, after_id)` (a pass carries it from batch to batch, so that a scan never steps again over the entries of the roots it deleted), and returns those deleted with their position in that order. One statement: PostgreSQL locks the candidates FOR UPDATE SKIP LOCKED (concurrent pruners take disjoint batches) and deletes them under the guard again (still top-level, finished and closed: a root re-run meanwhile is kept); SQLite deletes them inside the caller's write transaction. Reads ix_task_executions_prunable (one range: status, (finished_at, id) between the bound and the cutoff) and, per candidate, ix_task_executions_root; deletes by the primary key.
 DELETE FROM task_executions
 WHERE id = ANY (ARRAY(
     SELECT r.id FROM task_executions AS r
@@ -388,7 +388,8 @@ WHERE id = ANY (ARRAY(
           SELECT 1 FROM task_executions AS d
           WHERE d.root_execution_id = r.execution_id
             AND (d.is_closed = false
-                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
+                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))
+          OFFSET 0)
     ORDER BY r.status, r.finished_at, r.id
     LIMIT :limit
     FOR UPDATE OF r SKIP LOCKED))
@@ -409,7 +410,8 @@ FROM (
           SELECT 1 FROM task_executions AS d
           WHERE d.root_execution_id = r.execution_id
             AND (d.is_closed = false
-                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')))
+                 OR d.status NOT IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))
+          OFFSET 0)
     ORDER BY r.status, r.finished_at, r.id
     LIMIT :limit) AS c;
 

@@ -73,7 +73,7 @@ CREATE TABLE task_executions (
     waiting_for_children_started_at bigint,
     -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
     waiting_for_finalize_started_at bigint,
-    -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
+    -- Time this finished execution's effects were applied and is_closed became true (epoch milliseconds): by the closer, or at its finish (equal to finished_at) for a top-level execution without children or finalize, which has none.
     closed_at                       bigint,
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
     sleeping_key                    text,
@@ -118,7 +118,7 @@ COMMENT ON COLUMN task_executions.created_at IS 'Creation time (epoch millisecon
 COMMENT ON COLUMN task_executions.updated_at IS 'Time of the last update (epoch milliseconds).';
 COMMENT ON COLUMN task_executions.waiting_for_children_started_at IS 'Time the parent''s run ended and it started waiting for its children (epoch milliseconds); null if it never did.';
 COMMENT ON COLUMN task_executions.waiting_for_finalize_started_at IS 'Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.';
-COMMENT ON COLUMN task_executions.closed_at IS 'Time the closer applied this finished execution''s effects (is_closed became true; epoch milliseconds).';
+COMMENT ON COLUMN task_executions.closed_at IS 'Time this finished execution''s effects were applied and is_closed became true (epoch milliseconds): by the closer, or at its finish (equal to finished_at) for a top-level execution without children or finalize, which has none.';
 COMMENT ON COLUMN task_executions.sleeping_key IS 'The caller''s key of a sleeping task''s execution (1-255 characters): it sleeps (`status = ''sleeping''`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.';
 COMMENT ON COLUMN task_executions.parent_decides IS 'True when the direct parent''s finalize decides the parent''s result (ParentTask::finalize_decides): this child finishing in any status counts the parent''s active children down instead of failing the parent.';
 COMMENT ON COLUMN task_executions.heartbeat_expires_at IS 'Liveness deadline of a running execution (epoch milliseconds): claim time + lease, pushed forward by each heartbeat of its owner; a running row past it (or past expires_at) is recovered. In no index and no partial-index predicate, so that a heartbeat, which writes only this column, is a HOT update on PostgreSQL. Null for rows claimed by a version without heartbeats (then only expires_at bounds them).';

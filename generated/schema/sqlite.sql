@@ -73,7 +73,7 @@ CREATE TABLE task_executions (
     waiting_for_children_started_at INTEGER,
     -- Time the parent started waiting for its finalize execution (epoch milliseconds); null if it never did.
     waiting_for_finalize_started_at INTEGER,
-    -- Time the closer applied this finished execution's effects (is_closed became true; epoch milliseconds).
+    -- Time this finished execution's effects were applied and is_closed became true (epoch milliseconds): by the closer, or at its finish (equal to finished_at) for a top-level execution without children or finalize, which has none.
     closed_at                       INTEGER,
     -- The caller's key of a sleeping task's execution (1-255 characters): it sleeps (`status = 'sleeping'`, deadline in `expires_at`) until woken by this key; kept once finished, so that a repeated wake finds it.
     sleeping_key                    TEXT,

@@ -3046,14 +3046,15 @@ pub async fn childless_top_level_executions_close_at_finish(h: Harness) {
     assert!(outcome.parents_ready.is_empty());
     // Retention finds them through the closed-roots index at once.
     let dry = h
-        .prune(&prune_all_before(T0 + 10_000), 100, true)
+        .prune(&prune_all_before(T0 + 10_000), 100, None, true)
         .await
         .unwrap();
     assert_eq!(
         dry,
         PruneOutcome {
             roots: 7,
-            executions: 7
+            executions: 7,
+            next: None,
         }
     );
 }

@@ -1,13 +1,10 @@
----
-source: codegen/tests/real_spec.rs
-expression: text
----
 -- @generated from spec/task_executions.yaml; do not edit. Regenerate with `cargo xtask codegen`.
 
 -- version: 0013
--- name: prune_keyset
+-- name: prune_keyset_and_close_at_finish
 --
 -- Changes (the runner applies this file in one transaction; applied migrations are never rewritten):
+--   - comment on column closed_at
 --   - comment on index ix_task_executions_prunable
 --   - comment on index ix_task_executions_root
 --
