@@ -9,8 +9,9 @@
 //! 2. the trivial-task throughput of an executor on the same storage
 //!    (waves of 100 tasks enqueued together and awaited) without pruning;
 //! 3. pruning every filled tree as the executor's pruner does (one pass of
-//!    1,000 trees per `Storage::prune` call, each after the previous one's
-//!    cursor, resting `rest` times a batch's duration between batches),
+//!    the executor's batch, 200 trees per `Storage::prune` call, each after
+//!    the previous one's cursor, resting `rest` times a batch's duration
+//!    between batches),
 //!    wall time, while the same load runs; the load's throughput meanwhile,
 //!    as a ratio of (2).
 //!
@@ -31,7 +32,7 @@
 //! `BENCH_EXECUTIONS` (filled executions, default 1,000,000),
 //! `BENCH_LOAD_SECS` (baseline load duration, default 10), `BENCH_FILL`
 //! (`ordered` or `scattered`), `BENCH_PRUNE_BATCH` (roots per call, default
-//! the executor's 1,000), `BENCH_PRUNE_REST` (the rest factor, default the
+//! the executor's 200), `BENCH_PRUNE_REST` (the rest factor, default the
 //! executor's; 0: back to back), `DATABASE_URL` (PostgreSQL; the bench uses
 //! its own schema and drops it).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

@@ -779,7 +779,9 @@ pub struct RetentionPolicy {
     /// round deletes batches until one comes back short.
     pub interval: Duration,
     /// Trees (top-level executions) deleted per storage call, each call one
-    /// short transaction (default 1,000).
+    /// short transaction (default 200: a few milliseconds, so that a write
+    /// of the task load never waits long behind one; see
+    /// `docs/benchmarks.md`, "Retention").
     pub batch: u32,
     /// After each full batch the pruner rests `rest` times as long as the
     /// batch took before the next one (default 2: busy at most a third of
@@ -809,7 +811,7 @@ impl RetentionPolicy {
                 .map(|s| (s, age))
                 .collect(),
             interval: Duration::from_secs(300),
-            batch: 1_000,
+            batch: 200,
             rest: 2,
         }
     }

@@ -10,9 +10,10 @@
 //! 2. `claim_ready`: claim 100 (status `running`, owner, lease), returning
 //!    every column as the storage's claim does;
 //! 3. `finish_executions`: complete the 100 with their output (guarded by
-//!    status and owner), from one JSON array;
-//! 4. `claim_unclosed`: close the 100 (`is_closed`, `closed_at`),
-//!    returning every column; for a top-level task nothing else is written.
+//!    status, owner and attempt), from one JSON array; a top-level task
+//!    without children is closed by the same statement (`is_closed`,
+//!    `closed_at`), as the storage does (docs/design.md, "Closing"), so
+//!    nothing else is written.
 //!
 //! The statements are those of `spec/task_executions.yaml` (same text,
 //! table name filled in), on a storage created by the project's own
@@ -20,8 +21,8 @@
 //! NORMAL`; PostgreSQL: the server's defaults). What the ceiling leaves out
 //! is everything that is not a database write: the executor, the storage's
 //! gate and blocking threads, decoding of the rows into `TaskExecution`,
-//! and PostgreSQL's `SET LOCAL enable_bitmapscan = off` before each claim
-//! and close (one round trip each, pipelined by the storage).
+//! and PostgreSQL's `ordered_scans` before each claim (one round trip,
+//! pipelined by the storage).
 
 use crate::backend::{Backend, Fresh};
 use crate::measure::CpuSnapshot;
@@ -64,24 +65,17 @@ RETURNING *";
 /// `finish_executions` (SQLite).
 const SQLITE_FINISH: &str = "UPDATE task_executions
 SET status = u.status, run_output = u.run_output, output = u.output, error = u.error,
-    finished_at = ?2, updated_at = ?2, is_closed = 0, expires_at = NULL,
+    finished_at = ?2, updated_at = ?2, expires_at = NULL, heartbeat_expires_at = NULL,
+    is_closed = (task_executions.parent_execution_id IS NULL AND task_executions.children_count = 0 AND task_executions.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN task_executions.parent_execution_id IS NULL AND task_executions.children_count = 0 AND task_executions.finalize_execution_id IS NULL THEN ?2 ELSE task_executions.closed_at END,
     executor_id = CASE WHEN u.status = 'cancelled' THEN task_executions.executor_id ELSE NULL END
-FROM (SELECT value ->> '$.execution_id' AS execution_id, value ->> '$.status' AS status,
+FROM (SELECT value ->> '$.execution_id' AS execution_id, value ->> '$.attempt' AS attempt, value ->> '$.status' AS status,
              value ->> '$.run_output' AS run_output, value ->> '$.output' AS output,
              nullif(value -> '$.error', 'null') AS error
       FROM json_each(?3)) AS u
 WHERE task_executions.execution_id = u.execution_id AND +task_executions.status = 'running' AND +task_executions.executor_id = ?1
+  AND (u.attempt IS NULL OR +task_executions.attempt = u.attempt)
 RETURNING execution_id";
-
-/// `claim_unclosed` (SQLite).
-const SQLITE_CLOSE: &str = "UPDATE task_executions SET is_closed = 1, closed_at = MAX(?1, COALESCE(finished_at, ?1))
-WHERE id IN (
-    SELECT c.id FROM task_executions AS c INDEXED BY ix_task_executions_unclosed
-    WHERE c.is_closed = false
-      AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
-    ORDER BY c.finished_at, c.id
-    LIMIT ?2)
-RETURNING *";
 
 /// `insert_executions` (PostgreSQL).
 const PG_INSERT: &str = "INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id,
@@ -110,23 +104,15 @@ RETURNING t.*";
 /// `finish_executions` (PostgreSQL).
 const PG_FINISH: &str = "UPDATE task_executions AS t
 SET status = u.status, run_output = u.run_output, output = u.output, error = u.error,
-    finished_at = $2, updated_at = $2, is_closed = false, expires_at = NULL,
+    finished_at = $2, updated_at = $2, expires_at = NULL, heartbeat_expires_at = NULL,
+    is_closed = (t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL),
+    closed_at = CASE WHEN t.parent_execution_id IS NULL AND t.children_count = 0 AND t.finalize_execution_id IS NULL THEN $2::bigint ELSE t.closed_at END,
     executor_id = CASE WHEN u.status = 'cancelled' THEN t.executor_id ELSE NULL END
-FROM jsonb_to_recordset($3::text::jsonb) AS u(execution_id text, status text, run_output text, output text, error jsonb)
+FROM jsonb_to_recordset($3::text::jsonb) AS u(execution_id text, attempt integer, status text, run_output text, output text, error jsonb)
 WHERE t.execution_id = ANY (ARRAY(SELECT jsonb_array_elements($3::text::jsonb) ->> 'execution_id'))
   AND t.execution_id = u.execution_id AND t.status COLLATE \"C\" = 'running' AND t.executor_id = $1
+  AND (u.attempt IS NULL OR t.attempt = u.attempt)
 RETURNING t.execution_id";
-
-/// `claim_unclosed` (PostgreSQL).
-const PG_CLOSE: &str = "UPDATE task_executions AS t SET is_closed = true, closed_at = GREATEST($1, t.finished_at)
-WHERE t.id IN (
-    SELECT c.id FROM task_executions AS c
-    WHERE c.is_closed = false
-      AND c.status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled')
-    ORDER BY c.finished_at, c.id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED)
-RETURNING t.*";
 
 /// Lease slack of the claim, as the executor's default (milliseconds).
 const LEASE_SLACK_MS: i64 = 30_000;
@@ -142,10 +128,10 @@ pub(crate) struct CeilingRun {
     pub(crate) pg_cpu: f64,
 }
 
-/// Time spent in each step (insert, claim, finish, close), printed on
-/// stderr with `DURABLE_BENCH_CALLS`.
+/// Time spent in each step (insert, claim, finish), printed on stderr with
+/// `DURABLE_BENCH_CALLS`.
 #[derive(Debug, Default)]
-struct Steps([std::time::Duration; 4]);
+struct Steps([std::time::Duration; 3]);
 
 impl Steps {
     fn add(&mut self, step: usize, lap: &mut Instant) {
@@ -160,11 +146,10 @@ impl Steps {
         }
         let per = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / batches.max(1) as f64;
         eprintln!(
-            "  {backend} ceiling, ms per batch of {BATCH}: insert {:.3}, claim {:.3}, finish {:.3}, close {:.3}",
+            "  {backend} ceiling, ms per batch of {BATCH}: insert {:.3}, claim {:.3}, finish {:.3}",
             per(self.0[0]),
             per(self.0[1]),
-            per(self.0[2]),
-            per(self.0[3])
+            per(self.0[2])
         );
     }
 }
@@ -296,25 +281,6 @@ fn sqlite(path: &std::path::Path, batches: u64) -> Result<CeilingRun> {
         tx.commit()?;
         ensure!(finished == BATCH as usize, "finished {finished} rows");
         steps.add(2, &mut lap);
-
-        let now = now_ms();
-        let tx = conn.unchecked_transaction()?;
-        let closed = {
-            let mut close = tx.prepare_cached(SQLITE_CLOSE)?;
-            let columns = close.column_count();
-            let mut rows = close.query(rusqlite::params![now, BATCH as i64])?;
-            let mut count = 0usize;
-            while let Some(row) = rows.next()? {
-                for c in 0..columns {
-                    row.get_ref(c)?;
-                }
-                count += 1;
-            }
-            count
-        };
-        tx.commit()?;
-        ensure!(closed == BATCH as usize, "closed {closed} rows");
-        steps.add(3, &mut lap);
     }
     let wall = start.elapsed();
     steps.report("sqlite", batches);
@@ -344,7 +310,6 @@ async fn postgres(url: &str, schema: &str, batches: u64) -> Result<CeilingRun> {
     let insert = client.prepare(PG_INSERT).await?;
     let claim = client.prepare(PG_CLAIM).await?;
     let finish = client.prepare(PG_FINISH).await?;
-    let close = client.prepare(PG_CLOSE).await?;
     let limit = i64::try_from(BATCH)?;
     let cpu = CpuSnapshot::now();
     let start = Instant::now();
@@ -377,15 +342,6 @@ async fn postgres(url: &str, schema: &str, batches: u64) -> Result<CeilingRun> {
             finished.len()
         );
         steps.add(2, &mut lap);
-
-        let now = now_ms();
-        let closed = client.query(&close, &[&now, &limit]).await?;
-        ensure!(
-            closed.len() == BATCH as usize,
-            "closed {} rows",
-            closed.len()
-        );
-        steps.add(3, &mut lap);
     }
     let wall = start.elapsed();
     steps.report("postgres", batches);

@@ -785,7 +785,7 @@ async fn ceiling_row(backend: Backend, pg_url: &str, n: u64, reps: usize) -> Res
     let mut row = Row {
         backend,
         case: format!(
-            "ceiling: insert, claim, finish, close of {} per statement, one writer (tasks/s)",
+            "ceiling: insert, claim, finish (closes) of {} per statement, one writer (tasks/s)",
             ceiling::BATCH
         ),
         unit: Unit::PerSecond,

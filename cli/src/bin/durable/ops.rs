@@ -225,7 +225,7 @@ pub(crate) struct PruneArgs {
     #[arg(long)]
     dry_run: bool,
     /// Trees deleted per transaction (1 to 100000).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch: u32,
 }
 
