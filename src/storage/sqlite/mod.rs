@@ -329,6 +329,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The page cache of each pooled reader connection, as SQLite's
+/// `cache_size` (negative: KiB): 512 KiB instead of SQLite's default 2 MiB.
+/// Readers do short indexed reads (handles, listings, counts); the pages
+/// they miss come from the operating system's file cache, and with up to
+/// [`SqliteOptions::max_idle_readers`] of them the default would let the
+/// process grow by ~8 MiB of anonymous memory as the table grows (see
+/// `docs/benchmarks.md`, "Idle-machine run"). The writer keeps the
+/// default.
+const READER_CACHE_SIZE: i64 = -512;
+
 /// Sets the busy timeout and the statement cache; with `wal` (a file opened
 /// for writing) also switches the file to WAL and `synchronous = NORMAL`.
 fn configure(conn: &Connection, options: &SqliteOptions, wal: bool) -> rusqlite::Result<()> {
@@ -1267,7 +1277,10 @@ impl SqliteStorage {
                     if let Some(opened) = inner.identity {
                         check_same_file(path, opened)?;
                     }
-                    open_connection(path, &inner.options, false)?
+                    let conn = open_connection(path, &inner.options, false)?;
+                    conn.pragma_update(None, "cache_size", READER_CACHE_SIZE)
+                        .map_err(sqlite_err("cache_size"))?;
+                    conn
                 }
             };
             let result = {
