@@ -496,14 +496,7 @@ pub async fn finish_is_guarded_by_status_and_owner(h: Harness) {
 pub async fn finish_after_cancel_changes_nothing(h: Harness) {
     running(&*h, "ex", T0, &["a"]).await;
     let cancelled = h
-        .cancel(
-            T0 + 1,
-            &[CancelItem {
-                execution_id: "a".into(),
-                error: ExecutionError::cancelled("by user"),
-                include_self: true,
-            }],
-        )
+        .cancel(T0 + 1, &[cancel_self("a", "by user")])
         .await
         .unwrap();
     assert_eq!(cancelled, ["a"]);
@@ -792,14 +785,7 @@ pub async fn heartbeat_extends_owned_runs_and_expiry_follows_it(h: Harness) {
             .is_empty()
     );
     let cancelled = h
-        .cancel(
-            T0 + 2,
-            &[CancelItem {
-                execution_id: "d".into(),
-                error: ExecutionError::cancelled("by user"),
-                include_self: true,
-            }],
-        )
+        .cancel(T0 + 2, &[cancel_self("d", "by user")])
         .await
         .unwrap();
     assert_eq!(cancelled, ["d"]);
@@ -1891,14 +1877,7 @@ pub async fn nul_characters_are_stored(h: Harness) {
         .unwrap();
     assert_eq!(retried, ids(&["b"]));
     let cancelled = h
-        .cancel(
-            T0 + 1,
-            &[CancelItem {
-                execution_id: "c".into(),
-                error: ExecutionError::cancelled("stop\0now"),
-                include_self: true,
-            }],
-        )
+        .cancel(T0 + 1, &[cancel_self("c", "stop\0now")])
         .await
         .unwrap();
     assert_eq!(cancelled, ids(&["c"]));
@@ -2238,14 +2217,7 @@ pub async fn sleeping_executions_time_out_and_cancel(h: Harness) {
     let early = h.expire_leases(T0 + 1_000, 10).await.unwrap();
     assert!(early.timed_out.is_empty());
     let cancelled = h
-        .cancel(
-            T0 + 1,
-            &[CancelItem {
-                execution_id: "gone".into(),
-                error: ExecutionError::cancelled("Task cancelled"),
-                include_self: true,
-            }],
-        )
+        .cancel(T0 + 1, &[cancel_self("gone", "Task cancelled")])
         .await
         .unwrap();
     assert_eq!(cancelled, ids(&["gone"]));
@@ -2416,17 +2388,7 @@ pub async fn rerun_requeues_a_finished_root_and_deletes_its_subtree(h: Harness) 
     h.finish("ex", T0 + 5, &[completed(&children[0], "0")])
         .await
         .unwrap();
-    let cancelled = h
-        .cancel(
-            T0 + 6,
-            &[CancelItem {
-                execution_id: "p".into(),
-                error: ExecutionError::cancelled("stop"),
-                include_self: true,
-            }],
-        )
-        .await
-        .unwrap();
+    let cancelled = h.cancel(T0 + 6, &[cancel_self("p", "stop")]).await.unwrap();
     assert_eq!(sorted(cancelled), sorted(ids(&["p", &children[1]])));
     let outcome = h.rerun(T0 + 50, "p").await.unwrap();
     assert_eq!(outcome.execution_id, "p");
@@ -2538,6 +2500,15 @@ fn prune_all_before(before: Millis) -> Vec<PruneCutoff> {
         .collect()
 }
 
+/// A cancellation of `id` and its subtree, itself included.
+fn cancel_self(id: &str, message: &str) -> CancelItem {
+    CancelItem {
+        execution_id: id.into(),
+        error: ExecutionError::cancelled(message),
+        include_self: true,
+    }
+}
+
 /// Closes every finished execution (at `now`).
 async fn close_all(s: &dyn Storage, now: Millis) {
     while !s.close_finished(now, 1000).await.unwrap().closed.is_empty() {}
@@ -2629,11 +2600,7 @@ pub async fn prune_deletes_only_whole_finished_closed_trees(h: Harness) {
         .await
         .unwrap();
     assert_eq!(matched, [children[0].clone()]);
-    let cancel = |id: &str| CancelItem {
-        execution_id: id.into(),
-        error: ExecutionError::cancelled("stop"),
-        include_self: true,
-    };
+    let cancel = |id: &str| cancel_self(id, "stop");
     h.cancel(T0 + 4, &[cancel("p")]).await.unwrap();
     close_all(&*h, T0 + 5).await;
     // a: an active root (its child still runs).
@@ -2969,14 +2936,7 @@ pub async fn childless_top_level_executions_close_at_finish(h: Harness) {
         .unwrap();
     assert_eq!(sorted(matched), ids(&["a", "b", "c"]));
     let cancelled = h
-        .cancel(
-            T0 + 6,
-            &[CancelItem {
-                execution_id: "x".into(),
-                error: ExecutionError::cancelled("by user"),
-                include_self: true,
-            }],
-        )
+        .cancel(T0 + 6, &[cancel_self("x", "by user")])
         .await
         .unwrap();
     assert_eq!(cancelled, ["x"]);
@@ -3118,16 +3078,9 @@ pub async fn children_and_parents_are_closed_by_the_closer(h: Harness) {
         !woken.execution.is_closed,
         "a woken child is left to the closer"
     );
-    h.cancel(
-        T0 + 21,
-        &[CancelItem {
-            execution_id: "q".into(),
-            error: ExecutionError::cancelled("stop"),
-            include_self: true,
-        }],
-    )
-    .await
-    .unwrap();
+    h.cancel(T0 + 21, &[cancel_self("q", "stop")])
+        .await
+        .unwrap();
     for id in ["q", waiting[0].as_str(), "q_s"] {
         let e = one(&*h, id).await;
         assert!(e.status.is_finished(), "{id}");

@@ -732,18 +732,13 @@ fn errors_are_one_line_and_non_zero() {
     fails_with(output, "u:***@127.0.0.1:1");
 }
 
-/// The PostgreSQL server: `DATABASE_URL` when set, else the local default.
-fn postgres_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-#[test]
-fn demo_runs_on_postgres_in_a_fresh_schema() {
+/// A fresh schema `{prefix}_{pid}` on the PostgreSQL server (dropped first
+/// if a killed earlier run left it): the runtime and the client that made
+/// it (to fill or drop it), and its name. Fails with a clear message when
+/// no server is reachable.
+fn fresh_pg_schema(prefix: &str) -> (tokio::runtime::Runtime, tokio_postgres::Client, String) {
     let base = postgres_url();
-    let schema = format!("cli_demo_{}", std::process::id());
+    let schema = format!("{prefix}_{}", std::process::id());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let client = runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
@@ -760,8 +755,28 @@ fn demo_runs_on_postgres_in_a_fresh_schema() {
             .expect("create schema");
         client
     });
+    (runtime, client, schema)
+}
+
+/// `postgres_url()` with the schema as the session's search path.
+fn url_in_schema(schema: &str) -> String {
+    let base = postgres_url();
     let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+/// The PostgreSQL server: `DATABASE_URL` when set, else the local default.
+fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+#[test]
+fn demo_runs_on_postgres_in_a_fresh_schema() {
+    let (runtime, client, schema) = fresh_pg_schema("cli_demo");
+    let url = url_in_schema(&schema);
     let dir = tempfile::tempdir().expect("tempdir");
 
     fails_with(
@@ -1006,23 +1021,7 @@ fn key_value_connection_string_runs_on_postgres() {
     let port = base.get_ports().first().copied().unwrap_or(5432);
     let user = base.get_user().unwrap_or("postgres");
     let dbname = base.get_dbname().unwrap_or("test");
-    let schema = format!("cli_kv_{}", std::process::id());
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let client = runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is unreachable ({e}); start it or set DATABASE_URL")
-            });
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-            ))
-            .await
-            .expect("create schema");
-        client
-    });
+    let (runtime, client, schema) = fresh_pg_schema("cli_kv");
     let conninfo = format!(
         "host={host} port={port} user={user} dbname={dbname} options='-c search_path={schema}'"
     );
@@ -1473,26 +1472,8 @@ fn concurrent_prune_processes_on_sqlite() {
 
 #[test]
 fn concurrent_prune_processes_on_postgres() {
-    let base = postgres_url();
-    let schema = format!("cli_prune_{}", std::process::id());
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let client = runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is unreachable at {base} ({e}); start it or set DATABASE_URL")
-            });
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-            ))
-            .await
-            .expect("create schema");
-        client
-    });
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+    let (runtime, client, schema) = fresh_pg_schema("cli_prune");
+    let url = url_in_schema(&schema);
     let dir = tempfile::tempdir().expect("tempdir");
     ok(durable(dir.path(), &["--database", &url, "migrate"]));
     runtime.block_on(async {
