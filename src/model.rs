@@ -300,7 +300,8 @@ pub struct ParentRef {
 /// a [`sleeping_key`](Self::sleeping_key)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewExecution {
-    /// Unique execution id (`te_` + 24 characters).
+    /// Unique execution id (`te_` + 24 characters: a time prefix and a
+    /// random part, see [`generate_execution_id`](crate::generate_execution_id)).
     pub execution_id: String,
     /// The registered task this execution runs.
     pub task_id: String,

@@ -49,8 +49,9 @@ fn push_time(id: &mut String, millis: u64) {
     id.extend(digits.iter().map(|&d| char::from(d)));
 }
 
-/// A new execution id: `te_`, then 24 symbols of [`ALPHABET`]: 8 that
-/// encode the creation time (milliseconds) and 16 random ones (≈ 93 bits).
+/// A new execution id: `te_`, then 24 symbols of the id alphabet (digits
+/// and letters without `I`, `L`, `O`, `i`, `l`, `o`): 8 that encode the
+/// creation time (milliseconds) and 16 random ones (≈ 93 bits).
 ///
 /// Ids created later sort after earlier ones (at millisecond granularity),
 /// like ULIDs or UUIDv7: the rows a queue writes and retention deletes
