@@ -1110,13 +1110,19 @@ impl<D: Dialect> Op<D> for Rerun {
 /// deleted under their guard again, in one statement on PostgreSQL), then
 /// the descendants of the roots that were deleted, in one transaction.
 #[derive(Debug)]
-pub(crate) struct Prune {
+pub(crate) struct Prune(pub(crate) PruneBatch);
+
+/// What a prune batch (or its dry run) covers: the effective cutoffs
+/// ([`retention::effective`]), the limit and the pass's position.
+#[derive(Debug)]
+pub(crate) struct PruneBatch {
     cutoffs: Vec<PruneCutoff>,
     limit: u32,
     after: Option<PruneCursor>,
 }
 
-impl Prune {
+impl PruneBatch {
+    /// `None` when there is nothing to do (no finished status, limit 0).
     pub(crate) fn new(
         cutoffs: &[PruneCutoff],
         limit: u32,
@@ -1128,6 +1134,11 @@ impl Prune {
             limit,
             after,
         })
+    }
+
+    /// Each cutoff to scan with its keyset lower bound.
+    fn bounds(&self) -> Vec<(PruneCutoff, (Millis, i64))> {
+        PruneCursor::bounds(self.after.as_ref(), &self.cutoffs)
     }
 }
 
@@ -1143,8 +1154,8 @@ impl<D: Dialect> Op<D> for Prune {
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
         let mut roots: Vec<String> = Vec::new();
         let mut last: Option<PruneCursor> = None;
-        for (cutoff, after) in PruneCursor::bounds(self.after.as_ref(), &self.cutoffs) {
-            let left = i64::from(self.limit) - roots.len() as i64;
+        for (cutoff, after) in self.0.bounds() {
+            let left = i64::from(self.0.limit) - roots.len() as i64;
             if left <= 0 {
                 break;
             }
@@ -1161,7 +1172,7 @@ impl<D: Dialect> Op<D> for Prune {
             }
             roots.extend(deleted.into_iter().map(|r| r.execution_id));
         }
-        let full = roots.len() >= self.limit as usize;
+        let full = roots.len() >= self.0.limit as usize;
         if roots.is_empty() {
             return Ok(PruneOutcome::default());
         }
@@ -1180,26 +1191,7 @@ impl<D: Dialect> Op<D> for Prune {
 /// [`Storage::prune`](crate::storage::Storage::prune) with `dry_run`:
 /// `count_prunable` per cutoff, reads only.
 #[derive(Debug)]
-pub(crate) struct CountPrunable {
-    cutoffs: Vec<PruneCutoff>,
-    limit: u32,
-    after: Option<PruneCursor>,
-}
-
-impl CountPrunable {
-    pub(crate) fn new(
-        cutoffs: &[PruneCutoff],
-        limit: u32,
-        after: Option<PruneCursor>,
-    ) -> Option<Self> {
-        let cutoffs = retention::effective(cutoffs);
-        (limit > 0 && !cutoffs.is_empty()).then_some(Self {
-            cutoffs,
-            limit,
-            after,
-        })
-    }
-}
+pub(crate) struct CountPrunable(pub(crate) PruneBatch);
 
 impl<D: Dialect> Op<D> for CountPrunable {
     type Output = PruneOutcome;
@@ -1208,14 +1200,14 @@ impl<D: Dialect> Op<D> for CountPrunable {
 
     /// Several statements that should see one state.
     fn transaction(&self) -> bool {
-        self.cutoffs.len() > 1
+        self.0.cutoffs.len() > 1
     }
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<PruneOutcome> {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let mut outcome = PruneOutcome::default();
-        for (cutoff, after) in PruneCursor::bounds(self.after.as_ref(), &self.cutoffs) {
-            let left = i64::from(self.limit) - outcome.roots as i64;
+        for (cutoff, after) in self.0.bounds() {
+            let left = i64::from(self.0.limit) - outcome.roots as i64;
             if left <= 0 {
                 break;
             }

@@ -266,11 +266,11 @@ macro_rules! sql_storage {
                 after: Option<$crate::storage::PruneCursor>,
                 dry_run: bool,
             ) -> $crate::storage::StorageResult<$crate::storage::PruneOutcome> {
+                let batch = engine::PruneBatch::new(cutoffs, limit, after);
                 if dry_run {
-                    self.run(engine::CountPrunable::new(cutoffs, limit, after))
-                        .await
+                    self.run(batch.map(engine::CountPrunable)).await
                 } else {
-                    self.run(engine::Prune::new(cutoffs, limit, after)).await
+                    self.run(batch.map(engine::Prune)).await
                 }
             }
 
