@@ -932,7 +932,7 @@ fn bench_smoke_runs_on_memory_and_sqlite() {
     };
     let ceiling = out
         .lines()
-        .find(|l| l.starts_with("| sqlite | ceiling: insert, claim, finish, close of 100"))
+        .find(|l| l.starts_with("| sqlite | ceiling: insert, claim, finish (closes) of 100"))
         .unwrap_or_else(|| panic!("no SQLite ceiling row in:\n{out}"));
     assert_eq!(cell(ceiling), "1.00×", "{ceiling}");
     let bulk = out
