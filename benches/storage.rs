@@ -152,25 +152,18 @@ async fn hot_path(storage: &dyn Storage, batches: usize, out: &mut Vec<Row>) {
         assert_eq!(done.len(), BATCH);
     }
     out.push(Row {
-        backend: name.clone(),
+        backend: name,
         operation: "guarded finish of 100".into(),
         rows: batches * BATCH,
         elapsed: start.elapsed(),
         batches,
     });
 
-    let start = Instant::now();
-    for _ in 0..batches {
-        let outcome = storage.close_finished(NOW + 2, BATCH as u32).await.unwrap();
-        assert_eq!(outcome.closed.len(), BATCH);
-    }
-    out.push(Row {
-        backend: name,
-        operation: "close 100".into(),
-        rows: batches * BATCH,
-        elapsed: start.elapsed(),
-        batches,
-    });
+    // The finish closed them (top-level, no children: docs/design.md,
+    // "Closing"), so the closer finds nothing; the close of child rows is
+    // measured by the executor benchmark's workflow cases.
+    let outcome = storage.close_finished(NOW + 2, BATCH as u32).await.unwrap();
+    assert!(outcome.closed.is_empty(), "{:?}", outcome.closed);
 }
 
 /// The whole per-task cycle (insert, claim, finish, close; batches of 100)
