@@ -69,76 +69,63 @@ enum Fill {
 }
 
 impl Fill {
-    /// SQL expressions over the row number `n` (1-based, per kind) and the
-    /// fill's finish time `f`: an id suffix, the root's `finished_at`.
-    fn exprs(self, sqlite: bool, offset: &str) -> (String, String) {
+    /// SQL expressions over the row number `n` (1-based, per kind; `offset`
+    /// added) and the fill's finish time `f`: an id suffix, the root's
+    /// `finished_at`.
+    fn exprs(self, sqlite: bool, offset: usize, f: Millis) -> (String, String) {
         match self {
             // Zero-padded: ids sort as the rows were created; finish times
-            // rise with them (the oldest first), within the day before `f`.
+            // rise with them (the oldest first), within the hour before `f`.
             Fill::Ordered => (
                 if sqlite {
                     format!("printf('%08d', n + {offset})")
                 } else {
                     format!("lpad((n + {offset})::text, 8, '0')")
                 },
-                format!("{{f}} - 3600000 + (n + {offset}) / 1000"),
+                format!("{f} - 3600000 + (n + {offset}) / 1000"),
             ),
-            Fill::Scattered => ("n".to_owned(), "{f} - n % 1000".to_owned()),
+            Fill::Scattered => ("n".to_owned(), format!("{f} - n % 1000")),
         }
     }
 }
 
-fn fill_sql_sqlite(fill: Fill, singles: usize, trees: usize, finished: Millis) -> String {
+/// The fill statements of one dialect: the same three inserts, numbered
+/// by a series (`generate_series` on PostgreSQL, a recursive CTE on
+/// SQLite).
+fn fill_sql(sqlite: bool, fill: Fill, singles: usize, trees: usize, f: Millis) -> String {
+    let series = |col: &str, from: usize, to: usize| {
+        if sqlite {
+            format!(
+                "(WITH RECURSIVE s(x) AS (SELECT {from} UNION ALL SELECT x + 1 FROM s WHERE x < {to}) \
+                 SELECT x AS {col} FROM s) AS {col}_s"
+            )
+        } else {
+            format!("generate_series({from}, {to}) AS {col}")
+        }
+    };
     let cols = "execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, \
                 index_in_parent, retry_options, sleep_ms_before_run, timeout_ms, input, output, status, \
                 is_closed, closed_at, start_at, started_at, finished_at, created_at, updated_at, children_count";
-    let (sid, sfin) = fill.exprs(true, "0");
-    let (tid, tfin) = fill.exprs(true, &singles.to_string());
-    let f = finished.to_string();
-    let (sfin, tfin) = (sfin.replace("{f}", &f), tfin.replace("{f}", &f));
-    format!(
-        "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {singles})
-         INSERT INTO task_executions ({cols})
-         SELECT 'te_s_' || {sid}, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', 1, {f}, {f} - 5, {f} - 5, {sfin}, {f} - 10, {f}, 0 FROM g;
-         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {trees})
-         INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || {tid}, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', 1, {f}, {f} - 5, {f} - 5, {tfin}, {f} - 10, {f}, {CHILDREN} FROM g;
-         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {trees}),
-             k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {last})
-         INSERT INTO task_executions ({cols})
-         SELECT 'te_t_' || {tid} || '_' || i, 'leaf', 'tree', 'te_t_' || {tid}, 'tree', 'te_t_' || {tid}, i,
-             '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
-             'completed', 1, {f}, {f} - 5, {f} - 5, {f} - 6, {f} - 10, {f}, 0 FROM g, k;
-         ANALYZE;",
-        last = CHILDREN - 1,
-    )
-}
-
-fn fill_sql_postgres(fill: Fill, singles: usize, trees: usize, finished: Millis) -> String {
-    let cols = "execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, \
-                index_in_parent, retry_options, sleep_ms_before_run, timeout_ms, input, output, status, \
-                is_closed, closed_at, start_at, started_at, finished_at, created_at, updated_at, children_count";
-    let (sid, sfin) = fill.exprs(false, "0");
-    let (tid, tfin) = fill.exprs(false, &singles.to_string());
-    let f = finished.to_string();
-    let (sfin, tfin) = (sfin.replace("{f}", &f), tfin.replace("{f}", &f));
+    let (sid, sfin) = fill.exprs(sqlite, 0, f);
+    let (tid, tfin) = fill.exprs(sqlite, singles, f);
+    let (all_singles, all_trees) = (series("n", 1, singles), series("n", 1, trees));
+    let children = series("i", 0, CHILDREN - 1);
+    let analyze = if sqlite { "ANALYZE;" } else { "" };
     format!(
         "INSERT INTO task_executions ({cols})
          SELECT 'te_s_' || {sid}, 'single', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
              'completed', true, {f}, {f} - 5, {f} - 5, {sfin}, {f} - 10, {f}, 0
-         FROM generate_series(1, {singles}) AS n;
+         FROM {all_singles};
          INSERT INTO task_executions ({cols})
          SELECT 'te_t_' || {tid}, 'tree', NULL, NULL, NULL, NULL, 0, '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
              'completed', true, {f}, {f} - 5, {f} - 5, {tfin}, {f} - 10, {f}, {CHILDREN}
-         FROM generate_series(1, {trees}) AS n;
+         FROM {all_trees};
          INSERT INTO task_executions ({cols})
          SELECT 'te_t_' || {tid} || '_' || i, 'leaf', 'tree', 'te_t_' || {tid}, 'tree', 'te_t_' || {tid}, i,
              '{{\"max_attempts\":0}}', 0, 1000, 'null', '1',
              'completed', true, {f}, {f} - 5, {f} - 5, {f} - 6, {f} - 10, {f}, 0
-         FROM generate_series(1, {trees}) AS n, generate_series(0, {last}) AS i;",
-        last = CHILDREN - 1,
+         FROM {all_trees}, {children};
+         {analyze}"
     )
 }
 
@@ -377,7 +364,7 @@ async fn main() {
                 let fill = async |singles, trees, finished| {
                     let conn = rusqlite::Connection::open(&path).unwrap();
                     conn.busy_timeout(Duration::from_secs(60)).unwrap();
-                    conn.execute_batch(&fill_sql_sqlite(fill_kind, singles, trees, finished))
+                    conn.execute_batch(&fill_sql(true, fill_kind, singles, trees, finished))
                         .unwrap();
                 };
                 run(
@@ -402,7 +389,7 @@ async fn main() {
                 .await
                 .unwrap();
                 let fill = async |singles, trees, finished| {
-                    let sql = fill_sql_postgres(fill_kind, singles, trees, finished);
+                    let sql = fill_sql(false, fill_kind, singles, trees, finished);
                     pg_admin(&url, &format!("SET search_path TO {schema}; {sql}")).await;
                     // Alone: VACUUM cannot run in the implicit transaction of a batch.
                     pg_admin(&url, &format!("VACUUM ANALYZE {schema}.task_executions")).await;

@@ -1413,6 +1413,27 @@ fn cornucopia_query(name: &str) -> String {
         .to_owned()
 }
 
+/// PostgreSQL's plan of the spec query `name` with its parameters replaced
+/// by the literals of `params` (`(":name", "literal")`), one line per node.
+async fn explain<S: AsRef<str>>(
+    client: &tokio_postgres::Client,
+    name: &str,
+    params: impl IntoIterator<Item = (&'static str, S)>,
+) -> String {
+    let mut sql = cornucopia_query(name);
+    for (param, value) in params {
+        sql = sql.replace(param, value.as_ref());
+    }
+    let plan: Vec<String> = client
+        .query(&format!("EXPLAIN {sql}"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    plan.join("\n")
+}
+
 /// Each listing query reads the index docs/design.md ("Listing") names for
 /// it, whichever filters are set (PostgreSQL: `EXPLAIN` with the
 /// parameters as literals, after `ANALYZE` of 3,000 rows; SQLite: `EXPLAIN
@@ -1475,18 +1496,7 @@ pub async fn list_plans_use_their_index(h: Harness) {
         ("list_children_of", "ix_task_executions_parent"),
     ] {
         for (task, any_status, root_only) in [("", true, false), ("a", false, true)] {
-            let mut sql = cornucopia_query(query);
-            for (name, value) in literals(task, any_status, root_only) {
-                sql = sql.replace(name, &value);
-            }
-            let plan: Vec<String> = client
-                .query(&format!("EXPLAIN {sql}"), &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let plan = plan.join("\n");
+            let plan = explain(&client, query, literals(task, any_status, root_only)).await;
             assert!(plan.contains(index), "{query} must read {index}:\n{plan}");
             assert!(!plan.contains("Seq Scan"), "{query}:\n{plan}");
         }
@@ -1611,18 +1621,7 @@ pub async fn prune_plans_use_their_indexes(h: Harness) {
             &["ix_task_executions_root"][..],
         ),
     ] {
-        let mut sql = cornucopia_query(query);
-        for (name, value) in &literals {
-            sql = sql.replace(name, value);
-        }
-        let plan: Vec<String> = client
-            .query(&format!("EXPLAIN {sql}"), &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let plan = plan.join("\n");
+        let plan = explain(&client, query, literals.iter().map(|(n, v)| (*n, v))).await;
         for index in indexes {
             assert!(plan.contains(index), "{query} must read {index}:\n{plan}");
         }

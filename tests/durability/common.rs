@@ -5,7 +5,7 @@ use durable_execution::model::{ExecutionStatus, now_millis};
 use durable_execution::storage::{
     PostgresConfig, PostgresStorage, SqliteOptions, SqliteStorage, Storage,
 };
-use durable_execution::{ExecutorOptions, ExecutorOptionsBuilder};
+use durable_execution::{Definition, Executor, ExecutorOptions, ExecutorOptionsBuilder};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -165,6 +165,29 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The usual worker: opens the database, starts an executor with
+    /// `options` and the one `task`, tells the parent it is ready and runs
+    /// until the parent's `stop` file (at most `deadline`, which only bounds
+    /// the life of a worker whose parent died; most are killed long
+    /// before). Returns the executor, still running.
+    pub async fn run_task_until_stop<D: Definition + ?Sized>(
+        &self,
+        options: ExecutorOptions,
+        task: &D,
+        deadline: Duration,
+    ) -> Executor {
+        let storage = open_spec(&self.db).await;
+        let executor = Executor::builder(storage)
+            .options(options)
+            .register(task)
+            .build()
+            .unwrap();
+        executor.start().unwrap();
+        self.signal_ready();
+        self.wait_for_file("stop", deadline).await;
+        executor
+    }
+
     /// The configuration given by the parent test, `None` in a normal run.
     pub fn from_env() -> Option<Self> {
         let db = std::env::var(WORKER_ENV).ok()?;

@@ -2,8 +2,8 @@
 //! flight; another executor recovers them once their leases expire.
 
 use crate::common::{
-    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, open_spec, read_runs,
-    runs_path, spawn_worker,
+    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, read_runs, runs_path,
+    spawn_worker,
 };
 use durable_execution::model::{ErrorKind, ExecutionStatus, RetryOptions};
 use durable_execution::{EnqueueOptions, Executor, ExecutorOptionsBuilder, Task, TaskContext};
@@ -47,17 +47,10 @@ fn options() -> ExecutorOptionsBuilder {
 /// The doomed worker: claims the executions and hangs in them until the
 /// parent kills it.
 pub async fn worker_main(config: WorkerConfig) {
-    let storage = open_spec(&config.db).await;
     let task = sleepy_task(Arc::new(RunLog::create(&config.runs_path())));
-    let executor = Executor::builder(storage)
-        .options(options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
-    config.signal_ready();
-    // Killed long before; the deadline only bounds an orphan's life.
-    config.wait_for_file("stop", Duration::from_secs(60)).await;
+    config
+        .run_task_until_stop(options().build().unwrap(), &task, Duration::from_secs(60))
+        .await;
 }
 
 /// A worker process claims executions that hang, and is killed with

@@ -3,8 +3,8 @@
 //! runs back at once (no lease wait, no attempt spent).
 
 use crate::common::{
-    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, open_spec, read_runs,
-    runs_path, spawn_worker,
+    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, read_runs, runs_path,
+    spawn_worker,
 };
 use durable_execution::model::{ErrorKind, ExecutionStatus};
 use durable_execution::storage::Storage;
@@ -52,16 +52,14 @@ fn hold_task(log: Arc<RunLog>) -> Task<u32, String> {
 /// The worker: runs `hold` executions until the `stop` file appears, then
 /// shuts down with a short grace period.
 pub async fn worker_main(config: WorkerConfig) {
-    let storage = open_spec(&config.db).await;
     let task = hold_task(Arc::new(RunLog::create(&config.runs_path())));
-    let executor = Executor::builder(storage)
-        .options(fast_options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
-    config.signal_ready();
-    config.wait_for_file("stop", Duration::from_secs(60)).await;
+    let executor = config
+        .run_task_until_stop(
+            fast_options().build().unwrap(),
+            &task,
+            Duration::from_secs(60),
+        )
+        .await;
     executor.shutdown(Duration::from_millis(200)).await.unwrap();
 }
 

@@ -3,8 +3,8 @@
 //! could not be extended is lost (token fired, result dropped).
 
 use crate::common::{
-    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, open_spec, read_runs,
-    runs_path, spawn_worker,
+    Backend, RunLog, SharedDb, WorkerConfig, eventually, fast_options, read_runs, runs_path,
+    spawn_worker,
 };
 use async_trait::async_trait;
 use durable_execution::model::{ExecutionStatus, Loaded, Millis, RetryOptions, TaskExecution};
@@ -62,16 +62,10 @@ fn options() -> ExecutorOptionsBuilder {
 /// The doomed worker: claims the executions, heartbeats them, and hangs in
 /// them until the parent kills it.
 pub async fn worker_main(config: WorkerConfig) {
-    let storage = open_spec(&config.db).await;
     let task = hanging_task(Arc::new(RunLog::create(&config.runs_path())));
-    let executor = Executor::builder(storage)
-        .options(options().build().unwrap())
-        .register(&task)
-        .build()
-        .unwrap();
-    executor.start().unwrap();
-    config.signal_ready();
-    config.wait_for_file("stop", Duration::from_secs(120)).await;
+    config
+        .run_task_until_stop(options().build().unwrap(), &task, Duration::from_secs(120))
+        .await;
 }
 
 async fn rows(storage: &dyn Storage, ids: &[String]) -> Vec<TaskExecution> {

@@ -43,6 +43,27 @@ fn durable_json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
+/// A ready top-level execution of `task_id` with input `null` and a 1 s
+/// timeout, created at `created_at`.
+fn new_top_level(
+    id: &str,
+    task_id: &str,
+    created_at: durable_execution::model::Millis,
+) -> durable_execution::model::NewExecution {
+    durable_execution::model::NewExecution {
+        execution_id: id.to_owned(),
+        task_id: task_id.to_owned(),
+        root: None,
+        parent: None,
+        retry_options: durable_execution::model::RetryOptions::default(),
+        sleep_ms_before_run: 0,
+        timeout_ms: 1_000,
+        input: "null".to_owned(),
+        created_at,
+        sleeping_key: None,
+    }
+}
+
 /// Asserts success and returns stdout.
 fn ok(output: Output) -> String {
     assert!(
@@ -169,7 +190,6 @@ fn demo_runs_twice_on_the_default_sqlite_file() {
 /// missing.
 #[test]
 fn status_counts_stuck_executions() {
-    use durable_execution::model::{NewExecution, RetryOptions};
     use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("stuck.db");
@@ -178,18 +198,7 @@ fn status_counts_stuck_executions() {
         let storage = SqliteStorage::open(&path, SqliteOptions::default())
             .await
             .expect("open");
-        let new = |id: &str| NewExecution {
-            execution_id: id.to_owned(),
-            task_id: "stuck".to_owned(),
-            root: None,
-            parent: None,
-            retry_options: RetryOptions::default(),
-            sleep_ms_before_run: 0,
-            timeout_ms: 1_000,
-            input: "null".to_owned(),
-            created_at: 1_700_000_000_000,
-            sleeping_key: None,
-        };
+        let new = |id: &str| new_top_level(id, "stuck", 1_700_000_000_000);
         storage
             .insert(&[new("te_run"), new("te_parent"), new("te_fine")])
             .await
@@ -1057,25 +1066,13 @@ fn key_value_connection_string_runs_on_postgres() {
 /// status on their own line while printing everything else.
 #[test]
 fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
-    use durable_execution::model::{NewExecution, RetryOptions};
     use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
 
     let dir = tempfile::tempdir().expect("tempdir");
     let db_dir = dir.path().join("db");
     std::fs::create_dir(&db_dir).expect("mkdir");
     let path = db_dir.join("ops.db");
-    let new = |id: &str, task: &str| NewExecution {
-        execution_id: id.to_owned(),
-        task_id: task.to_owned(),
-        root: None,
-        parent: None,
-        retry_options: RetryOptions::default(),
-        sleep_ms_before_run: 0,
-        timeout_ms: 1_000,
-        input: "null".to_owned(),
-        created_at: 1_700_000_000_000,
-        sleeping_key: None,
-    };
+    let new = |id: &str, task: &str| new_top_level(id, task, 1_700_000_000_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let storage = SqliteStorage::open(&path, SqliteOptions::default())
@@ -1152,22 +1149,15 @@ fn status_and_show_read_an_unwritable_database_with_an_unknown_status() {
 /// or an output that is not JSON.
 #[test]
 fn wake_completes_or_fails_a_sleeping_execution() {
-    use durable_execution::model::{NewExecution, RetryOptions};
+    use durable_execution::model::NewExecution;
     use durable_execution::storage::{SqliteOptions, SqliteStorage, Storage};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sleeping.db");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let new = |id: &str, key: &str| NewExecution {
-        execution_id: id.to_owned(),
-        task_id: "webhook".to_owned(),
-        root: None,
-        parent: None,
-        retry_options: RetryOptions::default(),
-        sleep_ms_before_run: 0,
         timeout_ms: 3_600_000,
-        input: "null".to_owned(),
-        created_at: durable_execution::model::now_millis(),
         sleeping_key: Some(key.to_owned()),
+        ..new_top_level(id, "webhook", durable_execution::model::now_millis())
     };
     let storage = runtime.block_on(async {
         let storage = SqliteStorage::open(&path, SqliteOptions::default())
@@ -1234,9 +1224,7 @@ fn wake_completes_or_fails_a_sleeping_execution() {
 /// the counts.
 #[test]
 fn prune_deletes_old_finished_trees() {
-    use durable_execution::model::{
-        ExecutionError, ExecutionStatus, NewExecution, RetryOptions, now_millis,
-    };
+    use durable_execution::model::{ExecutionError, ExecutionStatus, now_millis};
     use durable_execution::storage::{FinishItem, SqliteOptions, SqliteStorage, Storage};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("prune.db");
@@ -1246,18 +1234,7 @@ fn prune_deletes_old_finished_trees() {
         let storage = SqliteStorage::open(&path, SqliteOptions::default())
             .await
             .expect("open");
-        let new = |id: &str| NewExecution {
-            execution_id: id.to_owned(),
-            task_id: "job".to_owned(),
-            root: None,
-            parent: None,
-            retry_options: RetryOptions::default(),
-            sleep_ms_before_run: 0,
-            timeout_ms: 1_000,
-            input: "null".to_owned(),
-            created_at: finished_at - 1_000,
-            sleeping_key: None,
-        };
+        let new = |id: &str| new_top_level(id, "job", finished_at - 1_000);
         let ids = ["te_done1", "te_done2", "te_done3", "te_failed", "te_active"];
         storage.insert(&ids.map(new)).await.expect("insert");
         let claimed = storage

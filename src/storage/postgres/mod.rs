@@ -1511,12 +1511,7 @@ impl<C: PgClient> Queries for Pg<'_, C> {
         let (_, roots) = tokio::try_join!(ordered_scans(self.client), async {
             delete
                 .params(self.client, &params)
-                .map(|r| PrunedRoot {
-                    execution_id: r.execution_id.to_owned(),
-                    // Never NULL: the statement matched `finished_at < cutoff`.
-                    finished_at: r.finished_at.unwrap_or(Millis::MIN),
-                    id: r.id,
-                })
+                .map(|r| PrunedRoot::new(r.execution_id.to_owned(), r.finished_at, r.id))
                 .all()
                 .await
                 .map_err(pg_err("prune_roots"))

@@ -369,6 +369,18 @@ pub(crate) struct PrunedRoot {
     pub(crate) id: i64,
 }
 
+impl PrunedRoot {
+    /// From a `prune_roots` row. `finished_at` is never NULL there (the
+    /// statement matched `finished_at < cutoff`); a NULL would sort first.
+    pub(crate) fn new(execution_id: String, finished_at: Option<Millis>, id: i64) -> Self {
+        Self {
+            execution_id,
+            finished_at: finished_at.unwrap_or(Millis::MIN),
+            id,
+        }
+    }
+}
+
 /// The generated queries of one dialect, on one connection or transaction.
 ///
 /// Every method is one statement of the spec (plus whatever the dialect

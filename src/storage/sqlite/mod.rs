@@ -1030,12 +1030,7 @@ impl Queries for Connection {
         let rows = q::prune_roots(self, &params).map_err(sqlite_err("prune_roots"))?;
         Ok(readable("prune_roots", rows)
             .into_iter()
-            .map(|r| PrunedRoot {
-                execution_id: r.execution_id,
-                // Never NULL: the statement matched `finished_at < cutoff`.
-                finished_at: r.finished_at.unwrap_or(Millis::MIN),
-                id: r.id,
-            })
+            .map(|r| PrunedRoot::new(r.execution_id, r.finished_at, r.id))
             .collect())
     }
 
