@@ -425,14 +425,14 @@ WHERE root_execution_id = ANY (ARRAY(SELECT jsonb_array_elements_text(:ids::json
 DELETE FROM task_executions;
 
 --! notify_events : NotifyEventsRow()
---- Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel); the payload says what happened.
+--- Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel) with one notification per payload of the JSON array `payloads` (each says what happened), all in this one statement's transaction: PostgreSQL signals every listening backend of the database once per notifying transaction, whatever its channel, so several kinds sent together cost the listeners one wake-up instead of one each.
 SELECT count(*) AS sent FROM (SELECT pg_notify(
   CASE
     WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events'
     WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema()
     ELSE 'task_executions_events_' || md5(current_schema())
   END,
-  :payload)) AS n;
+  p.payload) FROM jsonb_array_elements_text(:payloads::jsonb) AS p(payload)) AS n;
 
 --! event_channel : EventChannelRow()
 --- The notification channel of the table in the session's current schema (the one `search_path` names first): `<table>_events` in `public` (the channel of earlier releases), `<table>_events_<schema>` elsewhere (the md5 of the schema's name when that would exceed PostgreSQL's 63-byte limit), so that storages in different schemas of one database do not wake each other. notify_events computes the same expression.

@@ -1692,6 +1692,69 @@ pub async fn stats_counts_and_deletes(h: Harness) {
     assert_eq!(stats.oldest_ready_start_at, None);
 }
 
+/// A run's finish announces [`StorageEvent::Changed`] (for waiting
+/// handles) but not [`StorageEvent::CloseWork`]: the executor that wrote it
+/// wakes its own closer, so the closers of other handles (other processes
+/// on PostgreSQL) are not woken for it. A cancellation, which no run
+/// follows up, announces both. Observed on a second handle of the same data
+/// ([`Harness::reopen`]).
+pub async fn finishes_announce_changes_and_cancellations_close_work(h: Harness) {
+    let other = h.reopen().await;
+    let mut theirs = other.subscribe();
+    h.settle(&mut theirs).await;
+    running(&*h, "ex", T0, &["a"]).await;
+    assert_eq!(
+        h.finish("ex", T0 + 1, &[completed("a", "1")])
+            .await
+            .unwrap(),
+        ["a"]
+    );
+    // Everything the finish announced: until its `Changed` and for a while
+    // after (longer than PostgreSQL's 50 ms notification interval, so that
+    // a trailing notification would be seen too).
+    let mut seen = Vec::new();
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let event = theirs.recv().await.unwrap();
+            seen.push(event);
+            if event == StorageEvent::Changed {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(changed.is_ok(), "no Changed after a finish: {seen:?}");
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+        loop {
+            seen.push(theirs.recv().await.unwrap());
+        }
+    })
+    .await;
+    assert!(
+        !seen.contains(&StorageEvent::CloseWork),
+        "a finish woke other closers: {seen:?}"
+    );
+
+    h.insert(&[exec("b", "t", T0)]).await.unwrap();
+    assert_eq!(
+        h.cancel(T0 + 2, &[cancel_self("b", "by user")])
+            .await
+            .unwrap(),
+        ["b"]
+    );
+    let mut seen = Vec::new();
+    let both = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while !(seen.contains(&StorageEvent::Changed) && seen.contains(&StorageEvent::CloseWork)) {
+            seen.push(theirs.recv().await.unwrap());
+        }
+    })
+    .await;
+    assert!(
+        both.is_ok(),
+        "a cancellation did not announce Changed and CloseWork: {seen:?}"
+    );
+}
+
 /// An insert sends [`StorageEvent::ReadyWork`] to subscribers of the
 /// inserting handle and of a second handle on the same data
 /// ([`Harness::reopen`]).

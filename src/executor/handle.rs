@@ -6,6 +6,7 @@ use super::backoff::jittered;
 use super::error::ExecutorError;
 use super::runtime::{Inner, cancel_execution};
 use crate::model::TaskExecution;
+use crate::storage::StorageEvent;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -331,17 +332,22 @@ async fn watch_loop(inner: Arc<Inner>) {
     let mut events = inner.storage.subscribe();
     let stop = inner.lifecycle.stop_loops.clone();
     let mut events_open = true;
+    let next_poll =
+        || tokio::time::Instant::now() + jittered(inner.options.wait_poll_interval, 0.25);
+    let mut poll_at = next_poll();
     loop {
-        let poll = jittered(inner.options.wait_poll_interval, 0.25);
         tokio::select! {
-            event = events.recv(), if events_open => {
-                if matches!(event, Err(broadcast::error::RecvError::Closed)) {
-                    events_open = false;
-                }
-            }
-            () = tokio::time::sleep(poll) => {}
+            event = events.recv(), if events_open => match event {
+                // Only a change of status can finish a watched execution
+                // (the poll stays due at its time meanwhile).
+                Ok(StorageEvent::Changed) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Closed) => events_open = false,
+            },
+            () = tokio::time::sleep_until(poll_at) => {}
             () = stop.cancelled() => break,
         }
+        poll_at = next_poll();
         // Coalesce a burst of events into one read.
         while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = events.try_recv() {}
         let ids: Vec<String> = {

@@ -444,6 +444,11 @@ struct RunMeta {
     attempt: u32,
     /// When the run started in this executor.
     started: std::time::Instant,
+    /// Whether the storage closes the row in the statement that finishes
+    /// it (a top-level execution without children or finalize; see
+    /// docs/design.md, "Closing"): then its finish leaves the closer
+    /// nothing to do, and the writer does not wake it.
+    closes_at_finish: bool,
 }
 
 impl RunMeta {

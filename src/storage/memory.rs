@@ -557,7 +557,7 @@ impl Storage for MemoryStorage {
                 matched.push(item.execution_id.clone());
             }
         }
-        self.wake(Wakeups::changed_if(!matched.is_empty()));
+        self.wake(Wakeups::followed_up_if(!matched.is_empty()));
         Ok(matched)
     }
 
@@ -773,9 +773,9 @@ impl Storage for MemoryStorage {
             let cancelled = state.cancel(now, &plan.cancel_subtrees);
             outcome.newly_finished.extend(cancelled);
         }
-        if !outcome.closed.is_empty() {
-            self.emit(StorageEvent::Changed);
-        }
+        self.wake(Wakeups::followed_up_if(
+            !outcome.parents_ready.is_empty() || !outcome.newly_finished.is_empty(),
+        ));
         Ok(outcome)
     }
 
@@ -842,7 +842,7 @@ impl Storage for MemoryStorage {
         }
         self.wake(Wakeups {
             ready: ready_work,
-            changed: !matched.is_empty(),
+            ..Wakeups::followed_up_if(!matched.is_empty())
         });
         Ok(matched)
     }

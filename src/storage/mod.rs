@@ -25,7 +25,7 @@ pub mod postgres;
 mod retention;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod row;
-mod rules;
+pub(crate) mod rules;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(feature = "sqlite")]
@@ -352,12 +352,24 @@ pub struct UnreadableCount {
 /// Delivered in-process for every backend and across processes by
 /// PostgreSQL (`LISTEN/NOTIFY`); SQLite processes that share a file fall back
 /// to polling for each other's changes.
+///
+/// Which operation sends which kind is listed in docs/design.md, "Wake-ups".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StorageEvent {
-    /// New `ready` executions were inserted or re-queued.
+    /// New `ready` executions were inserted or re-queued (claimers).
     ReadyWork,
-    /// Some execution changed status (finished, cancelled, closed).
+    /// Some execution changed status (finished, cancelled, closed): what
+    /// waiting handles look for.
     Changed,
+    /// Executions finished outside their owner's run (cancelled, woken,
+    /// timed out, recovered, failed by a repair) and wait for a closer to
+    /// apply their effects. Always sent together with
+    /// [`Changed`](Self::Changed). A run's own finish does not send it: the
+    /// executor that wrote the finish wakes its own closer, so that the
+    /// closers of every other process are not woken for it (they find such
+    /// rows at their poll if that executor dies first).
+    CloseWork,
 }
 
 /// The storage behind an executor.

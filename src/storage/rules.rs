@@ -29,13 +29,17 @@ pub(crate) fn wake_result(wake: &Wake) -> (ExecutionStatus, Option<&str>, Option
 }
 
 /// The wake-ups an operation sends once its change is visible (after the
-/// commit): [`StorageEvent::ReadyWork`] first, then [`StorageEvent::Changed`].
+/// commit), in this order: [`StorageEvent::ReadyWork`],
+/// [`StorageEvent::Changed`], [`StorageEvent::CloseWork`] (docs/design.md,
+/// "Wake-ups").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Wakeups {
     /// New or re-queued `ready` executions.
     pub(crate) ready: bool,
     /// Some execution changed status.
     pub(crate) changed: bool,
+    /// Finished executions wait for a closer that nobody woke.
+    pub(crate) close: bool,
 }
 
 impl Wakeups {
@@ -43,30 +47,47 @@ impl Wakeups {
     pub(crate) const NONE: Self = Self {
         ready: false,
         changed: false,
+        close: false,
     };
 
     /// [`StorageEvent::ReadyWork`] when `ready`.
     pub(crate) fn ready_if(ready: bool) -> Self {
         Self {
             ready,
-            changed: false,
+            ..Self::NONE
         }
     }
 
-    /// [`StorageEvent::Changed`] when `changed`.
+    /// [`StorageEvent::Changed`] and [`StorageEvent::CloseWork`] when
+    /// `changed`: a change made outside a run's write (cancel, wake, expiry,
+    /// repair), which any executor's closer may have to follow up.
     pub(crate) fn changed_if(changed: bool) -> Self {
         Self {
-            ready: false,
             changed,
+            close: changed,
+            ..Self::NONE
+        }
+    }
+
+    /// [`StorageEvent::Changed`] alone when `changed`: a change whose
+    /// follow-up the executor that made it does itself (a run's finish, whose
+    /// writer wakes its own closer; a close, whose closer goes on with what
+    /// it found), so other processes' closers are not woken for it.
+    pub(crate) fn followed_up_if(changed: bool) -> Self {
+        Self {
+            changed,
+            ..Self::NONE
         }
     }
 
     /// Lease expiry: re-queued rows are ready work, failed ones (and timed
-    /// out sleeping ones) a change.
+    /// out sleeping ones) a change to close.
     pub(crate) fn of_expire(outcome: &ExpireOutcome) -> Self {
+        let changed = !outcome.failed.is_empty() || !outcome.timed_out.is_empty();
         Self {
             ready: !outcome.requeued.is_empty(),
-            changed: !outcome.failed.is_empty() || !outcome.timed_out.is_empty(),
+            changed,
+            close: changed,
         }
     }
 
@@ -81,6 +102,7 @@ impl Wakeups {
         [
             (self.ready, StorageEvent::ReadyWork),
             (self.changed, StorageEvent::Changed),
+            (self.close, StorageEvent::CloseWork),
         ]
         .into_iter()
         .filter_map(|(wanted, event)| wanted.then_some(event))
@@ -199,14 +221,19 @@ mod tests {
     }
 
     #[test]
-    fn ready_work_is_announced_before_changes() {
-        let both = Wakeups {
+    fn ready_work_is_announced_before_changes_and_close_work() {
+        let all = Wakeups {
             ready: true,
             changed: true,
+            close: true,
         };
         assert_eq!(
-            both.events().collect::<Vec<_>>(),
-            vec![StorageEvent::ReadyWork, StorageEvent::Changed]
+            all.events().collect::<Vec<_>>(),
+            vec![
+                StorageEvent::ReadyWork,
+                StorageEvent::Changed,
+                StorageEvent::CloseWork
+            ]
         );
         assert_eq!(Wakeups::NONE.events().count(), 0);
         let expire = ExpireOutcome {
@@ -215,6 +242,19 @@ mod tests {
             timed_out: vec![],
         };
         assert_eq!(Wakeups::of_expire(&expire), Wakeups::changed_if(true));
+    }
+
+    #[test]
+    fn a_followed_up_change_does_not_wake_other_closers() {
+        assert_eq!(
+            Wakeups::followed_up_if(true).events().collect::<Vec<_>>(),
+            vec![StorageEvent::Changed]
+        );
+        assert_eq!(Wakeups::followed_up_if(false), Wakeups::NONE);
+        assert_eq!(
+            Wakeups::changed_if(true).events().collect::<Vec<_>>(),
+            vec![StorageEvent::Changed, StorageEvent::CloseWork]
+        );
     }
 
     #[test]

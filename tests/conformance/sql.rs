@@ -969,6 +969,76 @@ mod postgres_only {
         assert!(event.is_ok(), "no wake-up after the caller's commit");
     }
 
+    /// `notify_events` sends one notification per payload of its JSON
+    /// array, all from the statement's one transaction (PostgreSQL signals
+    /// every listening backend of the database once per notifying
+    /// transaction, so kinds sent together cost each idle listener one
+    /// wake-up): a plain `LISTEN` connection gets every payload, in order,
+    /// from one backend, and only once the caller's transaction commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_notify_statement_sends_every_payload_at_commit() {
+        use futures::StreamExt as _;
+        let h = support::postgres_harness().await;
+        let support::Kind::Postgres { url, schema } = &h.kind else {
+            unreachable!()
+        };
+        let (listener, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    sink.lock()
+                        .unwrap()
+                        .push((n.payload().to_owned(), n.process_id()));
+                }
+            }
+        });
+        listener
+            .batch_execute(&format!("LISTEN \"task_executions_events_{schema}\""))
+            .await
+            .unwrap();
+        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("SET search_path TO \"{schema}\""))
+            .await
+            .unwrap();
+        let sql = cornucopia_query("notify_events").replace(":payloads", "$1");
+        let tx = client.transaction().await.unwrap();
+        let sent: i64 = tx
+            .query_one(&sql, &[&tokio_postgres::types::Json(["ready", "close"])])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(sent, 2);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            received.lock().unwrap().is_empty(),
+            "a notification arrived before the commit"
+        );
+        tx.commit().await.unwrap();
+        let arrived = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while received.lock().unwrap().len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+        .await;
+        assert!(arrived.is_ok(), "the notifications never arrived");
+        let got = received.lock().unwrap().clone();
+        assert_eq!(
+            got.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["ready", "close"]
+        );
+        assert_eq!(got[0].1, got[1].1, "both from one backend: {got:?}");
+        driver.abort();
+    }
+
     /// A burst of writes sends at most one `NOTIFY` per 50 ms (counted by a
     /// plain `LISTEN` connection from before the first insert until the
     /// count is read), and a write after a notification is always followed

@@ -238,12 +238,17 @@ pub(super) async fn dispatcher_loop(inner: Arc<Inner>) {
         };
         match event {
             Ok(StorageEvent::ReadyWork) => inner.wake.claimer.notify_one(),
-            // Not the canceller: `Changed` follows every batch of results,
-            // and a cancellation claim is a write (the single SQLite writer
-            // would spend its time on them). Cancellations made in this
-            // process and cascades found by this closer wake it directly;
-            // others are found at the next poll.
-            Ok(StorageEvent::Changed) => inner.wake.closer.notify_one(),
+            // Not on `Changed`: a run's finish sends it, and its own
+            // executor's writer wakes its closer (so sixteen processes do
+            // not run sixteen empty close passes per finish); `CloseWork`
+            // comes from changes nobody's closer follows up (cancel, wake,
+            // expiry, repair). Not the canceller either: a cancellation
+            // claim is a write (the single SQLite writer would spend its
+            // time on them). Cancellations made in this process and
+            // cascades found by this closer wake it directly; others are
+            // found at the next poll.
+            Ok(StorageEvent::CloseWork) => inner.wake.closer.notify_one(),
+            Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 inner.wake.claimer.notify_one();
                 inner.wake.closer.notify_one();

@@ -138,6 +138,7 @@ async fn start_run(inner: &Arc<Inner>, row: Loaded) {
         task_id: row.task_id.clone(),
         attempt: row.attempt,
         started: std::time::Instant::now(),
+        closes_at_finish: crate::storage::rules::closes_at_finish(&row),
     };
     if let Some(_order) = inner.events.ordered().await {
         inner

@@ -32,6 +32,7 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
                 WriterMessage::Barrier(ack) => barriers.push(ack),
             }
         }
+        let close_work = completions.iter().any(Completion::leaves_close_work);
         write_batch(&inner, &mut completions).await;
         {
             let mut running = lock(&inner.tracking.running);
@@ -42,10 +43,32 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
         // Dropping the completions releases their permits.
         drop(completions);
         inner.wake.claimer.notify_one();
-        inner.wake.closer.notify_one();
+        if close_work {
+            inner.wake.closer.notify_one();
+        }
         inner.wake.run_finished.notify_waiters();
         for ack in barriers {
             let _ = ack.send(());
+        }
+    }
+}
+
+impl Completion {
+    /// Whether writing this completion may leave the closer something to
+    /// do: a finish the storage does not close in the same statement (a
+    /// child, a parent, an unreadable row; a retry too, which becomes a
+    /// failure if the storage refuses it), or a parent that now waits for
+    /// children that may all have finished already. A top-level execution
+    /// without children or finalize is closed by its own finish, so the
+    /// closer is not woken for it (docs/design.md, "Wake-ups").
+    fn leaves_close_work(&self) -> bool {
+        match &self.write {
+            // A refused retry is written as a failure instead.
+            Write::Finish(_) | Write::Retry(_) => {
+                !self.meta.as_ref().is_some_and(|m| m.closes_at_finish)
+            }
+            Write::Wait(_) => true,
+            Write::Nothing => false,
         }
     }
 }

@@ -18,8 +18,9 @@
 //!   processes, machines) never receive the same execution.
 //! - Wake-ups: after every insert, re-queue, finish, cancellation and close
 //!   that changed something, a `NOTIFY` on the schema's event channel (see
-//!   *Schema placement*) is sent by a background task that coalesces them (one notification per kind per
-//!   50 ms at most, the first of a quiet period at once; after the change committed); a background connection
+//!   *Schema placement*) is sent by a background task that coalesces them (one round per 50 ms at
+//!   most, the first of a quiet period at once, every kind requested since the last round in one
+//!   statement; after the change committed; docs/design.md, "Wake-ups"); a background connection
 //!   `LISTEN`s and forwards the notifications to [`Storage::subscribe`](super::Storage::subscribe),
 //!   reconnecting after failures, so an idle executor learns about new work
 //!   from any process without waiting for its poll interval.
@@ -94,6 +95,21 @@ use tokio_util::sync::CancellationToken;
 const PAYLOAD_READY: &str = "ready";
 /// The notification payload for other changes.
 const PAYLOAD_CHANGED: &str = "changed";
+/// The notification payload for finished executions that wait for a
+/// closer nobody woke ([`StorageEvent::CloseWork`]). Releases before it
+/// took any payload but `ready` for a change, so they treat it as one.
+const PAYLOAD_CLOSE: &str = "close";
+
+/// The events a notification's payload stands for. An unknown payload (a
+/// newer release's kind) could mean anything but new ready work: it is
+/// taken as a change to close, so that no waiter or closer misses it.
+fn payload_events(payload: &str) -> &'static [StorageEvent] {
+    match payload {
+        PAYLOAD_READY => &[StorageEvent::ReadyWork],
+        PAYLOAD_CHANGED => &[StorageEvent::Changed],
+        _ => &[StorageEvent::Changed, StorageEvent::CloseWork],
+    }
+}
 
 /// The `application_name` of the background `LISTEN` connection (visible
 /// in `pg_stat_activity`).
@@ -488,21 +504,50 @@ struct Inner {
 /// notification (database-wide lock held through the WAL flush), which
 /// defeats group commit under concurrency. Sent after the commit, the
 /// notification also never reaches a listener before the change is visible.
+///
+/// The kinds requested since the last round go out as one statement (see
+/// `notify_events` in the spec): PostgreSQL signals every listening backend
+/// of the database once per notifying transaction, whatever the channel,
+/// so one transaction per round is what each idle listener pays.
 #[derive(Debug, Default)]
 struct Notifier {
     ready: std::sync::atomic::AtomicBool,
     changed: std::sync::atomic::AtomicBool,
+    close: std::sync::atomic::AtomicBool,
     wake: tokio::sync::Notify,
 }
 
 impl Notifier {
     fn request(&self, event: StorageEvent) {
         use std::sync::atomic::Ordering;
-        match event {
-            StorageEvent::ReadyWork => self.ready.store(true, Ordering::Release),
-            StorageEvent::Changed => self.changed.store(true, Ordering::Release),
-        }
+        let flag = match event {
+            StorageEvent::ReadyWork => &self.ready,
+            StorageEvent::Changed => &self.changed,
+            StorageEvent::CloseWork => &self.close,
+        };
+        flag.store(true, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    /// The payloads requested since the last call, in the order
+    /// [`Wakeups::events`](super::rules::Wakeups::events) sends them; a
+    /// close request stands for the change too (receivers of this release
+    /// and of earlier ones both take it as one).
+    fn take(&self) -> Vec<&'static str> {
+        use std::sync::atomic::Ordering;
+        let ready = self.ready.swap(false, Ordering::AcqRel);
+        let changed = self.changed.swap(false, Ordering::AcqRel);
+        let close = self.close.swap(false, Ordering::AcqRel);
+        let mut payloads = Vec::with_capacity(2);
+        if ready {
+            payloads.push(PAYLOAD_READY);
+        }
+        if close {
+            payloads.push(PAYLOAD_CLOSE);
+        } else if changed {
+            payloads.push(PAYLOAD_CHANGED);
+        }
+        payloads
     }
 }
 
@@ -517,7 +562,6 @@ const NOTIFY_INTERVAL: Duration = Duration::from_millis(50);
 /// other processes without delay); a request during the interval is sent
 /// when it ends (the trailing edge: no wake-up is lost, only merged).
 async fn run_notifier(pool: Pool, notifier: Arc<Notifier>, shutdown: CancellationToken) {
-    use std::sync::atomic::Ordering;
     let mut last_sent: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
@@ -530,20 +574,14 @@ async fn run_notifier(pool: Pool, notifier: Arc<Notifier>, shutdown: Cancellatio
                 () = tokio::time::sleep_until(last + NOTIFY_INTERVAL) => {}
             }
         }
-        let ready = notifier.ready.swap(false, Ordering::AcqRel);
-        let changed = notifier.changed.swap(false, Ordering::AcqRel);
-        if !ready && !changed {
+        let payloads = notifier.take();
+        if payloads.is_empty() {
             continue;
         }
         last_sent = Some(tokio::time::Instant::now());
         let result = async {
             let client = pool.get().await?;
-            for (wanted, payload) in [(ready, PAYLOAD_READY), (changed, PAYLOAD_CHANGED)] {
-                if wanted {
-                    notify_on(&client, payload).await?;
-                }
-            }
-            Ok::<(), StorageError>(())
+            notify_on(&client, &payloads).await
         }
         .await;
         if let Err(e) = result {
@@ -660,12 +698,14 @@ async fn insert_refs_on<C: durable_execution_pg_queries::client::GenericClient>(
     Ok(())
 }
 
+/// Sends one notification per payload on this schema's channel, in one
+/// statement (one transaction unless `client` is in one already).
 async fn notify_on<C: durable_execution_pg_queries::client::GenericClient>(
     client: &C,
-    payload: &str,
+    payloads: &[&str],
 ) -> StorageResult<()> {
     pgq::notify_events()
-        .bind(client, &payload)
+        .bind(client, &tokio_postgres::types::Json(payloads))
         .all()
         .await
         .map_err(pg_err("notify_events"))?;
@@ -892,7 +932,7 @@ impl PostgresStorage {
             return Ok(());
         }
         insert_on(tx, executions).await?;
-        notify_on(tx, PAYLOAD_READY).await
+        notify_on(tx, &[PAYLOAD_READY]).await
     }
 
     /// This storage's wake-ups.
@@ -1001,18 +1041,21 @@ async fn listen_once(
             .batch_execute(&format!("LISTEN {}", quote_identifier(&channel)))
             .await?;
         // Anything may have happened while we were not listening.
-        let _ = events.send(StorageEvent::ReadyWork);
+        for event in [
+            StorageEvent::ReadyWork,
+            StorageEvent::Changed,
+            StorageEvent::CloseWork,
+        ] {
+            let _ = events.send(event);
+        }
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 message = rx.recv() => match message {
                     Some(Ok(payload)) => {
-                        let event = if payload == PAYLOAD_READY {
-                            StorageEvent::ReadyWork
-                        } else {
-                            StorageEvent::Changed
-                        };
-                        let _ = events.send(event);
+                        for &event in payload_events(&payload) {
+                            let _ = events.send(event);
+                        }
                     }
                     Some(Err(e)) => return Err(e),
                     // The connection ended without an error: reconnect.
@@ -1583,3 +1626,54 @@ impl PostgresStorage {
 }
 
 sql_storage!(PostgresStorage, "postgres", borrow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_round_sends_every_requested_kind_once() {
+        let notifier = Notifier::default();
+        assert!(notifier.take().is_empty());
+        notifier.request(StorageEvent::Changed);
+        notifier.request(StorageEvent::ReadyWork);
+        notifier.request(StorageEvent::Changed);
+        assert_eq!(notifier.take(), [PAYLOAD_READY, PAYLOAD_CHANGED]);
+        assert!(notifier.take().is_empty(), "a round clears its requests");
+        // A close request stands for the change too.
+        notifier.request(StorageEvent::Changed);
+        notifier.request(StorageEvent::CloseWork);
+        assert_eq!(notifier.take(), [PAYLOAD_CLOSE]);
+    }
+
+    #[test]
+    fn payloads_map_to_events_and_unknown_ones_to_a_change_to_close() {
+        assert_eq!(payload_events(PAYLOAD_READY), [StorageEvent::ReadyWork]);
+        assert_eq!(payload_events(PAYLOAD_CHANGED), [StorageEvent::Changed]);
+        let close = [StorageEvent::Changed, StorageEvent::CloseWork];
+        assert_eq!(payload_events(PAYLOAD_CLOSE), close);
+        assert_eq!(payload_events("from a later release"), close);
+        // Every payload a round can send maps back to what was requested.
+        let notifier = Notifier::default();
+        for event in [
+            StorageEvent::ReadyWork,
+            StorageEvent::Changed,
+            StorageEvent::CloseWork,
+        ] {
+            notifier.request(event);
+        }
+        let events: Vec<StorageEvent> = notifier
+            .take()
+            .into_iter()
+            .flat_map(|p| payload_events(p).iter().copied())
+            .collect();
+        assert_eq!(
+            events,
+            [
+                StorageEvent::ReadyWork,
+                StorageEvent::Changed,
+                StorageEvent::CloseWork
+            ]
+        );
+    }
+}

@@ -306,7 +306,7 @@ macro_rules! owned_op {
 
 owned_op!(
     /// [`Storage::finish`](crate::storage::Storage::finish).
-    Finish, "finish_executions", finish_executions, Wakeups::changed_if
+    Finish, "finish_executions", finish_executions, Wakeups::followed_up_if
 );
 owned_op!(
     /// [`Storage::retry`](crate::storage::Storage::retry).
@@ -520,7 +520,11 @@ impl<D: Dialect> Op<D> for Close {
     }
 
     fn wakeups(outcome: &CloseOutcome) -> Wakeups {
-        Wakeups::changed_if(!outcome.parents_ready.is_empty() || !outcome.newly_finished.is_empty())
+        // The closer that closed goes on with what it found (see
+        // `close_step` in the executor), so no other closer is woken.
+        Wakeups::followed_up_if(
+            !outcome.parents_ready.is_empty() || !outcome.newly_finished.is_empty(),
+        )
     }
 }
 
@@ -669,9 +673,11 @@ impl<D: Dialect> Op<D> for AdvanceParents<D> {
     }
 
     fn wakeups((matched, inserted): &Self::Output) -> Wakeups {
+        // The advancing closer closes the parents it finished at its next
+        // pass, so no other closer is woken for them.
         Wakeups {
             ready: *inserted,
-            changed: !matched.is_empty(),
+            ..Wakeups::followed_up_if(!matched.is_empty())
         }
     }
 }

@@ -6,8 +6,10 @@
 //! connections that only `LISTEN` on the schema's channel (standing for
 //! idle executors elsewhere: they receive every `NOTIFY`); once every
 //! worker reported ready, the parent enqueues N trivial tasks with
-//! `enqueue_many` and waits until the storage counts N completed. Measured
-//! between the two snapshots, per task:
+//! `enqueue_many` and waits until none is ready, running or unclosed (index
+//! probes, cheap whatever the table holds; the wait polled the storage's
+//! per-status counts before, a scan of the table that the measured server
+//! paid for every 20 ms). Measured between the two snapshots, per task:
 //!
 //! - **server CPU**: `utime + stime` of the server's processes (the
 //!   postmaster and its children, found from `data_directory/postmaster.pid`;
@@ -24,8 +26,7 @@
 
 use crate::backend::{Backend, Fresh, pg_client};
 use anyhow::{Context as _, Result, bail, ensure};
-use durable_execution::model::ExecutionStatus;
-use durable_execution::storage::{PostgresConfig, PostgresStorage, Storage};
+use durable_execution::storage::{PostgresConfig, PostgresStorage};
 use durable_execution::{Executor, Task, TaskContext, TaskError};
 use std::fmt::Write as _;
 use std::io::{BufRead as _, Write as _};
@@ -295,6 +296,43 @@ fn worker_pool() -> usize {
         .unwrap_or(4)
 }
 
+/// Enqueues `range` as trivial tasks (5,000 per `enqueue_many`) and waits
+/// until no execution is ready, running or waiting for its close. The wait
+/// probes the partial indexes of those states (`ix_task_executions_ready`,
+/// `_leases`, `_unclosed`): every probe is a statement on the measured
+/// server, so it must cost next to nothing whatever the table holds.
+async fn enqueue_and_wait(
+    enqueuer: &Executor,
+    check: &tokio_postgres::Client,
+    schema: &str,
+    range: std::ops::Range<u64>,
+) -> Result<()> {
+    let task = trivial();
+    let mut next = range.start;
+    while next < range.end {
+        let end = (next + 5_000).min(range.end);
+        enqueuer.enqueue_many(&task, next..end).await?;
+        next = end;
+    }
+    let probe = format!(
+        "SELECT EXISTS (SELECT 1 FROM {schema}.task_executions WHERE status = 'ready') \
+            OR EXISTS (SELECT 1 FROM {schema}.task_executions WHERE status = 'running') \
+            OR EXISTS (SELECT 1 FROM {schema}.task_executions WHERE is_closed = false \
+                AND status IN ('failed', 'timed_out', 'children_tasks_failed', 'finalize_task_failed', 'completed', 'cancelled'))"
+    );
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let busy: bool = check.query_one(&probe, &[]).await?.get(0);
+        if !busy {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("tasks {range:?} did not all finish and close within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// One run with `processes` workers.
 async fn run_once(pg_url: &str, size: &CostSize, processes: usize) -> Result<Cost> {
     let fresh = Fresh::new(Backend::Postgres, pg_url).await?;
@@ -322,54 +360,14 @@ async fn run_once(pg_url: &str, size: &CostSize, processes: usize) -> Result<Cos
     )
     .await?;
     let enqueuer = Executor::builder(own.clone()).register(&task).build()?;
+    let check = pg_client(pg_url).await?;
     // Let the workers' startup statements settle.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats_before = table_stats(&client, &schema).await?;
     let notifies_before = listeners.counted.load(Ordering::Relaxed);
     let before = server_snapshot(&client, postmaster).await?;
     let start = Instant::now();
-    let mut next = 0;
-    while next < size.n {
-        let end = (next + 5_000).min(size.n);
-        enqueuer.enqueue_many(&task, next..end).await?;
-        next = end;
-    }
-    let deadline = start + Duration::from_secs(300);
-    loop {
-        let stats = own.stats(0).await?;
-        let completed: u64 = stats
-            .counts
-            .iter()
-            .filter(|(t, s, _)| t == TASK_ID && *s == ExecutionStatus::Completed)
-            .map(|c| c.2)
-            .sum();
-        let unclosed = stats.counts.iter().any(|(_, s, _)| !s.is_finished());
-        if completed == size.n && !unclosed {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("only {completed} of {} tasks completed", size.n);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // The closer may still be closing the last rows: wait for it too.
-    let client_check = pg_client(pg_url).await?;
-    loop {
-        let open: i64 = client_check
-            .query_one(
-                &format!("SELECT count(*) FROM {schema}.task_executions WHERE NOT is_closed"),
-                &[],
-            )
-            .await?
-            .get(0);
-        if open == 0 {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("{open} executions were never closed");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    enqueue_and_wait(&enqueuer, &check, &schema, 0..size.n).await?;
     let wall = start.elapsed();
     let after = server_snapshot(&client, postmaster).await?;
     // Give the notifier's trailing notification time to arrive.
@@ -379,7 +377,21 @@ async fn run_once(pg_url: &str, size: &CostSize, processes: usize) -> Result<Cos
     drop(enqueuer);
     drop(own);
     listeners.close();
-    drop(client_check);
+    let completed: i64 = check
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {schema}.task_executions WHERE status = 'completed' AND is_closed"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+    ensure!(
+        u64::try_from(completed).ok() == Some(size.n),
+        "{completed} of {} tasks completed and closed",
+        size.n
+    );
+    drop(check);
     // Backends flush their statistics when their connection closes.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let stats_after = table_stats(&client, &schema).await?;

@@ -5006,10 +5006,10 @@ impl DeleteAllExecutionsStmt {
     }
 }
 pub struct NotifyEventsStmt(&'static str, Option<tokio_postgres::Statement>);
-/// Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel); the payload says what happened.
+/// Wakes every executor listening on this schema's event channel (LISTEN/NOTIFY; see event_channel) with one notification per payload of the JSON array `payloads` (each says what happened), all in this one statement's transaction: PostgreSQL signals every listening backend of the database once per notifying transaction, whatever its channel, so several kinds sent together cost the listeners one wake-up instead of one each.
 pub fn notify_events() -> NotifyEventsStmt {
     NotifyEventsStmt(
-        "SELECT count(*) AS sent FROM (SELECT pg_notify( CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events' WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema() ELSE 'task_executions_events_' || md5(current_schema()) END, $1)) AS n",
+        "SELECT count(*) AS sent FROM (SELECT pg_notify( CASE WHEN coalesce(current_schema(), 'public') = 'public' THEN 'task_executions_events' WHEN octet_length('task_executions_events_' || current_schema()) <= 63 THEN 'task_executions_events_' || current_schema() ELSE 'task_executions_events_' || md5(current_schema()) END, p.payload) FROM jsonb_array_elements_text($1::jsonb) AS p(payload)) AS n",
         None,
     )
 }
@@ -5021,14 +5021,14 @@ impl NotifyEventsStmt {
         self.1 = Some(client.prepare(self.0).await?);
         Ok(self)
     }
-    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::StringSql>(
+    pub fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql>(
         &'s self,
         client: &'c C,
-        payload: &'a T1,
+        payloads: &'a T1,
     ) -> NotifyEventsRowQuery<'c, 'a, 's, C, NotifyEventsRow, 1> {
         NotifyEventsRowQuery {
             client,
-            params: [payload],
+            params: [payloads],
             query: self.0,
             cached: self.1.as_ref(),
             extractor:
