@@ -900,6 +900,48 @@ mod postgres_only {
     use super::*;
     use durable_execution::storage::PostgresStorage;
 
+    /// What a plain `LISTEN` connection received: `(payload, sender pid)`.
+    type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, i32)>>>;
+
+    /// How many notifications `received` holds.
+    fn count_of(received: &Received) -> u64 {
+        received.lock().unwrap().len() as u64
+    }
+
+    /// A plain connection (not a storage's listener) that `LISTEN`s on
+    /// `schema`'s event channel and records every notification while the
+    /// returned client lives and the driver task runs.
+    async fn plain_listener(
+        url: &str,
+        schema: &str,
+    ) -> (
+        Received,
+        tokio_postgres::Client,
+        tokio::task::JoinHandle<()>,
+    ) {
+        use futures::StreamExt as _;
+        let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let received = Received::default();
+        let sink = received.clone();
+        let driver = tokio::spawn(async move {
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    sink.lock()
+                        .unwrap()
+                        .push((n.payload().to_owned(), n.process_id()));
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN \"task_executions_events_{schema}\""))
+            .await
+            .unwrap();
+        (received, client, driver)
+    }
+
     #[tokio::test]
     async fn insert_in_commits_and_rolls_back_with_the_callers_transaction() {
         let h = support::postgres_harness().await;
@@ -977,30 +1019,11 @@ mod postgres_only {
     /// from one backend, and only once the caller's transaction commits.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_notify_statement_sends_every_payload_at_commit() {
-        use futures::StreamExt as _;
         let h = support::postgres_harness().await;
         let support::Kind::Postgres { url, schema } = &h.kind else {
             unreachable!()
         };
-        let (listener, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = received.clone();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(Ok(message)) = messages.next().await {
-                if let tokio_postgres::AsyncMessage::Notification(n) = message {
-                    sink.lock()
-                        .unwrap()
-                        .push((n.payload().to_owned(), n.process_id()));
-                }
-            }
-        });
-        listener
-            .batch_execute(&format!("LISTEN \"task_executions_events_{schema}\""))
-            .await
-            .unwrap();
+        let (received, _listener, driver) = plain_listener(url, schema).await;
         let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .unwrap();
@@ -1045,34 +1068,16 @@ mod postgres_only {
     /// by another one (the trailing edge: nothing is lost).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn notifications_are_throttled_and_never_lost() {
-        use futures::StreamExt as _;
-        use std::sync::atomic::{AtomicU64, Ordering};
         let h = support::postgres_harness().await;
         let support::Kind::Postgres { url, schema } = &h.kind else {
             unreachable!()
         };
-        let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        let received = std::sync::Arc::new(AtomicU64::new(0));
-        let counter = received.clone();
-        let driver = tokio::spawn(async move {
-            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-            while let Some(Ok(message)) = messages.next().await {
-                if matches!(message, tokio_postgres::AsyncMessage::Notification(_)) {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-        });
-        client
-            .batch_execute(&format!("LISTEN \"task_executions_events_{schema}\""))
-            .await
-            .unwrap();
+        let (received, _listener, driver) = plain_listener(url, schema).await;
         let wait_for = |n: u64| {
             let received = received.clone();
             async move {
                 tokio::time::timeout(std::time::Duration::from_secs(10), async {
-                    while received.load(Ordering::SeqCst) < n {
+                    while count_of(&received) < n {
                         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                     }
                 })
@@ -1087,14 +1092,14 @@ mod postgres_only {
                 .unwrap();
         }
         assert!(wait_for(1).await, "no notification after the burst");
-        let count = received.load(Ordering::SeqCst);
+        let count = count_of(&received);
         let bound = start.elapsed().as_millis() as u64 / 50 + 1;
         assert!(
             count <= bound,
             "{count} notifications, at most {bound} expected"
         );
         // A write after a notification arrived is followed by another one.
-        let seen = received.load(Ordering::SeqCst);
+        let seen = count_of(&received);
         h.insert(&[exec("after", "t", T0)]).await.unwrap();
         h.insert(&[exec("after2", "t", T0)]).await.unwrap();
         assert!(
