@@ -83,11 +83,9 @@ impl Wakeups {
     /// Lease expiry: re-queued rows are ready work, failed ones (and timed
     /// out sleeping ones) a change to close.
     pub(crate) fn of_expire(outcome: &ExpireOutcome) -> Self {
-        let changed = !outcome.failed.is_empty() || !outcome.timed_out.is_empty();
         Self {
             ready: !outcome.requeued.is_empty(),
-            changed,
-            close: changed,
+            ..Self::changed_if(!outcome.failed.is_empty() || !outcome.timed_out.is_empty())
         }
     }
 

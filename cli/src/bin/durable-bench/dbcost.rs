@@ -7,9 +7,8 @@
 //! idle executors elsewhere: they receive every `NOTIFY`); once every
 //! worker reported ready, the parent enqueues N trivial tasks with
 //! `enqueue_many` and waits until none is ready, running or unclosed (index
-//! probes, cheap whatever the table holds; the wait polled the storage's
-//! per-status counts before, a scan of the table that the measured server
-//! paid for every 20 ms). Measured between the two snapshots, per task:
+//! probes, cheap whatever the table holds). Measured between the two
+//! snapshots, per task:
 //!
 //! - **server CPU**: `utime + stime` of the server's processes (the
 //!   postmaster and its children, found from `data_directory/postmaster.pid`;
@@ -296,22 +295,22 @@ fn worker_pool() -> usize {
         .unwrap_or(4)
 }
 
-/// Enqueues `range` as trivial tasks (5,000 per `enqueue_many`) and waits
-/// until no execution is ready, running or waiting for its close. The wait
+/// Enqueues `n` runs of `task` (5,000 per `enqueue_many`) and waits until
+/// no execution is ready, running or waiting for its close. The wait
 /// probes the partial indexes of those states (`ix_task_executions_ready`,
 /// `_leases`, `_unclosed`): every probe is a statement on the measured
 /// server, so it must cost next to nothing whatever the table holds.
 async fn enqueue_and_wait(
     enqueuer: &Executor,
+    task: &Task<u64, u64>,
     check: &tokio_postgres::Client,
     schema: &str,
-    range: std::ops::Range<u64>,
+    n: u64,
 ) -> Result<()> {
-    let task = trivial();
-    let mut next = range.start;
-    while next < range.end {
-        let end = (next + 5_000).min(range.end);
-        enqueuer.enqueue_many(&task, next..end).await?;
+    let mut next = 0;
+    while next < n {
+        let end = (next + 5_000).min(n);
+        enqueuer.enqueue_many(task, next..end).await?;
         next = end;
     }
     let probe = format!(
@@ -327,7 +326,7 @@ async fn enqueue_and_wait(
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("tasks {range:?} did not all finish and close within 300 s");
+            bail!("the {n} tasks did not all finish and close within 300 s");
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -367,7 +366,7 @@ async fn run_once(pg_url: &str, size: &CostSize, processes: usize) -> Result<Cos
     let notifies_before = listeners.counted.load(Ordering::Relaxed);
     let before = server_snapshot(&client, postmaster).await?;
     let start = Instant::now();
-    enqueue_and_wait(&enqueuer, &check, &schema, 0..size.n).await?;
+    enqueue_and_wait(&enqueuer, &task, &check, &schema, size.n).await?;
     let wall = start.elapsed();
     let after = server_snapshot(&client, postmaster).await?;
     // Give the notifier's trailing notification time to arrive.
