@@ -19,6 +19,32 @@ FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root
     parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb,
     sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text);
 
+--! insert_claimed_executions : TaskExecutionRow
+--- Inserts executions like insert_executions and, in the same statement, claims the first `limit` of them that are due (like claim_ready: owner, timeout bound, heartbeat deadline) when no older execution is ready and due: an executor's claim at enqueue in one round trip and one commit. Returns every row it inserted; those it claimed are `running`.
+WITH k AS (
+    SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id,
+        r.index_in_parent, r.is_finalize, r.parent_decides, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input,
+        r.start_at, r.created_at, r.sleeping_key,
+        (r.sleeping_key IS NULL AND r.start_at <= :now AND row_number() OVER () <= :limit
+            AND NOT EXISTS (SELECT 1 FROM task_executions AS o WHERE o.status = 'ready' AND o.start_at <= :now)) AS claim
+    FROM jsonb_to_recordset(:rows::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text,
+        parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb,
+        sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text))
+INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id,
+    index_in_parent, is_finalize, parent_decides, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at,
+    sleeping_key, expires_at, executor_id, started_at, heartbeat_expires_at)
+SELECT k.execution_id, k.task_id, k.root_task_id, k.root_execution_id, k.parent_task_id, k.parent_execution_id,
+    k.index_in_parent, k.is_finalize, COALESCE(k.parent_decides, false), k.retry_options, k.sleep_ms_before_run, k.timeout_ms, k.input,
+    CASE WHEN k.sleeping_key IS NOT NULL THEN 'sleeping' WHEN k.claim THEN 'running' ELSE 'ready' END,
+    k.start_at, k.created_at, CASE WHEN k.claim THEN :now ELSE k.created_at END,
+    k.sleeping_key,
+    CASE WHEN k.sleeping_key IS NOT NULL THEN k.created_at + k.timeout_ms WHEN k.claim THEN :now + k.timeout_ms + :lease_slack_ms END,
+    CASE WHEN k.claim THEN :executor_id::text END,
+    CASE WHEN k.claim THEN :now END,
+    CASE WHEN k.claim THEN :now::bigint + :lease_ms::bigint END
+FROM k
+RETURNING id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at;
+
 --! get_executions : TaskExecutionRow
 --- Reads executions by id from a JSON array of execution ids.
 SELECT id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at FROM task_executions

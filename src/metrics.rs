@@ -157,6 +157,8 @@ mod recording {
     }
 
     impl StorageWrapper for Timed {
+        const FORWARD_INSERT_AND_CLAIM: bool = true;
+
         fn inner(&self) -> &dyn Storage {
             &*self.inner
         }

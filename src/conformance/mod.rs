@@ -440,6 +440,8 @@ macro_rules! __conformance_each_case {
             get_follows_the_requested_order,
             get_children_in_spawn_order_finalize_last,
             claim_ready_filters_orders_and_limits,
+            insert_and_claim_claims_the_oldest_ready_rows,
+            concurrent_claims_at_insert_get_disjoint_rows,
             finish_is_guarded_by_status_and_owner,
             finish_after_cancel_changes_nothing,
             retry_requeues_and_is_guarded,

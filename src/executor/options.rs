@@ -30,6 +30,11 @@ pub struct ExecutorOptions {
     pub max_concurrent_executions: usize,
     /// Maximum number of executions claimed per storage call.
     pub max_batch: u32,
+    /// Whether [`Executor::enqueue`](super::Executor::enqueue) and
+    /// [`Executor::enqueue_many`](super::Executor::enqueue_many) of a
+    /// started executor with free slots claim with the insert's own
+    /// commit (docs/design.md, "Claiming at enqueue").
+    pub claim_at_enqueue: bool,
     /// Maximum number of finished executions closed per storage call.
     pub close_batch: u32,
     /// Maximum number of runner results written per storage call.
@@ -64,6 +69,7 @@ impl Default for ExecutorOptions {
             poll_interval: Duration::from_millis(500),
             max_concurrent_executions: 1000,
             max_batch: 256,
+            claim_at_enqueue: true,
             close_batch: 512,
             write_batch: 2048,
             max_payload_bytes: 1024 * 1024,
@@ -249,6 +255,24 @@ impl ExecutorOptionsBuilder {
     /// Maximum executions claimed per storage call (default 256).
     pub fn max_batch(mut self, value: u32) -> Self {
         self.options.max_batch = value;
+        self
+    }
+
+    /// Whether enqueues claim (default `true`): a started executor with
+    /// free slots that enqueues (through [`Executor::enqueue`](super::Executor::enqueue)
+    /// or [`Executor::enqueue_many`](super::Executor::enqueue_many)) claims,
+    /// with the insert's own commit, the executions it inserts (as many as
+    /// it has free slots), unless older ones are ready and due: new work
+    /// never goes ahead of older work (see
+    /// [`Storage::insert_and_claim`](crate::storage::Storage::insert_and_claim)).
+    /// Such a run starts after one commit
+    /// instead of two (the insert's, then a claim's), and no other executor
+    /// is woken for it; everything else about it is an ordinary claim
+    /// (lease, heartbeat, fencing). Turn it off to leave every execution to
+    /// the claimers of all executors alike, for example in a process that
+    /// enqueues much and should run little.
+    pub fn claim_at_enqueue(mut self, value: bool) -> Self {
+        self.options.claim_at_enqueue = value;
         self
     }
 

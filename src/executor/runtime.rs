@@ -647,7 +647,7 @@ impl Executor {
             .into_iter()
             .map(|input| self.prepare(task, input, EnqueueOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
-        insert_retrying(&self.inner, &executions, false).await?;
+        enqueue::insert_claiming(&self.inner, &executions).await?;
         Ok(executions
             .iter()
             .map(|e| TaskHandle::new(self.handle_for(e)))
@@ -895,6 +895,11 @@ impl Inner {
     /// [`ExecutorOptions::lease`] in milliseconds.
     fn lease_ms(&self) -> u64 {
         u64::try_from(self.options.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The slack a claim adds to a run's timeout for its timeout bound.
+    fn lease_slack_ms(&self) -> u64 {
+        u64::try_from(self.options.lease_slack.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The heartbeat deadline of a lease taken or extended now.

@@ -138,6 +138,42 @@ impl State {
         self.rows.get(id).map(|(_, row)| row)
     }
 
+    /// [`Storage::claim_ready`] on this state.
+    fn claim_ready(
+        &mut self,
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+        lease_ms: u64,
+    ) -> Vec<Loaded> {
+        let ids: Vec<String> = self
+            .idx
+            .ready
+            .iter()
+            .take_while(|((start_at, _), _)| *start_at <= now)
+            .take(limit as usize)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.update(&id, |row| {
+                let lease = row.timeout_ms.saturating_add(lease_slack_ms);
+                row.status = ExecutionStatus::Running;
+                row.executor_id = Some(executor_id.to_owned());
+                row.started_at = Some(now);
+                row.expires_at = Some(now.saturating_add(i64::try_from(lease).unwrap_or(i64::MAX)));
+                row.heartbeat_expires_at =
+                    Some(now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX)));
+                row.updated_at = now;
+            });
+            if let Some(row) = self.get(&id) {
+                claimed.push(Ok(row.clone()));
+            }
+        }
+        claimed
+    }
+
     fn insert_all(&mut self, executions: &[NewExecution]) -> StorageResult<()> {
         let refs: Vec<&NewExecution> = executions.iter().collect();
         self.insert_refs(&refs)
@@ -400,6 +436,45 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
+    async fn insert_and_claim(
+        &self,
+        executions: &[NewExecution],
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+        lease_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        if executions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed = {
+            let mut state = self.lock();
+            // New rows only, and only when nothing older is ready and due
+            // (the SQL backends' one statement).
+            let older_due = state
+                .idx
+                .ready
+                .keys()
+                .next()
+                .is_some_and(|(start_at, _)| *start_at <= now);
+            state.insert_all(executions)?;
+            let limit = if older_due { 0 } else { limit };
+            state.claim_ready(executor_id, now, limit, lease_slack_ms, lease_ms)
+        };
+        let taken: HashSet<&str> = claimed
+            .iter()
+            .filter_map(|row| row.as_ref().ok().map(|e| e.execution_id.as_str()))
+            .collect();
+        if executions
+            .iter()
+            .any(|e| !taken.contains(e.execution_id.as_str()))
+        {
+            self.emit(StorageEvent::ReadyWork);
+        }
+        Ok(claimed)
+    }
+
     async fn get(&self, execution_ids: &[String]) -> StorageResult<Vec<Loaded>> {
         let state = self.lock();
         Ok(execution_ids
@@ -477,32 +552,9 @@ impl Storage for MemoryStorage {
         lease_slack_ms: u64,
         lease_ms: u64,
     ) -> StorageResult<Vec<Loaded>> {
-        let mut state = self.lock();
-        let ids: Vec<String> = state
-            .idx
-            .ready
-            .iter()
-            .take_while(|((start_at, _), _)| *start_at <= now)
-            .take(limit as usize)
-            .map(|(_, id)| id.clone())
-            .collect();
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            state.update(&id, |row| {
-                let lease = row.timeout_ms.saturating_add(lease_slack_ms);
-                row.status = ExecutionStatus::Running;
-                row.executor_id = Some(executor_id.to_owned());
-                row.started_at = Some(now);
-                row.expires_at = Some(now.saturating_add(i64::try_from(lease).unwrap_or(i64::MAX)));
-                row.heartbeat_expires_at =
-                    Some(now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX)));
-                row.updated_at = now;
-            });
-            if let Some(row) = state.get(&id) {
-                claimed.push(Ok(row.clone()));
-            }
-        }
-        Ok(claimed)
+        Ok(self
+            .lock()
+            .claim_ready(executor_id, now, limit, lease_slack_ms, lease_ms))
     }
 
     async fn heartbeat(
@@ -1163,5 +1215,42 @@ impl Storage for MemoryStorage {
 
     fn subscribe(&self) -> broadcast::Receiver<StorageEvent> {
         self.events.subscribe()
+    }
+}
+
+#[cfg(all(test, feature = "conformance"))]
+mod tests {
+    use super::*;
+    use crate::conformance::cases::{T0, events_for, exec};
+
+    /// A claim at insert that claims every new row wakes nobody; one that
+    /// leaves a new row ready does.
+    #[tokio::test]
+    async fn claims_at_insert_wake_only_for_rows_left_ready() {
+        let storage = MemoryStorage::new();
+        let mut events = storage.subscribe();
+        let window = std::time::Duration::from_millis(50);
+        let claimed = storage
+            .insert_and_claim(&[exec("a", "t", T0)], "ex", T0, 1, 0, 30_000)
+            .await
+            .unwrap_or_default();
+        assert_eq!(claimed.len(), 1);
+        assert!(events_for(&mut events, window).await.is_empty());
+        let claimed = storage
+            .insert_and_claim(
+                &[exec("b", "t", T0), exec("c", "t", T0)],
+                "ex",
+                T0,
+                1,
+                0,
+                30_000,
+            )
+            .await
+            .unwrap_or_default();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(
+            events_for(&mut events, window).await,
+            [StorageEvent::ReadyWork]
+        );
     }
 }

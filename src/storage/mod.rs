@@ -372,6 +372,16 @@ pub enum StorageEvent {
     CloseWork,
 }
 
+/// The rows of a claim made after its insert had committed (the default
+/// [`Storage::insert_and_claim`]): a failed claim claims nothing, and the
+/// insert stands.
+pub(crate) fn claimed_after_insert(claim: StorageResult<Vec<Loaded>>) -> Vec<Loaded> {
+    claim.unwrap_or_else(|error| {
+        tracing::debug!(error = %error, "the claim after an insert failed; the insert stands");
+        Vec::new()
+    })
+}
+
 /// The storage behind an executor.
 ///
 /// Every method is atomic. Methods that take a list apply one guarded
@@ -386,6 +396,49 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// whole call with [`StorageError::DuplicateExecutionId`] and inserts
     /// nothing. An empty list is a no-op.
     async fn insert(&self, executions: &[NewExecution]) -> StorageResult<()>;
+
+    /// [`insert`](Self::insert) followed, in the same transaction, by
+    /// [`claim_ready`](Self::claim_ready) of up to `limit` executions for
+    /// `executor_id`: the claim at enqueue of an executor with free slots
+    /// (see `docs/design.md`, "Claiming at enqueue"). It claims new rows
+    /// only, due ones (a delayed execution not before its time), and none
+    /// while an older row is ready and due: the new executions never go
+    /// ahead of older ones (a claimer takes those). An insert of more than
+    /// one statement's worth (over 100 rows on the SQL backends) claims as
+    /// `claim_ready` does instead: the oldest due ready rows, older ones
+    /// first. Returns the claimed rows, oldest `start_at` first.
+    ///
+    /// All or nothing: on an error nothing is inserted or claimed. One
+    /// commit for both is what makes it worth having: the run of a claimed
+    /// execution starts after one durable commit instead of two, and no
+    /// other executor is woken for rows it would only find claimed. The
+    /// built-in backends do both in one statement (for up to 100 rows;
+    /// more in one transaction) and send [`StorageEvent::ReadyWork`] only
+    /// when some of the new executions are left `ready`; `limit = 0` is a
+    /// plain insert.
+    ///
+    /// The default implementation, for other implementors, inserts and then
+    /// claims in a second call (any ready rows, oldest first): if that
+    /// claim fails, the insert stands and no row is returned (the claimer
+    /// finds the rows later).
+    async fn insert_and_claim(
+        &self,
+        executions: &[NewExecution],
+        executor_id: &str,
+        now: Millis,
+        limit: u32,
+        lease_slack_ms: u64,
+        lease_ms: u64,
+    ) -> StorageResult<Vec<Loaded>> {
+        self.insert(executions).await?;
+        if limit == 0 || executions.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(claimed_after_insert(
+            self.claim_ready(executor_id, now, limit, lease_slack_ms, lease_ms)
+                .await,
+        ))
+    }
 
     /// Reads executions by id, in the order of `execution_ids`; ids that do
     /// not exist are left out.

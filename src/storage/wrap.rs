@@ -125,6 +125,47 @@ macro_rules! storage_wrapper {
                 self.inner().subscribe()
             }
 
+            /// Whether [`insert_and_claim`](Self::insert_and_claim)
+            /// forwards to the inner storage. `false` by default: see
+            /// there. A wrapper that overrides neither
+            /// [`insert`](Self::insert) nor [`claim_ready`](Self::claim_ready)
+            /// (one that only counts or times calls in
+            /// [`around`](Self::around)) sets it to `true` and keeps the
+            /// inner storage's single commit.
+            const FORWARD_INSERT_AND_CLAIM: bool = false;
+
+            /// [`Storage::insert_and_claim`]. Unlike every other method it
+            /// does not forward by default (unless
+            /// [`FORWARD_INSERT_AND_CLAIM`](Self::FORWARD_INSERT_AND_CLAIM)):
+            /// it runs this wrapper's own [`insert`](Self::insert), then its
+            /// own [`claim_ready`](Self::claim_ready) (two calls, as
+            /// [`Storage::insert_and_claim`]'s default does), so that a
+            /// wrapper that overrides either sees the executions an
+            /// executor claims at enqueue too.
+            async fn insert_and_claim(
+                &self,
+                executions: &[NewExecution],
+                executor_id: &str,
+                now: Millis,
+                limit: u32,
+                lease_slack_ms: u64,
+                lease_ms: u64,
+            ) -> StorageResult<Vec<Loaded>> {
+                if Self::FORWARD_INSERT_AND_CLAIM {
+                    return self
+                        .inner()
+                        .insert_and_claim(executions, executor_id, now, limit, lease_slack_ms, lease_ms)
+                        .await;
+                }
+                StorageWrapper::insert(self, executions).await?;
+                if limit == 0 || executions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                Ok(super::claimed_after_insert(
+                    StorageWrapper::claim_ready(self, executor_id, now, limit, lease_slack_ms, lease_ms).await,
+                ))
+            }
+
             $(
                 #[doc = concat!("[`Storage::", stringify!($name), "`]; forwards by default (to the inner storage's own implementation).")]
                 async fn $name(&self, $($arg: $ty),*) -> $ret {
@@ -142,6 +183,26 @@ macro_rules! storage_wrapper {
             }
             fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StorageEvent> {
                 StorageWrapper::subscribe(self)
+            }
+            async fn insert_and_claim(
+                &self,
+                executions: &[NewExecution],
+                executor_id: &str,
+                now: Millis,
+                limit: u32,
+                lease_slack_ms: u64,
+                lease_ms: u64,
+            ) -> StorageResult<Vec<Loaded>> {
+                let call = StorageWrapper::insert_and_claim(
+                    self,
+                    executions,
+                    executor_id,
+                    now,
+                    limit,
+                    lease_slack_ms,
+                    lease_ms,
+                );
+                self.around("insert_and_claim", call).await
             }
             $(
                 async fn $name(&self, $($arg: $ty),*) -> $ret {

@@ -1112,18 +1112,25 @@ mod postgres_only {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_listener_reconnects_after_losing_its_connection() {
         let h = support::postgres_harness().await;
-        let support::Kind::Postgres { url, .. } = &h.kind else {
+        let support::Kind::Postgres { url, schema } = &h.kind else {
             unreachable!()
         };
         let mut events = h.subscribe();
         h.settle(&mut events).await;
-        // Kill every listener connection (other tests' listeners reconnect too).
+        // Kill this storage's listener connection only, found by its last
+        // statement (the LISTEN on this schema's channel): the listeners of
+        // tests running alongside would announce themselves when they come
+        // back, and those tests count their events.
         let admin = support::pg_client(url).await;
         let killed: i64 = admin
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                &[&durable_execution::storage::postgres::LISTENER_APPLICATION_NAME],
+                 WHERE application_name = $1 AND pid <> pg_backend_pid() \
+                 AND query = $2",
+                &[
+                    &durable_execution::storage::postgres::LISTENER_APPLICATION_NAME,
+                    &format!("LISTEN \"task_executions_events_{schema}\""),
+                ],
             )
             .await
             .unwrap()
@@ -1314,6 +1321,52 @@ mod postgres_only {
                 .is_empty()
         );
     }
+}
+
+/// A claim at insert that claims every new row wakes no other handle (on
+/// PostgreSQL: sends no `NOTIFY`, which would wake every listening
+/// backend); one that leaves a new row `ready` does.
+pub async fn claims_at_insert_wake_others_only_for_rows_left_ready(h: Harness) {
+    use durable_execution::conformance::cases::events_for;
+    use durable_execution::storage::StorageEvent;
+    let window = std::time::Duration::from_millis(300);
+    let other = h.reopen().await;
+    let mut theirs = other.subscribe();
+    h.settle(&mut theirs).await;
+    let claimed = h
+        .insert_and_claim(
+            &[exec("a", "t", T0), exec("b", "t", T0)],
+            "ex",
+            T0,
+            2,
+            0,
+            30_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let seen = events_for(&mut theirs, window).await;
+    assert!(
+        !seen.contains(&StorageEvent::ReadyWork),
+        "rows all claimed at insert woke other claimers: {seen:?}"
+    );
+    let claimed = h
+        .insert_and_claim(
+            &[exec("c", "t", T0), exec("d", "t", T0)],
+            "ex",
+            T0,
+            1,
+            0,
+            30_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let seen = events_for(&mut theirs, window).await;
+    assert!(
+        seen.contains(&StorageEvent::ReadyWork),
+        "a row left ready woke nobody: {seen:?}"
+    );
 }
 
 /// Rows that would hang forever (written by hand or by a faulty tool): a

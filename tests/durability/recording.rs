@@ -55,6 +55,8 @@ impl Recording {
 
 #[async_trait]
 impl StorageWrapper for Recording {
+    const FORWARD_INSERT_AND_CLAIM: bool = true;
+
     fn inner(&self) -> &dyn Storage {
         &*self.inner
     }

@@ -22,6 +22,7 @@ mod support;
 
 mod api;
 mod backpressure;
+mod claiming;
 mod common;
 mod concurrent;
 mod decides;
@@ -169,6 +170,11 @@ macro_rules! executor_suite {
                 retention {
                     background_pruning_deletes_old_trees,
                     retention_can_be_turned_off,
+                }
+                claiming {
+                    an_idle_executor_runs_what_it_enqueues,
+                    an_enqueue_claims_older_work_first,
+                    an_enqueue_without_a_free_slot_leaves_it_ready,
                 }
             );
             // The same scenarios on a current-thread runtime (the executor

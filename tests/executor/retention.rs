@@ -19,6 +19,8 @@ struct CountingPrunes {
 }
 
 impl StorageWrapper for CountingPrunes {
+    const FORWARD_INSERT_AND_CLAIM: bool = true;
+
     fn inner(&self) -> &dyn Storage {
         &*self.inner
     }

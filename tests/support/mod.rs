@@ -292,6 +292,8 @@ impl From<Harness> for Guarded {
 }
 
 impl StorageWrapper for Guarded {
+    const FORWARD_INSERT_AND_CLAIM: bool = true;
+
     fn inner(&self) -> &dyn Storage {
         &*self.storage
     }

@@ -22,12 +22,20 @@
 //!   as before. The flusher is a task of its own, so a caller that stops
 //!   waiting (its future dropped) never abandons the batch of the others.
 //!
+//! - **Claim at enqueue**: every insert here (and
+//!   [`Executor::enqueue_many`](super::Executor::enqueue_many)'s) goes
+//!   through [`insert_claiming`]: a started executor with free slots claims
+//!   with the insert's own commit (docs/design.md, "Claiming at
+//!   enqueue").
+//!
 //! [`Executor::enqueue_many`](super::Executor::enqueue_many) and the
 //! transactional enqueues (`enqueue_in_sqlite`, `enqueue_in_postgres`) do
-//! not go through here.
+//! not go through the batcher.
 
+use super::runner::{free_slots, start_claimed};
 use super::{ExecutorError, Inner, insert_retrying, lock};
-use crate::model::NewExecution;
+use crate::model::{NewExecution, now_millis};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -109,7 +117,7 @@ pub(crate) async fn enqueue_one(
         },
         None => {
             let _release = Release { inner };
-            insert_retrying(inner, std::slice::from_ref(execution), false).await
+            insert_claiming(inner, std::slice::from_ref(execution)).await
         }
     }
 }
@@ -165,10 +173,10 @@ async fn flush(inner: Arc<Inner>) {
 }
 
 /// Inserts one batch and answers each of its callers.
-async fn insert_batch(inner: &Inner, batch: Vec<Queued>) {
+async fn insert_batch(inner: &Arc<Inner>, batch: Vec<Queued>) {
     let (executions, senders): (Vec<NewExecution>, Vec<_>) =
         batch.into_iter().map(|q| (q.execution, q.done)).unzip();
-    match insert_retrying(inner, &executions, false).await {
+    match insert_claiming(inner, &executions).await {
         Ok(()) => {
             for done in senders {
                 let _ = done.send(Ok(()));
@@ -195,4 +203,66 @@ async fn insert_batch(inner: &Inner, batch: Vec<Queued>) {
             }
         }
     }
+}
+
+/// Inserts `executions` (retrying transient errors, see
+/// `insert_retrying`) and, when this executor claims at enqueue
+/// ([`ExecutorOptions::claim_at_enqueue`](crate::ExecutorOptions::claim_at_enqueue)),
+/// runs and has free slots, claims with the same commit the executions it
+/// inserts (unless older ones are ready: see
+/// [`Storage::insert_and_claim`](crate::storage::Storage::insert_and_claim)),
+/// and starts their runs.
+///
+/// Only the first attempt claims. When it fails with a transient error its
+/// commit may still have happened (the answer lost): the retries are plain
+/// inserts, which recognise an earlier commit by its ids, and any row the
+/// lost commit claimed is recovered at the end of its heartbeat lease, as
+/// after a claim whose answer was lost.
+pub(crate) async fn insert_claiming(
+    inner: &Arc<Inner>,
+    executions: &[NewExecution],
+) -> Result<(), ExecutorError> {
+    let Some(permits) = claim_slots(inner, executions.len()) else {
+        return insert_retrying(inner, executions, false).await;
+    };
+    let limit = u32::try_from(permits.num_permits()).unwrap_or(u32::MAX);
+    match inner
+        .storage
+        .insert_and_claim(
+            executions,
+            &inner.executor_id,
+            now_millis(),
+            limit,
+            inner.lease_slack_ms(),
+            inner.lease_ms(),
+        )
+        .await
+    {
+        Ok(rows) => {
+            start_claimed(inner, rows, permits).await;
+            Ok(())
+        }
+        Err(error) if error.is_transient() => {
+            drop(permits);
+            tracing::warn!(error = %error, "transient storage error while enqueueing, retrying");
+            insert_retrying(inner, executions, true).await
+        }
+        Err(source) => Err(ExecutorError::Storage {
+            operation: "insert",
+            source,
+        }),
+    }
+}
+
+/// The slots an enqueue of `rows` executions claims with: none unless
+/// claiming at enqueue is on and the executor is started and not shutting
+/// down; at most one per row and [`max_batch`](crate::ExecutorOptions::max_batch).
+fn claim_slots(inner: &Inner, rows: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if !inner.options.claim_at_enqueue
+        || !inner.lifecycle.started.load(Ordering::SeqCst)
+        || inner.lifecycle.shutdown.is_cancelled()
+    {
+        return None;
+    }
+    free_slots(inner, rows.min(inner.options.max_batch as usize))
 }

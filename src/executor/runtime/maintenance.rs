@@ -131,7 +131,7 @@ pub(super) async fn expirer_loop(inner: Arc<Inner>) {
 /// [`Storage::repair_stuck`]); runs with every lease check. A failure is
 /// logged and tried again at the next check.
 async fn repair_stuck(inner: &Inner) {
-    let lease_slack_ms = u64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(u64::MAX);
+    let lease_slack_ms = inner.lease_slack_ms();
     match inner
         .storage
         .repair_stuck(now_millis(), lease_slack_ms, MAINTENANCE_BATCH)

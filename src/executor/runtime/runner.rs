@@ -42,13 +42,20 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
         let limit = u32::try_from(free)
             .unwrap_or(u32::MAX)
             .min(inner.options.max_batch);
+        // The slots first, then the claim: an enqueue's claim (see
+        // `enqueue::insert_claiming`) takes slots too.
+        let Some(permits) = free_slots(&inner, limit as usize) else {
+            tokio::task::yield_now().await;
+            continue;
+        };
+        let limit = u32::try_from(permits.num_permits()).unwrap_or(limit);
         match inner
             .storage
             .claim_ready(
                 &inner.executor_id,
                 now_millis(),
                 limit,
-                u64::try_from(inner.options.lease_slack.as_millis()).unwrap_or(u64::MAX),
+                inner.lease_slack_ms(),
                 inner.lease_ms(),
             )
             .await
@@ -56,9 +63,7 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
             Ok(rows) => {
                 backoff.reset();
                 let claimed = rows.len();
-                for row in rows {
-                    start_run(&inner, row).await;
-                }
+                start_claimed(&inner, rows, permits).await;
                 if claimed >= limit as usize {
                     tokio::task::yield_now().await;
                     continue;
@@ -68,6 +73,7 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
                 }
             }
             Err(error) => {
+                drop(permits);
                 let delay = backoff.next_delay();
                 log_loop_error("claimer", &error, &backoff);
                 if pause(delay, &stop).await {
@@ -78,16 +84,53 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
     }
 }
 
-async fn start_run(inner: &Arc<Inner>, row: Loaded) {
-    let permit = match inner.tracking.semaphore.clone().try_acquire_owned() {
-        Ok(permit) => permit,
-        // Only the claimer takes permits, so this does not happen; wait
-        // rather than exceed the limit if it ever does.
-        Err(_) => match inner.tracking.semaphore.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => return,
-        },
-    };
+/// Takes up to `want` free slots (run permits) at once, or `None` when
+/// none is free. A claim takes its slots before it claims, and never
+/// claims more rows than it holds slots for: the claimer and an enqueue's
+/// claim can take slots at the same time and never exceed the limit, and
+/// a claimed row never waits for a slot while its lease runs.
+pub(super) fn free_slots(inner: &Inner, want: usize) -> Option<OwnedSemaphorePermit> {
+    let semaphore = &inner.tracking.semaphore;
+    let take = want.min(semaphore.available_permits());
+    if take == 0 {
+        return None;
+    }
+    // Another claim may take slots in between: retry with what is left.
+    let mut take = u32::try_from(take).unwrap_or(u32::MAX);
+    loop {
+        match semaphore.clone().try_acquire_many_owned(take) {
+            Ok(permits) => return Some(permits),
+            Err(_) => {
+                take = u32::try_from(semaphore.available_permits().min(take as usize)).unwrap_or(0);
+                if take == 0 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Starts a run per claimed row, each with one of `permits` (which holds
+/// at least as many as there are rows); the rest are freed.
+pub(super) async fn start_claimed(
+    inner: &Arc<Inner>,
+    rows: Vec<Loaded>,
+    mut permits: OwnedSemaphorePermit,
+) {
+    for row in rows {
+        let Some(permit) = permits.split(1) else {
+            // A storage that returned more rows than asked for: the rest
+            // run elsewhere once their leases expire.
+            tracing::error!(
+                "claimed more executions than free slots; the rest are left to lease expiry"
+            );
+            return;
+        };
+        start_run(inner, row, permit).await;
+    }
+}
+
+async fn start_run(inner: &Arc<Inner>, row: Loaded, permit: OwnedSemaphorePermit) {
     let row = match row {
         Ok(row) => row,
         Err(corrupt) => {

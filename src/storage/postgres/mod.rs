@@ -74,7 +74,8 @@ pub use tls::{RootCertificates, TlsFailure};
 
 use super::row;
 use super::sql::{
-    CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows, engine, sql_storage,
+    ClaimParams, CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows, engine,
+    sql_storage,
 };
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::model::{CorruptRow, Millis, NewExecution};
@@ -1296,6 +1297,39 @@ impl<C: PgClient> Queries for Pg<'_, C> {
                 .await
                 .map_err(pg_err("claim_ready"))
         })?;
+        Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
+    }
+
+    /// In autocommit: one statement, one round trip.
+    async fn insert_claimed(
+        &self,
+        batch: Inserts<'_, std::convert::Infallible>,
+        claim: ClaimParams<'_>,
+    ) -> StorageResult<Rows> {
+        let executions = match batch {
+            Inserts::Rows(rows) => rows,
+            Inserts::Encoded(never) => match never.into_iter().next() {
+                Some(never) => match never {},
+                None => Vec::new(),
+            },
+        };
+        let rows = tokio_postgres::types::Json(row::insert_rows(
+            executions.iter().copied(),
+            row::Text::NoNul,
+        )?);
+        let params = pgq::InsertClaimedExecutionsParams {
+            rows,
+            executor_id: claim.executor_id,
+            now: claim.now,
+            lease_slack_ms: claim.lease_slack_ms,
+            lease_ms: claim.lease_ms,
+            limit: claim.limit,
+        };
+        let rows = pgq::insert_claimed_executions()
+            .params(self.client, &params)
+            .all()
+            .await
+            .map_err(pg_err("insert_claimed_executions"))?;
         Ok(rows.into_iter().map(|r| Ok(convert::raw(r))).collect())
     }
 

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`Insert`] | `insert_executions` per chunk of [`row::INSERT_CHUNK`] rows |
 //! | [`Claim`] | `claim_ready`, rows ordered by `start_at` (unreadable last) |
+//! | [`InsertClaim`] | `insert_claimed_executions` (one statement), or for more than [`row::INSERT_CHUNK`] rows the [`Insert`]'s statements, then `claim_ready` |
 //! | [`Finish`], [`Retry`], [`Release`], [`Heartbeat`], [`Cancel`], [`ClaimCancellations`] | one guarded statement |
 //! | [`Wait`] | `start_waiting`, then the inserts of the parents that matched |
 //! | [`Close`] | `claim_unclosed`, then the [`ClosePlan`] ([`apply_close_plan`]) |
@@ -101,6 +102,101 @@ impl<D: Dialect> Op<D> for Insert<'_, D> {
 
     fn wakeups(_: &()) -> Wakeups {
         Wakeups::ready_if(true)
+    }
+}
+
+/// [`Storage::insert_and_claim`](crate::storage::Storage::insert_and_claim):
+/// the [`Insert`], then the [`Claim`] (if any), in one transaction.
+pub(crate) struct InsertClaim<'a, D: Dialect> {
+    insert: Insert<'a, D>,
+    claim: Option<Claim>,
+    /// The ids inserted, to tell whether the claim left any of them ready.
+    ids: Vec<String>,
+}
+
+/// What [`InsertClaim`] did.
+#[derive(Debug, Default)]
+pub(crate) struct InsertClaimed {
+    /// The rows claimed (the new ones, or older ready ones first).
+    pub(crate) claimed: Vec<Loaded>,
+    /// Some of the new executions are still `ready`: other executors are
+    /// to be woken for them.
+    left_ready: bool,
+}
+
+impl<'a, D: Dialect> InsertClaim<'a, D> {
+    /// `claim` is `None` for a plain insert (no free slot).
+    pub(crate) fn new<'e>(
+        executions: &'e [NewExecution],
+        prepare: impl FnOnce(&'e [NewExecution]) -> StorageResult<Inserts<'a, D::Chunk>>,
+        claim: Option<Claim>,
+    ) -> StorageResult<Option<Self>> {
+        let Some(insert) = Insert::new(executions, prepare)? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            insert,
+            claim,
+            ids: executions.iter().map(|e| e.execution_id.clone()).collect(),
+        }))
+    }
+}
+
+impl<D: Dialect> Op<D> for InsertClaim<'_, D> {
+    type Output = InsertClaimed;
+    const ACCESS: Access = Access::Write;
+    named!("insert_and_claim");
+
+    /// The claim commits with the insert (one commit for both): one
+    /// statement (`insert_claimed_executions`) when the insert is one,
+    /// otherwise the inserts, then the claim, in one transaction.
+    fn transaction(&self) -> bool {
+        Op::<D>::transaction(&self.insert)
+    }
+
+    async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<InsertClaimed> {
+        let Some(claim) = self.claim else {
+            queries.insert(vec![self.insert.inserts]).await?;
+            return Ok(InsertClaimed {
+                claimed: Vec::new(),
+                left_ready: true,
+            });
+        };
+        let rows = if self.insert.rows <= row::INSERT_CHUNK {
+            queries
+                .insert_claimed(self.insert.inserts, claim.params())
+                .await?
+        } else {
+            queries.insert(vec![self.insert.inserts]).await?;
+            let p = claim.params();
+            queries
+                .claim_ready(p.executor_id, p.now, p.lease_slack_ms, p.lease_ms, p.limit)
+                .await?
+        };
+        // The rows claimed: `running` (a one-statement insert returns the
+        // rows it left ready too), unreadable ones included (a claim's).
+        let mut claimed: super::Rows = rows
+            .into_iter()
+            .filter(|r| r.as_ref().map_or(true, |r| r.status == "running"))
+            .collect();
+        claimed.sort_by_key(|r| r.as_ref().map_or(i64::MAX, |r| r.start_at));
+        let claimed = loaded(claimed);
+        let taken: HashSet<&str> = claimed
+            .iter()
+            .map(|row| match row {
+                Ok(e) => e.execution_id.as_str(),
+                Err(corrupt) => corrupt.execution_id.as_str(),
+            })
+            .collect();
+        let left_ready = self.ids.iter().any(|id| !taken.contains(id.as_str()));
+        Ok(InsertClaimed {
+            claimed,
+            left_ready,
+        })
+    }
+
+    fn wakeups(output: &InsertClaimed) -> Wakeups {
+        Wakeups::ready_if(output.left_ready)
     }
 }
 
@@ -223,6 +319,18 @@ impl Claim {
             lease_ms: i64::try_from(lease_ms).unwrap_or(i64::MAX),
             limit: limit_i64(limit),
         })
+    }
+}
+
+impl Claim {
+    fn params(&self) -> super::ClaimParams<'_> {
+        super::ClaimParams {
+            executor_id: &self.executor_id,
+            now: self.now,
+            lease_slack_ms: self.lease_slack_ms,
+            lease_ms: self.lease_ms,
+            limit: self.limit,
+        }
     }
 }
 

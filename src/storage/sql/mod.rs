@@ -67,6 +67,22 @@ macro_rules! sql_storage {
                 self.run(engine::Insert::new(executions, $prepare)?).await
             }
 
+            async fn insert_and_claim(
+                &self,
+                executions: &[$crate::model::NewExecution],
+                executor_id: &str,
+                now: $crate::model::Millis,
+                limit: u32,
+                lease_slack_ms: u64,
+                lease_ms: u64,
+            ) -> $crate::storage::StorageResult<Vec<$crate::model::Loaded>> {
+                let claim = engine::Claim::new(executor_id, now, limit, lease_slack_ms, lease_ms);
+                Ok(self
+                    .run(engine::InsertClaim::new(executions, $prepare, claim)?)
+                    .await?
+                    .claimed)
+            }
+
             async fn get(
                 &self,
                 execution_ids: &[String],
@@ -387,6 +403,17 @@ impl PrunedRoot {
 /// runs with it, see the [module docs](self)); errors carry the query's
 /// name. Methods returning ids leave out rows whose id cannot be read
 /// (logged): nothing can be done with them by id.
+/// The parameters of a claim ([`Queries::insert_claimed`]; `claim_ready`
+/// takes them one by one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimParams<'a> {
+    pub(crate) executor_id: &'a str,
+    pub(crate) now: Millis,
+    pub(crate) lease_slack_ms: i64,
+    pub(crate) lease_ms: i64,
+    pub(crate) limit: i64,
+}
+
 pub(crate) trait Queries {
     /// The parameter types.
     type Dialect: Dialect;
@@ -418,6 +445,15 @@ pub(crate) trait Queries {
         lease_slack_ms: i64,
         lease_ms: i64,
         limit: i64,
+    ) -> impl Future<Output = StorageResult<Rows>>;
+    /// `insert_claimed_executions`: inserts one statement's worth of
+    /// prepared executions (at most [`row::INSERT_CHUNK`](super::row::INSERT_CHUNK)),
+    /// claiming the first `limit` that are due when nothing older is
+    /// ready; every inserted row, the claimed ones `running`.
+    fn insert_claimed(
+        &self,
+        batch: Inserts<'_, <Self::Dialect as Dialect>::Chunk>,
+        claim: ClaimParams<'_>,
     ) -> impl Future<Output = StorageResult<Rows>>;
     /// `finish_executions`: the ids that matched.
     fn finish_executions(

@@ -40,8 +40,8 @@ mod convert;
 
 use super::row;
 use super::sql::{
-    Access, CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows, engine,
-    sql_storage,
+    Access, ClaimParams, CountGroup, Dialect, Inserts, ListParams, Op, PrunedRoot, Queries, Rows,
+    engine, sql_storage,
 };
 use super::{ChildOutput, StorageError, StorageEvent, StorageResult};
 use crate::generated::sqlite as q;
@@ -560,32 +560,43 @@ fn insert_chunks_on(conn: &Connection, chunks: Vec<row::InsertChunk>) -> Storage
 
 /// One `insert_executions` statement.
 fn insert_chunk(conn: &Connection, chunk: &row::InsertChunk) -> StorageResult<()> {
-    match q::insert_executions(conn, &q::InsertExecutionsParams { rows: &chunk.rows }) {
-        Ok(_) => Ok(()),
-        Err(source)
+    q::insert_executions(conn, &q::InsertExecutionsParams { rows: &chunk.rows })
+        .map(|_| ())
+        .map_err(|source| insert_error(conn, chunk, "insert_executions", source))
+}
+
+/// The error of an insert of `chunk` (`query`): a duplicate sleeping key or
+/// execution id named, anything else as it is.
+fn insert_error(
+    conn: &Connection,
+    chunk: &row::InsertChunk,
+    query: &'static str,
+    source: rusqlite::Error,
+) -> StorageError {
+    match source {
+        source
             if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
                 && source.to_string().contains("sleeping_key") =>
         {
-            Err(StorageError::DuplicateSleepingKey {
+            StorageError::DuplicateSleepingKey {
                 key: row::sleeping_key_of_chunk(&chunk.rows),
-            })
+            }
         }
-        Err(source)
-            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-        {
-            let existing = q::get_executions(conn, &q::GetExecutionsParams { ids: &chunk.ids })
-                .map_err(sqlite_err("get_executions"))?;
-            Err(StorageError::DuplicateExecutionId {
-                execution_id: existing.into_iter().next().map_or_else(
-                    || "unknown".to_owned(),
-                    |r| match r {
-                        Ok(r) => r.execution_id,
-                        Err(bad) => convert::row_name(&bad),
-                    },
-                ),
-            })
+        source if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            match q::get_executions(conn, &q::GetExecutionsParams { ids: &chunk.ids }) {
+                Ok(existing) => StorageError::DuplicateExecutionId {
+                    execution_id: existing.into_iter().next().map_or_else(
+                        || "unknown".to_owned(),
+                        |r| match r {
+                            Ok(r) => r.execution_id,
+                            Err(bad) => convert::row_name(&bad),
+                        },
+                    ),
+                },
+                Err(read) => sqlite_err("get_executions")(read),
+            }
         }
-        Err(source) => Err(sqlite_err("insert_executions")(source)),
+        source => sqlite_err(query)(source),
     }
 }
 
@@ -791,6 +802,48 @@ impl Queries for Connection {
             raw.push(convert::raw(row));
         }
         Ok(raw)
+    }
+
+    async fn insert_claimed(
+        &self,
+        batch: Inserts<'_, row::InsertChunk>,
+        claim: ClaimParams<'_>,
+    ) -> StorageResult<Rows> {
+        let mut chunks = match batch {
+            Inserts::Encoded(encoded) => encoded,
+            Inserts::Rows(rows) => row::insert_chunks(rows)?,
+        };
+        let Some(chunk) = chunks.pop() else {
+            return Ok(Vec::new());
+        };
+        if !chunks.is_empty() {
+            // More than one statement's worth (the engine sends one): insert
+            // everything, then claim.
+            chunks.push(chunk);
+            insert_chunks_on(self, chunks)?;
+            return self
+                .claim_ready(
+                    claim.executor_id,
+                    claim.now,
+                    claim.lease_slack_ms,
+                    claim.lease_ms,
+                    claim.limit,
+                )
+                .await;
+        }
+        let rows = q::insert_claimed_executions(
+            self,
+            &q::InsertClaimedExecutionsParams {
+                rows: &chunk.rows,
+                executor_id: claim.executor_id,
+                now: claim.now,
+                lease_slack_ms: claim.lease_slack_ms,
+                lease_ms: claim.lease_ms,
+                limit: claim.limit,
+            },
+        )
+        .map_err(|source| insert_error(self, &chunk, "insert_claimed_executions", source))?;
+        Ok(rows.into_iter().map(convert::raw).collect())
     }
 
     ids_query!(finish_executions(executor_id: &str, now: Millis, items: String) => FinishExecutionsParams { executor_id, now, items: &items });

@@ -245,6 +245,8 @@ impl CountingStorage {
 }
 
 impl StorageWrapper for CountingStorage {
+    const FORWARD_INSERT_AND_CLAIM: bool = true;
+
     fn inner(&self) -> &dyn Storage {
         &*self.inner
     }

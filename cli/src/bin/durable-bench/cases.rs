@@ -36,6 +36,14 @@ pub(crate) fn options_builder() -> durable_execution::ExecutorOptionsBuilder {
         .close_batch(4_096)
         .write_batch(4_096)
         .poll_interval(Duration::from_millis(100))
+        .claim_at_enqueue(claim_at_enqueue())
+}
+
+/// Whether the executors claim at enqueue (`DURABLE_BENCH_CLAIM_AT_ENQUEUE`,
+/// `0` for off; default on, the library's default). The latency case
+/// measures both anyway.
+fn claim_at_enqueue() -> bool {
+    std::env::var("DURABLE_BENCH_CLAIM_AT_ENQUEUE").map_or(true, |v| v != "0")
 }
 
 /// What one run measured besides its main value.
@@ -417,14 +425,15 @@ pub(crate) struct Latency {
     pub(crate) p99_ms: f64,
 }
 
-/// An idle executor; `tasks` tasks enqueued one at a time at random gaps
-/// in `gap_ms`; enqueue-to-start latency (from just before `enqueue` to the
+/// An idle executor (claiming at enqueue or not); `tasks` tasks enqueued
+/// one at a time at random gaps in `gap_ms`; enqueue-to-start latency (from just before `enqueue` to the
 /// first line of the task body, on one local monotonic clock).
 pub(crate) async fn latency(
     backend: Backend,
     pg_url: &str,
     tasks: usize,
     gap_ms: (u64, u64),
+    claim_at_enqueue: bool,
 ) -> Result<(Latency, Observed)> {
     let fresh = Fresh::new(backend, pg_url).await?;
     let started: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; tasks]));
@@ -441,7 +450,11 @@ pub(crate) async fn latency(
         })
     };
     let executor = Executor::builder(fresh.storage.clone())
-        .options(executor_options()?)
+        .options(
+            options_builder()
+                .claim_at_enqueue(claim_at_enqueue)
+                .build()?,
+        )
         .register(&task)
         .build()?;
     executor.start()?;

@@ -2,6 +2,15 @@
 // This file was generated with `cornucopia`. Do not modify.
 
 #[derive(Debug)]
+pub struct InsertClaimedExecutionsParams<T1: crate::JsonSql, T2: crate::StringSql> {
+    pub now: i64,
+    pub limit: i64,
+    pub rows: T1,
+    pub lease_slack_ms: i64,
+    pub executor_id: T2,
+    pub lease_ms: i64,
+}
+#[derive(Debug)]
 pub struct GetChildrenOutputsParams<T1: crate::StringSql> {
     pub parent_execution_id: T1,
     pub after_index: i32,
@@ -2675,6 +2684,111 @@ impl InsertExecutionsStmt {
         rows: &'a T1,
     ) -> Result<u64, tokio_postgres::Error> {
         client.execute(self.0, &[rows]).await
+    }
+}
+pub struct InsertClaimedExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
+/// Inserts executions like insert_executions and, in the same statement, claims the first `limit` of them that are due (like claim_ready: owner, timeout bound, heartbeat deadline) when no older execution is ready and due: an executor's claim at enqueue in one round trip and one commit. Returns every row it inserted; those it claimed are `running`.
+pub fn insert_claimed_executions() -> InsertClaimedExecutionsStmt {
+    InsertClaimedExecutionsStmt(
+        "WITH k AS ( SELECT r.execution_id, r.task_id, r.root_task_id, r.root_execution_id, r.parent_task_id, r.parent_execution_id, r.index_in_parent, r.is_finalize, r.parent_decides, r.retry_options, r.sleep_ms_before_run, r.timeout_ms, r.input, r.start_at, r.created_at, r.sleeping_key, (r.sleeping_key IS NULL AND r.start_at <= $1 AND row_number() OVER () <= $2 AND NOT EXISTS (SELECT 1 FROM task_executions AS o WHERE o.status = 'ready' AND o.start_at <= $1)) AS claim FROM jsonb_to_recordset($3::jsonb) AS r(execution_id text, task_id text, root_task_id text, root_execution_id text, parent_task_id text, parent_execution_id text, index_in_parent integer, is_finalize boolean, parent_decides boolean, retry_options jsonb, sleep_ms_before_run bigint, timeout_ms bigint, input text, start_at bigint, created_at bigint, sleeping_key text)) INSERT INTO task_executions (execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, parent_decides, retry_options, sleep_ms_before_run, timeout_ms, input, status, start_at, created_at, updated_at, sleeping_key, expires_at, executor_id, started_at, heartbeat_expires_at) SELECT k.execution_id, k.task_id, k.root_task_id, k.root_execution_id, k.parent_task_id, k.parent_execution_id, k.index_in_parent, k.is_finalize, COALESCE(k.parent_decides, false), k.retry_options, k.sleep_ms_before_run, k.timeout_ms, k.input, CASE WHEN k.sleeping_key IS NOT NULL THEN 'sleeping' WHEN k.claim THEN 'running' ELSE 'ready' END, k.start_at, k.created_at, CASE WHEN k.claim THEN $1 ELSE k.created_at END, k.sleeping_key, CASE WHEN k.sleeping_key IS NOT NULL THEN k.created_at + k.timeout_ms WHEN k.claim THEN $1 + k.timeout_ms + $4 END, CASE WHEN k.claim THEN $5::text END, CASE WHEN k.claim THEN $1 END, CASE WHEN k.claim THEN $1::bigint + $6::bigint END FROM k RETURNING id, execution_id, task_id, root_task_id, root_execution_id, parent_task_id, parent_execution_id, index_in_parent, is_finalize, retry_options, sleep_ms_before_run, timeout_ms, input, run_output, output, children_count, active_children_count, finalize_execution_id, children_errors, finalize_error, error, status, is_closed, needs_cancel, executor_id, attempt, start_at, started_at, finished_at, expires_at, created_at, updated_at, waiting_for_children_started_at, waiting_for_finalize_started_at, closed_at, sleeping_key, parent_decides, heartbeat_expires_at",
+        None,
+    )
+}
+impl InsertClaimedExecutionsStmt {
+    pub async fn prepare<'a, C: GenericClient>(
+        mut self,
+        client: &'a C,
+    ) -> Result<Self, tokio_postgres::Error> {
+        self.1 = Some(client.prepare(self.0).await?);
+        Ok(self)
+    }
+    fn bind<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>(
+        &'s self,
+        client: &'c C,
+        now: &'a i64,
+        limit: &'a i64,
+        rows: &'a T1,
+        lease_slack_ms: &'a i64,
+        executor_id: &'a T2,
+        lease_ms: &'a i64,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 6> {
+        TaskExecutionRowQuery {
+            client,
+            params: [now, limit, rows, lease_slack_ms, executor_id, lease_ms],
+            query: self.0,
+            cached: self.1.as_ref(),
+            extractor: |
+                row: &tokio_postgres::Row,
+            | -> Result<TaskExecutionRowBorrowed, tokio_postgres::Error> {
+                Ok(TaskExecutionRowBorrowed {
+                    id: row.try_get(0)?,
+                    execution_id: row.try_get(1)?,
+                    task_id: row.try_get(2)?,
+                    root_task_id: row.try_get(3)?,
+                    root_execution_id: row.try_get(4)?,
+                    parent_task_id: row.try_get(5)?,
+                    parent_execution_id: row.try_get(6)?,
+                    index_in_parent: row.try_get(7)?,
+                    is_finalize: row.try_get(8)?,
+                    retry_options: row.try_get(9)?,
+                    sleep_ms_before_run: row.try_get(10)?,
+                    timeout_ms: row.try_get(11)?,
+                    input: row.try_get(12)?,
+                    run_output: row.try_get(13)?,
+                    output: row.try_get(14)?,
+                    children_count: row.try_get(15)?,
+                    active_children_count: row.try_get(16)?,
+                    finalize_execution_id: row.try_get(17)?,
+                    children_errors: row.try_get(18)?,
+                    finalize_error: row.try_get(19)?,
+                    error: row.try_get(20)?,
+                    status: row.try_get(21)?,
+                    is_closed: row.try_get(22)?,
+                    needs_cancel: row.try_get(23)?,
+                    executor_id: row.try_get(24)?,
+                    attempt: row.try_get(25)?,
+                    start_at: row.try_get(26)?,
+                    started_at: row.try_get(27)?,
+                    finished_at: row.try_get(28)?,
+                    expires_at: row.try_get(29)?,
+                    created_at: row.try_get(30)?,
+                    updated_at: row.try_get(31)?,
+                    waiting_for_children_started_at: row.try_get(32)?,
+                    waiting_for_finalize_started_at: row.try_get(33)?,
+                    closed_at: row.try_get(34)?,
+                    sleeping_key: row.try_get(35)?,
+                    parent_decides: row.try_get(36)?,
+                    heartbeat_expires_at: row.try_get(37)?,
+                })
+            },
+            mapper: |it| TaskExecutionRow::from(it),
+        }
+    }
+}
+impl<'c, 'a, 's, C: GenericClient, T1: crate::JsonSql, T2: crate::StringSql>
+    crate::client::async_::Params<
+        'c,
+        'a,
+        's,
+        InsertClaimedExecutionsParams<T1, T2>,
+        TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 6>,
+        C,
+    > for InsertClaimedExecutionsStmt
+{
+    fn params(
+        &'s self,
+        client: &'c C,
+        params: &'a InsertClaimedExecutionsParams<T1, T2>,
+    ) -> TaskExecutionRowQuery<'c, 'a, 's, C, TaskExecutionRow, 6> {
+        self.bind(
+            client,
+            &params.now,
+            &params.limit,
+            &params.rows,
+            &params.lease_slack_ms,
+            &params.executor_id,
+            &params.lease_ms,
+        )
     }
 }
 pub struct GetExecutionsStmt(&'static str, Option<tokio_postgres::Statement>);
