@@ -212,6 +212,7 @@ impl ExecutorBuilder {
             },
             wake: WakeUps {
                 claimer: Notify::new(),
+                claimer_waits_for_slots: AtomicBool::new(false),
                 closer: Notify::new(),
                 canceller: Notify::new(),
                 run_finished: Notify::new(),
@@ -324,6 +325,10 @@ pub(crate) struct Lifecycle {
 /// Wake-ups of the background loops, and of a shutdown waiting for runs.
 struct WakeUps {
     claimer: Notify,
+    /// The claimer went idle for want of a free slot: the writer wakes it
+    /// when it frees slots (and only then: a finish does not make work
+    /// ready, and an idle claimer with free slots found none).
+    claimer_waits_for_slots: AtomicBool,
     closer: Notify,
     canceller: Notify,
     run_finished: Notify,

@@ -459,7 +459,11 @@ impl Storage for MemoryStorage {
                 .next()
                 .is_some_and(|(start_at, _)| *start_at <= now);
             state.insert_all(executions)?;
-            let limit = if older_due { 0 } else { limit };
+            let limit = if older_due || executions.len() > super::CLAIM_AT_INSERT_MAX {
+                0
+            } else {
+                limit
+            };
             state.claim_ready(executor_id, now, limit, lease_slack_ms, lease_ms)
         };
         let taken: HashSet<&str> = claimed

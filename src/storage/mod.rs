@@ -372,6 +372,11 @@ pub enum StorageEvent {
     CloseWork,
 }
 
+/// Most executions an insert claims in [`Storage::insert_and_claim`] on
+/// the built-in backends: one statement's worth; a larger insert claims
+/// nothing.
+pub(crate) const CLAIM_AT_INSERT_MAX: usize = row::INSERT_CHUNK;
+
 /// The rows of a claim made after its insert had committed (the default
 /// [`Storage::insert_and_claim`]): a failed claim claims nothing, and the
 /// insert stands.
@@ -403,17 +408,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// (see `docs/design.md`, "Claiming at enqueue"). It claims new rows
     /// only, due ones (a delayed execution not before its time), and none
     /// while an older row is ready and due: the new executions never go
-    /// ahead of older ones (a claimer takes those). An insert of more than
-    /// one statement's worth (over 100 rows on the SQL backends) claims as
-    /// `claim_ready` does instead: the oldest due ready rows, older ones
-    /// first. Returns the claimed rows, oldest `start_at` first.
+    /// ahead of older ones (a claimer takes those). The built-in backends
+    /// claim nothing in an insert of more than 500 executions (more than
+    /// one statement's worth). Returns the claimed rows, oldest `start_at`
+    /// first.
     ///
     /// All or nothing: on an error nothing is inserted or claimed. One
     /// commit for both is what makes it worth having: the run of a claimed
     /// execution starts after one durable commit instead of two, and no
     /// other executor is woken for rows it would only find claimed. The
-    /// built-in backends do both in one statement (for up to 100 rows;
-    /// more in one transaction) and send [`StorageEvent::ReadyWork`] only
+    /// built-in backends do both in one statement and send
+    /// [`StorageEvent::ReadyWork`] only
     /// when some of the new executions are left `ready`; `limit = 0` is a
     /// plain insert.
     ///

@@ -255,10 +255,13 @@ pub(crate) async fn insert_claiming(
 }
 
 /// The slots an enqueue of `rows` executions claims with: none unless
-/// claiming at enqueue is on and the executor is started and not shutting
-/// down; at most one per row and [`max_batch`](crate::ExecutorOptions::max_batch).
+/// claiming at enqueue is on, the executor is started and not shutting
+/// down, and the insert is one statement's worth (a larger one claims
+/// nothing, and its slots would keep the claimer from others' work); at
+/// most one per row and [`max_batch`](crate::ExecutorOptions::max_batch).
 fn claim_slots(inner: &Inner, rows: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
     if !inner.options.claim_at_enqueue
+        || rows > crate::storage::CLAIM_AT_INSERT_MAX
         || !inner.lifecycle.started.load(Ordering::SeqCst)
         || inner.lifecycle.shutdown.is_cancelled()
     {

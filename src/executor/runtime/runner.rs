@@ -20,6 +20,7 @@ use crate::storage::{FinishItem, RetryItem, WaitItem};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -32,7 +33,16 @@ pub(super) async fn claimer_loop(inner: Arc<Inner>) {
         inner.options.error_backoff_cap,
     );
     while !stop.is_cancelled() {
-        let free = inner.tracking.semaphore.available_permits();
+        let mut free = inner.tracking.semaphore.available_permits();
+        if free == 0 {
+            // Said before the second look, so that a writer freeing slots
+            // in between either is seen here or sees the flag.
+            inner
+                .wake
+                .claimer_waits_for_slots
+                .store(true, Ordering::SeqCst);
+            free = inner.tracking.semaphore.available_permits();
+        }
         if free == 0 {
             if idle(&inner.wake.claimer, inner.options.poll_interval, &stop).await {
                 break;

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -40,9 +41,18 @@ pub(super) async fn writer_loop(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiv
                 Inner::forget_run(&mut running, &completion.execution_id, &completion.run);
             }
         }
-        // Dropping the completions releases their permits.
+        // Dropping the completions releases their permits; a claimer that
+        // waits for slots is woken (one with free slots is not: a finish
+        // makes no work ready, and a retry's or release's own wake-up
+        // reaches it through the storage's events).
         drop(completions);
-        inner.wake.claimer.notify_one();
+        if inner
+            .wake
+            .claimer_waits_for_slots
+            .swap(false, Ordering::SeqCst)
+        {
+            inner.wake.claimer.notify_one();
+        }
         if close_work {
             inner.wake.closer.notify_one();
         }

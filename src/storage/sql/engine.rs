@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`Insert`] | `insert_executions` per chunk of [`row::INSERT_CHUNK`] rows |
 //! | [`Claim`] | `claim_ready`, rows ordered by `start_at` (unreadable last) |
-//! | [`InsertClaim`] | `insert_claimed_executions` (one statement), or for more than [`row::INSERT_CHUNK`] rows the [`Insert`]'s statements, then `claim_ready` |
+//! | [`InsertClaim`] | `insert_claimed_executions` (one statement; more rows than it takes: the [`Insert`], claiming nothing) |
 //! | [`Finish`], [`Retry`], [`Release`], [`Heartbeat`], [`Cancel`], [`ClaimCancellations`] | one guarded statement |
 //! | [`Wait`] | `start_waiting`, then the inserts of the parents that matched |
 //! | [`Close`] | `claim_unclosed`, then the [`ClosePlan`] ([`apply_close_plan`]) |
@@ -134,6 +134,8 @@ impl<'a, D: Dialect> InsertClaim<'a, D> {
         let Some(insert) = Insert::new(executions, prepare)? else {
             return Ok(None);
         };
+        // One statement or none: a larger insert claims nothing.
+        let claim = claim.filter(|_| executions.len() <= crate::storage::CLAIM_AT_INSERT_MAX);
         Ok(Some(Self {
             insert,
             claim,
@@ -147,11 +149,10 @@ impl<D: Dialect> Op<D> for InsertClaim<'_, D> {
     const ACCESS: Access = Access::Write;
     named!("insert_and_claim");
 
-    /// The claim commits with the insert (one commit for both): one
-    /// statement (`insert_claimed_executions`) when the insert is one,
-    /// otherwise the inserts, then the claim, in one transaction.
+    /// A claim commits with its insert in one statement
+    /// (`insert_claimed_executions`); a plain insert is the [`Insert`].
     fn transaction(&self) -> bool {
-        Op::<D>::transaction(&self.insert)
+        self.claim.is_none() && Op::<D>::transaction(&self.insert)
     }
 
     async fn run<Q: Queries<Dialect = D>>(self, queries: &Q) -> StorageResult<InsertClaimed> {
@@ -162,19 +163,11 @@ impl<D: Dialect> Op<D> for InsertClaim<'_, D> {
                 left_ready: true,
             });
         };
-        let rows = if self.insert.rows <= row::INSERT_CHUNK {
-            queries
-                .insert_claimed(self.insert.inserts, claim.params())
-                .await?
-        } else {
-            queries.insert(vec![self.insert.inserts]).await?;
-            let p = claim.params();
-            queries
-                .claim_ready(p.executor_id, p.now, p.lease_slack_ms, p.lease_ms, p.limit)
-                .await?
-        };
-        // The rows claimed: `running` (a one-statement insert returns the
-        // rows it left ready too), unreadable ones included (a claim's).
+        let rows = queries
+            .insert_claimed(self.insert.inserts, claim.params())
+            .await?;
+        // The rows claimed: `running` (the statement returns the rows it
+        // left ready too).
         let mut claimed: super::Rows = rows
             .into_iter()
             .filter(|r| r.as_ref().map_or(true, |r| r.status == "running"))

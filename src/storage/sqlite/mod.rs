@@ -817,19 +817,11 @@ impl Queries for Connection {
             return Ok(Vec::new());
         };
         if !chunks.is_empty() {
-            // More than one statement's worth (the engine sends one): insert
-            // everything, then claim.
+            // More than one statement's worth (the engine never sends it):
+            // a plain insert, claiming nothing.
             chunks.push(chunk);
             insert_chunks_on(self, chunks)?;
-            return self
-                .claim_ready(
-                    claim.executor_id,
-                    claim.now,
-                    claim.lease_slack_ms,
-                    claim.lease_ms,
-                    claim.limit,
-                )
-                .await;
+            return Ok(Vec::new());
         }
         let rows = q::insert_claimed_executions(
             self,
