@@ -565,21 +565,12 @@ pub async fn concurrent_claims_at_insert_get_disjoint_rows(h: Harness) {
                 } else {
                     s.claim_ready(&executor, T0, 3, 0, LEASE).await.unwrap()
                 };
-                for e in claimed {
-                    let e = e.unwrap();
-                    assert_eq!(e.executor_id.as_deref(), Some(executor.as_str()));
-                    mine.push(e.execution_id);
-                }
+                record_claims(claimed, &executor, &mut mine);
             }
             mine
         }));
     }
-    let mut seen = HashSet::new();
-    for t in tasks {
-        for id in t.await.unwrap() {
-            assert!(seen.insert(id.clone()), "{id} claimed twice");
-        }
-    }
+    let mut seen = claimed_once(tasks).await;
     loop {
         let rest = ok_ids(h.claim_ready("last", T0, 100, 0, LEASE).await.unwrap());
         if rest.is_empty() {
@@ -1966,6 +1957,27 @@ pub async fn events_wake_subscribers(h: Harness) {
     );
 }
 
+/// Appends the ids of `claimed` to `mine`, checking each is owned by
+/// `executor`.
+fn record_claims(claimed: Vec<Loaded>, executor: &str, mine: &mut Vec<String>) {
+    for e in claimed {
+        let e = e.unwrap();
+        assert_eq!(e.executor_id.as_deref(), Some(executor));
+        mine.push(e.execution_id);
+    }
+}
+
+/// Every id the claiming `tasks` returned, each claimed by one of them only.
+async fn claimed_once(tasks: Vec<tokio::task::JoinHandle<Vec<String>>>) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            assert!(seen.insert(id.clone()), "{id} claimed twice");
+        }
+    }
+    seen
+}
+
 /// Six concurrent claimers on two handles never receive the same row, and
 /// together claim every row.
 pub async fn concurrent_claimers_get_disjoint_rows(h: Harness) {
@@ -1985,21 +1997,12 @@ pub async fn concurrent_claimers_get_disjoint_rows(h: Harness) {
                 if claimed.is_empty() {
                     break;
                 }
-                for e in claimed {
-                    let e = e.unwrap();
-                    assert_eq!(e.executor_id.as_deref(), Some(executor.as_str()));
-                    mine.push(e.execution_id);
-                }
+                record_claims(claimed, &executor, &mut mine);
             }
             mine
         }));
     }
-    let mut seen = HashSet::new();
-    for t in tasks {
-        for id in t.await.unwrap() {
-            assert!(seen.insert(id.clone()), "{id} claimed twice");
-        }
-    }
+    let seen = claimed_once(tasks).await;
     assert_eq!(seen.len(), n);
 }
 
