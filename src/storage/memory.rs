@@ -1222,39 +1222,51 @@ impl Storage for MemoryStorage {
     }
 }
 
-#[cfg(all(test, feature = "conformance"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::cases::{T0, events_for, exec};
+    use crate::model::RetryOptions;
+
+    const T0: Millis = 1_000_000;
+
+    fn new(id: &str) -> NewExecution {
+        NewExecution {
+            execution_id: id.to_owned(),
+            task_id: "t".to_owned(),
+            root: None,
+            parent: None,
+            retry_options: RetryOptions::default(),
+            sleep_ms_before_run: 0,
+            timeout_ms: 1_000,
+            input: "null".to_owned(),
+            created_at: T0,
+            sleeping_key: None,
+        }
+    }
+
+    /// Whatever `rx` received so far.
+    fn received(rx: &mut tokio::sync::broadcast::Receiver<StorageEvent>) -> Vec<StorageEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
 
     /// A claim at insert that claims every new row wakes nobody; one that
-    /// leaves a new row ready does.
+    /// leaves a new row ready does (the memory backend sends its events
+    /// synchronously).
     #[tokio::test]
     async fn claims_at_insert_wake_only_for_rows_left_ready() {
         let storage = MemoryStorage::new();
         let mut events = storage.subscribe();
-        let window = std::time::Duration::from_millis(50);
         let claimed = storage
-            .insert_and_claim(&[exec("a", "t", T0)], "ex", T0, 1, 0, 30_000)
+            .insert_and_claim(&[new("a")], "ex", T0, 1, 0, 30_000)
             .await
             .unwrap_or_default();
         assert_eq!(claimed.len(), 1);
-        assert!(events_for(&mut events, window).await.is_empty());
+        assert!(received(&mut events).is_empty());
         let claimed = storage
-            .insert_and_claim(
-                &[exec("b", "t", T0), exec("c", "t", T0)],
-                "ex",
-                T0,
-                1,
-                0,
-                30_000,
-            )
+            .insert_and_claim(&[new("b"), new("c")], "ex", T0, 1, 0, 30_000)
             .await
             .unwrap_or_default();
         assert_eq!(claimed.len(), 1);
-        assert_eq!(
-            events_for(&mut events, window).await,
-            [StorageEvent::ReadyWork]
-        );
+        assert_eq!(received(&mut events), [StorageEvent::ReadyWork]);
     }
 }
