@@ -1145,6 +1145,8 @@ mod postgres_only {
             ),
             "{back:?}"
         );
+        // (The rest of its announcement may still come: the wait below is
+        // for a `ReadyWork` after the insert, whatever arrives first.)
         while events.try_recv().is_ok() {}
         // ... and notifications from another pool reach it again.
         let other = h.reopen().await;

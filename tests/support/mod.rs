@@ -106,13 +106,17 @@ impl Harness {
     }
 
     /// Waits until a freshly subscribed receiver of a PostgreSQL storage has
-    /// seen its listener come up (it announces itself with one `ReadyWork`
-    /// once `LISTEN` is active), then drains it, so that a later event can
-    /// only come from a notification. A no-op for the other backends.
+    /// seen its listener come up (it announces itself once `LISTEN` is
+    /// active, one event per kind, `ReadyWork` first), then drains it until
+    /// 200 ms pass without an event, so that a later event can only come
+    /// from a notification. A no-op for the other backends.
     pub async fn settle(&self, rx: &mut tokio::sync::broadcast::Receiver<StorageEvent>) {
         if let Kind::Postgres { .. } = self.kind {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
-            while rx.try_recv().is_ok() {}
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await
+            {
+            }
         }
     }
 

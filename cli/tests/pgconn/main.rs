@@ -54,3 +54,20 @@ pub async fn insert_and_claim(storage: &dyn durable_execution::storage::Storage,
         .collect();
     assert_eq!(ids, [id]);
 }
+
+/// Waits until a fresh subscriber of a listening PostgreSQL storage has
+/// seen its listener come up, then drains the rest of the announcement:
+/// the listener sends one event per kind (`ReadyWork` first), so what
+/// comes after 200 ms of quiet is a notification.
+pub async fn listener_up(
+    events: &mut tokio::sync::broadcast::Receiver<durable_execution::storage::StorageEvent>,
+) {
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), events.recv())
+        .await
+        .expect("the listener came up within 30 s")
+        .expect("event");
+    assert_eq!(first, durable_execution::storage::StorageEvent::ReadyWork);
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(std::time::Duration::from_millis(200), events.recv()).await
+    {}
+}

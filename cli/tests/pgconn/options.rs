@@ -101,12 +101,7 @@ async fn from_pool_with_the_schema_in_the_pool_config() {
     .expect("from_pool");
     assert!(table_in(&schema).await);
     let mut events = storage.subscribe();
-    let first = tokio::time::timeout(Duration::from_secs(30), events.recv())
-        .await
-        .expect("the listener came up within 30 s")
-        .expect("event");
-    assert_eq!(first, StorageEvent::ReadyWork);
-    while events.try_recv().is_ok() {}
+    crate::listener_up(&mut events).await;
     let other = PostgresStorage::connect(
         PostgresConfig::new(database_url())
             .schema(&schema)
@@ -240,12 +235,7 @@ async fn schemas_have_their_own_event_channel() {
     .await
     .expect("listening storage");
     let mut events = listening.subscribe();
-    let first = tokio::time::timeout(Duration::from_secs(30), events.recv())
-        .await
-        .expect("the listener came up within 30 s")
-        .expect("event");
-    assert_eq!(first, StorageEvent::ReadyWork);
-    while events.try_recv().is_ok() {}
+    crate::listener_up(&mut events).await;
 
     let other = PostgresStorage::connect(
         PostgresConfig::new(database_url())
